@@ -1,0 +1,29 @@
+# Libertum platform GitOps: render, verify and test the platform in process.
+GO        ?= go
+BIN       := bin/gitops
+PKGS      := ./...
+
+.PHONY: help build render test golden lint bench
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/gitops
+	$(GO) build -o $(BIN) ./cmd/gitops
+
+render: ## render every environment to rendered/
+	$(GO) run ./cmd/gitops render
+
+test: ## run every test (unit, golden, CLI)
+	$(GO) test $(PKGS)
+
+golden: ## rewrite golden files and rendered/ from the current sources
+	$(GO) test ./generator/render/ -run Golden -update
+
+lint: ## gofmt, go vet, go mod tidy check
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+
+bench: ## benchmarks (not part of test)
+	$(GO) test -run '^$$' -bench . -benchmem ./generator/render/

@@ -1,0 +1,53 @@
+// Command gitops renders the Libertum platform's environments to plain
+// Kubernetes manifests under rendered/, in process.
+//
+// Exit codes: 0 ok, 1 findings (violations or drift), 2 bad input or an
+// internal error.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitError    = 2
+)
+
+const usage = `usage: gitops <command> [flags]
+
+commands:
+  render   render environments to rendered/<env>/<stamp>/<component>/
+
+Run 'gitops <command> -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command line: args to exit code. It is what tests call.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	switch args[0] {
+	case "render":
+		return runRender(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gitops: unknown command %q\n\n%s", args[0], usage)
+	return exitError
+}

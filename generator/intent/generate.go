@@ -1,0 +1,362 @@
+package intent
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// Generate returns the objects the component's intent calls for, given the
+// (shaped) objects its base or chart produced.
+func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
+	var out []runtime.Object
+	if t.Component.External != nil {
+		svc, slice, err := t.external()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, svc, slice)
+	} else {
+		out = append(out, t.networkPolicies()...)
+	}
+	for _, o := range objs {
+		w, err := decodeWorkload(o)
+		if err != nil {
+			return nil, err
+		}
+		if w == nil || w.selector == nil || (w.kind != "Deployment" && w.kind != "StatefulSet") {
+			continue
+		}
+		if hpa := t.hpa(w); hpa != nil {
+			out = append(out, hpa)
+		}
+		if pdb := t.pdb(w); pdb != nil {
+			out = append(out, pdb)
+		}
+	}
+	if t.Component.Scaling != nil && !hasKind(out, "HorizontalPodAutoscaler") {
+		return nil, fmt.Errorf("%s: component scales, but renders no Deployment or StatefulSet named %q for the HPA to target", t.where("scaling"), t.Name)
+	}
+	if t.Component.Ingress != nil {
+		out = append(out, t.ingress())
+	}
+	if spc := t.secretProviderClass(); spc != nil {
+		out = append(out, spc)
+	}
+	res := make([]*manifest.Object, 0, len(out))
+	for _, o := range out {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, fmt.Errorf("generate %s/%s: %w", t.Env.Name(), t.Name, err)
+		}
+		res = append(res, &manifest.Object{Object: m})
+	}
+	return res, nil
+}
+
+func hasKind(objs []runtime.Object, kind string) bool {
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func (t Target) meta(name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: t.Component.Namespace, Labels: map[string]string{LabelName: t.Name}}
+}
+
+func (t Target) hpa(w *workload) *autoscalingv2.HorizontalPodAutoscaler {
+	s := t.Component.Scaling
+	if s == nil || w.meta.Name != t.Name {
+		return nil
+	}
+	lo, hi := s.HPABounds(t.Stamp, len(t.Env.Spec.Cluster.Zones))
+	utilization := int32(70)
+	window := int32(300)
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: t.meta(t.Name),
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: w.kind, Name: w.meta.Name},
+			MinReplicas:    &lo,
+			MaxReplicas:    hi,
+			Metrics: []autoscalingv2.MetricSpec{{
+				Type: autoscalingv2.ResourceMetricSourceType,
+				Resource: &autoscalingv2.ResourceMetricSource{
+					Name:   corev1.ResourceCPU,
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &utilization},
+				},
+			}},
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window},
+			},
+		},
+	}
+}
+
+// pdb keeps all but one pod of a replicated workload up through node
+// drains and zone maintenance.
+func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
+	replicas := int32(1)
+	if w.replicas != nil && *w.replicas != nil {
+		replicas = **w.replicas
+	}
+	if len(t.Env.Spec.Cluster.Zones) == 0 && replicas < 2 {
+		return nil
+	}
+	one := intstr.FromInt32(1)
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: t.meta(w.meta.Name),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: &one,
+			Selector:       w.selector.DeepCopy(),
+		},
+	}
+}
+
+func (t Target) podSelector() metav1.LabelSelector {
+	return metav1.LabelSelector{MatchLabels: map[string]string{LabelName: t.Name}}
+}
+
+// networkPolicies denies all ingress to the component's pods and admits
+// only its declared consumers; a public component without an Ingress is an
+// edge (the ingress controller) and admits the internet.
+func (t Target) networkPolicies() []runtime.Object {
+	deny := &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: t.meta(t.Name + "-default-deny"),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: t.podSelector(),
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		},
+	}
+	var peers []networkingv1.NetworkPolicyPeer
+	if t.Component.Tier == spec.TierPublic && t.Component.Ingress == nil {
+		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}})
+	}
+	for _, c := range t.Env.Consumers(t.Name) {
+		consumer := t.Env.Spec.Components[c]
+		if consumer.External != nil {
+			continue
+		}
+		peers = append(peers, networkingv1.NetworkPolicyPeer{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": consumer.Namespace}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{LabelName: c}},
+		})
+	}
+	out := []runtime.Object{deny}
+	if len(peers) > 0 {
+		out = append(out, &networkingv1.NetworkPolicy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+			ObjectMeta: t.meta(t.Name + "-allow-consumers"),
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: t.podSelector(),
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: peers}},
+			},
+		})
+	}
+	return out
+}
+
+func (t Target) ingress() *networkingv1.Ingress {
+	in := t.Component.Ingress
+	host := in.Host + "." + t.Stamp.Domain
+	path := in.Path
+	if path == "" {
+		path = "/"
+	}
+	port := networkingv1.ServiceBackendPort{Name: "http"}
+	if in.Port != "" {
+		port = networkingv1.ServiceBackendPort{Name: in.Port}
+		var n int32
+		if _, err := fmt.Sscanf(in.Port, "%d", &n); err == nil {
+			port = networkingv1.ServiceBackendPort{Number: n}
+		}
+	}
+	class := "nginx"
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: t.meta(t.Name),
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: &class,
+			TLS:              []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: t.Name + "-tls"}},
+			Rules: []networkingv1.IngressRule{{
+				Host: host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path:     path,
+						PathType: &prefix,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: t.Name, Port: port,
+						}},
+					}},
+				}},
+			}},
+		},
+	}
+}
+
+// external renders a component that runs on an ExternalHost as a Service
+// without selector and an EndpointSlice pointing at the host's address.
+func (t Target) external() (*corev1.Service, *discoveryv1.EndpointSlice, error) {
+	x := t.Component.External
+	host, ok := t.Env.ExternalHost(x.Host)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: external host %q is not declared", t.where("external", "host"), x.Host)
+	}
+	addr, err := netip.ParseAddr(host.Address)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", t.Env.Where("spec", "externalHosts"), err)
+	}
+	addrType := discoveryv1.AddressTypeIPv4
+	if addr.Is6() {
+		addrType = discoveryv1.AddressTypeIPv6
+	}
+	svcMeta := t.meta(t.Name)
+	svcMeta.Annotations = map[string]string{"libertum.io/external-host": host.Name}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: svcMeta,
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP},
+	}
+	sliceMeta := t.meta(t.Name + "-external")
+	sliceMeta.Labels["kubernetes.io/service-name"] = t.Name
+	sliceMeta.Labels["endpointslice.kubernetes.io/managed-by"] = "gitops.libertum.io"
+	sliceMeta.Annotations = map[string]string{"libertum.io/external-host": host.Name}
+	ready := true
+	tcp := corev1.ProtocolTCP
+	slice := &discoveryv1.EndpointSlice{
+		TypeMeta:    metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"},
+		ObjectMeta:  sliceMeta,
+		AddressType: addrType,
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses:  []string{addr.String()},
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+		}},
+	}
+	for _, p := range x.Ports {
+		name, port := p.Name, int32(p.Port)
+		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromInt32(port), Protocol: tcp})
+		slice.Ports = append(slice.Ports, discoveryv1.EndpointPort{Name: &name, Port: &port, Protocol: &tcp})
+	}
+	return svc, slice, nil
+}
+
+// SecretProviderClass is the Azure Key Vault CSI driver's custom resource
+// (secrets-store.csi.x-k8s.io/v1), declared here as the subset we render.
+type SecretProviderClass struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              SecretProviderClassSpec `json:"spec"`
+}
+
+// SecretProviderClassSpec is the spec of a SecretProviderClass.
+type SecretProviderClassSpec struct {
+	Provider      string            `json:"provider"`
+	Parameters    map[string]string `json:"parameters"`
+	SecretObjects []SecretObject    `json:"secretObjects,omitempty"`
+}
+
+// SecretObject syncs mounted Key Vault objects into a Kubernetes Secret
+// (used for Ingress TLS certificates, which must be a Secret).
+type SecretObject struct {
+	SecretName string             `json:"secretName"`
+	Type       string             `json:"type"`
+	Data       []SecretObjectData `json:"data"`
+}
+
+// SecretObjectData maps one Key Vault object to one Secret key.
+type SecretObjectData struct {
+	ObjectName string `json:"objectName"`
+	Key        string `json:"key"`
+}
+
+// DeepCopyObject satisfies runtime.Object.
+func (s *SecretProviderClass) DeepCopyObject() runtime.Object {
+	c := *s
+	c.ObjectMeta = *s.ObjectMeta.DeepCopy()
+	c.Spec.Parameters = make(map[string]string, len(s.Spec.Parameters))
+	for k, v := range s.Spec.Parameters {
+		c.Spec.Parameters[k] = v
+	}
+	c.Spec.SecretObjects = append([]SecretObject(nil), s.Spec.SecretObjects...)
+	return &c
+}
+
+func (t Target) secretProviderClassName() string { return t.Name + "-keyvault" }
+
+// secretObjects lists the Key Vault objects the component mounts: its
+// declared secrets and, for components behind an Ingress, its TLS certificate.
+func (t Target) secretObjects() []string {
+	objs := append([]string(nil), t.Component.Secrets...)
+	if t.Component.Ingress != nil {
+		objs = append(objs, t.Name+"-tls")
+	}
+	return objs
+}
+
+type kvObject struct {
+	ObjectName string `json:"objectName"`
+	ObjectType string `json:"objectType"`
+}
+
+func (t Target) secretProviderClass() *SecretProviderClass {
+	names := t.secretObjects()
+	if len(names) == 0 {
+		return nil
+	}
+	var items []string
+	for _, n := range names {
+		b, _ := yaml.Marshal(kvObject{ObjectName: n, ObjectType: "secret"})
+		items = append(items, "  - |\n"+indent(string(b), "    "))
+	}
+	spc := &SecretProviderClass{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "secrets-store.csi.x-k8s.io/v1", Kind: "SecretProviderClass"},
+		ObjectMeta: t.meta(t.secretProviderClassName()),
+		Spec: SecretProviderClassSpec{
+			Provider: "azure",
+			Parameters: map[string]string{
+				"usePodIdentity": "false",
+				"clientID":       t.Stamp.IdentityClientID,
+				"keyvaultName":   t.Stamp.KeyVault,
+				"tenantId":       t.Env.Spec.TenantID,
+				"objects":        "array:\n" + strings.Join(items, ""),
+			},
+		},
+	}
+	if t.Component.Ingress != nil {
+		tls := t.Name + "-tls"
+		spc.Spec.SecretObjects = []SecretObject{{
+			SecretName: tls,
+			Type:       string(corev1.SecretTypeTLS),
+			Data:       []SecretObjectData{{ObjectName: tls, Key: "tls.key"}, {ObjectName: tls, Key: "tls.crt"}},
+		}}
+	}
+	return spc
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -1,0 +1,82 @@
+// Package kustomize is the one hardened wrapper around kustomize's krusty
+// engine. Builds run on an in-memory filesystem holding only the files the
+// caller hands in, with plugins (and so helmCharts, which execs helm)
+// disabled, loads restricted to the kustomization root, panics turned into
+// errors, and calls serialised: krusty is not safe to call concurrently and
+// kyaml keeps a process-global OpenAPI schema.
+package kustomize
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+// mu serialises krusty: it guards kyaml's process-global schema, which is
+// state of the library, not of this package.
+var mu sync.Mutex
+
+// Files is an in-memory tree: slash-separated absolute paths to contents.
+type Files map[string][]byte
+
+// Build runs the kustomization in dir over files and returns its objects in
+// kustomize's output order. Errors name the in-memory paths, which callers
+// lay out to mirror repo paths.
+func Build(files Files, dir string) (objs []*manifest.Object, err error) {
+	fs := filesys.MakeFsInMemory()
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !strings.HasPrefix(name, "/") {
+			return nil, fmt.Errorf("kustomize: file path %q must be absolute", name)
+		}
+		if err := fs.MkdirAll(path.Dir(name)); err != nil {
+			return nil, fmt.Errorf("kustomize: stage %s: %w", name, err)
+		}
+		if err := fs.WriteFile(name, files[name]); err != nil {
+			return nil, fmt.Errorf("kustomize: stage %s: %w", name, err)
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	defer openapi.ResetOpenAPI()
+	defer func() {
+		if r := recover(); r != nil {
+			objs, err = nil, fmt.Errorf("kustomize build %s: panic: %v", dir, r)
+		}
+	}()
+
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	opts.PluginConfig = types.DisabledPluginConfig()
+	opts.AddManagedbyLabel = false
+	rm, err := krusty.MakeKustomizer(opts).Run(fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	for _, res := range rm.Resources() {
+		m, err := res.Map()
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", dir, res.CurId(), err)
+		}
+		o, err := manifest.Normalize(&manifest.Object{Object: m})
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, o)
+	}
+	return objs, nil
+}

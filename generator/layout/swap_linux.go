@@ -1,0 +1,22 @@
+package layout
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// swap puts the tree at tmp in place of dir. With an existing dir both are
+// exchanged in one renameat2(RENAME_EXCHANGE), so dir is never missing and
+// tmp ends up holding the old tree (removed by the caller).
+func swap(tmp, dir string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) {
+		return os.Rename(tmp, dir)
+	}
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) {
+		return swapByRename(tmp, dir)
+	}
+	return err
+}

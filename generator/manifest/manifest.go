@@ -1,0 +1,246 @@
+// Package manifest owns rendered Kubernetes objects as data: decoding YAML
+// streams, object identity, the total order objects are written in, the file
+// name each object gets, and the one canonical YAML encoding.
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// Object is one Kubernetes object.
+type Object = unstructured.Unstructured
+
+// ID identifies an object within one rendered component.
+type ID struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (id ID) String() string {
+	k := id.Kind
+	if id.Group != "" {
+		k += "." + id.Group
+	}
+	if id.Namespace != "" {
+		return k + " " + id.Namespace + "/" + id.Name
+	}
+	return k + " " + id.Name
+}
+
+// IDOf returns the identity of o.
+func IDOf(o *Object) ID {
+	gvk := o.GroupVersionKind()
+	return ID{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// Decode splits a multi-document YAML stream into objects, skipping empty
+// documents. source names the stream in errors.
+func Decode(source string, data []byte) ([]*Object, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []*Object
+	for doc := 1; ; doc++ {
+		chunk, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: read document %d: %w", source, doc, err)
+		}
+		if len(bytes.TrimSpace(stripComments(chunk))) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(chunk, &m); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", source, doc, err)
+		}
+		if m == nil {
+			continue
+		}
+		o := &Object{Object: m}
+		if o.GetAPIVersion() == "" || o.GetKind() == "" || o.GetName() == "" {
+			return nil, fmt.Errorf("%s: document %d: an object needs apiVersion, kind and metadata.name", source, doc)
+		}
+		out = append(out, o)
+	}
+}
+
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// kindOrder puts what others depend on first, the way a cluster wants to
+// receive them: namespaces and CRDs, then identities and configuration, then
+// workloads and what routes to them.
+var kindOrder = map[string]int{
+	"Namespace":                0,
+	"CustomResourceDefinition": 1,
+	"PriorityClass":            2,
+	"StorageClass":             3,
+	"ServiceAccount":           4,
+	"ClusterRole":              5,
+	"ClusterRoleBinding":       6,
+	"Role":                     7,
+	"RoleBinding":              8,
+	"SecretProviderClass":      9,
+	"ConfigMap":                10,
+	"IngressClass":             11,
+	"Service":                  12,
+	"EndpointSlice":            13,
+	"NetworkPolicy":            14,
+	"StatefulSet":              15,
+	"Deployment":               16,
+	"DaemonSet":                17,
+	"CronJob":                  18,
+	"Job":                      19,
+	"HorizontalPodAutoscaler":  20,
+	"PodDisruptionBudget":      21,
+	"Ingress":                  22,
+}
+
+func rank(kind string) int {
+	if r, ok := kindOrder[kind]; ok {
+		return r
+	}
+	return len(kindOrder)
+}
+
+// Less is the total order of objects: kind priority, then group, kind,
+// namespace and name.
+func Less(a, b *Object) bool {
+	ia, ib := IDOf(a), IDOf(b)
+	if ra, rb := rank(ia.Kind), rank(ib.Kind); ra != rb {
+		return ra < rb
+	}
+	if ia.Group != ib.Group {
+		return ia.Group < ib.Group
+	}
+	if ia.Kind != ib.Kind {
+		return ia.Kind < ib.Kind
+	}
+	if ia.Namespace != ib.Namespace {
+		return ia.Namespace < ib.Namespace
+	}
+	return ia.Name < ib.Name
+}
+
+// Sort orders objs by Less.
+func Sort(objs []*Object) {
+	sort.SliceStable(objs, func(i, j int) bool { return Less(objs[i], objs[j]) })
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// FileName is the stable file name of an object within its component
+// directory: <Kind>_<name>.yaml.
+func FileName(o *Object) string {
+	name := unsafeChars.ReplaceAllString(o.GetName(), "-")
+	return o.GetKind() + "_" + name + ".yaml"
+}
+
+// Encode returns the canonical YAML of o: keys sorted; status (desired state
+// carries none), nulls and empty creationTimestamps dropped; so the same
+// object always gives the same bytes.
+func Encode(o *Object) ([]byte, error) {
+	clean := prune(o.Object).(map[string]any)
+	delete(clean, "status")
+	b, err := yaml.Marshal(clean)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", IDOf(o), err)
+	}
+	return b, nil
+}
+
+// prune drops null values and the empty status/creationTimestamp stubs typed
+// round trips leave behind.
+func prune(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, val := range t {
+			if val == nil {
+				continue
+			}
+			val = prune(val)
+			if (k == "status" || k == "creationTimestamp") && isEmpty(val) {
+				continue
+			}
+			out[k] = val
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, val := range t {
+			out[i] = prune(val)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(t) == 0
+	case string:
+		return t == ""
+	}
+	return false
+}
+
+// EncodeStream returns objs as one multi-document YAML stream in the order given.
+func EncodeStream(objs []*Object) ([]byte, error) {
+	var buf bytes.Buffer
+	for i, o := range objs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		b, err := Encode(o)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// Normalize returns a copy of o whose numbers are all int64 or float64 and
+// whose nested values are plain maps and slices, the form Encode and
+// comparisons expect.
+func Normalize(o *Object) (*Object, error) {
+	b, err := yaml.Marshal(o.Object)
+	if err != nil {
+		return nil, fmt.Errorf("normalize %s: %w", IDOf(o), err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("normalize %s: %w", IDOf(o), err)
+	}
+	return &Object{Object: m}, nil
+}
+
+// Labels returns o's labels, never nil.
+func Labels(o *Object) map[string]string {
+	l := o.GetLabels()
+	if l == nil {
+		return map[string]string{}
+	}
+	return l
+}

@@ -1,0 +1,124 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/libertum/platform-gitops/generator/helm"
+	"github.com/libertum/platform-gitops/generator/intent"
+	"github.com/libertum/platform-gitops/generator/kustomize"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// checkBases reports every component whose base folder is missing or holds
+// neither a chart nor a kustomization, pointing at the environment line.
+func checkBases(repo *source.Repo, envs []*spec.Environment) error {
+	var errs []error
+	for _, e := range envs {
+		for _, name := range e.ComponentNames() {
+			dir := e.Spec.Components[name].BaseDir(name)
+			if repo.KindOf(dir) == source.None {
+				errs = append(errs, e.Errorf([]string{"spec", "components", name},
+					"component %s: base %s has neither Chart.yaml nor kustomization.yaml (missing base?)", name, path.Join(source.BaseDir, dir)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// build runs one unit through the pipeline: source → shape → generate →
+// overlay → canonical objects.
+func build(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
+	objs, err := sourceObjects(repo, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := intent.Shape(t, objs); err != nil {
+		return nil, err
+	}
+	gen, err := intent.Generate(t, objs)
+	if err != nil {
+		return nil, err
+	}
+	files, dir, err := stage(repo, t, append(objs, gen...))
+	if err != nil {
+		return nil, err
+	}
+	out, err := kustomize.Build(files, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImagesUsed(t, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sourceObjects renders the component's base: a local Helm chart or a
+// kustomize base.
+func sourceObjects(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
+	dir := path.Join(source.BaseDir, t.Component.BaseDir(t.Name))
+	switch repo.KindOf(t.Component.BaseDir(t.Name)) {
+	case source.Chart:
+		ch := helm.Chart{Dir: dir, Files: repo.Files(dir)}
+		if err := helm.CheckDeterministic(ch); err != nil {
+			return nil, err
+		}
+		out, err := helm.Render(ch, helm.Options{
+			ReleaseName: t.Name,
+			Namespace:   t.Component.Namespace,
+			KubeVersion: t.Env.Spec.Cluster.KubernetesVersion,
+			APIVersions: t.Env.Spec.Cluster.APIVersions,
+			Values:      chartValues(t),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return manifest.Decode(dir+" (rendered)", out)
+	case source.Kustomize:
+		files := kustomize.Files{}
+		for rel, b := range repo.Files(dir) {
+			files["/"+path.Join(dir, rel)] = b
+		}
+		return kustomize.Build(files, "/"+dir)
+	}
+	return nil, fmt.Errorf("%s: base %s has neither Chart.yaml nor kustomization.yaml", t.Env.Where("spec", "components", t.Name), dir)
+}
+
+// chartValues are the values a chart sees: the environment's own values for
+// the component, plus what the generator knows about where it runs.
+func chartValues(t intent.Target) map[string]any {
+	vals := map[string]any{}
+	for k, v := range t.Component.Values {
+		vals[k] = v
+	}
+	vals["external"] = t.Component.External != nil
+	vals["environment"] = t.Env.Name()
+	vals["stamp"] = map[string]any{"name": t.Stamp.Name, "region": t.Stamp.Region}
+	if n, ok := t.Replicas(); ok {
+		vals["replicas"] = int64(n)
+	}
+	return vals
+}
+
+// checkImagesUsed rejects an image pin that matches no container: a typo
+// there would silently leave the upstream image in place.
+func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
+	used := map[string]bool{}
+	for _, o := range objs {
+		for _, img := range containerImages(o.Object) {
+			used[imageName(img)] = true
+		}
+	}
+	var errs []error
+	for i, im := range t.Component.Images {
+		if !used[RegistryImage(t.Env.Spec.Registry, im.Name)] {
+			errs = append(errs, t.Env.Errorf([]string{"spec", "components", t.Name, "images", fmt.Sprint(i), "name"},
+				"component %s: image %s is pinned but no container of the component uses it", t.Name, im.Name))
+		}
+	}
+	return errors.Join(errs...)
+}

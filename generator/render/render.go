@@ -1,0 +1,373 @@
+// Package render runs the pipeline for every (environment, stamp,
+// component): Helm chart or kustomize base → shaped and generated objects →
+// kustomize overlay → canonical objects. Units render in parallel; results
+// come back in a fixed order, so the bytes never depend on scheduling.
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/intent"
+	"github.com/libertum/platform-gitops/generator/kustomize"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// Options say what to render.
+type Options struct {
+	// Root is the repo root holding environments/, base/ and overlays/.
+	Root string
+	// Envs limits the render to these environments; empty means all.
+	Envs []string
+	// Workers is how many units render at once; <= 0 means GOMAXPROCS.
+	Workers int
+	// Progress, when set, is called after each unit (from one goroutine at a time).
+	Progress func(done, total int, u *Unit)
+}
+
+// Unit is one rendered (environment, stamp, component).
+type Unit struct {
+	Env, Stamp, Component string
+	Objects               []*manifest.Object
+	Files                 []layout.File
+	Elapsed               time.Duration
+}
+
+// Bytes is the size of the unit's files.
+func (u *Unit) Bytes() int {
+	n := 0
+	for _, f := range u.Files {
+		n += len(f.Data)
+	}
+	return n
+}
+
+// Result is a whole render.
+type Result struct {
+	// Envs are the environments rendered, sorted.
+	Envs []*spec.Environment
+	// Units are sorted by environment, stamp and component.
+	Units []*Unit
+}
+
+// Files returns every rendered file, sorted by path.
+func (r *Result) Files() []layout.File {
+	var out []layout.File
+	for _, u := range r.Units {
+		out = append(out, u.Files...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// EnvNames returns the names of the rendered environments.
+func (r *Result) EnvNames() []string {
+	out := make([]string, len(r.Envs))
+	for i, e := range r.Envs {
+		out[i] = e.Name()
+	}
+	return out
+}
+
+// LoadEnvironments loads the named environments (all when names is empty),
+// reporting every broken file at once.
+func LoadEnvironments(root string, names []string) ([]*spec.Environment, error) {
+	if len(names) == 0 {
+		all, err := spec.Names(root)
+		if err != nil {
+			return nil, err
+		}
+		if len(all) == 0 {
+			return nil, fmt.Errorf("no environments under %s", path.Join(root, spec.Dir))
+		}
+		names = all
+	}
+	names = dedupe(names)
+	var envs []*spec.Environment
+	var errs []error
+	for _, n := range names {
+		e, err := spec.Load(root, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		envs = append(envs, e)
+	}
+	return envs, errors.Join(errs...)
+}
+
+func dedupe(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Run renders the requested environments in memory.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	envs, err := LoadEnvironments(o.Root, o.Envs)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := source.Read(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	var units []*Unit
+	var targets []intent.Target
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			for _, name := range e.ComponentNames() {
+				targets = append(targets, intent.Target{Env: e, Stamp: st, Name: name, Component: e.Spec.Components[name]})
+				units = append(units, &Unit{Env: e.Name(), Stamp: st.Name, Component: name})
+			}
+		}
+	}
+	if err := checkBases(repo, envs); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(units))
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range min(workers, max(len(units), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				start := time.Now()
+				errs[i] = renderUnit(repo, targets[i], units[i])
+				units[i].Elapsed = time.Since(start)
+				if o.Progress != nil {
+					mu.Lock()
+					done++
+					o.Progress(done, len(units), units[i])
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range units {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			u, err := namespacesUnit(e, st)
+			if err != nil {
+				return nil, err
+			}
+			units = append(units, u)
+		}
+	}
+	sort.SliceStable(units, func(i, j int) bool {
+		a, b := units[i], units[j]
+		if a.Env != b.Env {
+			return a.Env < b.Env
+		}
+		if a.Stamp != b.Stamp {
+			return a.Stamp < b.Stamp
+		}
+		return a.Component < b.Component
+	})
+	return &Result{Envs: envs, Units: units}, nil
+}
+
+func renderUnit(repo *source.Repo, t intent.Target, u *Unit) error {
+	objs, err := build(repo, t)
+	if err != nil {
+		return fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+	}
+	if err := finish(u, objs); err != nil {
+		return fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+	}
+	return nil
+}
+
+// finish orders the unit's objects and encodes one file per object.
+func finish(u *Unit, objs []*manifest.Object) error {
+	manifest.Sort(objs)
+	u.Objects = objs
+	seen := map[string]manifest.ID{}
+	for _, o := range objs {
+		name := manifest.FileName(o)
+		if prev, ok := seen[name]; ok {
+			return fmt.Errorf("%s and %s would both be written to %s", prev, manifest.IDOf(o), name)
+		}
+		seen[name] = manifest.IDOf(o)
+		b, err := manifest.Encode(o)
+		if err != nil {
+			return err
+		}
+		u.Files = append(u.Files, layout.File{Path: layout.Path(u.Env, u.Stamp, u.Component, name), Data: b})
+	}
+	return nil
+}
+
+// namespacesUnit renders the Namespace objects every component of the
+// environment lives in, as a component of its own that syncs first.
+func namespacesUnit(e *spec.Environment, st spec.Stamp) (*Unit, error) {
+	set := map[string]bool{}
+	for _, c := range e.Spec.Components {
+		set[c.Namespace] = true
+	}
+	var objs []*manifest.Object
+	for ns := range set {
+		o := &manifest.Object{Object: map[string]any{
+			"apiVersion": "v1",
+			"kind":       "Namespace",
+			"metadata": map[string]any{
+				"name": ns,
+				"labels": map[string]any{
+					intent.LabelName:        ns,
+					intent.LabelPartOf:      intent.PartOf,
+					intent.LabelEnvironment: e.Name(),
+					intent.LabelStamp:       st.Name,
+				},
+			},
+		}}
+		objs = append(objs, o)
+	}
+	u := &Unit{Env: e.Name(), Stamp: st.Name, Component: spec.NamespacesComponent}
+	return u, finish(u, objs)
+}
+
+// kustomization is the subset of kustomization.yaml the final stage writes.
+type kustomization struct {
+	APIVersion string        `json:"apiVersion"`
+	Kind       string        `json:"kind"`
+	Resources  []string      `json:"resources"`
+	Components []string      `json:"components,omitempty"`
+	Namespace  string        `json:"namespace,omitempty"`
+	Labels     []labelSet    `json:"labels"`
+	Images     []imageChange `json:"images,omitempty"`
+}
+
+type labelSet struct {
+	Pairs            map[string]string `json:"pairs"`
+	IncludeTemplates bool              `json:"includeTemplates"`
+}
+
+type imageChange struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName"`
+	NewTag  string `json:"newTag,omitempty"`
+	Digest  string `json:"digest,omitempty"`
+}
+
+// imageChanges points every pinned image at the environment's registry.
+func imageChanges(e *spec.Environment, c spec.Component) []imageChange {
+	var out []imageChange
+	for _, im := range c.Images {
+		ch := imageChange{Name: im.Name, NewName: RegistryImage(e.Spec.Registry, im.Name)}
+		tag := im.Tag
+		if i := strings.Index(tag, "@"); i >= 0 {
+			ch.Digest = tag[i+1:]
+			tag = tag[:i]
+		}
+		if strings.HasPrefix(tag, "sha256:") {
+			ch.Digest, tag = tag, ""
+		}
+		ch.NewTag = tag
+		out = append(out, ch)
+	}
+	return out
+}
+
+// RegistryImage returns where the environment's registry holds an image:
+// the upstream registry host, if any, is replaced by the environment's (third
+// party images are imported into ACR).
+func RegistryImage(registry, name string) string {
+	first, rest, ok := strings.Cut(name, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		name = rest
+	}
+	return registry + "/" + name
+}
+
+func overlayDirs(repo *source.Repo, env, component string) []string {
+	var dirs []string
+	for _, d := range []string{path.Join(source.OverlaysDir, env), path.Join(source.OverlaysDir, env, component)} {
+		if repo.Has(d + "/kustomization.yaml") {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// stage lays out the final kustomization: the component's objects as one
+// resource, the environment's overlays as kustomize Components, then the
+// environment's namespace, labels and image pins.
+func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object) (kustomize.Files, string, error) {
+	files := kustomize.Files{}
+	stream, err := manifest.EncodeStream(objs)
+	if err != nil {
+		return nil, "", err
+	}
+	dir := "/" + path.Join("render", t.Env.Name(), t.Name)
+	files[dir+"/objects.yaml"] = stream
+	k := kustomization{
+		APIVersion: "kustomize.config.k8s.io/v1beta1",
+		Kind:       "Kustomization",
+		Resources:  []string{"objects.yaml"},
+		Namespace:  t.Component.Namespace,
+		Labels: []labelSet{{
+			Pairs: map[string]string{
+				intent.LabelName:        t.Name,
+				intent.LabelPartOf:      intent.PartOf,
+				intent.LabelEnvironment: t.Env.Name(),
+				intent.LabelStamp:       t.Stamp.Name,
+			},
+			IncludeTemplates: true,
+		}},
+		Images: imageChanges(t.Env, t.Component),
+	}
+	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
+		k.Components = append(k.Components, "../../.."+"/"+d)
+		for rel, b := range repo.Files(d) {
+			if strings.Contains(rel, "/") && d == path.Join(source.OverlaysDir, t.Env.Name()) {
+				continue // another component's overlay
+			}
+			files["/"+path.Join(d, rel)] = b
+		}
+	}
+	kb, err := yaml.Marshal(k)
+	if err != nil {
+		return nil, "", err
+	}
+	files[dir+"/kustomization.yaml"] = kb
+	return files, dir, nil
+}

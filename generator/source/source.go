@@ -1,0 +1,114 @@
+// Package source reads the repo's component sources (base/ and overlays/)
+// into memory once, so every render sees the same bytes and nothing outside
+// those folders.
+package source
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Folders read from the repo root.
+const (
+	BaseDir     = "base"
+	OverlaysDir = "overlays"
+)
+
+// Kind of a component source.
+type Kind int
+
+// Source kinds.
+const (
+	None      Kind = iota
+	Kustomize      // a folder with kustomization.yaml
+	Chart          // a folder with Chart.yaml
+)
+
+// Repo holds the files under base/ and overlays/, keyed by repo-relative
+// slash path.
+type Repo struct {
+	files map[string][]byte
+}
+
+// Read loads base/ and overlays/ under root. Symlinks are refused: a source
+// must not reach outside the repo.
+func Read(root string) (*Repo, error) {
+	r := &Repo{files: map[string][]byte{}}
+	for _, dir := range []string{BaseDir, OverlaysDir} {
+		top := filepath.Join(root, dir)
+		err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if dir == OverlaysDir && p == top && os.IsNotExist(err) {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				return fmt.Errorf("%s: symlinks are not allowed in component sources", p)
+			}
+			if d.IsDir() {
+				return nil
+			}
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			r.files[filepath.ToSlash(rel)] = b
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read sources: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Files returns the files under dir (repo-relative), keyed by their path
+// relative to dir.
+func (r *Repo) Files(dir string) map[string][]byte {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	out := map[string][]byte{}
+	for p, b := range r.files {
+		if strings.HasPrefix(p, prefix) {
+			out[strings.TrimPrefix(p, prefix)] = b
+		}
+	}
+	return out
+}
+
+// Has reports whether the repo-relative file exists.
+func (r *Repo) Has(p string) bool {
+	_, ok := r.files[p]
+	return ok
+}
+
+// KindOf tells what base/<dir> holds.
+func (r *Repo) KindOf(dir string) Kind {
+	base := path.Join(BaseDir, dir)
+	switch {
+	case r.Has(base + "/Chart.yaml"):
+		return Chart
+	case r.Has(base + "/kustomization.yaml"):
+		return Kustomize
+	}
+	return None
+}
+
+// Paths returns every file path under dir, sorted.
+func (r *Repo) Paths(dir string) []string {
+	var out []string
+	for p := range r.Files(dir) {
+		out = append(out, path.Join(dir, p))
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,265 @@
+// Package spec holds the typed environment specification: what each
+// environment of the platform runs, where, and at what size. Files are
+// decoded strictly (unknown fields are errors) and validated as a whole, every
+// problem reported with the file and line it comes from.
+package spec
+
+import (
+	"math"
+	"sort"
+)
+
+// APIVersion and Kind identify an environment file.
+const (
+	APIVersion = "platform.libertum.io/v1alpha1"
+	Kind       = "Environment"
+)
+
+// Tier values for a component's network exposure.
+const (
+	TierPublic  = "public"
+	TierPrivate = "private"
+)
+
+// NamespacesComponent is the generated component holding every stamp's
+// Namespace objects.
+const NamespacesComponent = "namespaces"
+
+// Environment is one file under environments/.
+type Environment struct {
+	APIVersion string          `yaml:"apiVersion"`
+	Kind       string          `yaml:"kind"`
+	Metadata   Metadata        `yaml:"metadata"`
+	Spec       EnvironmentSpec `yaml:"spec"`
+
+	// File is the repo-relative path the environment was read from.
+	File string `yaml:"-"`
+	pos  positions
+}
+
+// Metadata names the environment.
+type Metadata struct {
+	Name string `yaml:"name"`
+}
+
+// EnvironmentSpec is everything an environment declares.
+type EnvironmentSpec struct {
+	// Production environments must spread over zones and run at least two
+	// stamps in two regions.
+	Production bool `yaml:"production,omitempty"`
+	// RepoURL is the git URL Argo CD reads the rendered branch from.
+	RepoURL string `yaml:"repoURL"`
+	// TenantID is the Entra ID tenant the Key Vaults belong to.
+	TenantID      string               `yaml:"tenantID"`
+	Cluster       Cluster              `yaml:"cluster"`
+	Registry      string               `yaml:"registry"`
+	Network       Network              `yaml:"network"`
+	ExternalHosts []ExternalHost       `yaml:"externalHosts,omitempty"`
+	Stamps        []Stamp              `yaml:"stamps"`
+	Components    map[string]Component `yaml:"components"`
+}
+
+// Cluster describes the AKS cluster every stamp of the environment runs.
+type Cluster struct {
+	// KubernetesVersion pins the version charts are rendered against, e.g. v1.32.13.
+	KubernetesVersion string `yaml:"kubernetesVersion"`
+	// APIVersions are group/versions the cluster serves beyond the built-in ones
+	// (CRDs such as secrets-store.csi.x-k8s.io/v1).
+	APIVersions []string   `yaml:"apiVersions,omitempty"`
+	Node        Node       `yaml:"node"`
+	Autoscaler  Autoscaler `yaml:"autoscaler"`
+	// Zones are the availability zones nodes run in ("1", "2", "3"); empty
+	// means a single-zone cluster.
+	Zones []string `yaml:"zones,omitempty"`
+}
+
+// Node is the size of one node of the cluster's node pool.
+type Node struct {
+	// Size is the VM size, e.g. Standard_D2s_v5.
+	Size string `yaml:"size"`
+	// Capacity is the VM's vCPU and memory; Allocatable what pods may use of it.
+	Capacity    ResourceList `yaml:"capacity"`
+	Allocatable ResourceList `yaml:"allocatable"`
+}
+
+// Autoscaler bounds the cluster autoscaler's node count per stamp.
+type Autoscaler struct {
+	MinNodes int `yaml:"minNodes"`
+	MaxNodes int `yaml:"maxNodes"`
+}
+
+// Network is the environment's VNet layout, the basis of the NSG intent.
+type Network struct {
+	VNet          string `yaml:"vnet"`
+	PublicSubnet  string `yaml:"publicSubnet"`
+	PrivateSubnet string `yaml:"privateSubnet"`
+}
+
+// ExternalHost is a machine outside the cluster that components may run on,
+// such as the prod-Kafka-redis-libertum VM.
+type ExternalHost struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+}
+
+// Stamp is one scale unit: a cluster in a region, rendered and synced on its own.
+type Stamp struct {
+	Name   string `yaml:"name"`
+	Region string `yaml:"region"`
+	// Server is the cluster's API server URL, the Argo CD destination.
+	Server string `yaml:"server"`
+	// Domain is the DNS suffix public components are served under.
+	Domain string `yaml:"domain"`
+	// KeyVault is the stamp's Azure Key Vault holding its secrets.
+	KeyVault string `yaml:"keyVault"`
+	// IdentityClientID is the workload identity the CSI driver reads Key Vault as.
+	IdentityClientID string   `yaml:"identityClientID"`
+	Capacity         Capacity `yaml:"capacity"`
+}
+
+// Capacity is the load a stamp is sized for, in requests per second.
+type Capacity struct {
+	BaselineRPS int `yaml:"baselineRPS"`
+	PeakRPS     int `yaml:"peakRPS"`
+}
+
+// Component is one part of the platform as an environment runs it.
+type Component struct {
+	// Base is the folder under base/ the component is built from; defaults to its name.
+	Base      string `yaml:"base,omitempty"`
+	Namespace string `yaml:"namespace"`
+	// Tier is public (reachable from outside through ingress or a load
+	// balancer) or private.
+	Tier string `yaml:"tier"`
+	// TalksTo names the components this one opens connections to; each of
+	// them admits this one in its NetworkPolicy.
+	TalksTo []string `yaml:"talksTo,omitempty"`
+	// Images pins every image the component runs; the registry is the environment's.
+	Images    []Image   `yaml:"images"`
+	Replicas  int       `yaml:"replicas,omitempty"`
+	Resources Resources `yaml:"resources"`
+	Scaling   *Scaling  `yaml:"scaling,omitempty"`
+	Ingress   *Ingress  `yaml:"ingress,omitempty"`
+	// Secrets are Key Vault object names mounted through the CSI driver.
+	Secrets []string `yaml:"secrets,omitempty"`
+	// External runs the component outside the cluster: it renders as a
+	// selector-less Service and an EndpointSlice.
+	External *External `yaml:"external,omitempty"`
+	// Values are extra Helm values for chart-based components.
+	Values map[string]any `yaml:"values,omitempty"`
+}
+
+// Image pins one image: Name as the base or chart references it, Tag the
+// commit hash, version or digest it runs at.
+type Image struct {
+	Name string `yaml:"name"`
+	Tag  string `yaml:"tag"`
+}
+
+// Resources are the main container's requests and limits.
+type Resources struct {
+	Requests ResourceList `yaml:"requests"`
+	Limits   ResourceList `yaml:"limits"`
+}
+
+// ResourceList holds quantities as written (e.g. 250m, 512Mi).
+type ResourceList struct {
+	CPU    string `yaml:"cpu,omitempty"`
+	Memory string `yaml:"memory,omitempty"`
+}
+
+// Scaling is the component's place in the capacity model: how many requests
+// per second one pod serves.
+type Scaling struct {
+	PodThroughputRPS int `yaml:"podThroughputRPS"`
+}
+
+// Ingress exposes a public component under Host.<stamp domain>.
+type Ingress struct {
+	Host string `yaml:"host"`
+	Path string `yaml:"path,omitempty"`
+	// Port is the Service port name or number traffic goes to; default "http".
+	Port string `yaml:"port,omitempty"`
+}
+
+// External places the component on an ExternalHost.
+type External struct {
+	Host  string `yaml:"host"`
+	Ports []Port `yaml:"ports"`
+}
+
+// Port is a named TCP port.
+type Port struct {
+	Name string `yaml:"name"`
+	Port int    `yaml:"port"`
+}
+
+// Name returns the environment's name.
+func (e *Environment) Name() string { return e.Metadata.Name }
+
+// ComponentNames returns the environment's component names in sorted order.
+func (e *Environment) ComponentNames() []string {
+	names := make([]string, 0, len(e.Spec.Components))
+	for n := range e.Spec.Components {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// BaseDir returns the folder under base/ a component is built from.
+func (c Component) BaseDir(name string) string {
+	if c.Base != "" {
+		return c.Base
+	}
+	return name
+}
+
+// Consumers returns the components of env that declare name in their
+// talksTo, sorted.
+func (e *Environment) Consumers(name string) []string {
+	var out []string
+	for _, other := range e.ComponentNames() {
+		for _, t := range e.Spec.Components[other].TalksTo {
+			if t == name {
+				out = append(out, other)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// HPABounds derives a component's HPA min and max replicas in a stamp from
+// the capacity model: enough pods for the stamp's baseline and peak load at
+// the component's per-pod throughput, and never fewer than one pod per zone.
+func (s Scaling) HPABounds(st Stamp, zones int) (minReplicas, maxReplicas int32) {
+	floor := max(zones, 1)
+	lo := max(floor, ceilDiv(st.Capacity.BaselineRPS, s.PodThroughputRPS))
+	hi := max(lo, ceilDiv(st.Capacity.PeakRPS, s.PodThroughputRPS))
+	return clamp32(lo), clamp32(hi)
+}
+
+// ExternalHost returns the external host named name, if declared.
+func (e *Environment) ExternalHost(name string) (ExternalHost, bool) {
+	for _, h := range e.Spec.ExternalHosts {
+		if h.Name == name {
+			return h, true
+		}
+	}
+	return ExternalHost{}, false
+}
+
+func ceilDiv(a, b int) int {
+	if b <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+func clamp32(n int) int32 {
+	if n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(n)
+}

@@ -1,0 +1,300 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+var (
+	kubeVersionPattern = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
+	// A tag is a commit hash, a version or a digest; validation only checks
+	// its form here, the image policy decides which forms an environment accepts.
+	tagPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$|^sha256:[a-f0-9]{64}$`)
+	validZones      = map[string]bool{"1": true, "2": true, "3": true}
+	registryPattern = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+)+$`)
+	guidPattern     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// Validate checks the environment as a whole and reports every problem at
+// once, each with its file and line.
+func (e *Environment) Validate() error {
+	v := validator{env: e}
+	v.check()
+	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
+	errs := make([]error, len(v.errs))
+	for i, err := range v.errs {
+		errs[i] = err
+	}
+	return errors.Join(errs...)
+}
+
+type validator struct {
+	env  *Environment
+	errs []*Error
+}
+
+func (v *validator) fail(path []string, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.env.File, Line: v.env.Line(path...), Msg: fmt.Sprintf(format, args...)})
+}
+
+func p(parts ...string) []string { return parts }
+
+func (v *validator) check() {
+	e := v.env
+	if e.APIVersion != APIVersion {
+		v.fail(p("apiVersion"), "apiVersion %q: want %q", e.APIVersion, APIVersion)
+	}
+	if e.Kind != Kind {
+		v.fail(p("kind"), "kind %q: want %q", e.Kind, Kind)
+	}
+	if err := CheckName(e.Metadata.Name); err != nil {
+		v.fail(p("metadata", "name"), "%v", err)
+	}
+	s := e.Spec
+	if s.RepoURL == "" {
+		v.fail(p("spec", "repoURL"), "spec.repoURL is required")
+	}
+	if !registryPattern.MatchString(s.Registry) {
+		v.fail(p("spec", "registry"), "spec.registry %q: want a registry host such as acrlibertumdev.azurecr.io", s.Registry)
+	}
+	if !guidPattern.MatchString(s.TenantID) {
+		v.fail(p("spec", "tenantID"), "spec.tenantID %q: want a GUID", s.TenantID)
+	}
+	v.cluster()
+	v.network()
+	v.stamps()
+	v.components()
+}
+
+func (v *validator) cluster() {
+	c := v.env.Spec.Cluster
+	at := func(parts ...string) []string { return append(p("spec", "cluster"), parts...) }
+	if !kubeVersionPattern.MatchString(c.KubernetesVersion) {
+		v.fail(at("kubernetesVersion"), "kubernetesVersion %q: want v1.MINOR.PATCH", c.KubernetesVersion)
+	}
+	if c.Node.Size == "" {
+		v.fail(at("node", "size"), "node.size is required (e.g. Standard_D2s_v5)")
+	}
+	capCPU := v.quantity(at("node", "capacity", "cpu"), c.Node.Capacity.CPU, true)
+	capMem := v.quantity(at("node", "capacity", "memory"), c.Node.Capacity.Memory, true)
+	allCPU := v.quantity(at("node", "allocatable", "cpu"), c.Node.Allocatable.CPU, true)
+	allMem := v.quantity(at("node", "allocatable", "memory"), c.Node.Allocatable.Memory, true)
+	if capCPU != nil && allCPU != nil && allCPU.Cmp(*capCPU) > 0 {
+		v.fail(at("node", "allocatable", "cpu"), "allocatable cpu %s exceeds node capacity %s", allCPU, capCPU)
+	}
+	if capMem != nil && allMem != nil && allMem.Cmp(*capMem) > 0 {
+		v.fail(at("node", "allocatable", "memory"), "allocatable memory %s exceeds node capacity %s", allMem, capMem)
+	}
+	a := c.Autoscaler
+	if a.MinNodes < 1 || a.MaxNodes < a.MinNodes {
+		v.fail(at("autoscaler"), "autoscaler: want 1 <= minNodes (%d) <= maxNodes (%d)", a.MinNodes, a.MaxNodes)
+	}
+	seen := map[string]bool{}
+	for i, z := range c.Zones {
+		if !validZones[z] {
+			v.fail(at("zones", strconv.Itoa(i)), "zone %q: Azure availability zones are \"1\", \"2\" and \"3\"", z)
+		}
+		if seen[z] {
+			v.fail(at("zones", strconv.Itoa(i)), "zone %q listed twice", z)
+		}
+		seen[z] = true
+	}
+	if v.env.Spec.Production && len(c.Zones) < 2 {
+		v.fail(at("zones"), "a production environment spreads over at least two availability zones")
+	}
+}
+
+func (v *validator) quantity(path []string, s string, required bool) *resource.Quantity {
+	if s == "" {
+		if required {
+			v.fail(path, "%s is required", path[len(path)-1])
+		}
+		return nil
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		v.fail(path, "quantity %q: %v", s, err)
+		return nil
+	}
+	if q.Sign() <= 0 {
+		v.fail(path, "quantity %q must be positive", s)
+		return nil
+	}
+	return &q
+}
+
+func (v *validator) prefix(path []string, s string) (netip.Prefix, bool) {
+	pf, err := netip.ParsePrefix(s)
+	if err != nil {
+		v.fail(path, "CIDR %q: %v", s, err)
+		return netip.Prefix{}, false
+	}
+	return pf.Masked(), true
+}
+
+func (v *validator) network() {
+	n := v.env.Spec.Network
+	at := func(k string) []string { return p("spec", "network", k) }
+	vnet, okV := v.prefix(at("vnet"), n.VNet)
+	pub, okP := v.prefix(at("publicSubnet"), n.PublicSubnet)
+	priv, okQ := v.prefix(at("privateSubnet"), n.PrivateSubnet)
+	if okV && okP && !within(pub, vnet) {
+		v.fail(at("publicSubnet"), "public subnet %s lies outside the VNet %s", pub, vnet)
+	}
+	if okV && okQ && !within(priv, vnet) {
+		v.fail(at("privateSubnet"), "private subnet %s lies outside the VNet %s", priv, vnet)
+	}
+	if okP && okQ && pub.Overlaps(priv) {
+		v.fail(at("privateSubnet"), "private subnet %s overlaps the public subnet %s", priv, pub)
+	}
+	names := map[string]bool{}
+	for i, h := range v.env.Spec.ExternalHosts {
+		hp := p("spec", "externalHosts", strconv.Itoa(i))
+		if h.Name == "" || names[h.Name] {
+			v.fail(append(hp, "name"), "external host name %q is empty or listed twice", h.Name)
+		}
+		names[h.Name] = true
+		addr, err := netip.ParseAddr(h.Address)
+		if err != nil {
+			v.fail(append(hp, "address"), "external host %s: address %q: %v", h.Name, h.Address, err)
+			continue
+		}
+		if okQ && !priv.Contains(addr) {
+			v.fail(append(hp, "address"), "external host %s: address %s lies outside the private subnet %s", h.Name, addr, priv)
+		}
+	}
+}
+
+func within(inner, outer netip.Prefix) bool {
+	return outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr())
+}
+
+func (v *validator) stamps() {
+	st := v.env.Spec.Stamps
+	if len(st) == 0 {
+		v.fail(p("spec", "stamps"), "at least one stamp is required")
+	}
+	names := map[string]bool{}
+	regions := map[string]bool{}
+	for i, s := range st {
+		sp := p("spec", "stamps", strconv.Itoa(i))
+		if errs := validation.IsDNS1123Label(s.Name); len(errs) > 0 {
+			v.fail(append(sp, "name"), "stamp name %q: %s", s.Name, errs[0])
+		}
+		if names[s.Name] {
+			v.fail(append(sp, "name"), "stamp %q listed twice", s.Name)
+		}
+		names[s.Name] = true
+		if s.Region == "" {
+			v.fail(append(sp, "region"), "stamp %s: region is required", s.Name)
+		}
+		regions[s.Region] = true
+		if s.Server == "" {
+			v.fail(append(sp, "server"), "stamp %s: server (the cluster API URL) is required", s.Name)
+		}
+		if errs := validation.IsDNS1123Subdomain(s.Domain); len(errs) > 0 {
+			v.fail(append(sp, "domain"), "stamp %s: domain %q: %s", s.Name, s.Domain, errs[0])
+		}
+		if s.KeyVault == "" {
+			v.fail(append(sp, "keyVault"), "stamp %s: keyVault is required", s.Name)
+		}
+		if !guidPattern.MatchString(s.IdentityClientID) {
+			v.fail(append(sp, "identityClientID"), "stamp %s: identityClientID %q: want a GUID", s.Name, s.IdentityClientID)
+		}
+		c := s.Capacity
+		if c.BaselineRPS <= 0 || c.PeakRPS < c.BaselineRPS {
+			v.fail(append(sp, "capacity"), "stamp %s: capacity: want 0 < baselineRPS (%d) <= peakRPS (%d)", s.Name, c.BaselineRPS, c.PeakRPS)
+		}
+	}
+	if v.env.Spec.Production && (len(st) < 2 || len(regions) < 2) {
+		v.fail(p("spec", "stamps"), "a production environment runs at least two stamps in two regions (has %d in %d)", len(st), len(regions))
+	}
+}
+
+func (v *validator) components() {
+	e := v.env
+	if len(e.Spec.Components) == 0 {
+		v.fail(p("spec", "components"), "at least one component is required")
+	}
+	for _, name := range e.ComponentNames() {
+		c := e.Spec.Components[name]
+		cp := p("spec", "components", name)
+		at := func(parts ...string) []string { return append(append([]string{}, cp...), parts...) }
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			v.fail(cp, "component name %q: %s", name, errs[0])
+		}
+		if name == NamespacesComponent {
+			v.fail(cp, "component name %q is reserved for the generated namespaces", name)
+		}
+		if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
+			v.fail(at("namespace"), "component %s: namespace %q: %s", name, c.Namespace, errs[0])
+		}
+		if c.Tier != TierPublic && c.Tier != TierPrivate {
+			v.fail(at("tier"), "component %s: tier %q: want public or private", name, c.Tier)
+		}
+		for i, t := range c.TalksTo {
+			if _, ok := e.Spec.Components[t]; !ok || t == name {
+				v.fail(at("talksTo", strconv.Itoa(i)), "component %s talks to %q, which is not another component of this environment", name, t)
+			}
+		}
+		seen := map[string]bool{}
+		for i, im := range c.Images {
+			ip := at("images", strconv.Itoa(i))
+			if im.Name == "" || seen[im.Name] {
+				v.fail(append(ip, "name"), "component %s: image name %q is empty or listed twice", name, im.Name)
+			}
+			seen[im.Name] = true
+			if !tagPattern.MatchString(im.Tag) {
+				v.fail(append(ip, "tag"), "component %s: image %s: malformed tag or digest %q", name, im.Name, im.Tag)
+			}
+		}
+		if c.Replicas < 0 {
+			v.fail(at("replicas"), "component %s: replicas must not be negative", name)
+		}
+		if c.External == nil {
+			v.quantity(at("resources", "requests", "cpu"), c.Resources.Requests.CPU, true)
+			v.quantity(at("resources", "requests", "memory"), c.Resources.Requests.Memory, true)
+			v.quantity(at("resources", "limits", "memory"), c.Resources.Limits.Memory, true)
+			v.quantity(at("resources", "limits", "cpu"), c.Resources.Limits.CPU, false)
+		}
+		if c.Scaling != nil && c.Scaling.PodThroughputRPS <= 0 {
+			v.fail(at("scaling", "podThroughputRPS"), "component %s: podThroughputRPS must be positive", name)
+		}
+		if c.Ingress != nil {
+			if c.Tier != TierPublic {
+				v.fail(at("ingress"), "component %s: only public-tier components get an Ingress", name)
+			}
+			if errs := validation.IsDNS1123Label(c.Ingress.Host); len(errs) > 0 {
+				v.fail(at("ingress", "host"), "component %s: ingress host %q: %s", name, c.Ingress.Host, errs[0])
+			}
+		}
+		for i, s := range c.Secrets {
+			if s == "" {
+				v.fail(at("secrets", strconv.Itoa(i)), "component %s: empty secret name", name)
+			}
+		}
+		if x := c.External; x != nil {
+			if _, ok := e.ExternalHost(x.Host); !ok {
+				v.fail(at("external", "host"), "component %s: external host %q is not declared in spec.externalHosts", name, x.Host)
+			}
+			if len(x.Ports) == 0 {
+				v.fail(at("external", "ports"), "component %s: an external component declares its ports", name)
+			}
+			for i, pt := range x.Ports {
+				if pt.Port < 1 || pt.Port > 65535 || len(validation.IsValidPortName(pt.Name)) > 0 {
+					v.fail(at("external", "ports", strconv.Itoa(i)), "component %s: port %q %d: want a port name and a number in 1-65535", name, pt.Name, pt.Port)
+				}
+			}
+			if c.Scaling != nil || c.Ingress != nil {
+				v.fail(at("external"), "component %s: an external component has no scaling or ingress in the cluster", name)
+			}
+		}
+	}
+}
