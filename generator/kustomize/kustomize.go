@@ -65,7 +65,10 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 	opts.AddManagedbyLabel = false
 	rm, err := krusty.MakeKustomizer(opts).Run(fs, dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return nil, fmt.Errorf("kustomize build %s: %s", repoPath(dir), strings.ReplaceAll(err.Error(), "'/", "'"))
+	}
+	if err := checkPatchTargets(files, rm); err != nil {
+		return nil, err
 	}
 	for _, res := range rm.Resources() {
 		m, err := res.Map()

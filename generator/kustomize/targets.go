@@ -1,0 +1,101 @@
+package kustomize
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/types"
+)
+
+// kustomizationNames are the file names kustomize reads a kustomization from.
+var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
+
+type patchList struct {
+	Patches []struct {
+		Target *types.Selector `yaml:"target"`
+	} `yaml:"patches"`
+}
+
+// checkPatchTargets rejects a patch whose target selects nothing: kustomize
+// silently skips such a patch, which hides a typo or a renamed object.
+func checkPatchTargets(files Files, rm resmap.ResMap) error {
+	var names []string
+	for name := range files {
+		if kustomizationNames[path.Base(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
+			continue // krusty has already reported unreadable kustomizations
+		}
+		var k patchList
+		if err := doc.Content[0].Decode(&k); err != nil {
+			continue
+		}
+		for i, p := range k.Patches {
+			if p.Target == nil {
+				continue
+			}
+			matched, err := rm.Select(*p.Target)
+			if err != nil {
+				return fmt.Errorf("%s: patch %d: target: %w", repoPath(name), i, err)
+			}
+			if len(matched) == 0 {
+				errs = append(errs, fmt.Errorf("%s:%d: patch target %s matches no object", repoPath(name), patchLine(doc.Content[0], i), describe(p.Target)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// patchLine finds the line of patches[i].target in a kustomization.
+func patchLine(root *yaml.Node, i int) int {
+	for j := 0; j+1 < len(root.Content); j += 2 {
+		if root.Content[j].Value != "patches" {
+			continue
+		}
+		seq := root.Content[j+1]
+		if i >= len(seq.Content) {
+			return seq.Line
+		}
+		item := seq.Content[i]
+		for k := 0; k+1 < len(item.Content); k += 2 {
+			if item.Content[k].Value == "target" {
+				return item.Content[k].Line
+			}
+		}
+		return item.Line
+	}
+	return root.Line
+}
+
+func describe(s *types.Selector) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+strconv.Quote(v))
+		}
+	}
+	add("group", s.Group)
+	add("version", s.Version)
+	add("kind", s.Kind)
+	add("namespace", s.Namespace)
+	add("name", s.Name)
+	add("labelSelector", s.LabelSelector)
+	add("annotationSelector", s.AnnotationSelector)
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// repoPath turns an in-memory path (/overlays/prod/web/kustomization.yaml)
+// back into the repo-relative one callers staged it from.
+func repoPath(p string) string { return strings.TrimPrefix(p, "/") }

@@ -1,0 +1,195 @@
+package render
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files (testdata/ and the committed rendered/ tree)")
+
+// repoRoot is the repo this package renders in its tests: the real platform.
+const repoRoot = "../.."
+
+func renderRepo(t testing.TB, workers int) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), Options{Root: repoRoot, Workers: workers})
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return res
+}
+
+// TestGoldenRendered: the committed rendered/ tree is the golden output of
+// the whole platform.
+func TestGoldenRendered(t *testing.T) {
+	res := renderRepo(t, 0)
+	dir := filepath.Join(repoRoot, layout.Dir)
+	if *update {
+		if err := layout.Replace(dir, res.EnvNames(), res.Files()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := res.Files()
+	want, err := layout.Read(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !layout.Equal(got, want) {
+		t.Errorf("rendered/ is out of date (run make golden or make render):\n%s", fileListDiff(want, got))
+	}
+}
+
+// fileListDiff names the files added, removed and changed between two trees.
+func fileListDiff(want, got []layout.File) string {
+	w := map[string]string{}
+	for _, f := range want {
+		w[f.Path] = string(f.Data)
+	}
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, f := range got {
+		seen[f.Path] = true
+		old, ok := w[f.Path]
+		switch {
+		case !ok:
+			fmt.Fprintf(&b, "added   %s\n", f.Path)
+		case old != string(f.Data):
+			fmt.Fprintf(&b, "changed %s\n", f.Path)
+		}
+	}
+	for _, f := range want {
+		if !seen[f.Path] {
+			fmt.Fprintf(&b, "removed %s\n", f.Path)
+		}
+	}
+	return b.String()
+}
+
+// TestGoldenInventory keeps a reviewable list of every object each
+// environment renders under testdata/inventory/<env>.txt.
+func TestGoldenInventory(t *testing.T) {
+	res := renderRepo(t, 0)
+	inventories := map[string]*strings.Builder{}
+	for _, u := range res.Units {
+		b := inventories[u.Env]
+		if b == nil {
+			b = &strings.Builder{}
+			inventories[u.Env] = b
+		}
+		for _, o := range u.Objects {
+			fmt.Fprintf(b, "%s/%s\t%s\n", u.Stamp, u.Component, manifest.IDOf(o))
+		}
+	}
+	for env, b := range inventories {
+		path := filepath.Join("testdata", "inventory", env+".txt")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run with -update to create it)", err)
+		}
+		if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(b.String(), "\n")); diff != "" {
+			t.Errorf("%s inventory changed (-want +got):\n%s", env, diff)
+		}
+	}
+}
+
+// TestDeterministic: rendering twice, and with one worker or many, gives
+// byte-identical trees.
+func TestDeterministic(t *testing.T) {
+	first := renderRepo(t, 1).Files()
+	for _, workers := range []int{1, 8} {
+		again := renderRepo(t, workers).Files()
+		if !layout.Equal(first, again) {
+			t.Fatalf("render with %d workers differs from a serial render:\n%s", workers, fileListDiff(first, again))
+		}
+	}
+}
+
+// TestSeedComponents: every component the seeds call for is rendered in
+// every environment where it belongs, in the shape the environment needs.
+func TestSeedComponents(t *testing.T) {
+	res := renderRepo(t, 0)
+	files := map[string]bool{}
+	for _, f := range res.Files() {
+		files[f.Path] = true
+	}
+	stamps := map[string][]string{"dev": {"weu-1"}, "staging": {"weu-1"}, "prod": {"weu-1", "neu-1"}}
+	everywhere := []string{
+		"namespaces/Namespace_libertum.yaml",
+		"ingress-nginx/Deployment_ingress-nginx.yaml",
+		"ingress-nginx/Service_ingress-nginx.yaml",
+		"ingress-nginx/HorizontalPodAutoscaler_ingress-nginx.yaml",
+		"api/Deployment_api.yaml",
+		"api/HorizontalPodAutoscaler_api.yaml",
+		"api/Ingress_api.yaml",
+		"api/NetworkPolicy_api-default-deny.yaml",
+		"api/NetworkPolicy_api-allow-consumers.yaml",
+		"api/SecretProviderClass_api-keyvault.yaml",
+		"web/Deployment_web.yaml",
+		"web/Ingress_web.yaml",
+		"tokenization/Deployment_tokenization.yaml",
+		"tokenization/HorizontalPodAutoscaler_tokenization.yaml",
+		"healthservice/Deployment_healthservice.yaml",
+		"prometheus/StatefulSet_prometheus.yaml",
+		"grafana/Deployment_grafana.yaml",
+		"loki/StatefulSet_loki.yaml",
+		"promtail/DaemonSet_promtail.yaml",
+		"mongodb/CronJob_mongodb-backup.yaml",
+		"kafka/Service_kafka.yaml",
+		"redis/Service_redis.yaml",
+		"mongodb/Service_mongodb.yaml",
+	}
+	inCluster := []string{"kafka/StatefulSet_kafka.yaml", "redis/StatefulSet_redis.yaml", "mongodb/StatefulSet_mongodb.yaml"}
+	onVM := []string{"kafka/EndpointSlice_kafka-external.yaml", "redis/EndpointSlice_redis-external.yaml", "mongodb/EndpointSlice_mongodb-external.yaml"}
+	zoned := []string{"api/PodDisruptionBudget_api.yaml", "web/PodDisruptionBudget_web.yaml"}
+	for env, sts := range stamps {
+		for _, st := range sts {
+			want, absent := everywhere, []string(nil)
+			switch env {
+			case "prod":
+				want = append(append(append([]string{}, want...), onVM...), zoned...)
+				absent = inCluster
+			case "staging":
+				want = append(append(append([]string{}, want...), inCluster...), zoned...)
+				absent = onVM
+			default:
+				want = append(append([]string{}, want...), inCluster...)
+				absent = onVM
+			}
+			for _, f := range want {
+				if p := env + "/" + st + "/" + f; !files[p] {
+					t.Errorf("missing %s", p)
+				}
+			}
+			for _, f := range absent {
+				if p := env + "/" + st + "/" + f; files[p] {
+					t.Errorf("%s should not be rendered", p)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkRenderAll(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		renderRepo(b, 0)
+	}
+}

@@ -1,0 +1,220 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// valid is a minimal environment every validation case breaks one field of.
+const valid = `apiVersion: platform.libertum.io/v1alpha1
+kind: Environment
+metadata:
+  name: test
+spec:
+  repoURL: https://example.com/repo.git
+  tenantID: 7c1e4b2a-9f3d-4e8a-b6c5-2d1f0a9e8b7c
+  registry: acrtest.azurecr.io
+  cluster:
+    kubernetesVersion: v1.32.13
+    node:
+      size: Standard_D2s_v5
+      capacity: {cpu: "2", memory: 8Gi}
+      allocatable: {cpu: 1900m, memory: 5632Mi}
+    autoscaler: {minNodes: 1, maxNodes: 3}
+    zones: ["1", "2", "3"]
+  network:
+    vnet: 10.0.0.0/16
+    publicSubnet: 10.0.0.0/22
+    privateSubnet: 10.0.8.0/21
+  externalHosts:
+    - name: vm
+      address: 10.0.8.10
+  stamps:
+    - name: one
+      region: westeurope
+      server: https://one.example.com
+      domain: one.example.com
+      keyVault: kv-one
+      identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e
+      capacity: {baselineRPS: 100, peakRPS: 400}
+  components:
+    api:
+      namespace: app
+      tier: public
+      talksTo: [db]
+      images:
+        - name: libertum/api
+          tag: 9f2c4e1a7b3d
+      resources:
+        requests: {cpu: 100m, memory: 128Mi}
+        limits: {memory: 256Mi}
+      scaling: {podThroughputRPS: 20}
+      ingress: {host: api}
+    db:
+      namespace: data
+      tier: private
+      external:
+        host: vm
+        ports:
+          - {name: db, port: 5432}
+`
+
+func TestParseValid(t *testing.T) {
+	env, err := Parse("environments/test.yaml", []byte(valid))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := env.ComponentNames(); strings.Join(got, ",") != "api,db" {
+		t.Errorf("ComponentNames = %v", got)
+	}
+	if got := env.Consumers("db"); len(got) != 1 || got[0] != "api" {
+		t.Errorf("Consumers(db) = %v, want [api]", got)
+	}
+	if got := env.Where("spec", "components", "api", "images", "0", "tag"); got != "environments/test.yaml:39" {
+		t.Errorf("Where(image tag) = %q", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		old     string
+		new     string
+		wantMsg []string // each must appear in the error
+	}{
+		{"malformed yaml", "  registry: acrtest.azurecr.io\n", "  registry: [acrtest\n", []string{"environments/test.yaml:"}},
+		{"unknown field", "  registry: acrtest.azurecr.io\n", "  registry: acrtest.azurecr.io\n  registyr: typo\n", []string{"environments/test.yaml:9:", "registyr"}},
+		{"wrong type", "autoscaler: {minNodes: 1, maxNodes: 3}", "autoscaler: {minNodes: one, maxNodes: 3}", []string{"environments/test.yaml:15:", "cannot unmarshal"}},
+		{"api version", "platform.libertum.io/v1alpha1", "platform.libertum.io/v9", []string{":1:", "apiVersion"}},
+		{"kind", "kind: Environment", "kind: Cluster", []string{":2:", "kind"}},
+		{"repo url", "  repoURL: https://example.com/repo.git\n", "", []string{"repoURL is required"}},
+		{"tenant", "tenantID: 7c1e4b2a-9f3d-4e8a-b6c5-2d1f0a9e8b7c", "tenantID: nope", []string{":7:", "tenantID"}},
+		{"registry", "registry: acrtest.azurecr.io", "registry: ACR", []string{":8:", "registry"}},
+		{"kube version", "v1.32.13", "1.32", []string{":10:", "kubernetesVersion"}},
+		{"node size", "size: Standard_D2s_v5", "size: \"\"", []string{":12:", "node.size"}},
+		{"bad quantity", "capacity: {cpu: \"2\", memory: 8Gi}", "capacity: {cpu: two, memory: 8Gi}", []string{":13:", "quantity \"two\""}},
+		{"allocatable above capacity", "allocatable: {cpu: 1900m", "allocatable: {cpu: 2500m", []string{":14:", "exceeds node capacity"}},
+		{"autoscaler bounds", "{minNodes: 1, maxNodes: 3}", "{minNodes: 4, maxNodes: 3}", []string{":15:", "autoscaler"}},
+		{"unknown zone", `zones: ["1", "2", "3"]`, `zones: ["1", "2", "4"]`, []string{":16:", `zone "4"`}},
+		{"duplicate zone", `zones: ["1", "2", "3"]`, `zones: ["1", "1"]`, []string{"listed twice"}},
+		{"bad cidr", "vnet: 10.0.0.0/16", "vnet: 10.0.0.0/33", []string{":18:", "CIDR"}},
+		{"subnet outside vnet", "publicSubnet: 10.0.0.0/22", "publicSubnet: 10.9.0.0/22", []string{":19:", "outside the VNet"}},
+		{"overlapping subnets", "privateSubnet: 10.0.8.0/21", "privateSubnet: 10.0.0.0/21", []string{":20:", "overlaps"}},
+		{"external host outside private subnet", "address: 10.0.8.10", "address: 10.0.0.10", []string{":23:", "outside the private subnet"}},
+		{"no stamps", "  stamps:\n    - name: one\n", "  stamps: []\n  old:\n    - name: one\n", []string{"field old not found"}},
+		{"stamp name", "- name: one", "- name: One_", []string{":25:", "stamp name"}},
+		{"stamp region", "region: westeurope", "region: \"\"", []string{":26:", "region is required"}},
+		{"stamp domain", "domain: one.example.com", "domain: -bad-", []string{":28:", "domain"}},
+		{"capacity", "{baselineRPS: 100, peakRPS: 400}", "{baselineRPS: 500, peakRPS: 400}", []string{":31:", "capacity"}},
+		{"component tier", "tier: public", "tier: dmz", []string{":35:", `tier "dmz"`}},
+		{"talks to unknown", "talksTo: [db]", "talksTo: [cache]", []string{":36:", `"cache"`}},
+		{"image tag", "tag: 9f2c4e1a7b3d", "tag: \"bad tag\"", []string{":39:", "malformed tag"}},
+		{"resources", "requests: {cpu: 100m, memory: 128Mi}", "requests: {memory: 128Mi}", []string{"cpu is required"}},
+		{"scaling", "scaling: {podThroughputRPS: 20}", "scaling: {podThroughputRPS: 0}", []string{":43:", "podThroughputRPS"}},
+		{"ingress on private", "      tier: private\n      external", "      tier: private\n      ingress: {host: db}\n      external", []string{"only public-tier"}},
+		{"external host unknown", "        host: vm\n", "        host: nowhere\n", []string{":49:", `"nowhere"`}},
+		{"external port", "{name: db, port: 5432}", "{name: db, port: 0}", []string{":51:", "port"}},
+		{"namespace", "namespace: app", "namespace: App_", []string{":34:", "namespace"}},
+		{"reserved name", "    api:\n      namespace", "    namespaces:\n      namespace", []string{"reserved"}},
+		{"two documents", "", "---\nkind: Extra\n", []string{"more than one YAML document"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := valid
+			if tc.old == "" {
+				in += tc.new
+			} else {
+				if !strings.Contains(in, tc.old) {
+					t.Fatalf("fixture does not contain %q", tc.old)
+				}
+				in = strings.Replace(in, tc.old, tc.new, 1)
+			}
+			_, err := Parse("environments/test.yaml", []byte(in))
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			for _, want := range tc.wantMsg {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	in := strings.NewReplacer("registry: acrtest.azurecr.io", "registry: ACR", "tier: private", "tier: dmz", "v1.32.13", "1.32").Replace(valid)
+	_, err := Parse("environments/test.yaml", []byte(in))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("got %d problems, want 3:\n%v", len(lines), err)
+	}
+	for i, want := range []string{":8:", ":10:", ":47:"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("problem %d = %q, want it at %s (sorted by line)", i, lines[i], want)
+		}
+	}
+}
+
+func TestProductionNeedsTwoRegions(t *testing.T) {
+	in := strings.Replace(valid, "spec:\n", "spec:\n  production: true\n", 1)
+	_, err := Parse("environments/test.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "two stamps in two regions") {
+		t.Fatalf("err = %v, want the two-regions rule", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, Dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(root, Dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("test.yaml", valid)
+	write("other.yaml", valid)
+	if _, err := Load(root, "test"); err != nil {
+		t.Fatalf("Load(test): %v", err)
+	}
+	if _, err := Load(root, "other"); err == nil || !strings.Contains(err.Error(), "environments/other.yaml:4: metadata.name") {
+		t.Errorf("Load(other) = %v, want a name mismatch at line 4", err)
+	}
+	for _, bad := range []string{"../test", "a/b", "Prod", ""} {
+		if _, err := Load(root, bad); err == nil || !strings.Contains(err.Error(), "path separators") {
+			t.Errorf("Load(%q) = %v, want a name error", bad, err)
+		}
+	}
+	names, err := Names(root)
+	if err != nil || strings.Join(names, ",") != "other,test" {
+		t.Errorf("Names = %v, %v", names, err)
+	}
+}
+
+func TestHPABounds(t *testing.T) {
+	tests := []struct {
+		throughput, baseline, peak, zones int
+		lo, hi                            int32
+	}{
+		// Seed 001: 100 req/s take 5 ingress pods (20 req/s each) and 3 catalog pods (~33 req/s).
+		{20, 100, 100, 0, 5, 5},
+		{34, 100, 100, 0, 3, 3},
+		{20, 100, 400, 3, 5, 20},
+		{100, 10, 40, 3, 3, 3}, // never fewer than one pod per zone
+		{100, 10, 40, 0, 1, 1},
+	}
+	for _, tc := range tests {
+		s := Scaling{PodThroughputRPS: tc.throughput}
+		lo, hi := s.HPABounds(Stamp{Capacity: Capacity{BaselineRPS: tc.baseline, PeakRPS: tc.peak}}, tc.zones)
+		if lo != tc.lo || hi != tc.hi {
+			t.Errorf("HPABounds(%+v) = %d, %d; want %d, %d", tc, lo, hi, tc.lo, tc.hi)
+		}
+	}
+}
