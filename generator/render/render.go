@@ -181,7 +181,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := groupErrors(units, errs); err != nil {
 		return nil, err
 	}
 	for _, e := range envs {
@@ -209,12 +209,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 func renderUnit(repo *source.Repo, t intent.Target, u *Unit) error {
 	objs, err := build(repo, t)
 	if err != nil {
-		return fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+		return err
 	}
-	if err := finish(u, objs); err != nil {
-		return fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+	return finish(u, objs)
+}
+
+// groupErrors reports each distinct failure once, naming every unit it hit
+// (a broken chart fails the same way in every stamp of every environment).
+func groupErrors(units []*Unit, errs []error) error {
+	var order []string
+	where := map[string][]string{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if _, ok := where[msg]; !ok {
+			order = append(order, msg)
+		}
+		where[msg] = append(where[msg], units[i].Env+"/"+units[i].Stamp+"/"+units[i].Component)
 	}
-	return nil
+	var out []error
+	for _, msg := range order {
+		out = append(out, fmt.Errorf("render %s: %s", strings.Join(where[msg], ", "), msg))
+	}
+	return errors.Join(out...)
 }
 
 // finish orders the unit's objects and encodes one file per object.

@@ -1,0 +1,191 @@
+package intent
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+const envYAML = `apiVersion: platform.libertum.io/v1alpha1
+kind: Environment
+metadata: {name: test}
+spec:
+  repoURL: https://example.com/repo.git
+  tenantID: 7c1e4b2a-9f3d-4e8a-b6c5-2d1f0a9e8b7c
+  registry: acrtest.azurecr.io
+  cluster:
+    kubernetesVersion: v1.32.13
+    node: {size: D2, capacity: {cpu: "2", memory: 8Gi}, allocatable: {cpu: 1900m, memory: 5Gi}}
+    autoscaler: {minNodes: 1, maxNodes: 3}
+    zones: ZONES
+  network: {vnet: 10.0.0.0/16, publicSubnet: 10.0.0.0/22, privateSubnet: 10.0.8.0/21}
+  externalHosts: [{name: vm, address: 10.0.8.10}]
+  stamps:
+    - {name: one, region: westeurope, server: https://one, domain: one.example.com, keyVault: kv-one,
+       identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, capacity: {baselineRPS: 100, peakRPS: 400}}
+  components:
+    api:
+      namespace: app
+      tier: public
+      talksTo: [db]
+      images: [{name: libertum/api, tag: 9f2c4e1a7b3d}]
+      resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}
+      scaling: {podThroughputRPS: 20}
+      ingress: {host: api}
+      secrets: [db-uri]
+    edge:
+      namespace: edge
+      tier: public
+      talksTo: [api]
+      images: [{name: edge, tag: v1.0.0}]
+      resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}
+    db:
+      namespace: data
+      tier: private
+      external: {host: vm, ports: [{name: db, port: 5432}]}
+`
+
+func target(t *testing.T, zones, name string) Target {
+	t.Helper()
+	env, err := spec.Parse("environments/test.yaml", []byte(strings.Replace(envYAML, "ZONES", zones, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Target{Env: env, Stamp: env.Spec.Stamps[0], Name: name, Component: env.Spec.Components[name]}
+}
+
+func apiDeployment() *manifest.Object {
+	objs, err := manifest.Decode("d.yaml", []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: api}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: api}}
+    spec:
+      containers:
+        - name: api
+          image: libertum/api
+        - name: sidecar
+          image: libertum/api
+`))
+	if err != nil {
+		panic(err)
+	}
+	return objs[0]
+}
+
+func encode(t *testing.T, objs []*manifest.Object) string {
+	t.Helper()
+	b, err := manifest.EncodeStream(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestShapeZoned(t *testing.T) {
+	tg := target(t, `["1", "2", "3"]`, "api")
+	objs := []*manifest.Object{apiDeployment()}
+	if err := Shape(tg, objs); err != nil {
+		t.Fatal(err)
+	}
+	out := encode(t, objs)
+	for _, want := range []string{
+		"replicas: 5", // baseline 100 req/s at 20 per pod
+		"topologyKey: topology.kubernetes.io/zone",
+		"- westeurope-1\n", "- westeurope-3\n",
+		"cpu: 100m",
+		"secretProviderClass: api-keyvault",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("shaped deployment lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "mountPath: /mnt/secrets-store"); n != 2 {
+		t.Errorf("secrets mounted in %d containers, want 2", n)
+	}
+	gen, err := Generate(tg, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := encode(t, gen)
+	for _, want := range []string{
+		"kind: HorizontalPodAutoscaler", "minReplicas: 5", "maxReplicas: 20",
+		"kind: PodDisruptionBudget", "maxUnavailable: 1",
+		"kind: Ingress", "host: api.one.example.com", "secretName: api-tls",
+		"kind: SecretProviderClass", "objectName: db-uri", "keyvaultName: kv-one",
+		"name: api-default-deny", "name: api-allow-consumers", "kubernetes.io/metadata.name: edge",
+	} {
+		if !strings.Contains(g, want) {
+			t.Errorf("generated objects lack %q:\n%s", want, g)
+		}
+	}
+}
+
+func TestShapeSingleZone(t *testing.T) {
+	tg := target(t, `[]`, "api")
+	tg.Component.Scaling = nil
+	tg.Component.Replicas = 1
+	objs := []*manifest.Object{apiDeployment()}
+	if err := Shape(tg, objs); err != nil {
+		t.Fatal(err)
+	}
+	out := encode(t, objs)
+	if strings.Contains(out, "topologySpreadConstraints") || strings.Contains(out, "nodeAffinity") {
+		t.Errorf("single-zone environment got zone constraints:\n%s", out)
+	}
+	gen, err := Generate(tg, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := encode(t, gen); strings.Contains(g, "PodDisruptionBudget") || strings.Contains(g, "HorizontalPodAutoscaler") {
+		t.Errorf("one replica in one zone needs no PDB or HPA:\n%s", g)
+	}
+}
+
+func TestEdgeAdmitsInternet(t *testing.T) {
+	tg := target(t, `[]`, "edge")
+	gen, err := Generate(tg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := encode(t, gen); !strings.Contains(g, "cidr: 0.0.0.0/0") {
+		t.Errorf("a public component without Ingress is an edge and admits the internet:\n%s", g)
+	}
+	api, _ := Generate(target(t, `[]`, "api"), nil)
+	if strings.Contains(encode(t, api), "0.0.0.0/0") {
+		t.Error("a component behind Ingress must not admit the internet")
+	}
+}
+
+func TestExternal(t *testing.T) {
+	gen, err := Generate(target(t, `[]`, "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := encode(t, gen)
+	for _, want := range []string{"kind: Service", "kind: EndpointSlice", "- 10.0.8.10", "kubernetes.io/service-name: db", "port: 5432"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("external objects lack %q:\n%s", want, g)
+		}
+	}
+	if strings.Contains(g, "selector") || strings.Contains(g, "NetworkPolicy") {
+		t.Errorf("external Service must have no selector and no NetworkPolicy:\n%s", g)
+	}
+}
+
+func TestShapeErrors(t *testing.T) {
+	tg := target(t, `[]`, "api")
+	tg.Name = "other"
+	if err := Shape(tg, []*manifest.Object{apiDeployment()}); err == nil || !strings.Contains(err.Error(), `named "other"`) {
+		t.Errorf("err = %v, want the missing main workload named", err)
+	}
+	bad := apiDeployment()
+	bad.Object["spec"].(map[string]any)["replicass"] = int64(2)
+	if err := Shape(target(t, `[]`, "api"), []*manifest.Object{bad}); err == nil || !strings.Contains(err.Error(), "replicass") {
+		t.Errorf("err = %v, want the unknown field named", err)
+	}
+}

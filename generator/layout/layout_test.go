@@ -1,0 +1,104 @@
+package layout
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func write(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, data := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files, err := Read(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		out[f.Path] = string(f.Data)
+	}
+	return out
+}
+
+func TestReplace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rendered")
+	write(t, dir, map[string]string{
+		"dev/s/api/old.yaml":  "old",
+		"dev/s/api/keep.yaml": "v1",
+		"prod/s/api/a.yaml":   "prod",
+		"README.md":           "top",
+	})
+	err := Replace(dir, []string{"dev"}, []File{
+		{Path: "dev/s/api/keep.yaml", Data: []byte("v2")},
+		{Path: "dev/s/web/new.yaml", Data: []byte("new")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tree(t, dir)
+	want := map[string]string{
+		"dev/s/api/keep.yaml": "v2",
+		"dev/s/web/new.yaml":  "new",
+		"prod/s/api/a.yaml":   "prod",
+		"README.md":           "top",
+	}
+	if len(got) != len(want) {
+		t.Errorf("tree = %v, want %v", got, want)
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s = %q, want %q", p, got[p], w)
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".rendered.new-*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary trees left: %v", leftovers)
+	}
+}
+
+func TestReplaceCreatesAndRefusesBadPaths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rendered")
+	if err := Replace(dir, []string{"dev"}, []File{{Path: "dev/s/c/x.yaml", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, dir)
+	for _, bad := range []File{
+		{Path: "../escape.yaml"},
+		{Path: "/abs.yaml"},
+		{Path: "dev/../prod/x.yaml"},
+		{Path: "prod/s/c/x.yaml"}, // not an environment being rendered
+	} {
+		if err := Replace(dir, []string{"dev"}, []File{bad}); err == nil {
+			t.Errorf("Replace accepted %q", bad.Path)
+		}
+	}
+	after := tree(t, dir)
+	if len(after) != len(before) || after["dev/s/c/x.yaml"] != "x" {
+		t.Errorf("a refused Replace changed the tree: %v", after)
+	}
+}
+
+func TestReadFiltersEnvironments(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"dev/a.yaml": "a", "prod/b.yaml": "b"})
+	files, err := Read(dir, []string{"prod"})
+	if err != nil || len(files) != 1 || files[0].Path != "prod/b.yaml" {
+		t.Errorf("Read(prod) = %v, %v", files, err)
+	}
+	missing, err := Read(filepath.Join(dir, "nope"), nil)
+	if err != nil || len(missing) != 0 {
+		t.Errorf("Read(missing) = %v, %v; want empty", missing, err)
+	}
+}
