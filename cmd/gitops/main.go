@@ -23,7 +23,10 @@ const (
 const usage = `usage: gitops <command> [flags]
 
 commands:
-  render   render environments to rendered/<env>/<stamp>/<component>/
+  render        render environments to rendered/<env>/<stamp>/<component>/
+  verify        render in memory, check schemas and policies, and compare with rendered/
+  policy check  run the policies on arbitrary manifests (--env NAME FILE...)
+  policy test   run the Rego unit tests under policies/
 
 Run 'gitops <command> -h' for a command's flags.
 `
@@ -44,6 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "render":
 		return runRender(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

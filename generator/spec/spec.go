@@ -145,6 +145,9 @@ type Component struct {
 	// External runs the component outside the cluster: it renders as a
 	// selector-less Service and an EndpointSlice.
 	External *External `yaml:"external,omitempty"`
+	// WritableRootFilesystem says why the component's containers cannot run
+	// with a read-only root filesystem; empty means they must.
+	WritableRootFilesystem string `yaml:"writableRootFilesystem,omitempty"`
 	// Values are extra Helm values for chart-based components.
 	Values map[string]any `yaml:"values,omitempty"`
 }

@@ -1,0 +1,80 @@
+package policy
+
+import "github.com/libertum/platform-gitops/generator/spec"
+
+// Environment is data.environment: the part of an environment spec the
+// policies read, with each component's consumers worked out.
+type Environment struct {
+	Name       string               `json:"name"`
+	Production bool                 `json:"production"`
+	Registry   string               `json:"registry"`
+	Zones      []string             `json:"zones"`
+	Node       Node                 `json:"node"`
+	Autoscaler spec.Autoscaler      `json:"autoscaler"`
+	Network    Network              `json:"network"`
+	Stamps     map[string]Stamp     `json:"stamps"`
+	Components map[string]Component `json:"components"`
+}
+
+// Node is the node size pods must fit.
+type Node struct {
+	Size        string            `json:"size"`
+	Allocatable map[string]string `json:"allocatable"`
+}
+
+// Network is the VNet layout.
+type Network struct {
+	VNet          string `json:"vnet"`
+	PublicSubnet  string `json:"publicSubnet"`
+	PrivateSubnet string `json:"privateSubnet"`
+}
+
+// Stamp is where a stamp runs.
+type Stamp struct {
+	Region string `json:"region"`
+}
+
+// Component is a component's network intent and declared exemptions.
+type Component struct {
+	Tier                   string   `json:"tier"`
+	Namespace              string   `json:"namespace"`
+	TalksTo                []string `json:"talksTo"`
+	Consumers              []string `json:"consumers"`
+	Ingress                bool     `json:"ingress"`
+	External               bool     `json:"external"`
+	WritableRootFilesystem string   `json:"writableRootFilesystem,omitempty"`
+}
+
+// EnvironmentOf derives the policies' view of an environment spec.
+func EnvironmentOf(e *spec.Environment) Environment {
+	s := e.Spec
+	out := Environment{
+		Name:       e.Name(),
+		Production: s.Production,
+		Registry:   s.Registry,
+		Zones:      append([]string{}, s.Cluster.Zones...),
+		Node: Node{Size: s.Cluster.Node.Size, Allocatable: map[string]string{
+			"cpu": s.Cluster.Node.Allocatable.CPU, "memory": s.Cluster.Node.Allocatable.Memory,
+		}},
+		Autoscaler: s.Cluster.Autoscaler,
+		Network:    Network{VNet: s.Network.VNet, PublicSubnet: s.Network.PublicSubnet, PrivateSubnet: s.Network.PrivateSubnet},
+		Stamps:     map[string]Stamp{},
+		Components: map[string]Component{},
+	}
+	for _, st := range s.Stamps {
+		out.Stamps[st.Name] = Stamp{Region: st.Region}
+	}
+	for _, name := range e.ComponentNames() {
+		c := s.Components[name]
+		out.Components[name] = Component{
+			Tier:                   c.Tier,
+			Namespace:              c.Namespace,
+			TalksTo:                append([]string{}, c.TalksTo...),
+			Consumers:              append([]string{}, e.Consumers(name)...),
+			Ingress:                c.Ingress != nil,
+			External:               c.External != nil,
+			WritableRootFilesystem: c.WritableRootFilesystem,
+		}
+	}
+	return out
+}

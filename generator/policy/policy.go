@@ -1,0 +1,312 @@
+// Package policy evaluates the Rego policies under policies/ against
+// rendered objects, in process through OPA: modules are compiled once, each
+// environment gets one prepared query, and objects are evaluated in
+// parallel. Violations are results (Findings), not errors.
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+// Dir is the repo-relative folder holding the policies.
+const Dir = "policies"
+
+// Level of a finding.
+type Level string
+
+// Levels: deny fails verify, warn is reported only.
+const (
+	Deny Level = "deny"
+	Warn Level = "warn"
+)
+
+// Finding is one rule broken by one object.
+type Finding struct {
+	Rule      string `json:"rule"`
+	Level     Level  `json:"level"`
+	Env       string `json:"environment"`
+	Stamp     string `json:"stamp,omitempty"`
+	Component string `json:"component,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// File is the rendered file the object is written to, if any.
+	File string `json:"file,omitempty"`
+	// Source is where the object comes from in the repo (file:line), if known.
+	Source  string `json:"source,omitempty"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+	// Exception is the reason a reviewed exception gives, when one waives the finding.
+	Exception string `json:"exception,omitempty"`
+
+	stampWide bool
+}
+
+// Object returns "Kind namespace/name".
+func (f Finding) Object() string {
+	if f.Namespace != "" {
+		return f.Kind + " " + f.Namespace + "/" + f.Name
+	}
+	return f.Kind + " " + f.Name
+}
+
+func (f Finding) String() string {
+	where := f.Env
+	if f.Stamp != "" {
+		where += "/" + f.Stamp
+	}
+	if f.Component != "" {
+		where += "/" + f.Component
+	}
+	s := fmt.Sprintf("%s [%s] %s %s: %s", f.Level, f.Rule, where, f.Object(), f.Message)
+	if f.Fix != "" {
+		s += " (fix: " + f.Fix + ")"
+	}
+	return s
+}
+
+// Input is one object to check, with where it was rendered.
+type Input struct {
+	Stamp, Component string
+	File, Source     string
+	Object           *manifest.Object
+}
+
+// Engine holds the compiled policies.
+type Engine struct {
+	compiler *ast.Compiler
+	modules  map[string]*ast.Module
+}
+
+// Load parses and compiles every policy under dir (test files excluded).
+func Load(dir string) (*Engine, error) {
+	modules, err := parseDir(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(modules) == 0 {
+		return nil, fmt.Errorf("load policies: no .rego files under %s", dir)
+	}
+	c := ast.NewCompiler()
+	c.Compile(modules)
+	if c.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", c.Errors)
+	}
+	return &Engine{compiler: c, modules: modules}, nil
+}
+
+func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	modules := map[string]*ast.Module{}
+	var errs []error
+	for _, p := range paths {
+		if !withTests && strings.HasSuffix(p, "_test.rego") {
+			continue
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("load policies: %w", err)
+		}
+		m, err := ast.ParseModuleWithOpts(filepath.ToSlash(p), string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		modules[filepath.ToSlash(p)] = m
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("parse policies: %w", err)
+	}
+	return modules, nil
+}
+
+const query = `deny := {[pkg, v] | some pkg; some v in data.libertum[pkg].deny}
+warn := {[pkg, v] | some pkg; some v in data.libertum[pkg].warn}`
+
+// Evaluate checks every object of one environment. The environment's spec
+// and every object (grouped by stamp) are the policies' data, so rules can
+// look across objects.
+func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
+	rendered := map[string][]any{}
+	for _, in := range inputs {
+		rendered[in.Stamp] = append(rendered[in.Stamp], in.Object.Object)
+	}
+	envData, err := toJSONMap(env)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"environment": envData, "rendered": toAnyMap(rendered)}
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(
+		rego.Compiler(e.compiler),
+		rego.Store(store),
+		rego.StoreReadAST(true),
+		rego.Query(query),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare policies for %s: %w", env.Name, err)
+	}
+
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	results := make([][]Finding, len(inputs))
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, max(len(inputs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = evalOne(ctx, pq, env.Name, inputs[i])
+			}
+		}()
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return Dedupe(out), nil
+}
+
+func evalOne(ctx context.Context, pq rego.PreparedEvalQuery, env string, in Input) ([]Finding, error) {
+	input, err := ast.InterfaceToValue(in.Object.Object)
+	if err != nil {
+		return nil, fmt.Errorf("policy input %s: %w", manifest.IDOf(in.Object), err)
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policies on %s %s: %w", in.File, manifest.IDOf(in.Object), err)
+	}
+	var out []Finding
+	for _, r := range rs {
+		for _, level := range []Level{Deny, Warn} {
+			items, _ := r.Bindings[string(level)].([]any)
+			for _, item := range items {
+				f, err := decodeViolation(item)
+				if err != nil {
+					return nil, fmt.Errorf("policy result for %s: %w", manifest.IDOf(in.Object), err)
+				}
+				f.Level = level
+				f.Env = env
+				f.Stamp, f.Component, f.File, f.Source = in.Stamp, in.Component, in.File, in.Source
+				f.Kind, f.Namespace, f.Name = in.Object.GetKind(), in.Object.GetNamespace(), in.Object.GetName()
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// violation is what a rule returns: {"rule", "msg", "fix"}, and "scope":
+// "stamp" for a rule about the stamp as a whole rather than the object it
+// was evaluated on.
+type violation struct {
+	Rule  string `json:"rule"`
+	Msg   string `json:"msg"`
+	Fix   string `json:"fix"`
+	Scope string `json:"scope"`
+}
+
+func decodeViolation(item any) (Finding, error) {
+	pair, ok := item.([]any)
+	if !ok || len(pair) != 2 {
+		return Finding{}, fmt.Errorf("unexpected result %v", item)
+	}
+	var v violation
+	switch t := pair[1].(type) {
+	case string:
+		// A plain message; the package names the rule.
+		v = violation{Rule: fmt.Sprint(pair[0]), Msg: t}
+	default:
+		b, err := json.Marshal(t)
+		if err != nil {
+			return Finding{}, err
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return Finding{}, err
+		}
+		if v.Rule == "" {
+			v.Rule = fmt.Sprint(pair[0])
+		}
+	}
+	return Finding{Rule: v.Rule, Message: v.Msg, Fix: v.Fix, stampWide: v.Scope == "stamp"}, nil
+}
+
+// Dedupe keeps one finding per stamp-wide violation (such a rule fires from
+// every object it can look from) and sorts the result.
+func Dedupe(fs []Finding) []Finding {
+	type key struct{ level, rule, env, stamp, msg string }
+	seen := map[key]bool{}
+	var out []Finding
+	Sort(fs)
+	for _, f := range fs {
+		if f.stampWide {
+			k := key{string(f.Level), f.Rule, f.Env, f.Stamp, f.Message}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Sort orders findings by environment, stamp, component, file and rule.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		for _, p := range [][2]string{{a.Env, b.Env}, {a.Stamp, b.Stamp}, {a.Component, b.Component}, {a.File, b.File}, {a.Kind + a.Name, b.Kind + b.Name}, {a.Rule, b.Rule}, {a.Message, b.Message}} {
+			if p[0] != p[1] {
+				return p[0] < p[1]
+			}
+		}
+		return false
+	})
+}
+
+func toJSONMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
+
+func toAnyMap(m map[string][]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,24 @@
+package policy
+
+import (
+	"context"
+	"testing"
+)
+
+// TestRego runs the Rego unit tests under policies/ (what `gitops policy
+// test` and `opa test policies/` run).
+func TestRego(t *testing.T) {
+	results, err := Test(context.Background(), "../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) == 0 {
+		t.Fatal("no Rego tests found")
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("%s %s.%s failed %s", r.Location, r.Package, r.Name, r.Error)
+		}
+	}
+	t.Logf("%d Rego tests", len(results))
+}

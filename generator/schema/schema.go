@@ -1,0 +1,133 @@
+// Package schema checks rendered objects against their Kubernetes types,
+// offline: built-in kinds must decode strictly into client-go's Go types
+// (unknown fields and wrong types are errors), custom resources must match
+// the OpenAPI schema of their CRD, read from the repo.
+package schema
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+// Dir is the repo-relative folder of the CRDs the platform relies on.
+const Dir = "crds"
+
+type crdVersion struct {
+	validator  validation.SchemaValidator
+	structural *structuralschema.Structural
+	namespaced bool
+}
+
+// Validator checks objects; it is safe for concurrent use.
+type Validator struct {
+	crds map[schema.GroupVersionKind]crdVersion
+}
+
+// Load reads every CRD under dir.
+func Load(dir string) (*Validator, error) {
+	v := &Validator{crds: map[schema.GroupVersionKind]crdVersion{}}
+	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read CRDs: %w", err)
+		}
+		if err := v.AddCRD(filepath.ToSlash(p), data); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// AddCRD registers the schemas of one CRD manifest.
+func (v *Validator) AddCRD(file string, data []byte) error {
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	for _, ver := range crd.Spec.Versions {
+		if ver.Schema == nil || ver.Schema.OpenAPIV3Schema == nil {
+			return fmt.Errorf("%s: version %s has no openAPIV3Schema", file, ver.Name)
+		}
+		var internal apiextensions.JSONSchemaProps
+		if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(ver.Schema.OpenAPIV3Schema, &internal, nil); err != nil {
+			return fmt.Errorf("%s: %s: %w", file, ver.Name, err)
+		}
+		sv, _, err := validation.NewSchemaValidator(&internal)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", file, ver.Name, err)
+		}
+		st, err := structuralschema.NewStructural(&internal)
+		if err != nil {
+			return fmt.Errorf("%s: %s: schema is not structural: %w", file, ver.Name, err)
+		}
+		gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}
+		v.crds[gvk] = crdVersion{validator: sv, structural: st, namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped}
+	}
+	return nil
+}
+
+// Check returns every schema problem of one object.
+func (v *Validator) Check(o *manifest.Object) error {
+	gvk := o.GroupVersionKind()
+	if crd, ok := v.crds[gvk]; ok {
+		return checkCustom(o, crd)
+	}
+	typed, err := scheme.Scheme.New(gvk)
+	if err != nil {
+		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, Dir)
+	}
+	data, err := json.Marshal(o.Object)
+	if err != nil {
+		return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+	}
+	strict, err := sigsjson.UnmarshalStrict(data, typed)
+	if err != nil {
+		return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+	}
+	if len(strict) > 0 {
+		return fmt.Errorf("%s: %w", manifest.IDOf(o), errors.Join(strict...))
+	}
+	return nil
+}
+
+func checkCustom(o *manifest.Object, crd crdVersion) error {
+	var errs []error
+	copied := runtime.DeepCopyJSONValue(o.Object)
+	unknown := pruning.PruneWithOptions(copied, crd.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	if len(unknown) > 0 {
+		errs = append(errs, fmt.Errorf("unknown fields %s", strings.Join(unknown, ", ")))
+	}
+	for _, e := range validation.ValidateCustomResource(nil, o.Object, crd.validator) {
+		errs = append(errs, e)
+	}
+	if crd.namespaced && o.GetNamespace() == "" {
+		errs = append(errs, errors.New("metadata.namespace is required for a namespaced resource"))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", manifest.IDOf(o), errors.Join(errs...))
+}

@@ -1,0 +1,25 @@
+# Labels: every object says what it is, what it belongs to and where it runs.
+package libertum.labels
+
+import data.libertum.lib
+
+required := ["app.kubernetes.io/name", "app.kubernetes.io/part-of", "libertum.io/environment", "libertum.io/stamp"]
+
+deny contains lib.violation(
+	"labels.required",
+	sprintf("%s %q lacks the label %s", [input.kind, input.metadata.name, key]),
+	"the render adds these labels; an object without them did not come through gitops render",
+) if {
+	some key in required
+	lib.label(input, key) == ""
+}
+
+deny contains lib.violation(
+	"labels.environment",
+	sprintf("%s %q is labelled for environment %q but rendered for %q", [input.kind, input.metadata.name, lib.label(input, "libertum.io/environment"), data.environment.name]),
+	"render each environment from its own spec",
+) if {
+	got := lib.label(input, "libertum.io/environment")
+	got != ""
+	got != data.environment.name
+}

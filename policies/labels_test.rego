@@ -1,0 +1,17 @@
+package libertum.labels_test
+
+import data.libertum.fixtures as f
+import data.libertum.labels
+
+deny_rules(obj) := r if {
+	r := f.rules(labels.deny) with input as obj with data.environment as f.env with data.rendered as f.rendered
+}
+
+test_pass if count(deny_rules(f.deployment)) == 0
+
+test_required_fail if "labels.required" in deny_rules(json.remove(f.deployment, ["metadata/labels/libertum.io~1stamp"]))
+
+test_environment_fail if {
+	bad := json.patch(f.deployment, [{"op": "replace", "path": "/metadata/labels/libertum.io~1environment", "value": "dev"}])
+	"labels.environment" in deny_rules(bad)
+}

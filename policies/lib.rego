@@ -1,0 +1,95 @@
+# Helpers shared by the policies. Input is one rendered Kubernetes object;
+# data.environment is the environment's spec as the policies see it and
+# data.rendered[stamp] every object rendered for that stamp.
+package libertum.lib
+
+workload_kinds := {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"}
+
+long_running_kinds := {"Deployment", "StatefulSet", "DaemonSet"}
+
+pod_spec(obj) := obj.spec.template.spec if obj.kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+
+pod_spec(obj) := obj.spec.jobTemplate.spec.template.spec if obj.kind == "CronJob"
+
+pod_spec(obj) := obj.spec if obj.kind == "Pod"
+
+pod_labels(obj) := object.get(obj, ["spec", "template", "metadata", "labels"], {}) if obj.kind != "CronJob"
+
+pod_labels(obj) := object.get(obj, ["spec", "jobTemplate", "spec", "template", "metadata", "labels"], {}) if obj.kind == "CronJob"
+
+containers(obj) := object.get(pod_spec(obj), "containers", [])
+
+init_containers(obj) := object.get(pod_spec(obj), "initContainers", [])
+
+all_containers(obj) := array.concat(init_containers(obj), containers(obj))
+
+label(obj, key) := object.get(obj, ["metadata", "labels", key], "")
+
+component(obj) := label(obj, "app.kubernetes.io/name")
+
+stamp(obj) := label(obj, "libertum.io/stamp")
+
+namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
+
+# spec_component is the component's entry in the environment spec.
+spec_component(obj) := data.environment.components[component(obj)]
+
+is_public(obj) if spec_component(obj).tier == "public"
+
+# stamp_objects are the other objects rendered for the same stamp.
+stamp_objects(obj) := object.get(data.rendered, stamp(obj), [])
+
+violation(rule, msg, fix) := {"rule": rule, "msg": msg, "fix": fix}
+
+# stamp_violation is about the stamp as a whole; it is reported once however
+# many objects it fires from.
+stamp_violation(rule, msg, fix) := {"rule": rule, "msg": msg, "fix": fix, "scope": "stamp"}
+
+# selects(selector, labels): a label selector's matchLabels and
+# matchExpressions (In) all hold for labels; an empty selector selects all.
+selects(selector, labels) if {
+	every k, v in object.get(selector, "matchLabels", {}) {
+		labels[k] == v
+	}
+	every e in object.get(selector, "matchExpressions", []) {
+		expression_holds(e, labels)
+	}
+}
+
+expression_holds(e, labels) if {
+	e.operator == "In"
+	labels[e.key] in e.values
+}
+
+expression_holds(e, labels) if {
+	e.operator == "Exists"
+	labels[e.key]
+}
+
+expression_holds(e, labels) if {
+	e.operator == "NotIn"
+	not labels[e.key] in e.values
+}
+
+expression_holds(e, labels) if {
+	e.operator == "DoesNotExist"
+	not labels[e.key]
+}
+
+# targets(hpa, w): the HorizontalPodAutoscaler scales the workload w.
+targets(hpa, w) if {
+	hpa.kind == "HorizontalPodAutoscaler"
+	ref := hpa.spec.scaleTargetRef
+	ref.kind == w.kind
+	ref.name == w.metadata.name
+	namespace(hpa) == namespace(w)
+}
+
+quantity(q) := units.parse(sprintf("%v", [q]))
+
+# pod_request is what the scheduler reserves for one pod: the sum over its
+# containers, or the largest init container if that is more.
+pod_request(obj, resource) := max([
+	sum([quantity(object.get(c, ["resources", "requests", resource], 0)) | some c in containers(obj)]),
+	max(array.concat([0], [quantity(object.get(c, ["resources", "requests", resource], 0)) | some c in init_containers(obj)])),
+])

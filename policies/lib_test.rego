@@ -1,0 +1,33 @@
+package libertum.lib_test
+
+import data.libertum.lib
+
+deployment := {
+	"kind": "Deployment",
+	"metadata": {"name": "api", "namespace": "app", "labels": {"app.kubernetes.io/name": "api", "libertum.io/stamp": "one"}},
+	"spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/name": "api"}}, "spec": {
+		"initContainers": [{"name": "init", "resources": {"requests": {"cpu": "2", "memory": "64Mi"}}}],
+		"containers": [
+			{"name": "api", "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+			{"name": "sidecar", "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}},
+		],
+	}}},
+}
+
+test_pod_request_takes_init_maximum if {
+	lib.pod_request(deployment, "cpu") == 2
+	lib.pod_request(deployment, "memory") == 320 * 1024 * 1024
+}
+
+test_selects if {
+	lib.selects({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"})
+	lib.selects({}, {"a": "1"})
+	lib.selects({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"})
+	not lib.selects({"matchLabels": {"a": "1"}}, {"a": "2"})
+}
+
+test_component_and_stamp if {
+	lib.component(deployment) == "api"
+	lib.stamp(deployment) == "one"
+	count(lib.all_containers(deployment)) == 3
+}

@@ -1,0 +1,110 @@
+# NSG intent: only public-tier components are reachable from outside the
+# cluster, and every private component admits only its declared consumers.
+package libertum.network
+
+import data.libertum.lib
+
+internal_annotation := "service.beta.kubernetes.io/azure-load-balancer-internal"
+
+deny contains lib.violation(
+	"network.public-exposure",
+	sprintf("%s exposes private component %q outside the cluster", [exposure, lib.component(input)]),
+	"make the component public in spec.components.<name>.tier, or remove the exposure",
+) if {
+	some exposure in exposures
+	not lib.is_public(input)
+}
+
+exposures contains "Ingress" if input.kind == "Ingress"
+
+exposures contains "a NodePort Service" if {
+	input.kind == "Service"
+	input.spec.type == "NodePort"
+}
+
+exposures contains "a public LoadBalancer Service" if {
+	input.kind == "Service"
+	input.spec.type == "LoadBalancer"
+	object.get(input, ["metadata", "annotations", internal_annotation], "") != "true"
+}
+
+deny contains lib.violation(
+	"network.internal-lb",
+	sprintf("LoadBalancer Service of private component %q lacks %s: \"true\"", [lib.component(input), internal_annotation]),
+	"annotate the Service so Azure gives it a private IP in the VNet",
+) if {
+	input.kind == "Service"
+	input.spec.type == "LoadBalancer"
+	not lib.is_public(input)
+	object.get(input, ["metadata", "annotations", internal_annotation], "") != "true"
+}
+
+private_component(obj) if {
+	c := lib.spec_component(obj)
+	c.tier == "private"
+}
+
+deny contains lib.violation(
+	"network.default-deny",
+	sprintf("private component %q has no default-deny NetworkPolicy selecting its pods", [lib.component(input)]),
+	"the generator renders <name>-default-deny; keep pods labelled app.kubernetes.io/name: <name>",
+) if {
+	input.kind in lib.long_running_kinds
+	private_component(input)
+	not default_denied(input)
+}
+
+default_denied(w) if {
+	some np in lib.stamp_objects(w)
+	np.kind == "NetworkPolicy"
+	lib.namespace(np) == lib.namespace(w)
+	"Ingress" in object.get(np.spec, "policyTypes", ["Ingress"])
+	count(object.get(np.spec, "ingress", [])) == 0
+	lib.selects(np.spec.podSelector, lib.pod_labels(w))
+}
+
+consumers := object.get(lib.spec_component(input), "consumers", [])
+
+deny contains lib.violation(
+	"network.consumers",
+	sprintf("NetworkPolicy admits %s, which is not a declared consumer of %q (consumers: %v)", [peer_name(peer), lib.component(input), consumers]),
+	"declare the flow with talksTo in the consumer's spec.components entry, or remove the peer",
+) if {
+	input.kind == "NetworkPolicy"
+	some rule in object.get(input.spec, "ingress", [])
+	some peer in object.get(rule, "from", [])
+	not admitted(peer)
+}
+
+admitted(peer) if {
+	name := peer.podSelector.matchLabels["app.kubernetes.io/name"]
+	name in consumers
+}
+
+# A public component with no Ingress of its own is an edge (the ingress
+# controller): it admits the internet.
+admitted(peer) if {
+	peer.ipBlock
+	lib.is_public(input)
+	not lib.spec_component(input).ingress
+}
+
+peer_name(peer) := sprintf("pods %q", [peer.podSelector.matchLabels["app.kubernetes.io/name"]]) if peer.podSelector.matchLabels["app.kubernetes.io/name"]
+
+peer_name(peer) := sprintf("address block %s", [peer.ipBlock.cidr]) if peer.ipBlock
+
+peer_name(peer) := "a broad selector" if {
+	not peer.ipBlock
+	not peer.podSelector.matchLabels["app.kubernetes.io/name"]
+}
+
+deny contains lib.violation(
+	"network.external-endpoints",
+	sprintf("EndpointSlice address %s lies outside the private subnet %s", [addr, data.environment.network.privateSubnet]),
+	"external backends are reached over private IPs only: fix spec.externalHosts",
+) if {
+	input.kind == "EndpointSlice"
+	some ep in input.endpoints
+	some addr in ep.addresses
+	not net.cidr_contains(data.environment.network.privateSubnet, addr)
+}

@@ -1,0 +1,65 @@
+package libertum.network_test
+
+import data.libertum.fixtures as f
+import data.libertum.network
+
+deny_rules(obj) := r if {
+	r := f.rules(network.deny) with input as obj with data.environment as f.env with data.rendered as f.rendered
+}
+
+ingress(component) := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": component, "namespace": "x", "labels": f.labels(component)},
+	"spec": {"rules": [{"host": "x.example.com"}]},
+}
+
+test_public_exposure_pass if {
+	not "network.public-exposure" in deny_rules(ingress("api"))
+	not "network.public-exposure" in deny_rules(f.service("edge", "LoadBalancer"))
+	not "network.public-exposure" in deny_rules(f.service("db", "ClusterIP"))
+}
+
+test_public_exposure_fail_ingress if "network.public-exposure" in deny_rules(ingress("db"))
+
+test_public_exposure_fail_node_port if "network.public-exposure" in deny_rules(f.service("db", "NodePort"))
+
+test_public_exposure_fail_unknown_component if "network.public-exposure" in deny_rules(ingress("stranger"))
+
+test_internal_lb_pass if {
+	internal := json.patch(f.service("db", "LoadBalancer"), [{"op": "add", "path": "/metadata/annotations", "value": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}}])
+	count(deny_rules(internal)) == 0
+}
+
+test_internal_lb_fail if "network.internal-lb" in deny_rules(f.service("db", "LoadBalancer"))
+
+test_default_deny_pass if not "network.default-deny" in deny_rules(f.db)
+
+test_default_deny_fail if {
+	v := network.deny with input as f.db with data.environment as f.env with data.rendered as {"one": [f.db, f.allow_consumers]}
+	"network.default-deny" in f.rules(v)
+}
+
+test_consumers_pass if not "network.consumers" in deny_rules(f.allow_consumers)
+
+test_consumers_fail_undeclared_peer if {
+	bad := json.patch(f.allow_consumers, [{"op": "replace", "path": "/spec/ingress/0/from/0/podSelector/matchLabels/app.kubernetes.io~1name", "value": "edge"}])
+	"network.consumers" in deny_rules(bad)
+}
+
+test_consumers_fail_internet_to_private if {
+	bad := json.patch(f.allow_consumers, [{"op": "replace", "path": "/spec/ingress/0/from/0", "value": {"ipBlock": {"cidr": "0.0.0.0/0"}}}])
+	"network.consumers" in deny_rules(bad)
+}
+
+test_consumers_edge_admits_internet if {
+	edge := json.patch(f.allow_consumers, [
+		{"op": "replace", "path": "/metadata/labels", "value": f.labels("edge")},
+		{"op": "replace", "path": "/spec/ingress/0/from/0", "value": {"ipBlock": {"cidr": "0.0.0.0/0"}}},
+	])
+	not "network.consumers" in deny_rules(edge)
+}
+
+test_external_endpoints_pass if not "network.external-endpoints" in deny_rules(f.slice("10.30.8.10"))
+
+test_external_endpoints_fail if "network.external-endpoints" in deny_rules(f.slice("10.30.0.10"))

@@ -1,0 +1,35 @@
+package libertum.podsecurity_test
+
+import data.libertum.fixtures as f
+import data.libertum.podsecurity
+
+deny_rules(obj) := r if {
+	r := f.rules(podsecurity.deny) with input as obj with data.environment as f.env with data.rendered as f.rendered
+}
+
+patched(ops) := json.patch(f.deployment, ops)
+
+test_pass if count(deny_rules(f.deployment)) == 0
+
+test_non_root_fail if {
+	"podsecurity.non-root" in deny_rules(json.remove(f.deployment, ["spec/template/spec/securityContext/runAsNonRoot"]))
+	"podsecurity.non-root" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/runAsUser", "value": 0}]))
+}
+
+test_privilege_escalation_fail if "podsecurity.privilege-escalation" in deny_rules(json.remove(f.deployment, ["spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"]))
+
+test_privileged_fail if "podsecurity.privileged" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/privileged", "value": true}]))
+
+test_host_namespaces_fail if "podsecurity.host-namespaces" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/hostNetwork", "value": true}]))
+
+test_host_path_fail if "podsecurity.host-path" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/volumes", "value": [{"name": "logs", "hostPath": {"path": "/var/log"}}]}]))
+
+test_read_only_root_fail if "podsecurity.read-only-root" in deny_rules(json.remove(f.deployment, ["spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem"]))
+
+test_read_only_root_declared_exemption_passes if {
+	agent := json.patch(f.deployment, [
+		{"op": "replace", "path": "/metadata/labels", "value": f.labels("agent")},
+		{"op": "remove", "path": "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem"},
+	])
+	not "podsecurity.read-only-root" in deny_rules(agent)
+}

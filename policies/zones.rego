@@ -1,0 +1,91 @@
+# Zones: in environments with availability zones, every replicated
+# workload survives the loss of one zone.
+package libertum.zones
+
+import data.libertum.lib
+
+zones := data.environment.zones
+
+zoned if count(zones) > 0
+
+replicated_kinds := {"Deployment", "StatefulSet"}
+
+# replicas is the HPA minimum when an HPA scales the workload.
+replicas(w) := m if {
+	some h in lib.stamp_objects(w)
+	lib.targets(h, w)
+	m := object.get(h.spec, "minReplicas", 1)
+} else := object.get(w, ["spec", "replicas"], 1)
+
+deny contains lib.violation(
+	"zones.replicas",
+	sprintf("%s runs %d replicas (or HPA minimum) in an environment with %d zones", [input.kind, replicas(input), count(zones)]),
+	"raise spec.components.<name>.replicas, or the stamp's baselineRPS so the HPA minimum covers every zone",
+) if {
+	zoned
+	input.kind in replicated_kinds
+	replicas(input) < count(zones)
+}
+
+deny contains lib.violation(
+	"zones.spread",
+	sprintf("%s has no topologySpreadConstraint on topology.kubernetes.io/zone", [input.kind]),
+	"the generator adds one for workloads it shapes; keep the workload named after its component, or add the constraint in the base",
+) if {
+	zoned
+	input.kind in replicated_kinds
+	not has_zone_spread(input)
+}
+
+has_zone_spread(w) if {
+	some c in object.get(lib.pod_spec(w), "topologySpreadConstraints", [])
+	c.topologyKey == "topology.kubernetes.io/zone"
+}
+
+deny contains lib.violation(
+	"zones.pdb",
+	sprintf("%s has no PodDisruptionBudget selecting its pods", [input.kind]),
+	"the generator adds one for Deployments and StatefulSets; check the workload's selector",
+) if {
+	zoned
+	input.kind in replicated_kinds
+	not has_pdb(input)
+}
+
+has_pdb(w) if {
+	some p in lib.stamp_objects(w)
+	p.kind == "PodDisruptionBudget"
+	lib.namespace(p) == lib.namespace(w)
+	lib.selects(p.spec.selector, lib.pod_labels(w))
+}
+
+allowed_zones := {sprintf("%s-%s", [data.environment.stamps[lib.stamp(input)].region, z]) | some z in zones}
+
+# zone_values are the zones a pod's node affinity and node selector name.
+zone_values contains v if {
+	some term in lib.pod_spec(input).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms
+	some e in term.matchExpressions
+	e.key == "topology.kubernetes.io/zone"
+	some v in e.values
+}
+
+zone_values contains v if {
+	some pref in lib.pod_spec(input).affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution
+	some e in pref.preference.matchExpressions
+	e.key == "topology.kubernetes.io/zone"
+	some v in e.values
+}
+
+zone_values contains v if {
+	v := lib.pod_spec(input).nodeSelector["topology.kubernetes.io/zone"]
+}
+
+deny contains lib.violation(
+	"zones.affinity",
+	sprintf("%s names zone %q, outside the environment's zones %v", [input.kind, z, sort(allowed_zones)]),
+	"name only the stamp's zones (<region>-<zone> for each of spec.cluster.zones)",
+) if {
+	input.kind in lib.workload_kinds
+	some z in zone_values
+	not z in allowed_zones
+}
