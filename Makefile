@@ -26,4 +26,4 @@ lint: ## gofmt, go vet, go mod tidy check
 	$(GO) mod tidy -diff
 
 bench: ## benchmarks (not part of test)
-	$(GO) test -run '^$$' -bench . -benchmem ./generator/render/
+	$(GO) test -run '^$$' -bench . -benchmem ./generator/render/ ./generator/verify/

@@ -19,7 +19,7 @@ const repoRoot = "../.."
 func platformCopy(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	for _, dir := range []string{"environments", "base", "overlays", "rendered"} {
+	for _, dir := range []string{"environments", "base", "overlays", "rendered", "policies", "crds"} {
 		src := filepath.Join(repoRoot, dir)
 		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {

@@ -10,7 +10,7 @@ type Environment struct {
 	Registry   string               `json:"registry"`
 	Zones      []string             `json:"zones"`
 	Node       Node                 `json:"node"`
-	Autoscaler spec.Autoscaler      `json:"autoscaler"`
+	Autoscaler Autoscaler           `json:"autoscaler"`
 	Network    Network              `json:"network"`
 	Stamps     map[string]Stamp     `json:"stamps"`
 	Components map[string]Component `json:"components"`
@@ -20,6 +20,12 @@ type Environment struct {
 type Node struct {
 	Size        string            `json:"size"`
 	Allocatable map[string]string `json:"allocatable"`
+}
+
+// Autoscaler bounds a stamp's node count.
+type Autoscaler struct {
+	MinNodes int `json:"minNodes"`
+	MaxNodes int `json:"maxNodes"`
 }
 
 // Network is the VNet layout.
@@ -56,7 +62,7 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		Node: Node{Size: s.Cluster.Node.Size, Allocatable: map[string]string{
 			"cpu": s.Cluster.Node.Allocatable.CPU, "memory": s.Cluster.Node.Allocatable.Memory,
 		}},
-		Autoscaler: s.Cluster.Autoscaler,
+		Autoscaler: Autoscaler{MinNodes: s.Cluster.Autoscaler.MinNodes, MaxNodes: s.Cluster.Autoscaler.MaxNodes},
 		Network:    Network{VNet: s.Network.VNet, PublicSubnet: s.Network.PublicSubnet, PrivateSubnet: s.Network.PrivateSubnet},
 		Stamps:     map[string]Stamp{},
 		Components: map[string]Component{},

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+// stampObjects reads the committed prod objects the rule cases start from:
+// components that honour every rule, public and private, in-cluster and external.
+func stampObjects(t *testing.T) []*manifest.Object {
+	t.Helper()
+	var objs []*manifest.Object
+	for _, comp := range []string{"api", "tokenization", "kafka", "mongodb", "namespaces"} {
+		files, err := filepath.Glob(filepath.Join(repoRoot, "rendered", "prod", "weu-1", comp, "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no rendered files for %s: %v", comp, err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := manifest.Decode(f, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, o...)
+		}
+	}
+	return objs
+}
+
+func find(t *testing.T, objs []*manifest.Object, kind, name string) *manifest.Object {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("fixture has no %s %s", kind, name)
+	return nil
+}
+
+func without(objs []*manifest.Object, kind, name string) []*manifest.Object {
+	var out []*manifest.Object
+	for _, o := range objs {
+		if o.GetKind() != kind || o.GetName() != name {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// at walks to a nested map (list indexes as numbers in the path).
+func at(t *testing.T, o *manifest.Object, path ...any) map[string]any {
+	t.Helper()
+	var cur any = o.Object
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			cur = cur.(map[string]any)[k]
+		case int:
+			cur = cur.([]any)[k]
+		}
+		if cur == nil {
+			t.Fatalf("%s: nothing at %v", manifest.IDOf(o), path)
+		}
+	}
+	return cur.(map[string]any)
+}
+
+func apiPod(t *testing.T, objs []*manifest.Object) map[string]any {
+	return at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec")
+}
+
+func apiContainer(t *testing.T, objs []*manifest.Object) map[string]any {
+	return at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0)
+}
+
+func writeManifests(t *testing.T, objs []*manifest.Object) string {
+	t.Helper()
+	b, err := manifest.EncodeStream(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "manifests.yaml")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func policyCheck(t *testing.T, objs []*manifest.Object) (int, string) {
+	t.Helper()
+	code, stdout, stderr := gitops(t, "policy", "check", "--root", repoRoot, "--env", "prod", "--format", "json", writeManifests(t, objs))
+	if code == exitError {
+		t.Fatalf("policy check failed to run: %s", stderr)
+	}
+	return code, stdout
+}
+
+func deniedRules(t *testing.T, out string) map[string]bool {
+	t.Helper()
+	var rep struct {
+		Findings []struct{ Rule, Level string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json report: %v\n%s", err, out)
+	}
+	rules := map[string]bool{}
+	for _, f := range rep.Findings {
+		if f.Level == "deny" {
+			rules[f.Rule] = true
+		}
+	}
+	return rules
+}
+
+func TestPolicyCheckHonouringManifestsPass(t *testing.T) {
+	code, out := policyCheck(t, stampObjects(t))
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; denied: %v", code, deniedRules(t, out))
+	}
+}
+
+// TestPolicyRules: for every rule, a manifest that breaks it exits 1 and
+// names the rule.
+func TestPolicyRules(t *testing.T) {
+	tests := []struct {
+		rule   string
+		break_ func(t *testing.T, objs []*manifest.Object) []*manifest.Object
+	}{
+		{"resources.requests", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "resources", "requests"), "cpu")
+			return objs
+		}},
+		{"resources.memory-limit", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "resources"), "limits")
+			return objs
+		}},
+		{"resources.pod-fits-node", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "resources", "requests")["memory"] = "7Gi"
+			return objs
+		}},
+		{"resources.stamp-capacity", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "HorizontalPodAutoscaler", "api"), "spec")["maxReplicas"] = int64(500)
+			return objs
+		}},
+		{"zones.replicas", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "HorizontalPodAutoscaler", "api"), "spec")["minReplicas"] = int64(2)
+			return objs
+		}},
+		{"zones.spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(apiPod(t, objs), "topologySpreadConstraints")
+			return objs
+		}},
+		{"zones.pdb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			return without(objs, "PodDisruptionBudget", "api")
+		}},
+		{"zones.affinity", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiPod(t, objs)["nodeSelector"] = map[string]any{"topology.kubernetes.io/zone": "eastus-1"}
+			return objs
+		}},
+		{"network.public-exposure", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			ing := find(t, objs, "Ingress", "api").DeepCopy()
+			ing.SetName("tokenization")
+			ing.SetLabels(map[string]string{"app.kubernetes.io/name": "tokenization", "app.kubernetes.io/part-of": "libertum", "libertum.io/environment": "prod", "libertum.io/stamp": "weu-1"})
+			return append(objs, ing)
+		}},
+		{"network.internal-lb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			svc := find(t, objs, "Service", "api").DeepCopy()
+			svc.SetName("tokenization-lb")
+			svc.SetLabels(map[string]string{"app.kubernetes.io/name": "tokenization", "app.kubernetes.io/part-of": "libertum", "libertum.io/environment": "prod", "libertum.io/stamp": "weu-1"})
+			at(t, svc, "spec")["type"] = "LoadBalancer"
+			return append(objs, svc)
+		}},
+		{"network.default-deny", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			return without(objs, "NetworkPolicy", "tokenization-default-deny")
+		}},
+		{"network.consumers", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "NetworkPolicy", "tokenization-allow-consumers"), "spec", "ingress", 0, "from", 0, "podSelector", "matchLabels")["app.kubernetes.io/name"] = "web"
+			return objs
+		}},
+		{"network.external-endpoints", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "EndpointSlice", "kafka-external"), "endpoints", 0)["addresses"] = []any{"10.30.0.5"}
+			return objs
+		}},
+		{"images.registry", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiContainer(t, objs)["image"] = "docker.io/libertum/api:9f2c4e1a7b3d"
+			return objs
+		}},
+		{"images.latest", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiContainer(t, objs)["image"] = "acrlibertumprod.azurecr.io/libertum/api:latest"
+			return objs
+		}},
+		{"images.pinned", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiContainer(t, objs)["image"] = "acrlibertumprod.azurecr.io/libertum/api:v2"
+			return objs
+		}},
+		{"secrets.plaintext", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			s := &manifest.Object{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+				"metadata": map[string]any{"name": "api-db", "namespace": "libertum"}, "stringData": map[string]any{"password": "hunter2"}}}
+			return append(objs, s)
+		}},
+		{"podsecurity.non-root", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "securityContext")["runAsNonRoot"] = false
+			return objs
+		}},
+		{"podsecurity.privilege-escalation", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "securityContext")["allowPrivilegeEscalation"] = true
+			return objs
+		}},
+		{"podsecurity.privileged", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "securityContext")["privileged"] = true
+			return objs
+		}},
+		{"podsecurity.host-namespaces", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiPod(t, objs)["hostNetwork"] = true
+			return objs
+		}},
+		{"podsecurity.host-path", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			pod := apiPod(t, objs)
+			pod["volumes"] = append(pod["volumes"].([]any), map[string]any{"name": "node", "hostPath": map[string]any{"path": "/"}})
+			return objs
+		}},
+		{"podsecurity.read-only-root", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "securityContext")["readOnlyRootFilesystem"] = false
+			return objs
+		}},
+		{"probes.readiness", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(apiContainer(t, objs), "readinessProbe")
+			return objs
+		}},
+		{"probes.liveness", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(apiContainer(t, objs), "livenessProbe")
+			return objs
+		}},
+		{"labels.required", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			svc := find(t, objs, "Service", "api")
+			l := svc.GetLabels()
+			delete(l, "libertum.io/stamp")
+			svc.SetLabels(l)
+			return objs
+		}},
+		{"labels.environment", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			svc := find(t, objs, "Service", "api")
+			l := svc.GetLabels()
+			l["libertum.io/environment"] = "dev"
+			svc.SetLabels(l)
+			return objs
+		}},
+		{"backup.mongodb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			return without(objs, "CronJob", "mongodb-backup")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rule, func(t *testing.T) {
+			code, out := policyCheck(t, tc.break_(t, stampObjects(t)))
+			if code != exitFindings {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if rules := deniedRules(t, out); !rules[tc.rule] {
+				t.Errorf("rule %s not reported; denied: %v", tc.rule, rules)
+			}
+		})
+	}
+}
+
+func TestPolicyWarnDoesNotFail(t *testing.T) {
+	objs := stampObjects(t)
+	c := apiContainer(t, objs)
+	c["env"] = append(c["env"].([]any), map[string]any{"name": "DB_PASSWORD", "value": "hunter2"})
+	code, out := policyCheck(t, objs)
+	if code != exitOK || !strings.Contains(out, "secrets.env-literal") {
+		t.Errorf("exit %d, want 0 with a secrets.env-literal warning:\n%s", code, out)
+	}
+}
+
+func TestPolicyTestCommand(t *testing.T) {
+	code, stdout, stderr := gitops(t, "policy", "test", "--root", repoRoot)
+	if code != exitOK || !strings.Contains(stdout, "PASS: ") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	broken := platformCopy(t)
+	if err := os.MkdirAll(filepath.Join(broken, "policies"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(broken, "policies", "x_test.rego"), []byte("package x_test\n\ntest_fails if 1 == 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = gitops(t, "policy", "test", "--root", broken)
+	if code != exitFindings || !strings.Contains(stdout, "FAIL") {
+		t.Errorf("a failing Rego test: exit %d, want 1:\n%s", code, stdout)
+	}
+}

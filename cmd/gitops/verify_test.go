@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestVerifyCommittedPlatformIsClean(t *testing.T) {
+	root := platformCopy(t)
+	code, stdout, stderr := gitops(t, "verify", "--root", root, "--today", "2026-11-23")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0:\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "0 violations") || !strings.Contains(stdout, "0 drifted files") {
+		t.Errorf("summary:\n%s", stdout)
+	}
+}
+
+type jsonReport struct {
+	Violations int `json:"violations"`
+	Findings   []struct {
+		Rule, Level, File, Source string
+	} `json:"findings"`
+	Drift []struct {
+		Path, Status, Kind, Namespace, Name string
+		Changes                             []struct {
+			Path     string
+			Old, New any
+		}
+	} `json:"drift"`
+}
+
+func verifyJSON(t *testing.T, root string, extra ...string) (int, jsonReport) {
+	t.Helper()
+	code, stdout, stderr := gitops(t, append([]string{"verify", "--root", root, "--format", "json", "--today", "2026-11-23"}, extra...)...)
+	if code == exitError {
+		t.Fatalf("verify failed to run: %s", stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, stdout)
+	}
+	return code, rep
+}
+
+// TestVerifyDrift: editing one rendered file fails verify and names
+// exactly that resource and field.
+func TestVerifyDrift(t *testing.T) {
+	root := platformCopy(t)
+	edit(t, root, "rendered/staging/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
+	code, rep := verifyJSON(t, root)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if len(rep.Drift) != 1 {
+		t.Fatalf("drift = %+v, want exactly one resource", rep.Drift)
+	}
+	d := rep.Drift[0]
+	if d.Path != "rendered/staging/weu-1/web/Service_web.yaml" || d.Kind != "Service" || d.Namespace != "libertum" || d.Name != "web" || d.Status != "changed" {
+		t.Errorf("drift = %+v", d)
+	}
+	if len(d.Changes) != 1 || d.Changes[0].Path != "spec.ports[name=http].port" {
+		t.Errorf("changes = %+v, want spec.ports[name=http].port", d.Changes)
+	}
+	if rep.Violations != 0 {
+		t.Errorf("violations = %d, want 0", rep.Violations)
+	}
+}
+
+func TestVerifyDriftAddedAndRemoved(t *testing.T) {
+	root := platformCopy(t)
+	if err := os.Remove(filepath.Join(root, "rendered/dev/weu-1/api/Service_api.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "rendered/dev/weu-1/api/ConfigMap_extra.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Reformatting alone is not drift.
+	edit(t, root, "rendered/dev/weu-1/web/Service_web.yaml", "apiVersion: v1\nkind: Service\n", "kind: Service\napiVersion: \"v1\"\n")
+	code, rep := verifyJSON(t, root, "--env", "dev")
+	if code != exitFindings || len(rep.Drift) != 2 {
+		t.Fatalf("exit %d, drift %+v; want 1 and two files", code, rep.Drift)
+	}
+	got := rep.Drift[0].Status + " " + rep.Drift[0].Path + ", " + rep.Drift[1].Status + " " + rep.Drift[1].Path
+	if got != "removed rendered/dev/weu-1/api/ConfigMap_extra.yaml, added rendered/dev/weu-1/api/Service_api.yaml" {
+		t.Errorf("drift = %s", got)
+	}
+}
+
+func TestVerifyExpiredException(t *testing.T) {
+	root := platformCopy(t)
+	code, rep := verifyJSON(t, root, "--today", "2027-06-01", "--env", "dev")
+	if code != exitFindings {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	expired, promtail := false, false
+	for _, f := range rep.Findings {
+		if f.Rule == "exceptions.expired" && f.Level == "deny" && strings.HasPrefix(f.Source, filepath.Join(root, "policies", "exceptions.yaml")+":") {
+			expired = true
+		}
+		if f.Rule == "podsecurity.host-path" && f.Level == "deny" {
+			promtail = true
+		}
+	}
+	if !expired || !promtail {
+		t.Errorf("want an exceptions.expired violation at policies/exceptions.yaml:N and the finding it waived back at deny:\n%+v", rep.Findings)
+	}
+}
+
+func TestVerifyFormats(t *testing.T) {
+	root := platformCopy(t)
+	edit(t, root, "environments/dev.yaml", "          tag: 9f2c4e1a7b3d # api commit", "          tag: v2 # api commit")
+	if code, _, stderr := gitops(t, "render", "--root", root, "--env", "dev", "--quiet"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	for _, format := range []string{"text", "json", "sarif", "junit", "markdown"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, stderr := gitops(t, "verify", "--root", root, "--env", "dev", "--format", format)
+			if code != exitFindings {
+				t.Fatalf("exit %d, want 1: %s", code, stderr)
+			}
+			switch format {
+			case "json":
+				var v map[string]any
+				if err := json.Unmarshal([]byte(out), &v); err != nil {
+					t.Fatal(err)
+				}
+			case "sarif":
+				var log struct {
+					Version string
+					Runs    []struct {
+						Results []struct {
+							RuleID    string
+							Locations []struct {
+								PhysicalLocation struct {
+									ArtifactLocation struct{ URI string }
+								}
+							}
+							RelatedLocations []struct {
+								PhysicalLocation struct {
+									ArtifactLocation struct{ URI string }
+									Region           struct{ StartLine int }
+								}
+							}
+						}
+					}
+				}
+				if err := json.Unmarshal([]byte(out), &log); err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, r := range log.Runs[0].Results {
+					if r.RuleID == "images.pinned" && len(r.Locations) == 1 && r.Locations[0].PhysicalLocation.ArtifactLocation.URI == "rendered/dev/weu-1/api/Deployment_api.yaml" &&
+						len(r.RelatedLocations) == 1 && strings.HasSuffix(r.RelatedLocations[0].PhysicalLocation.ArtifactLocation.URI, "environments/dev.yaml") && r.RelatedLocations[0].PhysicalLocation.Region.StartLine > 0 {
+						found = true
+					}
+				}
+				if log.Version != "2.1.0" || !found {
+					t.Errorf("SARIF lacks the images.pinned result at the rendered file with its source line:\n%s", out)
+				}
+			case "junit":
+				var suites struct {
+					Failures int `xml:"failures,attr"`
+					Tests    int `xml:"tests,attr"`
+				}
+				if err := xml.Unmarshal([]byte(out), &suites); err != nil {
+					t.Fatal(err)
+				}
+				if suites.Failures != 1 || suites.Tests < 50 {
+					t.Errorf("junit: %d failures of %d tests, want 1 failure", suites.Failures, suites.Tests)
+				}
+			case "markdown":
+				if !strings.Contains(out, "❌ verify failed") || !strings.Contains(out, "| deny | `images.pinned` |") {
+					t.Errorf("markdown:\n%s", out)
+				}
+			case "text":
+				if !strings.Contains(out, "deny [images.pinned] dev/weu-1/api Deployment libertum/api") {
+					t.Errorf("text:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyBadInput(t *testing.T) {
+	root := platformCopy(t)
+	edit(t, root, "policies/images.rego", "deny contains", "deny contains contains")
+	code, _, stderr := gitops(t, "verify", "--root", root)
+	if code != exitError || !strings.Contains(stderr, "images.rego:") {
+		t.Errorf("broken policy: exit %d, %s", code, stderr)
+	}
+	if code, _, _ := gitops(t, "verify", "--format", "yaml"); code != exitError {
+		t.Errorf("unknown format: exit %d, want 2", code)
+	}
+}
