@@ -5,6 +5,9 @@ import data.libertum.lib
 
 required := ["app.kubernetes.io/name", "app.kubernetes.io/part-of", "libertum.io/environment", "libertum.io/stamp"]
 
+# Environment-wide objects (the Argo CD project) belong to no single stamp.
+environment_wide_kinds := {"AppProject"}
+
 deny contains lib.violation(
 	"labels.required",
 	sprintf("%s %q lacks the label %s", [input.kind, input.metadata.name, key]),
@@ -12,7 +15,10 @@ deny contains lib.violation(
 ) if {
 	some key in required
 	lib.label(input, key) == ""
+	not exempt(key)
 }
+
+exempt("libertum.io/stamp") if input.kind in environment_wide_kinds
 
 deny contains lib.violation(
 	"labels.environment",

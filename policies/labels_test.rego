@@ -15,3 +15,9 @@ test_environment_fail if {
 	bad := json.patch(f.deployment, [{"op": "replace", "path": "/metadata/labels/libertum.io~1environment", "value": "dev"}])
 	"labels.environment" in deny_rules(bad)
 }
+
+test_project_needs_no_stamp if {
+	project := {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "prod", "labels": json.remove(f.labels("argocd"), ["libertum.io~1stamp"])}}
+	count(deny_rules(project)) == 0
+	"labels.required" in deny_rules(json.remove(project, ["metadata/labels/libertum.io~1environment"]))
+}

@@ -137,14 +137,14 @@ func TestRenderBadInput(t *testing.T) {
 		{
 			name: "unknown field",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "environments/dev.yaml", "    web:\n      namespace: libertum\n", "    web:\n      namespace: libertum\n      replica: 2\n")
+				edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      syncWave: 1\n      replica: 2\n")
 			},
 			want: []string{"environments/dev.yaml:", "field replica not found"},
 		},
 		{
 			name: "component referring to a missing base",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "environments/prod.yaml", "    web:\n      namespace: libertum\n", "    web:\n      base: website\n      namespace: libertum\n")
+				edit(t, root, "environments/prod.yaml", "    web:\n      syncWave: 1\n", "    web:\n      base: website\n      syncWave: 1\n")
 			},
 			want: []string{"environments/prod.yaml:", "base/website", "missing base"},
 		},

@@ -121,6 +121,9 @@ func printSummary(w io.Writer, res *render.Result, total time.Duration) {
 	}
 	for _, k := range order {
 		r := rows[k]
+		if k.stamp == "" {
+			k.stamp = "-"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t\n", k.env, k.stamp, r.components, r.objects, r.bytes, r.elapsed.Round(time.Millisecond))
 	}
 	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%s\t\n", len(res.Units), objects, bytes, total.Round(time.Millisecond))

@@ -25,6 +25,7 @@ spec:
   stamps:
     - {name: one, region: westeurope, server: https://one, domain: one.example.com, keyVault: kv-one,
        identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, capacity: {baselineRPS: 100, peakRPS: 400}}
+  argocd: {namespace: argocd, targetRevision: rendered, sync: {automated: true}}
   components:
     api:
       namespace: app

@@ -17,6 +17,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/libertum/platform-gitops/generator/argocd"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -193,6 +194,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			units = append(units, u)
 		}
 	}
+	argo, err := argocdUnits(envs, units)
+	if err != nil {
+		return nil, err
+	}
+	units = append(units, argo...)
 	sort.SliceStable(units, func(i, j int) bool {
 		a, b := units[i], units[j]
 		if a.Env != b.Env {
@@ -254,6 +260,41 @@ func finish(u *Unit, objs []*manifest.Object) error {
 		u.Files = append(u.Files, layout.File{Path: layout.Path(u.Env, u.Stamp, u.Component, name), Data: b})
 	}
 	return nil
+}
+
+// argocdUnits renders what deploys the units: every stamp's Applications,
+// and every environment's AppProject and root Applications.
+func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
+	var out []*Unit
+	for _, e := range envs {
+		var all []*manifest.Object
+		for _, u := range units {
+			if u.Env == e.Name() {
+				all = append(all, u.Objects...)
+			}
+		}
+		for _, st := range e.Spec.Stamps {
+			objs, err := argocd.Stamp(e, st)
+			if err != nil {
+				return nil, err
+			}
+			u := &Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}
+			if err := finish(u, objs); err != nil {
+				return nil, fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+			}
+			out = append(out, u)
+		}
+		objs, err := argocd.Bootstrap(e, argocd.ClusterKinds(all))
+		if err != nil {
+			return nil, err
+		}
+		u := &Unit{Env: e.Name(), Component: spec.BootstrapDir}
+		if err := finish(u, objs); err != nil {
+			return nil, fmt.Errorf("render %s/%s: %w", u.Env, u.Component, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 // namespacesUnit renders the Namespace objects every component of the

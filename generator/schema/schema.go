@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -38,12 +39,30 @@ type crdVersion struct {
 
 // Validator checks objects; it is safe for concurrent use.
 type Validator struct {
-	crds map[schema.GroupVersionKind]crdVersion
+	types *runtime.Scheme
+	crds  map[schema.GroupVersionKind]crdVersion
+}
+
+// typed are the kinds checked against Go types: Kubernetes' own, and Argo
+// CD's Application and AppProject (argo-cd's v1alpha1 types).
+func typed() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := scheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := argov1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Load reads every CRD under dir.
 func Load(dir string) (*Validator, error) {
-	v := &Validator{crds: map[schema.GroupVersionKind]crdVersion{}}
+	types, err := typed()
+	if err != nil {
+		return nil, fmt.Errorf("schema types: %w", err)
+	}
+	v := &Validator{types: types, crds: map[schema.GroupVersionKind]crdVersion{}}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
@@ -95,7 +114,7 @@ func (v *Validator) Check(o *manifest.Object) error {
 	if crd, ok := v.crds[gvk]; ok {
 		return checkCustom(o, crd)
 	}
-	typed, err := scheme.Scheme.New(gvk)
+	typed, err := v.types.New(gvk)
 	if err != nil {
 		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, Dir)
 	}

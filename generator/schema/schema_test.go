@@ -33,6 +33,9 @@ func TestCheck(t *testing.T) {
 		{"valid custom resource", "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: a, namespace: ns}\nspec: {provider: azure, parameters: {keyvaultName: kv}}\n", ""},
 		{"custom resource unknown field", "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: a, namespace: ns}\nspec: {provider: azure, provder: x}\n", "spec.provder"},
 		{"custom resource wrong type", "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: a, namespace: ns}\nspec: {provider: azure, parameters: {count: 1}}\n", "spec.parameters.count"},
+		{"argo cd application", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec: {project: p, source: {repoURL: r, path: x, targetRevision: rendered}, destination: {server: s}}\n", ""},
+		{"argo cd application unknown field", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {project: p, sourc: {}}\n", "sourc"},
+		{"argo cd project wrong type", "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: a}\nspec: {sourceRepos: r}\n", "sourceRepos"},
 		{"custom resource missing required", "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: a, namespace: ns}\nspec: {parameters: {}}\n", "spec.provider"},
 	}
 	for _, tc := range tests {

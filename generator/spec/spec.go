@@ -21,9 +21,15 @@ const (
 	TierPrivate = "private"
 )
 
-// NamespacesComponent is the generated component holding every stamp's
-// Namespace objects.
-const NamespacesComponent = "namespaces"
+// Names the generator uses for what it renders beside the components.
+const (
+	// NamespacesComponent holds every stamp's Namespace objects.
+	NamespacesComponent = "namespaces"
+	// AppsComponent holds a stamp's Argo CD Applications.
+	AppsComponent = "argocd"
+	// BootstrapDir holds an environment's AppProject and root Applications.
+	BootstrapDir = "bootstrap"
+)
 
 // Environment is one file under environments/.
 type Environment struct {
@@ -56,7 +62,26 @@ type EnvironmentSpec struct {
 	Network       Network              `yaml:"network"`
 	ExternalHosts []ExternalHost       `yaml:"externalHosts,omitempty"`
 	Stamps        []Stamp              `yaml:"stamps"`
+	ArgoCD        ArgoCD               `yaml:"argocd"`
 	Components    map[string]Component `yaml:"components"`
+}
+
+// ArgoCD says how Argo CD deploys the environment.
+type ArgoCD struct {
+	// Namespace is where Argo CD runs and its Application objects live.
+	Namespace string `yaml:"namespace"`
+	// TargetRevision is the branch of rendered manifests Applications track.
+	TargetRevision string `yaml:"targetRevision"`
+	Sync           Sync   `yaml:"sync"`
+}
+
+// Sync is the environment's Argo CD sync policy.
+type Sync struct {
+	// Automated syncs on every new rendered commit; false means a person
+	// presses sync (the prod default).
+	Automated bool `yaml:"automated"`
+	Prune     bool `yaml:"prune"`
+	SelfHeal  bool `yaml:"selfHeal"`
 }
 
 // Cluster describes the AKS cluster every stamp of the environment runs.
@@ -145,6 +170,9 @@ type Component struct {
 	// External runs the component outside the cluster: it renders as a
 	// selector-less Service and an EndpointSlice.
 	External *External `yaml:"external,omitempty"`
+	// SyncWave orders the component's Argo CD Application among the
+	// stamp's: lower waves (monitoring, data) sync before higher ones.
+	SyncWave int `yaml:"syncWave,omitempty"`
 	// WritableRootFilesystem says why the component's containers cannot run
 	// with a read-only root filesystem; empty means they must.
 	WritableRootFilesystem string `yaml:"writableRootFilesystem,omitempty"`

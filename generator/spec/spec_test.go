@@ -59,6 +59,10 @@ spec:
         host: vm
         ports:
           - {name: db, port: 5432}
+  argocd:
+    namespace: argocd
+    targetRevision: rendered
+    sync: {automated: true, prune: true, selfHeal: true}
 `
 
 func TestParseValid(t *testing.T) {
@@ -119,6 +123,10 @@ func TestParseErrors(t *testing.T) {
 		{"namespace", "namespace: app", "namespace: App_", []string{":34:", "namespace"}},
 		{"reserved name", "    api:\n      namespace", "    namespaces:\n      namespace", []string{"reserved"}},
 		{"two documents", "", "---\nkind: Extra\n", []string{"more than one YAML document"}},
+		{"argocd namespace", "    namespace: argocd\n", "    namespace: Argo CD\n", []string{":53:", "argocd.namespace"}},
+		{"argocd revision", "    targetRevision: rendered\n", "", []string{"targetRevision"}},
+		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
+		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,6 +67,15 @@ func (v *validator) check() {
 	if !guidPattern.MatchString(s.TenantID) {
 		v.fail(p("spec", "tenantID"), "spec.tenantID %q: want a GUID", s.TenantID)
 	}
+	if errs := validation.IsDNS1123Label(s.ArgoCD.Namespace); len(errs) > 0 {
+		v.fail(p("spec", "argocd", "namespace"), "argocd.namespace %q: %s", s.ArgoCD.Namespace, errs[0])
+	}
+	if s.ArgoCD.TargetRevision == "" {
+		v.fail(p("spec", "argocd", "targetRevision"), "argocd.targetRevision (the rendered branch) is required")
+	}
+	if (s.ArgoCD.Sync.Prune || s.ArgoCD.Sync.SelfHeal) && !s.ArgoCD.Sync.Automated {
+		v.fail(p("spec", "argocd", "sync"), "argocd.sync: prune and selfHeal apply only to automated sync")
+	}
 	v.cluster()
 	v.network()
 	v.stamps()
@@ -191,6 +200,9 @@ func (v *validator) stamps() {
 		if names[s.Name] {
 			v.fail(append(sp, "name"), "stamp %q listed twice", s.Name)
 		}
+		if s.Name == BootstrapDir {
+			v.fail(append(sp, "name"), "stamp name %q is reserved for the environment's Argo CD bootstrap", s.Name)
+		}
 		names[s.Name] = true
 		if s.Region == "" {
 			v.fail(append(sp, "region"), "stamp %s: region is required", s.Name)
@@ -230,8 +242,8 @@ func (v *validator) components() {
 		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
 			v.fail(cp, "component name %q: %s", name, errs[0])
 		}
-		if name == NamespacesComponent {
-			v.fail(cp, "component name %q is reserved for the generated namespaces", name)
+		if name == NamespacesComponent || name == AppsComponent {
+			v.fail(cp, "component name %q is reserved for what the generator renders", name)
 		}
 		if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
 			v.fail(at("namespace"), "component %s: namespace %q: %s", name, c.Namespace, errs[0])
