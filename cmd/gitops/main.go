@@ -27,6 +27,8 @@ commands:
   verify        render in memory, check schemas and policies, and compare with rendered/
   policy check  run the policies on arbitrary manifests (--env NAME FILE...)
   policy test   run the Rego unit tests under policies/
+  publish       commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)
+  history       the rendered branch's commits and the source commits they came from
 
 Run 'gitops <command> -h' for a command's flags.
 `
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout, stderr)
+	case "publish":
+		return runPublish(ctx, args[1:], stdout, stderr)
+	case "history":
+		return runHistory(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

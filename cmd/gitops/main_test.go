@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
 )
 
@@ -19,26 +19,7 @@ const repoRoot = "../.."
 func platformCopy(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	for _, dir := range []string{"environments", "base", "overlays", "rendered", "policies", "crds"} {
-		src := filepath.Join(repoRoot, dir)
-		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(repoRoot, p)
-			if d.IsDir() {
-				return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	gittest.CopyPlatform(t, repoRoot, dst)
 	return dst
 }
 

@@ -46,6 +46,8 @@ type Report struct {
 	Objects  []Object         `json:"-"`
 	Findings []policy.Finding `json:"findings"`
 	Drift    []diff.File      `json:"drift"`
+	// Files is the fresh render, as rendered/ should hold it.
+	Files []layout.File `json:"-"`
 }
 
 // Failed reports whether anything should stop a merge: a denied finding or drift.
@@ -82,7 +84,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Envs: res.EnvNames()}
+	rep := &Report{Envs: res.EnvNames(), Files: res.Files()}
 	findings, err := Check(ctx, engine, validator, res, o.Workers)
 	if err != nil {
 		return nil, err
@@ -99,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		drift, err := diff.Trees(committed, res.Files())
+		drift, err := diff.Trees(committed, rep.Files)
 		if err != nil {
 			return nil, err
 		}

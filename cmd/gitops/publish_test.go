@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/gittest"
+)
+
+func TestPublishCommand(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	code, stdout, stderr := gitops(t, "publish", "--root", work)
+	if code != exitOK || !strings.Contains(stdout, "created origin/rendered") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = gitops(t, "publish", "--root", work)
+	if code != exitOK || !strings.Contains(stdout, "nothing to publish") {
+		t.Errorf("second publish: exit %d: %s", code, stdout)
+	}
+	code, stdout, _ = gitops(t, "history", "--root", work, "--env", "prod")
+	head := gittest.Git(t, work, "rev-parse", "HEAD")
+	if code != exitOK || !strings.Contains(stdout, head[:12]) || !strings.Contains(stdout, "dev,prod,staging") {
+		t.Errorf("history: exit %d:\n%s", code, stdout)
+	}
+}
+
+func TestPublishCommandRefuses(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("draft\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := gitops(t, "publish", "--root", work)
+	if code != exitError || !strings.Contains(stderr, "dirty working tree") || !strings.Contains(stderr, "README.md") {
+		t.Errorf("dirty tree: exit %d, want 2 naming the file:\n%s", code, stderr)
+	}
+	gittest.Commit(t, work, "Add a README")
+
+	edit(t, work, "rendered/dev/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
+	gittest.Commit(t, work, "Hand-edit rendered output")
+	code, _, stderr = gitops(t, "publish", "--root", work)
+	if code != exitFindings || !strings.Contains(stderr, "refusing to publish: verify found 0 violations and 1 drifted files") || !strings.Contains(stderr, "Service_web.yaml") {
+		t.Errorf("failing verify: exit %d, want 1 with the report:\n%s", code, stderr)
+	}
+}

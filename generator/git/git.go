@@ -1,0 +1,75 @@
+// Package git runs the git CLI against one repository. It is the only
+// package that executes git.
+package git
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Repo is a git working tree (or bare repository) on disk.
+type Repo struct {
+	Dir string
+	// Env is added to the environment of every git command.
+	Env []string
+}
+
+// Run runs git with args and returns its trimmed standard output. The error
+// carries git's standard error.
+func (r Repo) Run(ctx context.Context, args ...string) (string, error) {
+	return r.RunEnv(ctx, nil, args...)
+}
+
+// RunEnv is Run with extra environment variables for this command only.
+func (r Repo) RunEnv(ctx context.Context, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.Dir
+	cmd.Env = append(append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.Env...), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// Head returns the commit HEAD points at.
+func (r Repo) Head(ctx context.Context) (string, error) {
+	return r.Run(ctx, "rev-parse", "--verify", "HEAD^{commit}")
+}
+
+// Resolve returns the full commit id of a revision.
+func (r Repo) Resolve(ctx context.Context, rev string) (string, error) {
+	return r.Run(ctx, "rev-parse", "--verify", rev+"^{commit}")
+}
+
+// Dirty lists uncommitted changes and untracked files, as git status
+// --porcelain prints them; empty means clean.
+func (r Repo) Dirty(ctx context.Context) ([]string, error) {
+	out, err := r.Run(ctx, "status", "--porcelain", "--untracked-files=all")
+	if err != nil || out == "" {
+		return nil, err
+	}
+	return strings.Split(out, "\n"), nil
+}
+
+// RemoteBranch returns the commit a remote's branch points at, or "" if the
+// remote has no such branch.
+func (r Repo) RemoteBranch(ctx context.Context, remote, branch string) (string, error) {
+	out, err := r.Run(ctx, "ls-remote", "--heads", remote, "refs/heads/"+branch)
+	if err != nil || out == "" {
+		return "", err
+	}
+	sha, _, _ := strings.Cut(out, "\t")
+	return sha, nil
+}
+
+// Fetch fetches a remote branch into its remote-tracking ref.
+func (r Repo) Fetch(ctx context.Context, remote, branch string) error {
+	_, err := r.Run(ctx, "fetch", "--quiet", remote, fmt.Sprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, remote, branch))
+	return err
+}

@@ -1,0 +1,85 @@
+// Package gittest builds real git repositories in temp dirs for tests: a
+// bare "remote" and a clone holding a copy of the platform.
+package gittest
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/git"
+)
+
+// PlatformDirs are the folders a copy of the platform needs.
+var PlatformDirs = []string{"environments", "base", "overlays", "rendered", "policies", "crds"}
+
+// CopyPlatform copies the platform's folders from the repo at src into dst.
+func CopyPlatform(t testing.TB, src, dst string) {
+	t.Helper()
+	for _, dir := range PlatformDirs {
+		top := filepath.Join(src, dir)
+		err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(src, p)
+			if d.IsDir() {
+				return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Git runs git in dir and fails the test on error.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	out, err := git.Repo{Dir: dir}.Run(context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Platform creates a bare remote and a clone of it whose main branch holds
+// a copy of the platform from the repo at src, committed and pushed. It
+// returns the clone's and the remote's paths.
+func Platform(t testing.TB, src string) (work, remote string) {
+	t.Helper()
+	base := t.TempDir()
+	remote = filepath.Join(base, "remote.git")
+	work = filepath.Join(base, "work")
+	Git(t, base, "init", "--quiet", "--bare", "--initial-branch=main", remote)
+	Git(t, base, "clone", "--quiet", remote, work)
+	Configure(t, work)
+	CopyPlatform(t, src, work)
+	Commit(t, work, "Add the platform")
+	Git(t, work, "push", "--quiet", "origin", "HEAD:main")
+	return work, remote
+}
+
+// Configure gives a clone a committer identity of its own, so tests never
+// depend on the machine's git configuration.
+func Configure(t testing.TB, dir string) {
+	t.Helper()
+	Git(t, dir, "config", "user.name", "Test")
+	Git(t, dir, "config", "user.email", "test@libertum.io")
+	Git(t, dir, "config", "commit.gpgsign", "false")
+}
+
+// Commit stages everything in dir and commits it, returning the commit id.
+func Commit(t testing.TB, dir, msg string) string {
+	t.Helper()
+	Git(t, dir, "add", "--all")
+	Git(t, dir, "commit", "--quiet", "-m", msg)
+	return Git(t, dir, "rev-parse", "HEAD")
+}

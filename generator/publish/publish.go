@@ -1,0 +1,278 @@
+// Package publish commits rendered trees to the branch Argo CD syncs from.
+// Every commit there names the source commit it was rendered from, history
+// is only ever appended to (no force pushes), and a rollback is a new
+// commit holding an older source's render.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/verify"
+)
+
+// Trailer keys on rendered commits.
+const (
+	SourceTrailer = "Source-Commit"
+	EnvsTrailer   = "Environments"
+)
+
+// Options say what to publish where.
+type Options struct {
+	// Root is the source repository's working tree.
+	Root   string
+	Remote string
+	Branch string
+	// Source, when set, publishes that commit's render instead of the
+	// working tree's rendered/ (a rollback or roll-forward).
+	Source string
+	// Retries bounds how often a push is retried when the remote moved.
+	Retries int
+	// Today judges policy exceptions.
+	Today time.Time
+	// BeforePush, if set, runs before each push (tests use it to move the
+	// remote underneath a publish).
+	BeforePush func(attempt int)
+}
+
+// Result says what a publish did.
+type Result struct {
+	Source string
+	// Commit is the rendered branch's commit after the publish.
+	Commit string
+	// Created is true when the publish created the branch.
+	Created bool
+	// Unchanged is true when the branch already held this tree: no commit.
+	Unchanged bool
+	// Envs are the environments whose rendered files changed.
+	Envs     []string
+	Attempts int
+}
+
+// DirtyError refuses a publish from a working tree with uncommitted
+// changes: the rendered branch must trace back to a commit.
+type DirtyError struct{ Files []string }
+
+func (e *DirtyError) Error() string {
+	const show = 10
+	files := e.Files
+	more := ""
+	if len(files) > show {
+		more = fmt.Sprintf("\n  ... and %d more", len(files)-show)
+		files = files[:show]
+	}
+	return fmt.Sprintf("refusing to publish from a dirty working tree; commit or stash first:\n  %s%s", strings.Join(files, "\n  "), more)
+}
+
+// VerifyError refuses a publish whose source does not pass verify.
+type VerifyError struct{ Report *verify.Report }
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("refusing to publish: verify found %d violations and %d drifted files", e.Report.Denied(), len(e.Report.Drift))
+}
+
+// Run verifies the source and commits its render to the rendered branch.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Remote == "" || o.Branch == "" {
+		return nil, errors.New("publish: remote and branch are required")
+	}
+	if o.Retries <= 0 {
+		o.Retries = 3
+	}
+	repo := git.Repo{Dir: o.Root, Env: identity(ctx, git.Repo{Dir: o.Root})}
+	source, files, err := sourceRender(ctx, repo, o)
+	if err != nil {
+		return nil, err
+	}
+	return commitAndPush(ctx, repo, o, source, files)
+}
+
+// identity supplies a committer when the repository has none configured (a
+// fresh CI machine), so publish never fails on git's identity check.
+func identity(ctx context.Context, r git.Repo) []string {
+	if email, err := r.Run(ctx, "config", "user.email"); err == nil && email != "" {
+		return nil
+	}
+	return []string{
+		"GIT_AUTHOR_NAME=gitops publish", "GIT_AUTHOR_EMAIL=gitops@libertum.io",
+		"GIT_COMMITTER_NAME=gitops publish", "GIT_COMMITTER_EMAIL=gitops@libertum.io",
+	}
+}
+
+// sourceRender returns the source commit and the files to publish: the
+// working tree's verified rendered/, or a fresh render of o.Source.
+func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layout.File, error) {
+	root := o.Root
+	var source string
+	if o.Source == "" {
+		dirty, err := repo.Dirty(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(dirty) > 0 {
+			return "", nil, &DirtyError{Files: dirty}
+		}
+		if source, err = repo.Head(ctx); err != nil {
+			return "", nil, err
+		}
+	} else {
+		var err error
+		if source, err = repo.Resolve(ctx, o.Source); err != nil {
+			return "", nil, fmt.Errorf("publish --source %s: %w", o.Source, err)
+		}
+		tmp, err := os.MkdirTemp("", "gitops-source-*")
+		if err != nil {
+			return "", nil, err
+		}
+		defer os.RemoveAll(tmp)
+		tree := filepath.Join(tmp, "tree")
+		if _, err := repo.Run(ctx, "worktree", "add", "--detach", "--quiet", tree, source); err != nil {
+			return "", nil, err
+		}
+		defer repo.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", tree)
+		root = tree
+	}
+	// A rollback re-renders an older source with today's tool: only its
+	// render is checked, not its committed rendered/ (which an older tool wrote).
+	rep, err := verify.Run(ctx, verify.Options{Root: root, Today: o.Today, Drift: o.Source == ""})
+	if err != nil {
+		return "", nil, err
+	}
+	if rep.Failed() {
+		return "", nil, &VerifyError{Report: rep}
+	}
+	return source, rep.Files, nil
+}
+
+func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string, files []layout.File) (*Result, error) {
+	tree, err := writeTree(ctx, repo, files)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Source: source}
+	for attempt := 1; attempt <= o.Retries; attempt++ {
+		res.Attempts = attempt
+		parent, err := repo.RemoteBranch(ctx, o.Remote, o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		res.Created = parent == ""
+		if parent != "" {
+			if err := repo.Fetch(ctx, o.Remote, o.Branch); err != nil {
+				return nil, err
+			}
+			parentTree, err := repo.Run(ctx, "rev-parse", parent+"^{tree}")
+			if err != nil {
+				return nil, err
+			}
+			if parentTree == tree {
+				res.Commit, res.Unchanged = parent, true
+				return res, nil
+			}
+		}
+		res.Envs, err = changedEnvs(ctx, repo, parent, tree)
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"commit-tree", tree, "-m", message(source, res.Envs)}
+		if parent != "" {
+			args = append(args, "-p", parent)
+		}
+		commit, err := repo.Run(ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		if o.BeforePush != nil {
+			o.BeforePush(attempt)
+		}
+		// No force: a moved remote rejects the push, and we build on its tip.
+		if _, err := repo.Run(ctx, "push", "--quiet", o.Remote, commit+":refs/heads/"+o.Branch); err != nil {
+			if rejected(err) && attempt < o.Retries {
+				continue
+			}
+			return nil, fmt.Errorf("publish to %s/%s: %w", o.Remote, o.Branch, err)
+		}
+		res.Commit = commit
+		return res, nil
+	}
+	return nil, fmt.Errorf("publish to %s/%s: the remote kept moving; gave up after %d attempts", o.Remote, o.Branch, o.Retries)
+}
+
+func rejected(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "[rejected]") || strings.Contains(s, "non-fast-forward") || strings.Contains(s, "fetch first") || strings.Contains(s, "stale info")
+}
+
+// writeTree stores files as a git tree, through a throwaway index so
+// neither the working tree nor the real index is touched.
+func writeTree(ctx context.Context, repo git.Repo, files []layout.File) (string, error) {
+	tmp, err := os.MkdirTemp("", "gitops-publish-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "rendered")
+	envs := map[string]bool{}
+	for _, f := range files {
+		env, _, _ := strings.Cut(f.Path, "/")
+		envs[env] = true
+	}
+	if err := layout.Replace(dir, sortedKeys(envs), files); err != nil {
+		return "", err
+	}
+	env := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
+	if _, err := repo.RunEnv(ctx, env, "--work-tree="+dir, "add", "--all", "--force", "."); err != nil {
+		return "", err
+	}
+	return repo.RunEnv(ctx, env, "write-tree")
+}
+
+// changedEnvs lists the environments (top-level folders) whose files differ
+// between the parent commit and tree; all of them for a first commit.
+func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]string, error) {
+	var out string
+	var err error
+	if parent == "" {
+		out, err = repo.Run(ctx, "ls-tree", "--name-only", tree)
+	} else {
+		out, err = repo.Run(ctx, "diff-tree", "-r", "--name-only", parent, tree)
+	}
+	if err != nil {
+		return nil, err
+	}
+	envs := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		env, _, _ := strings.Cut(line, "/")
+		envs[env] = true
+	}
+	return sortedKeys(envs), nil
+}
+
+func message(source string, envs []string) string {
+	short := source
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	return fmt.Sprintf("Render %s for %s\n\nRendered from %s by gitops publish.\n\n%s: %s\n%s: %s\n",
+		short, strings.Join(envs, ", "), source, SourceTrailer, source, EnvsTrailer, strings.Join(envs, ", "))
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,215 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/render"
+)
+
+const repoRoot = "../.."
+
+var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
+func opts(work string) Options {
+	return Options{Root: work, Remote: "origin", Branch: "rendered", Today: today}
+}
+
+func publish(t *testing.T, o Options) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// bumpDevAPI changes dev's api image tag, re-renders and commits: the daily
+// image bump.
+func bumpDevAPI(t *testing.T, work, tag string) string {
+	t.Helper()
+	p := filepath.Join(work, "environments", "dev.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "tag: 9f2c4e1a7b3d # api commit", "tag: "+tag+" # api commit", 1)
+	if s == string(b) {
+		t.Fatal("dev.yaml has no api tag to bump")
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(context.Background(), render.Options{Root: work, Envs: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := layout.Replace(filepath.Join(work, layout.Dir), res.EnvNames(), res.Files()); err != nil {
+		t.Fatal(err)
+	}
+	return gittest.Commit(t, work, "Bump api in dev to "+tag)
+}
+
+func TestPublishLifecycle(t *testing.T) {
+	work, remote := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+
+	first := publish(t, opts(work))
+	if !first.Created || first.Unchanged || first.Source != a {
+		t.Fatalf("first publish = %+v, want the branch created from %s", first, a)
+	}
+	if got := gittest.Git(t, remote, "rev-parse", "refs/heads/rendered"); got != first.Commit {
+		t.Errorf("remote rendered = %s, want %s", got, first.Commit)
+	}
+	msg := gittest.Git(t, remote, "log", "-1", "--format=%B", "rendered")
+	if !strings.Contains(msg, "Source-Commit: "+a) || !strings.Contains(msg, "Environments: dev, prod, staging") {
+		t.Errorf("commit message lacks the trailers:\n%s", msg)
+	}
+	// The branch holds rendered/'s contents at its root, byte for byte.
+	want, err := layout.Read(filepath.Join(work, layout.Dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := strings.Split(gittest.Git(t, remote, "ls-tree", "-r", "--name-only", "rendered"), "\n")
+	if len(listed) != len(want) || listed[0] != want[0].Path {
+		t.Errorf("branch has %d files (first %s), rendered/ has %d (first %s)", len(listed), listed[0], len(want), want[0].Path)
+	}
+	if got := gittest.Git(t, remote, "show", "rendered:"+want[0].Path); got != strings.TrimSpace(string(want[0].Data)) {
+		t.Errorf("%s differs on the branch", want[0].Path)
+	}
+
+	again := publish(t, opts(work))
+	if !again.Unchanged || again.Commit != first.Commit {
+		t.Errorf("unchanged publish = %+v, want no commit", again)
+	}
+	if n := gittest.Git(t, remote, "rev-list", "--count", "rendered"); n != "1" {
+		t.Errorf("rendered has %s commits after an unchanged publish, want 1", n)
+	}
+
+	b := bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	second := publish(t, opts(work))
+	if second.Unchanged || strings.Join(second.Envs, ",") != "dev" {
+		t.Errorf("publish after a dev change = %+v, want one commit for dev", second)
+	}
+	if n := gittest.Git(t, remote, "rev-list", "--count", "rendered"); n != "2" {
+		t.Errorf("rendered has %s commits, want 2", n)
+	}
+	if got := gittest.Git(t, remote, "log", "-1", "--format=%(trailers:key=Source-Commit,valueonly)", "rendered"); got != b {
+		t.Errorf("Source-Commit = %q, want %s", got, b)
+	}
+
+	hist, err := History(context.Background(), work, "origin", "rendered", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Source != b || hist[1].Source != a || strings.Join(hist[0].Envs, ",") != "dev" {
+		t.Errorf("history = %+v", hist)
+	}
+	prod, err := History(context.Background(), work, "origin", "rendered", "prod")
+	if err != nil || len(prod) != 1 || prod[0].Source != a {
+		t.Errorf("prod history = %+v, %v; want only the first publish", prod, err)
+	}
+}
+
+// TestPublishSurvivesConcurrentPush: the remote moves between our commit
+// and our push; the publish builds on the new tip and neither commit is lost.
+func TestPublishSurvivesConcurrentPush(t *testing.T) {
+	work, remote := gittest.Platform(t, repoRoot)
+	publish(t, opts(work))
+
+	other := filepath.Join(t.TempDir(), "other")
+	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
+	gittest.Configure(t, other)
+
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	o := opts(work)
+	var theirs string
+	o.BeforePush = func(attempt int) {
+		if attempt != 1 {
+			return
+		}
+		gittest.Git(t, other, "fetch", "--quiet", "origin", "rendered")
+		gittest.Git(t, other, "checkout", "--quiet", "-b", "rendered", "origin/rendered")
+		if err := os.WriteFile(filepath.Join(other, "NOTICE"), []byte("pushed by someone else\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		theirs = gittest.Commit(t, other, "A concurrent commit")
+		gittest.Git(t, other, "push", "--quiet", "origin", "rendered")
+	}
+	res := publish(t, o)
+	if res.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2 (one rejected push, one retry)", res.Attempts)
+	}
+	tip := gittest.Git(t, remote, "rev-parse", "rendered")
+	if tip != res.Commit {
+		t.Errorf("remote tip %s, want our commit %s", tip, res.Commit)
+	}
+	if parent := gittest.Git(t, remote, "rev-parse", "rendered^"); parent != theirs {
+		t.Errorf("our commit's parent is %s, want the concurrent commit %s", parent, theirs)
+	}
+}
+
+func TestPublishRefuses(t *testing.T) {
+	work, remote := gittest.Platform(t, repoRoot)
+
+	if err := os.WriteFile(filepath.Join(work, "environments", "scratch.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), opts(work))
+	var dirty *DirtyError
+	if !errors.As(err, &dirty) || !strings.Contains(err.Error(), "environments/scratch.txt") {
+		t.Errorf("dirty tree: err = %v, want a DirtyError naming the file", err)
+	}
+	os.Remove(filepath.Join(work, "environments", "scratch.txt"))
+
+	// A hand edit under rendered/, committed: verify reports drift.
+	p := filepath.Join(work, "rendered", "prod", "weu-1", "api", "Service_api.yaml")
+	b, _ := os.ReadFile(p)
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), "port: 80", "port: 81", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Commit(t, work, "Hand-edit a rendered file")
+	_, err = Run(context.Background(), opts(work))
+	var failed *VerifyError
+	if !errors.As(err, &failed) || len(failed.Report.Drift) != 1 {
+		t.Errorf("failing verify: err = %v, want a VerifyError with one drifted file", err)
+	}
+	if gittest.Git(t, remote, "branch", "--list", "rendered") != "" {
+		t.Error("a refused publish created the rendered branch")
+	}
+}
+
+// TestRollback: publish A, publish B, publish --source A gives a new commit
+// whose tree is A's, byte for byte, with history kept.
+func TestRollback(t *testing.T) {
+	work, remote := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	pa := publish(t, opts(work))
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	pb := publish(t, opts(work))
+
+	o := opts(work)
+	o.Source = a[:10]
+	back := publish(t, o)
+	if back.Unchanged || back.Source != a {
+		t.Fatalf("rollback = %+v, want a new commit from %s", back, a)
+	}
+	treeA := gittest.Git(t, remote, "rev-parse", pa.Commit+"^{tree}")
+	treeBack := gittest.Git(t, remote, "rev-parse", back.Commit+"^{tree}")
+	if treeA != treeBack {
+		t.Errorf("rolled-back tree %s differs from A's %s", treeBack, treeA)
+	}
+	if parent := gittest.Git(t, remote, "rev-parse", back.Commit+"^"); parent != pb.Commit {
+		t.Errorf("rollback's parent %s, want B's publish %s (history is never rewritten)", parent, pb.Commit)
+	}
+	if wt := gittest.Git(t, work, "worktree", "list"); strings.Count(wt, "\n") != 0 {
+		t.Errorf("temporary worktree left behind:\n%s", wt)
+	}
+}
