@@ -25,8 +25,11 @@ const usage = `usage: gitops <command> [flags]
 commands:
   render        render environments to rendered/<env>/<stamp>/<component>/
   verify        render in memory, check schemas and policies, and compare with rendered/
+  diff          what a change does: per-resource diff and policy delta against --base REF
   policy check  run the policies on arbitrary manifests (--env NAME FILE...)
   policy test   run the Rego unit tests under policies/
+  set-image     pin component images in an environment file (--env NAME COMPONENT=TAG...)
+  promote       copy image tags from one environment to another (--from ENV --to ENV [COMPONENT...])
   publish       commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)
   history       the rendered branch's commits and the source commits they came from
 
@@ -53,6 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(ctx, args[1:], stdout, stderr)
+	case "set-image":
+		return runSetImage(ctx, args[1:], stdout, stderr)
+	case "promote":
+		return runPromote(ctx, args[1:], stdout, stderr)
 	case "publish":
 		return runPublish(ctx, args[1:], stdout, stderr)
 	case "history":

@@ -142,28 +142,33 @@ func Values(x, y any) []Change {
 
 // byName compares lists of named items (containers, env, ports, volumes)
 // as maps keyed by name, so inserting one item reads as one added item
-// rather than every later index changing.
-var byName = cmp.Transformer("byName", func(list []any) any {
-	named := make(map[string]any, len(list))
+// rather than every later index changing. Lists with unnamed or duplicate
+// items are compared by index.
+var byName = cmp.FilterValues(func(x, y []any) bool { return named(x) && named(y) },
+	cmp.Transformer("byName", func(list []any) namedList {
+		out := make(namedList, len(list))
+		for _, item := range list {
+			out[item.(map[string]any)["name"].(string)] = item
+		}
+		return out
+	}))
+
+// named reports whether every item is a map with a distinct string name.
+func named(list []any) bool {
+	seen := make(map[string]bool, len(list))
 	for _, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return list
+			return false
 		}
 		name, ok := m["name"].(string)
-		if !ok {
-			return list
+		if !ok || seen[name] {
+			return false
 		}
-		if _, dup := named[name]; dup {
-			return list
-		}
-		named[name] = item
+		seen[name] = true
 	}
-	if len(named) == 0 {
-		return list
-	}
-	return namedList(named)
-})
+	return true
+}
 
 // namedList is a list re-keyed by item name (a distinct type, so the
 // transformer does not apply to its own output).

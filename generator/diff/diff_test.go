@@ -100,3 +100,23 @@ func TestTrees(t *testing.T) {
 		t.Errorf("Trees (-want +got):\n%s", diff)
 	}
 }
+
+func TestMask(t *testing.T) {
+	changes := []Change{
+		{Path: "spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value", Old: "a", New: "b"},
+		{Path: "spec.template.spec.containers[name=api].image", Old: "x:1", New: "x:2"},
+		{Path: "data.token", New: "abc"},
+	}
+	got := Mask("ConfigMap", changes)
+	want := []Change{
+		{Path: changes[0].Path, Old: Masked, New: Masked},
+		changes[1],
+		{Path: "data.token", New: Masked},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Mask (-want +got):\n%s", d)
+	}
+	if s := Mask("Secret", []Change{{Path: "data.ca", Old: "x"}}); s[0].Old != Masked {
+		t.Errorf("Secret data not masked: %+v", s)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -72,4 +73,23 @@ func (r Repo) RemoteBranch(ctx context.Context, remote, branch string) (string, 
 func (r Repo) Fetch(ctx context.Context, remote, branch string) error {
 	_, err := r.Run(ctx, "fetch", "--quiet", remote, fmt.Sprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, remote, branch))
 	return err
+}
+
+// Worktree checks rev out, detached, into a new temporary directory without
+// touching the repository's own working tree. Call remove when done.
+func (r Repo) Worktree(ctx context.Context, rev string) (dir string, remove func(), err error) {
+	tmp, err := os.MkdirTemp("", "gitops-worktree-*")
+	if err != nil {
+		return "", nil, err
+	}
+	dir = filepath.Join(tmp, "tree")
+	if _, err := r.Run(ctx, "worktree", "add", "--detach", "--quiet", dir, rev); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	remove = func() {
+		_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
+		os.RemoveAll(tmp)
+	}
+	return dir, remove, nil
 }

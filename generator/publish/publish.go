@@ -128,16 +128,11 @@ func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layo
 		if source, err = repo.Resolve(ctx, o.Source); err != nil {
 			return "", nil, fmt.Errorf("publish --source %s: %w", o.Source, err)
 		}
-		tmp, err := os.MkdirTemp("", "gitops-source-*")
+		tree, remove, err := repo.Worktree(ctx, source)
 		if err != nil {
 			return "", nil, err
 		}
-		defer os.RemoveAll(tmp)
-		tree := filepath.Join(tmp, "tree")
-		if _, err := repo.Run(ctx, "worktree", "add", "--detach", "--quiet", tree, source); err != nil {
-			return "", nil, err
-		}
-		defer repo.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", tree)
+		defer remove()
 		root = tree
 	}
 	// A rollback re-renders an older source with today's tool: only its

@@ -393,6 +393,12 @@ func overlayDirs(repo *source.Repo, env, component string) []string {
 // environment's namespace, labels and image pins.
 func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object) (kustomize.Files, string, error) {
 	files := kustomize.Files{}
+	// The stage's namespace transformer puts every object in the
+	// component's namespace; clearing it first means overlay patches never
+	// need one, whether they target a base's, a chart's or a generated object.
+	for _, o := range objs {
+		o.SetNamespace("")
+	}
 	stream, err := manifest.EncodeStream(objs)
 	if err != nil {
 		return nil, "", err

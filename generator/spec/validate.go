@@ -22,6 +22,10 @@ var (
 	guidPattern     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
+// ValidTag reports whether tag has the form of an image tag, digest or
+// tag@digest.
+func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
+
 // Validate checks the environment as a whole and reports every problem at
 // once, each with its file and line.
 func (e *Environment) Validate() error {
@@ -263,7 +267,7 @@ func (v *validator) components() {
 				v.fail(append(ip, "name"), "component %s: image name %q is empty or listed twice", name, im.Name)
 			}
 			seen[im.Name] = true
-			if !tagPattern.MatchString(im.Tag) {
+			if !ValidTag(im.Tag) {
 				v.fail(append(ip, "tag"), "component %s: image %s: malformed tag or digest %q", name, im.Name, im.Tag)
 			}
 		}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/gittest"
+)
+
+func TestSetImageCommand(t *testing.T) {
+	root := platformCopy(t)
+	code, stdout, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "--render", "api=0a1b2c3d4e5f", "web=5f4e3d2c1b0a")
+	if code != exitOK || !strings.Contains(stdout, "api libertum/api: 9f2c4e1a7b3d -> 0a1b2c3d4e5f") || !strings.Contains(stdout, "rendered staging") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"))
+	if !strings.Contains(string(b), "libertum/api:0a1b2c3d4e5f") {
+		t.Error("--render did not re-render staging")
+	}
+	code, stdout, _ = gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f")
+	if code != exitOK || !strings.Contains(stdout, "nothing changed") {
+		t.Errorf("idempotent run: exit %d: %s", code, stdout)
+	}
+	before, _ := os.ReadFile(filepath.Join(root, "environments/staging.yaml"))
+	for _, args := range [][]string{
+		{"--env", "staging", "payments=0a1b2c3d4e5f"},
+		{"--env", "staging", "api=not a tag"},
+		{"--env", "staging", "api=1111111aaaaa", "ghost=1234567"},
+		{"--env", "../prod", "api=0a1b2c3d4e5f"},
+	} {
+		code, _, stderr := gitops(t, append([]string{"set-image", "--root", root}, args...)...)
+		if code != exitError {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, "environments/staging.yaml")); string(after) != string(before) {
+		t.Error("a rejected set-image changed the file (all or nothing)")
+	}
+}
+
+func TestPromoteCommand(t *testing.T) {
+	root := platformCopy(t)
+	if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr := gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod", "api")
+	if code != exitOK || !strings.Contains(stdout, "environments/prod.yaml:") || !strings.Contains(stdout, "-> 0a1b2c3d4e5f") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod")
+	if code != exitOK || !strings.Contains(stdout, "nothing changed") {
+		t.Errorf("promoting everything after api: exit %d: %s (staging and prod run the same tags otherwise)", code, stdout)
+	}
+	if code, _, _ := gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod", "payments"); code != exitError {
+		t.Errorf("unknown component: exit %d, want 2", code)
+	}
+}
+
+func TestDiffCommand(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	if code, _, stderr := gitops(t, "set-image", "--root", work, "--env", "dev", "tokenization=0a1b2c3d4e5f"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--format", "markdown")
+	if code != exitOK || !strings.Contains(stdout, "| dev | weu-1 | tokenization | 0 | 0 | 1 |") || !strings.Contains(stdout, "```mermaid") {
+		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	// A change that introduces a violation exits 1.
+	edit(t, work, "environments/dev.yaml", "tag: 0a1b2c3d4e5f", "tag: main")
+	if code, stdout, _ := gitops(t, "diff", "--root", work, "--base", base); code != exitFindings || !strings.Contains(stdout, "policy introduced: deny [images.pinned]") {
+		t.Errorf("introduced violation: exit %d:\n%s", code, stdout)
+	}
+	if code, _, _ := gitops(t, "diff", "--root", work, "--base", "no-such-ref"); code != exitError {
+		t.Errorf("bad ref: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,124 @@
+package review
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/specedit"
+)
+
+const repoRoot = "../.."
+
+func run(t *testing.T, work, base string) *Review {
+	t.Helper()
+	r, err := Run(context.Background(), Options{Root: work, Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImageBump: commit A, change one image tag, commit B: the diff holds
+// exactly that field of that Deployment in each stamp of the environment.
+func TestImageBump(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	if _, err := specedit.Apply(work, "prod", []specedit.ImageTag{{Component: "api", Tag: "0a1b2c3d4e5f"}}); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Commit(t, work, "Bump api in prod")
+
+	r := run(t, work, a)
+	if len(r.Units) != 2 {
+		t.Fatalf("changed units = %+v, want prod/neu-1/api and prod/weu-1/api", r.Units)
+	}
+	for i, stamp := range []string{"neu-1", "weu-1"} {
+		u := r.Units[i]
+		if u.Env != "prod" || u.Stamp != stamp || u.Component != "api" || len(u.Files) != 1 {
+			t.Fatalf("unit %d = %+v", i, u)
+		}
+		f := u.Files[0]
+		if f.Kind != "Deployment" || f.Name != "api" || len(f.Changes) != 1 {
+			t.Fatalf("%s: %+v", stamp, f)
+		}
+		c := f.Changes[0]
+		if c.Path != "spec.template.spec.containers[name=api].image" ||
+			c.Old != "acrlibertumprod.azurecr.io/libertum/api:9f2c4e1a7b3d" || c.New != "acrlibertumprod.azurecr.io/libertum/api:0a1b2c3d4e5f" {
+			t.Errorf("%s: change = %+v", stamp, c)
+		}
+	}
+	if len(r.Introduced)+len(r.Fixed) != 0 {
+		t.Errorf("an image bump changed the policy result: %+v %+v", r.Introduced, r.Fixed)
+	}
+}
+
+// TestFormattingIsNoChange: reordered keys and reformatted YAML render the
+// same objects.
+func TestFormattingIsNoChange(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	write(t, filepath.Join(work, "overlays/dev/api/deployment-env.yaml"), `# reformatted: flow style, keys reordered
+kind: Deployment
+metadata: {name: api}
+apiVersion: "apps/v1"
+spec: {template: {spec: {containers: [{env: [{value: "debug", name: LOG_LEVEL}], name: api}]}}}
+`)
+	write(t, filepath.Join(work, "overlays/prod/web/kustomization.yaml"), `kind: Component
+apiVersion: kustomize.config.k8s.io/v1alpha1
+patches:
+- patch: '[{"op": "add", "path": "/spec/strategy", "value": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}, "type": "RollingUpdate"}}]'
+  target: {name: web, kind: Deployment}
+`)
+	if r := run(t, work, a); len(r.Units) != 0 {
+		t.Errorf("formatting-only change shows a diff: %+v", r.Units)
+	}
+}
+
+// TestPolicyDelta: deleting a NetworkPolicy is a violation the change
+// introduces; restoring it is one the change fixes.
+func TestPolicyDelta(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	write(t, filepath.Join(work, "overlays/dev/tokenization/kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - patch: |
+      $patch: delete
+      apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata:
+        name: tokenization-default-deny
+`)
+	b := gittest.Commit(t, work, "Drop tokenization's default deny in dev")
+
+	r := run(t, work, a)
+	if len(r.Introduced) != 1 || r.Introduced[0].Rule != "network.default-deny" || r.Introduced[0].Env != "dev" || r.Introduced[0].Name != "tokenization" {
+		t.Fatalf("introduced = %+v, want network.default-deny on dev tokenization", r.Introduced)
+	}
+	if len(r.Fixed) != 0 || len(r.Existing) != 0 {
+		t.Errorf("fixed %+v, existing %+v; want none", r.Fixed, r.Existing)
+	}
+
+	if err := os.RemoveAll(filepath.Join(work, "overlays/dev/tokenization")); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Commit(t, work, "Restore it")
+	r = run(t, work, b)
+	if len(r.Fixed) != 1 || r.Fixed[0].Rule != "network.default-deny" || len(r.Introduced) != 0 {
+		t.Errorf("fixed = %+v, introduced = %+v; want the restore to fix network.default-deny", r.Fixed, r.Introduced)
+	}
+}
