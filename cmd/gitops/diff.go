@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,11 +23,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&envs, "env", "environment to compare (repeatable; default all)")
 	fs.IntVar(&o.Workers, "jobs", 0, "parallel workers (default: number of CPUs)")
 	format := fs.String("format", "text", "output format: "+strings.Join(report.ReviewFormats, ", "))
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if o.Base == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: gitops diff --base REF [--env NAME]... [--format text|json|markdown]")

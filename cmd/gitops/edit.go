@@ -20,11 +20,8 @@ func runSetImage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	root := fs.String("root", ".", "repo root")
 	env := fs.String("env", "", "environment to change (required)")
 	rerender := fs.Bool("render", false, "re-render the environment into rendered/ afterwards")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "gitops set-image: %v\n", err)
@@ -56,11 +53,8 @@ func runPromote(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	from := fs.String("from", "", "environment whose tags to copy (required)")
 	to := fs.String("to", "", "environment to change (required)")
 	rerender := fs.Bool("render", false, "re-render the target environment into rendered/ afterwards")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "gitops promote: %v\n", err)

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,4 +74,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "gitops: unknown command %q\n\n%s", args[0], usage)
 	return exitError
+}
+
+// parseFlags parses a subcommand's flags; done reports that the command
+// should return code at once (-h, or a flag error the flag package has
+// already printed).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, true
+		}
+		return exitError, true
+	}
+	return 0, false
 }

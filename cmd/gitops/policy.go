@@ -42,11 +42,8 @@ func runPolicyCheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	root := fs.String("root", ".", "repo root")
 	env := fs.String("env", "", "environment whose spec the policies judge against (required)")
 	format := fs.String("format", "text", "output format: "+strings.Join(report.Formats, ", "))
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "gitops policy check: %v\n", err)
@@ -108,11 +105,8 @@ func runPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(stderr)
 	root := fs.String("root", ".", "repo root")
 	format := fs.String("format", "text", "output format: text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	results, err := policy.Test(ctx, filepath.Join(*root, policy.Dir))
 	if err != nil {

@@ -24,11 +24,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.Remote, "remote", "origin", "remote to push to")
 	fs.StringVar(&o.Source, "source", "", "publish this commit's render instead of the working tree's (rollback)")
 	fs.IntVar(&o.Retries, "retries", 3, "push attempts when the remote moved")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gitops publish: unexpected arguments %q\n", fs.Args())
@@ -71,11 +68,8 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	remote := fs.String("remote", "origin", "remote holding it")
 	env := fs.String("env", "", "only commits that changed this environment")
 	format := fs.String("format", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	entries, err := publish.History(ctx, *root, *remote, *branch, *env)
 	if err != nil {

@@ -84,28 +84,35 @@ func syncPolicy(e *spec.Environment) *argov1.SyncPolicy {
 }
 
 func app(e *spec.Environment, st spec.Stamp, component, namespace string, wave int) *argov1.Application {
-	a := &argov1.Application{
+	a := application(e, AppName(e.Name(), st.Name, component), labels(e, st.Name, component),
+		path.Join(e.Name(), st.Name, component), argov1.ApplicationDestination{Server: st.Server, Namespace: namespace})
+	a.Annotations = map[string]string{waveAnnotation: strconv.Itoa(wave)}
+	return a
+}
+
+// application is an Application of the environment's project that syncs
+// one folder of the rendered branch to dest.
+func application(e *spec.Environment, name string, labels map[string]string, folder string, dest argov1.ApplicationDestination) *argov1.Application {
+	return &argov1.Application{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        AppName(e.Name(), st.Name, component),
-			Namespace:   e.Spec.ArgoCD.Namespace,
-			Labels:      labels(e, st.Name, component),
-			Annotations: map[string]string{waveAnnotation: strconv.Itoa(wave)},
-			Finalizers:  []string{finalizer},
+			Name:       name,
+			Namespace:  e.Spec.ArgoCD.Namespace,
+			Labels:     labels,
+			Finalizers: []string{finalizer},
 		},
 		Spec: argov1.ApplicationSpec{
 			Project: e.Name(),
 			Source: &argov1.ApplicationSource{
 				RepoURL:        e.Spec.RepoURL,
 				TargetRevision: e.Spec.ArgoCD.TargetRevision,
-				Path:           path.Join(e.Name(), st.Name, component),
+				Path:           folder,
 				Directory:      &argov1.ApplicationSourceDirectory{Include: "*.yaml"},
 			},
-			Destination: argov1.ApplicationDestination{Server: st.Server, Namespace: namespace},
+			Destination: dest,
 			SyncPolicy:  syncPolicy(e),
 		},
 	}
-	return a
 }
 
 // Bootstrap returns an environment's AppProject and one root
@@ -119,26 +126,8 @@ func Bootstrap(e *spec.Environment, clusterKinds []metav1.GroupKind) ([]*manifes
 	}
 	out = append(out, proj)
 	for _, st := range e.Spec.Stamps {
-		root := &argov1.Application{
-			TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"},
-			ObjectMeta: metav1.ObjectMeta{
-				Name:       e.Name() + "-" + st.Name,
-				Namespace:  e.Spec.ArgoCD.Namespace,
-				Labels:     labels(e, st.Name, spec.AppsComponent),
-				Finalizers: []string{finalizer},
-			},
-			Spec: argov1.ApplicationSpec{
-				Project: e.Name(),
-				Source: &argov1.ApplicationSource{
-					RepoURL:        e.Spec.RepoURL,
-					TargetRevision: e.Spec.ArgoCD.TargetRevision,
-					Path:           path.Join(e.Name(), st.Name, spec.AppsComponent),
-					Directory:      &argov1.ApplicationSourceDirectory{Include: "*.yaml"},
-				},
-				Destination: argov1.ApplicationDestination{Server: InCluster, Namespace: e.Spec.ArgoCD.Namespace},
-				SyncPolicy:  syncPolicy(e),
-			},
-		}
+		root := application(e, e.Name()+"-"+st.Name, labels(e, st.Name, spec.AppsComponent),
+			path.Join(e.Name(), st.Name, spec.AppsComponent), argov1.ApplicationDestination{Server: InCluster, Namespace: e.Spec.ArgoCD.Namespace})
 		o, err := encode(root)
 		if err != nil {
 			return nil, err
