@@ -6,7 +6,7 @@ PKGS      := ./...
 # this tag with Kubernetes 0.35; see shared notes on dependencies.
 TAGS      := kubernetes_protomessage_one_more_release
 
-.PHONY: help build render test golden lint bench
+.PHONY: help build render test golden lint bench e2e
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -30,3 +30,6 @@ lint: ## gofmt, go vet, go mod tidy check
 
 bench: ## benchmarks (not part of test)
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./generator/render/ ./generator/verify/
+
+e2e: ## prove every rendered object on a real kube-apiserver (installs etcd, builds the apiserver once)
+	bash scripts/e2e.sh

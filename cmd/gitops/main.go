@@ -32,6 +32,7 @@ commands:
   policy test   run the Rego unit tests under policies/
   set-image     pin component images in an environment file (--env NAME COMPONENT=TAG...)
   promote       copy image tags from one environment to another (--from ENV --to ENV [COMPONENT...])
+  validate      dry-run every rendered object on a real API server (--server KUBECONFIG)
   publish       commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)
   history       the rendered branch's commits and the source commits they came from
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSetImage(ctx, args[1:], stdout, stderr)
 	case "promote":
 		return runPromote(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return runValidate(ctx, args[1:], stdout, stderr)
 	case "publish":
 		return runPublish(ctx, args[1:], stdout, stderr)
 	case "history":

@@ -27,7 +27,9 @@ const InCluster = "https://kubernetes.default.svc"
 const (
 	NamespacesWave = -10
 	waveAnnotation = "argocd.argoproj.io/sync-wave"
-	finalizer      = "resources-finalizer.argocd.argoproj.io"
+	// finalizer deletes an Application's resources, foreground, when the
+	// Application goes (the path-qualified form the API server prefers).
+	finalizer = argov1.ForegroundPropagationPolicyFinalizer
 )
 
 // Stamp returns the Applications of one stamp: the generated namespaces

@@ -108,14 +108,16 @@ func (v *Validator) AddCRD(file string, data []byte) error {
 	return nil
 }
 
-// Check returns every schema problem of one object.
+// Check returns every schema problem of one object. Kinds with Go types
+// are checked against them (stricter than a CRD that preserves unknown
+// fields); other custom resources against their CRD.
 func (v *Validator) Check(o *manifest.Object) error {
 	gvk := o.GroupVersionKind()
-	if crd, ok := v.crds[gvk]; ok {
-		return checkCustom(o, crd)
-	}
 	typed, err := v.types.New(gvk)
 	if err != nil {
+		if crd, ok := v.crds[gvk]; ok {
+			return checkCustom(o, crd)
+		}
 		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, Dir)
 	}
 	data, err := json.Marshal(o.Object)
