@@ -88,7 +88,6 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-
 func sortedWarnings(m map[string]int) []string {
 	out := make([]string, 0, len(m))
 	for w := range m {

@@ -57,9 +57,9 @@ func (r Rejection) String() string {
 
 // Result is the outcome of a validation.
 type Result struct {
-	ServerVersion string        `json:"serverVersion"`
-	Checked       int           `json:"checked"`
-	Rejected      []Rejection   `json:"rejected"`
+	ServerVersion string      `json:"serverVersion"`
+	Checked       int         `json:"checked"`
+	Rejected      []Rejection `json:"rejected"`
 	// Warnings are the distinct warnings the server returned, with counts.
 	Warnings map[string]int `json:"warnings,omitempty"`
 	Elapsed  time.Duration  `json:"elapsed"`
