@@ -16,7 +16,7 @@ deployment := {
 
 test_pod_request_takes_init_maximum if {
 	lib.pod_request(deployment, "cpu") == 2
-	lib.pod_request(deployment, "memory") == 320 * 1024 * 1024
+	lib.pod_request(deployment, "memory") == (320 * 1024) * 1024
 }
 
 test_selects if {

@@ -9,6 +9,7 @@ deny_rules(obj) := r if {
 
 test_pass if {
 	count(deny_rules(f.deployment)) == 0
+
 	# Jobs run to completion: no probes needed.
 	count(deny_rules(json.remove(f.backup, ["spec/jobTemplate/spec/template/spec/containers/0/readinessProbe"]))) == 0
 }
