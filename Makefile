@@ -6,7 +6,7 @@ PKGS      := ./...
 # this tag with Kubernetes 0.35; see shared notes on dependencies.
 TAGS      := kubernetes_protomessage_one_more_release
 
-.PHONY: help build render test golden lint bench e2e
+.PHONY: help build render test golden lint bench e2e scale
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -33,3 +33,6 @@ bench: ## benchmarks (not part of test)
 
 e2e: ## prove every rendered object on a real kube-apiserver (installs etcd, builds the apiserver once)
 	bash scripts/e2e.sh
+
+scale: ## time and peak RSS of render and verify for synthetic platforms of 10, 100, 1000 services x 3 environments
+	bash scripts/scale.sh

@@ -11,12 +11,11 @@ deny contains lib.stamp_violation(
 ) if {
 	data.environment.production
 	input.kind == "Namespace"
-	not has_backup(lib.stamp_objects(input))
+	not has_backup(input)
 }
 
-has_backup(objs) if {
-	some o in objs
-	o.kind == "CronJob"
+has_backup(obj) if {
+	some o in lib.objects_of(obj, "CronJob")
 	lib.component(o) == "mongodb"
 	lib.label(o, "app.kubernetes.io/component") == "backup"
 }

@@ -2,6 +2,7 @@ package libertum.backup_test
 
 import data.libertum.backup
 import data.libertum.fixtures as f
+import data.libertum.lib
 
 test_pass if {
 	v := backup.deny with input as f.namespace with data.environment as f.env with data.rendered as f.rendered
@@ -9,11 +10,11 @@ test_pass if {
 }
 
 test_mongodb_fail if {
-	v := backup.deny with input as f.namespace with data.environment as f.env with data.rendered as {"one": [f.namespace]}
+	v := backup.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.namespace])
 	"backup.mongodb" in f.rules(v)
 }
 
 test_non_production_is_exempt if {
-	v := backup.deny with input as f.namespace with data.environment as object.union(f.env, {"production": false}) with data.rendered as {"one": [f.namespace]}
+	v := backup.deny with input as f.namespace with data.environment as object.union(f.env, {"production": false}) with data.rendered as lib.index([f.namespace])
 	count(v) == 0
 }

@@ -2,6 +2,8 @@
 # at a time.
 package libertum.fixtures
 
+import data.libertum.lib
+
 labels(name) := {
 	"app.kubernetes.io/name": name,
 	"app.kubernetes.io/part-of": "libertum",
@@ -117,6 +119,6 @@ slice(addr) := {
 	"endpoints": [{"addresses": [addr]}],
 }
 
-rendered := {"one": [deployment, db, pdb("api", "app"), pdb("db", "data"), hpa, deny_all, allow_consumers, backup, namespace]}
+rendered := lib.index([deployment, db, pdb("api", "app"), pdb("db", "data"), hpa, deny_all, allow_consumers, backup, namespace])
 
 rules(violations) := {v.rule | some v in violations}

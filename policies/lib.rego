@@ -1,6 +1,7 @@
 # Helpers shared by the policies. Input is one rendered Kubernetes object;
 # data.environment is the environment's spec as the policies see it and
-# data.rendered[stamp] every object rendered for that stamp.
+# data.rendered[stamp][kind]["namespace/name"] every object rendered for
+# that stamp, indexed so rules across objects look up instead of scanning.
 package libertum.lib
 
 workload_kinds := {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"}
@@ -36,8 +37,23 @@ spec_component(obj) := data.environment.components[component(obj)]
 
 is_public(obj) if spec_component(obj).tier == "public"
 
-# stamp_objects are the other objects rendered for the same stamp.
-stamp_objects(obj) := object.get(data.rendered, stamp(obj), [])
+# objects_of are the objects of one kind rendered for obj's stamp.
+objects_of(obj, kind) := [o | some o in object.get(data.rendered, [stamp(obj), kind], {})]
+
+# lookup is the object of kind namespace/name in obj's stamp, if rendered.
+lookup(obj, kind, ns, name) := data.rendered[stamp(obj)][kind][concat("/", [ns, name])]
+
+# index builds data.rendered's shape from a list of objects (for tests and
+# for data built outside gitops).
+index(objs) := {s: {k: {concat("/", [namespace(o), o.metadata.name]): o |
+	some o in objs
+	stamp(o) == s
+	o.kind == k
+} |
+	some k in {o.kind | some o in objs; stamp(o) == s}
+} |
+	some s in {stamp(o) | some o in objs}
+}
 
 violation(rule, msg, fix) := {"rule": rule, "msg": msg, "fix": fix}
 
@@ -75,6 +91,9 @@ expression_holds(e, labels) if {
 	e.operator == "DoesNotExist"
 	not labels[e.key]
 }
+
+# target is the workload an HorizontalPodAutoscaler scales, if rendered.
+target(hpa) := lookup(hpa, hpa.spec.scaleTargetRef.kind, namespace(hpa), hpa.spec.scaleTargetRef.name)
 
 # targets(hpa, w): the HorizontalPodAutoscaler scales the workload w.
 targets(hpa, w) if {

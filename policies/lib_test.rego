@@ -31,3 +31,12 @@ test_component_and_stamp if {
 	lib.stamp(deployment) == "one"
 	count(lib.all_containers(deployment)) == 3
 }
+
+test_index if {
+	svc := {"kind": "Service", "metadata": {"name": "api", "namespace": "app", "labels": {"libertum.io/stamp": "one"}}}
+	ns := {"kind": "Namespace", "metadata": {"name": "app", "labels": {"libertum.io/stamp": "two"}}}
+	lib.index([deployment, svc, ns]) == {
+		"one": {"Deployment": {"app/api": deployment}, "Service": {"app/api": svc}},
+		"two": {"Namespace": {"/app": ns}},
+	}
+}

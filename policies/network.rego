@@ -55,8 +55,7 @@ deny contains lib.violation(
 }
 
 default_denied(w) if {
-	some np in lib.stamp_objects(w)
-	np.kind == "NetworkPolicy"
+	some np in lib.objects_of(w, "NetworkPolicy")
 	lib.namespace(np) == lib.namespace(w)
 	"Ingress" in object.get(np.spec, "policyTypes", ["Ingress"])
 	count(object.get(np.spec, "ingress", [])) == 0

@@ -1,6 +1,7 @@
 package libertum.network_test
 
 import data.libertum.fixtures as f
+import data.libertum.lib
 import data.libertum.network
 
 deny_rules(obj) := r if {
@@ -36,7 +37,7 @@ test_internal_lb_fail if "network.internal-lb" in deny_rules(f.service("db", "Lo
 test_default_deny_pass if not "network.default-deny" in deny_rules(f.db)
 
 test_default_deny_fail if {
-	v := network.deny with input as f.db with data.environment as f.env with data.rendered as {"one": [f.db, f.allow_consumers]}
+	v := network.deny with input as f.db with data.environment as f.env with data.rendered as lib.index([f.db, f.allow_consumers])
 	"network.default-deny" in f.rules(v)
 }
 

@@ -36,11 +36,8 @@ deny contains lib.violation(
 }
 
 # hpa_peak sums maxReplicas x pod requests over the stamp's autoscalers.
-hpa_peak(objs, r) := sum([(h.spec.maxReplicas * lib.pod_request(w, r)) |
-	some h in objs
-	h.kind == "HorizontalPodAutoscaler"
-	some w in objs
-	lib.targets(h, w)
+hpa_peak(obj, r) := sum([(h.spec.maxReplicas * lib.pod_request(lib.target(h), r)) |
+	some h in lib.objects_of(obj, "HorizontalPodAutoscaler")
 ])
 
 deny contains lib.stamp_violation(
@@ -49,9 +46,8 @@ deny contains lib.stamp_violation(
 	"raise spec.cluster.autoscaler.maxNodes, or lower podThroughputRPS-derived maxima (stamp capacity.peakRPS) or requests",
 ) if {
 	input.kind == "HorizontalPodAutoscaler"
-	objs := lib.stamp_objects(input)
 	some r in ["cpu", "memory"]
-	need := hpa_peak(objs, r)
+	need := hpa_peak(input, r)
 	per_node := lib.quantity(data.environment.node.allocatable[r])
 	need > data.environment.autoscaler.maxNodes * per_node
 }

@@ -1,6 +1,7 @@
 package libertum.resources_test
 
 import data.libertum.fixtures as f
+import data.libertum.lib
 import data.libertum.resources
 
 deny_rules(obj) := r if {
@@ -38,6 +39,6 @@ test_stamp_capacity_pass if not "resources.stamp-capacity" in deny_rules(f.hpa)
 test_stamp_capacity_fail if {
 	# 30 pods x 250m = 7.5 CPUs on 3 nodes x 1.9 CPUs.
 	big := json.patch(f.hpa, [{"op": "replace", "path": "/spec/maxReplicas", "value": 30}])
-	violations := resources.deny with input as big with data.environment as f.env with data.rendered as {"one": [f.deployment, big]}
+	violations := resources.deny with input as big with data.environment as f.env with data.rendered as lib.index([f.deployment, big])
 	"resources.stamp-capacity" in f.rules(violations)
 }

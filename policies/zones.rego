@@ -12,7 +12,7 @@ replicated_kinds := {"Deployment", "StatefulSet"}
 
 # replicas is the HPA minimum when an HPA scales the workload.
 replicas(w) := m if {
-	some h in lib.stamp_objects(w)
+	some h in lib.objects_of(w, "HorizontalPodAutoscaler")
 	lib.targets(h, w)
 	m := object.get(h.spec, "minReplicas", 1)
 } else := object.get(w, ["spec", "replicas"], 1)
@@ -53,8 +53,7 @@ deny contains lib.violation(
 }
 
 has_pdb(w) if {
-	some p in lib.stamp_objects(w)
-	p.kind == "PodDisruptionBudget"
+	some p in lib.objects_of(w, "PodDisruptionBudget")
 	lib.namespace(p) == lib.namespace(w)
 	lib.selects(p.spec.selector, lib.pod_labels(w))
 }

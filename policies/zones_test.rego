@@ -1,6 +1,7 @@
 package libertum.zones_test
 
 import data.libertum.fixtures as f
+import data.libertum.lib
 import data.libertum.zones
 
 deny_rules(obj) := r if {
@@ -19,7 +20,7 @@ test_replicas_uses_hpa_minimum if {
 	one := json.patch(f.deployment, [{"op": "replace", "path": "/spec/replicas", "value": 1}])
 	not "zones.replicas" in deny_rules(one)
 	low := json.patch(f.hpa, [{"op": "replace", "path": "/spec/minReplicas", "value": 2}])
-	v := zones.deny with input as one with data.environment as f.env with data.rendered as {"one": [one, low, f.pdb("api", "app")]}
+	v := zones.deny with input as one with data.environment as f.env with data.rendered as lib.index([one, low, f.pdb("api", "app")])
 	"zones.replicas" in f.rules(v)
 }
 
@@ -39,7 +40,7 @@ test_spread_fail if {
 test_pdb_pass if not "zones.pdb" in deny_rules(f.deployment)
 
 test_pdb_fail if {
-	v := zones.deny with input as f.deployment with data.environment as f.env with data.rendered as {"one": [f.deployment]}
+	v := zones.deny with input as f.deployment with data.environment as f.env with data.rendered as lib.index([f.deployment])
 	"zones.pdb" in f.rules(v)
 }
 

@@ -146,15 +146,28 @@ warn := {[pkg, v] | some pkg; some v in data.libertum[pkg].warn}`
 // and every object (grouped by stamp) are the policies' data, so rules can
 // look across objects.
 func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
-	rendered := map[string][]any{}
+	// data.rendered[stamp][kind]["namespace/name"]: rules across objects
+	// look objects up instead of scanning the stamp from every object.
+	rendered := map[string]any{}
 	for _, in := range inputs {
-		rendered[in.Stamp] = append(rendered[in.Stamp], in.Object.Object)
+		byKind, ok := rendered[in.Stamp].(map[string]any)
+		if !ok {
+			byKind = map[string]any{}
+			rendered[in.Stamp] = byKind
+		}
+		kind := in.Object.GetKind()
+		byName, ok := byKind[kind].(map[string]any)
+		if !ok {
+			byName = map[string]any{}
+			byKind[kind] = byName
+		}
+		byName[in.Object.GetNamespace()+"/"+in.Object.GetName()] = in.Object.Object
 	}
 	envData, err := toJSONMap(env)
 	if err != nil {
 		return nil, err
 	}
-	data := map[string]any{"environment": envData, "rendered": toAnyMap(rendered)}
+	data := map[string]any{"environment": envData, "rendered": rendered}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	pq, err := rego.New(
 		rego.Compiler(e.compiler),
@@ -301,12 +314,4 @@ func toJSONMap(v any) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
-}
-
-func toAnyMap(m map[string][]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make scale: render and verify synthetic platforms of N services x 3
+# environments and report wall time and peak RSS, to see how they grow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${SIZES:-"10 100 1000"}
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "scale: needs GNU time at $TIME (apt-get install time)" >&2; exit 2; }
+
+mkdir -p bin
+go build -tags kubernetes_protomessage_one_more_release -o bin/gitops ./cmd/gitops
+go build -o bin/scalegen ./cmd/scalegen
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+printf '%-6s %-8s %8s %10s %12s %10s\n' N step units seconds "peak RSS" "ms/unit"
+for n in $SIZES; do
+  dir="$WORK/n$n"
+  bin/scalegen -n "$n" -out "$dir" -repo .
+  units=$(( 3 * (n + 2) ))  # n services + namespaces + argocd per stamp, 3 environments
+  for step in render verify; do
+    args=("$step" --root "$dir")
+    [ "$step" = render ] && args+=(--quiet)
+    out=$("$TIME" -f '%e %M' bin/gitops "${args[@]}" 2>&1 >/dev/null | tail -1) || { echo "scale: $step at N=$n failed: $out" >&2; exit 1; }
+    read -r secs kb <<<"$out"
+    printf '%-6s %-8s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
+  done
+done
