@@ -2,8 +2,10 @@
 // engine. Builds run on an in-memory filesystem holding only the files the
 // caller hands in, with plugins (and so helmCharts, which execs helm)
 // disabled, loads restricted to the kustomization root, panics turned into
-// errors, and calls serialised: krusty is not safe to call concurrently and
-// kyaml keeps a process-global OpenAPI schema.
+// errors, and no kustomization allowed to set kyaml's OpenAPI schema: that
+// schema is process-global, so one build choosing its own would change what
+// concurrent builds merge with. With it fixed to the built-in one, builds run
+// concurrently and the schema is parsed once per process.
 package kustomize
 
 import (
@@ -17,13 +19,19 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
-// mu serialises krusty: it guards kyaml's process-global schema, which is
-// state of the library, not of this package.
-var mu sync.Mutex
+// Warm parses kyaml's built-in OpenAPI schema (a third of a second of
+// CPU) in the background, so the first strategic merge patch does not wait
+// for it on the critical path. Safe to call more than once.
+func Warm() {
+	warm.Do(func() { go openapi.SchemaForResourceType(kyaml.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}) })
+}
+
+var warm sync.Once
 
 // Files is an in-memory tree: slash-separated absolute paths to contents.
 type Files map[string][]byte
@@ -50,9 +58,9 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 		}
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	defer openapi.ResetOpenAPI()
+	if err := checkNoOpenAPI(files); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			objs, err = nil, fmt.Errorf("kustomize build %s: panic: %v", dir, r)

@@ -2,9 +2,12 @@ package kustomize
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 const deployment = `apiVersion: apps/v1
@@ -90,6 +93,15 @@ func TestBuildRejects(t *testing.T) {
 			want: "security",
 		},
 		{
+			name: "openapi, which would swap the process-global schema",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\nopenapi:\n  path: schema.json\n"),
+				"/k/d.yaml":             []byte(deployment),
+				"/k/schema.json":        []byte("{}"),
+			},
+			want: "k/kustomization.yaml:2: openapi is not supported",
+		},
+		{
 			name: "helmCharts, which would exec helm",
 			files: Files{
 				"/k/kustomization.yaml": []byte("helmCharts:\n  - name: x\n    repo: https://example.com\n"),
@@ -107,21 +119,32 @@ func TestBuildRejects(t *testing.T) {
 	}
 }
 
-// TestBuildConcurrent: callers may build from many goroutines; the wrapper
-// serialises krusty so results stay correct.
+// TestBuildConcurrent: callers build from many goroutines at once (run it
+// with -race); every build gets its own correct result.
 func TestBuildConcurrent(t *testing.T) {
-	files := Files{"/k/kustomization.yaml": []byte("resources: [d.yaml]\nnamespace: ns\n"), "/k/d.yaml": []byte(deployment)}
 	var wg sync.WaitGroup
 	errs := make([]error, 16)
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			objs, err := Build(files, "/k")
-			if err == nil && (len(objs) != 1 || objs[0].GetNamespace() != "ns") {
-				err = errUnexpected
+			ns := fmt.Sprintf("ns-%d", i)
+			files := Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\nnamespace: " + ns + "\npatches:\n  - path: p.yaml\n"),
+				"/k/d.yaml":             []byte(deployment),
+				// A strategic merge patch: merges containers by name through kyaml's schema.
+				"/k/p.yaml": []byte(fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          args: [%q]\n", ns)),
 			}
-			errs[i] = err
+			objs, err := Build(files, "/k")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			containers, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "template", "spec", "containers")
+			if len(objs) != 1 || objs[0].GetNamespace() != ns || len(containers) != 1 ||
+				fmt.Sprint(containers[0].(map[string]any)["args"]) != "["+ns+"]" {
+				errs[i] = fmt.Errorf("%w for %s: %v", errUnexpected, ns, objs)
+			}
 		}()
 	}
 	wg.Wait()

@@ -16,6 +16,37 @@ import (
 // kustomizationNames are the file names kustomize reads a kustomization from.
 var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
 
+// checkNoOpenAPI rejects a kustomization with an openapi field: it would
+// swap kyaml's process-global schema under every other build.
+func checkNoOpenAPI(files Files) error {
+	var errs []error
+	for _, name := range kustomizations(files) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
+			continue // krusty reports unreadable kustomizations
+		}
+		root := doc.Content[0]
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			if root.Content[j].Value == "openapi" {
+				errs = append(errs, fmt.Errorf("%s:%d: openapi is not supported: the generator merges with the built-in Kubernetes schema", repoPath(name), root.Content[j].Line))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// kustomizations returns the paths of the kustomization files among files, sorted.
+func kustomizations(files Files) []string {
+	var names []string
+	for name := range files {
+		if kustomizationNames[path.Base(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 type patchList struct {
 	Patches []struct {
 		Target *types.Selector `yaml:"target"`
@@ -25,15 +56,8 @@ type patchList struct {
 // checkPatchTargets rejects a patch whose target selects nothing: kustomize
 // silently skips such a patch, which hides a typo or a renamed object.
 func checkPatchTargets(files Files, rm resmap.ResMap) error {
-	var names []string
-	for name := range files {
-		if kustomizationNames[path.Base(name)] {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
 	var errs []error
-	for _, name := range names {
+	for _, name := range kustomizations(files) {
 		var doc yaml.Node
 		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
 			continue // krusty has already reported unreadable kustomizations
