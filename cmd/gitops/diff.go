@@ -11,6 +11,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/report"
 	"github.com/libertum/platform-gitops/generator/review"
+	"github.com/libertum/platform-gitops/generator/scope"
 )
 
 func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -22,6 +23,9 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Base, "base", "", "git ref to compare with, e.g. origin/main (required)")
 	fs.Var(&envs, "env", "environment to compare (repeatable; default all)")
 	fs.IntVar(&o.Workers, "jobs", 0, "parallel workers (default: number of CPUs)")
+	var cf cacheFlags
+	cf.register(fs)
+	since := fs.String("changed-since", "", "render only the units changes since this git ref (usually the --base) can affect")
 	format := fs.String("format", "text", "output format: "+strings.Join(report.ReviewFormats, ", "))
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -35,6 +39,16 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	o.Envs = envs
+	o.Cache = cf.open()
+	if *since != "" {
+		sc, err := scope.Since(ctx, o.Root, *since)
+		if err != nil {
+			fmt.Fprintf(stderr, "gitops diff: %v\n", err)
+			return exitError
+		}
+		o.Select = sc.Has
+		describeScope(stderr, "diff", *since, sc)
+	}
 	r, err := review.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "gitops diff: %v\n", err)

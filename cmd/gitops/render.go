@@ -25,6 +25,7 @@ type renderConfig struct {
 	envs    []string
 	workers int
 	quiet   bool
+	cache   cacheFlags
 }
 
 type listFlag []string
@@ -43,6 +44,7 @@ func parseRender(args []string, stderr io.Writer) (renderConfig, error) {
 	fs.Var(&envs, "env", "environment to render (repeatable; default all)")
 	fs.IntVar(&c.workers, "jobs", 0, "units rendered at once (default: number of CPUs)")
 	fs.BoolVar(&c.quiet, "quiet", false, "print no summary")
+	c.cache.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -66,7 +68,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	start := time.Now()
-	opts := render.Options{Root: c.root, Envs: c.envs, Workers: c.workers}
+	opts := render.Options{Root: c.root, Envs: c.envs, Workers: c.workers, Cache: c.cache.open()}
 	if isTerminal(stderr) {
 		opts.Progress = func(done, total int, u *render.Unit) {
 			fmt.Fprintf(stderr, "\r\033[K[%d/%d] %s/%s/%s", done, total, u.Env, u.Stamp, u.Component)

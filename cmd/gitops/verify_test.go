@@ -5,8 +5,11 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/libertum/platform-gitops/generator/gittest"
 )
 
 func TestVerifyCommittedPlatformIsClean(t *testing.T) {
@@ -195,5 +198,47 @@ func TestVerifyBadInput(t *testing.T) {
 	}
 	if code, _, _ := gitops(t, "verify", "--format", "yaml"); code != exitError {
 		t.Errorf("unknown format: exit %d, want 2", code)
+	}
+}
+
+// TestVerifyChangedSince: with --changed-since, verify renders only the
+// unit a tag change affects, reads every other one back from rendered/, and
+// still reports that unit's drift (the change was not rendered) exactly.
+func TestVerifyChangedSince(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	edit(t, work, "environments/staging.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
+
+	code, stdout, stderr := gitops(t, "verify", "--root", work, "--no-cache", "--changed-since", "HEAD", "--format", "json")
+	if code != exitFindings {
+		t.Fatalf("exit %d, want %d (drift)\n%s", code, exitFindings, stderr)
+	}
+	if !strings.Contains(stderr, "changed since HEAD: staging/api\n") || !strings.Contains(stderr, "rendered 1 units, 0 from the cache, 47 unaffected read from rendered/") {
+		t.Errorf("stderr does not say that only staging/api was rendered:\n%s", stderr)
+	}
+	var rep struct {
+		Drift []struct {
+			Path string `json:"path"`
+		} `json:"drift"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var drifted []string
+	for _, d := range rep.Drift {
+		drifted = append(drifted, d.Path)
+	}
+	if want := []string{"rendered/staging/weu-1/api/Deployment_api.yaml"}; !slices.Equal(drifted, want) {
+		t.Errorf("drift = %v, want %v", drifted, want)
+	}
+
+	// Rendered and committed, the change verifies clean, still touching only staging/api.
+	if code, _, stderr := gitops(t, "render", "--root", work, "--quiet"); code != exitOK {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := gitops(t, "verify", "--root", work, "--no-cache", "--changed-since", "HEAD"); code != exitOK {
+		t.Fatalf("verify after render: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := gitops(t, "verify", "--root", work, "--changed-since", "no-such-ref"); code != exitError || !strings.Contains(stderr, "no-such-ref") {
+		t.Errorf("bad ref: exit %d, stderr %q; want exit 2 naming the ref", code, stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -92,4 +93,45 @@ func (r Repo) Worktree(ctx context.Context, rev string) (dir string, remove func
 		os.RemoveAll(tmp)
 	}
 	return dir, remove, nil
+}
+
+// Changed lists the repo-relative paths that differ between rev and the
+// working tree: committed, staged and unstaged changes (both sides of a
+// rename) and untracked files, sorted and without duplicates.
+func (r Repo) Changed(ctx context.Context, rev string) ([]string, error) {
+	diff, err := r.Run(ctx, "diff", "--name-only", "--no-renames", "-z", rev, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := r.Run(ctx, "ls-files", "--others", "--exclude-standard", "-z")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range strings.Split(diff+"\x00"+untracked, "\x00") {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Show returns a file's content at rev; ok is false when rev has no such file.
+func (r Repo) Show(ctx context.Context, rev, path string) (data []byte, ok bool, err error) {
+	if _, err := r.Run(ctx, "cat-file", "-e", rev+":"+path); err != nil {
+		return nil, false, nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "show", rev+":"+path)
+	cmd.Dir = r.Dir
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.Env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, false, fmt.Errorf("git show %s:%s: %w: %s", rev, path, err, strings.TrimSpace(stderr.String()))
+	}
+	return b, true, nil
 }

@@ -43,7 +43,8 @@ func build(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, dir, err := stage(repo, t, append(objs, gen...))
+	dir := "/" + path.Join("render", t.Env.Name(), t.Name)
+	files, err := stage(repo, t, append(objs, gen...), dir)
 	if err != nil {
 		return nil, err
 	}

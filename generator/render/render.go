@@ -8,7 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/argocd"
+	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -36,6 +40,15 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called after each unit (from one goroutine at a time).
 	Progress func(done, total int, u *Unit)
+	// Cache, when set, holds rendered units by the content of their inputs:
+	// a unit whose inputs and tool are unchanged is restored, not rendered.
+	Cache *cache.Store
+	// Select, when set, names the (environment, component) units a change
+	// can affect: only those are rendered; every other unit is read back
+	// from the rendered tree in Reuse (and rendered after all if it is not
+	// there).
+	Select func(env, component string) bool
+	Reuse  string
 }
 
 // Unit is one rendered (environment, stamp, component).
@@ -44,6 +57,11 @@ type Unit struct {
 	Objects               []*manifest.Object
 	Files                 []layout.File
 	Elapsed               time.Duration
+	// Cached says the unit came from the cache rather than a render.
+	Cached bool
+	// Reused says the unit was read from the committed rendered tree (see
+	// Options.Select).
+	Reused bool
 }
 
 // Bytes is the size of the unit's files.
@@ -160,7 +178,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			defer wg.Done()
 			for i := range jobs {
 				start := time.Now()
-				errs[i] = renderUnit(repo, targets[i], units[i])
+				errs[i] = renderOrReuse(o, repo, targets[i], units[i])
 				units[i].Elapsed = time.Since(start)
 				if o.Progress != nil {
 					mu.Lock()
@@ -212,7 +230,67 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Envs: envs, Units: units}, nil
 }
 
+func renderOrReuse(o Options, repo *source.Repo, t intent.Target, u *Unit) error {
+	if o.Select != nil && !o.Select(u.Env, u.Component) {
+		ok, err := reuseUnit(o.Reuse, u)
+		if ok || err != nil {
+			return err
+		}
+	}
+	return renderCached(o.Cache, repo, t, u)
+}
+
+// reuseUnit reads a unit back from a rendered tree; ok is false when the
+// tree does not hold it.
+func reuseUnit(tree string, u *Unit) (ok bool, err error) {
+	if tree == "" {
+		return false, nil
+	}
+	dir := filepath.Join(tree, filepath.FromSlash(layout.ComponentDir(u.Env, u.Stamp, u.Component)))
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	type pair struct {
+		obj  *manifest.Object
+		file layout.File
+	}
+	var pairs []pair
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return false, err
+		}
+		objs, err := manifest.Decode(p, b)
+		if err != nil {
+			return false, err
+		}
+		if len(objs) != 1 {
+			return false, fmt.Errorf("%s: holds %d objects, a rendered file holds one", p, len(objs))
+		}
+		pairs = append(pairs, pair{objs[0], layout.File{Path: layout.Path(u.Env, u.Stamp, u.Component, e.Name()), Data: b}})
+	}
+	if len(pairs) == 0 {
+		return false, nil
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return manifest.Less(pairs[i].obj, pairs[j].obj) })
+	for _, p := range pairs {
+		u.Objects = append(u.Objects, p.obj)
+		u.Files = append(u.Files, p.file)
+	}
+	u.Reused = true
+	return true, nil
+}
+
 func renderUnit(repo *source.Repo, t intent.Target, u *Unit) error {
+	kustomize.Warm()
 	objs, err := build(repo, t)
 	if err != nil {
 		return err
@@ -388,10 +466,26 @@ func overlayDirs(repo *source.Repo, env, component string) []string {
 	return dirs
 }
 
+// overlayFiles are the overlay files the unit's final stage reads, by
+// repo-relative path: the environment's overlay (without the other
+// components' folders) and the component's own.
+func overlayFiles(repo *source.Repo, t intent.Target) map[string][]byte {
+	out := map[string][]byte{}
+	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
+		for rel, b := range repo.Files(d) {
+			if strings.Contains(rel, "/") && d == path.Join(source.OverlaysDir, t.Env.Name()) {
+				continue // another component's overlay
+			}
+			out[path.Join(d, rel)] = b
+		}
+	}
+	return out
+}
+
 // stage lays out the final kustomization: the component's objects as one
 // resource, the environment's overlays as kustomize Components, then the
 // environment's namespace, labels and image pins.
-func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object) (kustomize.Files, string, error) {
+func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object, dir string) (kustomize.Files, error) {
 	files := kustomize.Files{}
 	// The stage's namespace transformer puts every object in the
 	// component's namespace; clearing it first means overlay patches never
@@ -401,9 +495,8 @@ func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object) (kustomi
 	}
 	stream, err := manifest.EncodeStream(objs)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	dir := "/" + path.Join("render", t.Env.Name(), t.Name)
 	files[dir+"/objects.yaml"] = stream
 	k := kustomization{
 		APIVersion: "kustomize.config.k8s.io/v1beta1",
@@ -421,19 +514,17 @@ func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object) (kustomi
 		}},
 		Images: imageChanges(t.Env, t.Component),
 	}
+	up := strings.Repeat("../", strings.Count(strings.Trim(dir, "/"), "/")+1)
 	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
-		k.Components = append(k.Components, "../../.."+"/"+d)
-		for rel, b := range repo.Files(d) {
-			if strings.Contains(rel, "/") && d == path.Join(source.OverlaysDir, t.Env.Name()) {
-				continue // another component's overlay
-			}
-			files["/"+path.Join(d, rel)] = b
-		}
+		k.Components = append(k.Components, up+d)
+	}
+	for p, b := range overlayFiles(repo, t) {
+		files["/"+p] = b
 	}
 	kb, err := yaml.Marshal(k)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	files[dir+"/kustomization.yaml"] = kb
-	return files, dir, nil
+	return files, nil
 }

@@ -10,9 +10,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (testdata/ and the committed rendered/ tree)")
@@ -191,5 +195,57 @@ func BenchmarkRenderAll(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		renderRepo(b, 0)
+	}
+}
+
+// TestCacheRendersOnlyWhatChanged: with a warm cache, a new image tag for
+// one component re-renders that component's units and nothing else, and the
+// result is byte-identical to a render without a cache.
+func TestCacheRendersOnlyWhatChanged(t *testing.T) {
+	root := t.TempDir()
+	gittest.CopyPlatform(t, repoRoot, root)
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := Run(ctx, Options{Root: root, Cache: store}); err != nil {
+		t.Fatal(err)
+	}
+	env := filepath.Join(root, "environments", "staging.yaml")
+	b, err := os.ReadFile(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), "tag: 9f2c4e1a7b3d # api commit", "tag: 0123456789ab # api commit", 1)
+	if changed == string(b) {
+		t.Fatal("staging.yaml no longer pins api at 9f2c4e1a7b3d; update the test")
+	}
+	if err := os.WriteFile(env, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := Run(ctx, Options{Root: root, Cache: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rendered []string
+	for _, u := range got.Units {
+		if !u.Cached && u.Stamp != "" && u.Component != spec.NamespacesComponent && u.Component != spec.AppsComponent {
+			rendered = append(rendered, u.Env+"/"+u.Stamp+"/"+u.Component)
+		}
+	}
+	if want := []string{"staging/weu-1/api"}; !cmp.Equal(rendered, want) {
+		t.Errorf("units rendered after changing staging's api tag = %v, want %v (the rest from the cache)", rendered, want)
+	}
+	fresh, err := Run(ctx, Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !layout.Equal(got.Files(), fresh.Files()) {
+		t.Errorf("cached render differs from a fresh one:\n%s", fileListDiff(fresh.Files(), got.Files()))
+	}
+	if diff := cmp.Diff(fresh.Units, got.Units, cmpopts.IgnoreFields(Unit{}, "Elapsed", "Cached")); diff != "" {
+		t.Errorf("cached units differ from fresh ones (-fresh +cached):\n%s", diff)
 	}
 }

@@ -13,11 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/schema"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/verify"
 )
@@ -31,6 +32,13 @@ type Options struct {
 	Envs    []string
 	Workers int
 	Today   time.Time
+	// Cache, when set, holds rendered units and findings by content: the
+	// base side of a PR is mostly what the last run already rendered.
+	Cache *cache.Store
+	// Select, when set, limits both renders to the units a change can
+	// affect (see scope.Since); each side reads the others from its own
+	// committed rendered/.
+	Select func(env, component string) bool
 }
 
 // Unit is the change to one rendered component.
@@ -134,11 +142,11 @@ func load(ctx context.Context, root string, envs []string, o Options) (*side, er
 			return &side{res: &render.Result{}}, nil
 		}
 	}
-	res, err := render.Run(ctx, render.Options{Root: root, Envs: names, Workers: o.Workers})
-	if err != nil {
-		return nil, err
+	ro := render.Options{Root: root, Envs: names, Workers: o.Workers, Cache: o.Cache}
+	if o.Select != nil {
+		ro.Select, ro.Reuse = o.Select, filepath.Join(root, layout.Dir)
 	}
-	engine, err := policy.Load(filepath.Join(root, policy.Dir))
+	res, err := render.Run(ctx, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +154,8 @@ func load(ctx context.Context, root string, envs []string, o Options) (*side, er
 	if err != nil {
 		return nil, err
 	}
-	validator, err := schema.Load(filepath.Join(root, schema.Dir))
-	if err != nil {
-		return nil, err
-	}
-	findings, err := verify.Check(ctx, engine, validator, res, o.Workers)
+	checker := &verify.Checker{Root: root, Workers: o.Workers, Cache: o.Cache}
+	findings, err := checker.Check(ctx, res)
 	if err != nil {
 		return nil, err
 	}

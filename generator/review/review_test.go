@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/scope"
 	"github.com/libertum/platform-gitops/generator/specedit"
 )
 
@@ -120,5 +125,46 @@ patches:
 	r = run(t, work, b)
 	if len(r.Fixed) != 1 || r.Fixed[0].Rule != "network.default-deny" || len(r.Introduced) != 0 {
 		t.Errorf("fixed = %+v, introduced = %+v; want the restore to fix network.default-deny", r.Fixed, r.Introduced)
+	}
+}
+
+// TestChangedSinceGivesTheSameReview: limiting both renders to what the
+// change affects (scope.Since) reports exactly what a full review does.
+func TestChangedSinceGivesTheSameReview(t *testing.T) {
+	work, _ := gittest.Platform(t, repoRoot)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	if _, err := specedit.Apply(work, "prod", []specedit.ImageTag{{Component: "api", Tag: "0a1b2c3d4e5f"}}); err != nil {
+		t.Fatal(err)
+	}
+	// And a change that introduces a violation: tokenization without its default deny.
+	write(t, filepath.Join(work, "overlays/staging/tokenization/kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - patch: |
+      $patch: delete
+      apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata:
+        name: tokenization-default-deny
+`)
+	gittest.Commit(t, work, "Bump api in prod, drop tokenization's default deny in staging")
+
+	full := run(t, work, a)
+	sc, err := scope.Since(context.Background(), work, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"prod/api", "staging/tokenization"}; !cmp.Equal(sc.Units(), want) {
+		t.Fatalf("scope = %v, want %v", sc.Units(), want)
+	}
+	scoped, err := Run(context.Background(), Options{Root: work, Base: a, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), Select: sc.Has})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Introduced) == 0 {
+		t.Fatal("dropping tokenization's default-deny NetworkPolicy introduced no violation; the test lost its point")
+	}
+	if diff := cmp.Diff(full, scoped, cmpopts.IgnoreUnexported(policy.Finding{})); diff != "" {
+		t.Errorf("scoped review differs from the full one (-full +scoped):\n%s", diff)
 	}
 }

@@ -6,11 +6,15 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
@@ -31,6 +35,11 @@ type Options struct {
 	Today time.Time
 	// Drift compares with the committed rendered/ tree; off, only policies run.
 	Drift bool
+	// Cache, when set, holds rendered units and findings by content.
+	Cache *cache.Store
+	// Select, when set, limits the render to the units a change can affect
+	// (see scope.Since); the others are read from the committed rendered/.
+	Select func(env, component string) bool
 }
 
 // Object is one checked object, for reports that list what passed.
@@ -48,6 +57,11 @@ type Report struct {
 	Drift    []diff.File      `json:"drift"`
 	// Files is the fresh render, as rendered/ should hold it.
 	Files []layout.File `json:"-"`
+	// Component units rendered, restored from the cache, and read back
+	// from rendered/ because no change affects them.
+	Rendered int `json:"-"`
+	Cached   int `json:"-"`
+	Reused   int `json:"-"`
 }
 
 // Failed reports whether anything should stop a merge: a denied finding or drift.
@@ -68,11 +82,11 @@ func (r *Report) Denied() int {
 
 // Run verifies the requested environments.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	res, err := render.Run(ctx, render.Options{Root: o.Root, Envs: o.Envs, Workers: o.Workers})
-	if err != nil {
-		return nil, err
+	ro := render.Options{Root: o.Root, Envs: o.Envs, Workers: o.Workers, Cache: o.Cache}
+	if o.Select != nil {
+		ro.Select, ro.Reuse = o.Select, filepath.Join(o.Root, layout.Dir)
 	}
-	engine, err := policy.Load(filepath.Join(o.Root, policy.Dir))
+	res, err := render.Run(ctx, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +94,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	validator, err := schema.Load(filepath.Join(o.Root, schema.Dir))
-	if err != nil {
-		return nil, err
-	}
 	rep := &Report{Envs: res.EnvNames(), Files: res.Files()}
-	findings, err := Check(ctx, engine, validator, res, o.Workers)
+	for _, u := range res.Units {
+		if u.Stamp == "" || u.Component == spec.NamespacesComponent || u.Component == spec.AppsComponent {
+			continue // derived from the whole environment: always rendered
+		}
+		switch {
+		case u.Reused:
+			rep.Reused++
+		case u.Cached:
+			rep.Cached++
+		default:
+			rep.Rendered++
+		}
+	}
+	checker := &Checker{Root: o.Root, Workers: o.Workers, Cache: o.Cache}
+	findings, err := checker.Check(ctx, res)
 	if err != nil {
 		return nil, err
 	}
@@ -113,35 +137,152 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// Check runs the schema check and the policies over a render.
-func Check(ctx context.Context, engine *policy.Engine, validator *schema.Validator, res *render.Result, workers int) ([]policy.Finding, error) {
+// Checker runs the schema check and the policies of one repo over renders.
+// The policies and CRDs are loaded on first need: an environment whose
+// findings are cached never compiles them.
+type Checker struct {
+	// Root is the repo root holding policies/ and crds/.
+	Root    string
+	Workers int
+	// Cache, when set, holds each environment's findings by the content of
+	// everything they depend on.
+	Cache *cache.Store
+
+	once      sync.Once
+	engine    *policy.Engine
+	validator *schema.Validator
+	loadErr   error
+}
+
+func (c *Checker) load() error {
+	c.once.Do(func() {
+		c.engine, c.loadErr = policy.Load(filepath.Join(c.Root, policy.Dir))
+		if c.loadErr != nil {
+			return
+		}
+		c.validator, c.loadErr = schema.Load(filepath.Join(c.Root, schema.Dir))
+	})
+	return c.loadErr
+}
+
+// Check runs the schema check and the policies over a render, environment
+// by environment. Exceptions are not applied: they depend on the date.
+func (c *Checker) Check(ctx context.Context, res *render.Result) ([]policy.Finding, error) {
 	var out []policy.Finding
 	for _, env := range res.Envs {
-		var inputs []policy.Input
-		for _, u := range res.Units {
-			if u.Env != env.Name() {
-				continue
-			}
-			source := componentSource(env, u.Component)
-			for i, obj := range u.Objects {
-				file := path.Join(layout.Dir, u.Files[i].Path)
-				inputs = append(inputs, policy.Input{Stamp: u.Stamp, Component: u.Component, File: file, Source: source, Object: obj})
-				if err := validator.Check(obj); err != nil {
-					out = append(out, policy.Finding{
-						Rule: SchemaRule, Level: policy.Deny, Env: u.Env, Stamp: u.Stamp, Component: u.Component,
-						Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), File: file, Source: source,
-						Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
-					})
-				}
-			}
-		}
-		fs, err := engine.Evaluate(ctx, policy.EnvironmentOf(env), inputs, workers)
+		fs, err := c.checkEnv(ctx, env, res)
 		if err != nil {
-			return nil, fmt.Errorf("verify %s: %w", env.Name(), err)
+			return nil, err
 		}
 		out = append(out, fs...)
 	}
 	return out, nil
+}
+
+// checkKind versions cached findings.
+const checkKind = "check-env/1"
+
+func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *render.Result) ([]policy.Finding, error) {
+	var units []*render.Unit
+	for _, u := range res.Units {
+		if u.Env == env.Name() {
+			units = append(units, u)
+		}
+	}
+	var key cache.Key
+	cached := false
+	if c.Cache != nil {
+		k, err := c.checkKey(env, units)
+		if err == nil {
+			key, cached = k, true
+			if b, ok := c.Cache.Get(key); ok {
+				var fs []policy.Finding
+				if err := json.Unmarshal(b, &fs); err == nil {
+					return fs, nil
+				}
+				c.Cache.Miss(key)
+			}
+		}
+	}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	fs, err := checkUnits(ctx, c.engine, c.validator, env, units, c.Workers)
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		if b, err := json.Marshal(fs); err == nil {
+			_ = c.Cache.Put(key, b) // a failed write only costs the next run time
+		}
+	}
+	return fs, nil
+}
+
+// checkKey is the content address of an environment's findings: the tool,
+// the policies and CRDs, the environment as policies see it, and every
+// rendered object with where it was rendered from.
+func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
+	h := cache.NewHasher(checkKind)
+	h.String("tool", cache.ToolID())
+	for _, g := range []struct{ name, glob string }{
+		{"policies", filepath.Join(c.Root, policy.Dir, "*.rego")},
+		{"crds", filepath.Join(c.Root, schema.Dir, "*.yaml")},
+	} {
+		files, err := readGlob(g.glob)
+		if err != nil {
+			return cache.Key{}, err
+		}
+		h.Files(g.name, files)
+	}
+	h.JSON("environment", policy.EnvironmentOf(env))
+	for _, u := range units {
+		h.String("unit", u.Stamp+"/"+u.Component+"\x00"+componentSource(env, u.Component))
+		for _, f := range u.Files {
+			h.Bytes(f.Path, f.Data)
+		}
+	}
+	return h.Sum()
+}
+
+func readGlob(glob string) (map[string][]byte, error) {
+	paths, err := filepath.Glob(glob)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.Base(p)] = b
+	}
+	return out, nil
+}
+
+func checkUnits(ctx context.Context, engine *policy.Engine, validator *schema.Validator, env *spec.Environment, units []*render.Unit, workers int) ([]policy.Finding, error) {
+	var out []policy.Finding
+	var inputs []policy.Input
+	for _, u := range units {
+		source := componentSource(env, u.Component)
+		for i, obj := range u.Objects {
+			file := path.Join(layout.Dir, u.Files[i].Path)
+			inputs = append(inputs, policy.Input{Stamp: u.Stamp, Component: u.Component, File: file, Source: source, Object: obj})
+			if err := validator.Check(obj); err != nil {
+				out = append(out, policy.Finding{
+					Rule: SchemaRule, Level: policy.Deny, Env: u.Env, Stamp: u.Stamp, Component: u.Component,
+					Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), File: file, Source: source,
+					Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
+				})
+			}
+		}
+	}
+	fs, err := engine.Evaluate(ctx, policy.EnvironmentOf(env), inputs, workers)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", env.Name(), err)
+	}
+	return append(out, fs...), nil
 }
 
 // componentSource is where a component is declared: its entry in the

@@ -2,13 +2,18 @@ package verify
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/schema"
 )
 
 const repoRoot = "../.."
@@ -42,6 +47,25 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyWarm is a repeat verify with nothing changed: every unit
+// and every environment's findings come from the cache.
+func BenchmarkVerifyWarm(b *testing.B) {
+	store, err := cache.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Root: repoRoot, Today: today, Drift: true, Cache: store}
+	if _, err := Run(context.Background(), o); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Run(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkChecks is the schema and policy share of verify, on a render
 // done once: compare with BenchmarkRenderAll.
 func BenchmarkChecks(b *testing.B) {
@@ -50,19 +74,88 @@ func BenchmarkChecks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	engine, err := policy.Load(filepath.Join(repoRoot, policy.Dir))
-	if err != nil {
-		b.Fatal(err)
-	}
-	validator, err := schema.Load(filepath.Join(repoRoot, schema.Dir))
-	if err != nil {
+	c := &Checker{Root: repoRoot}
+	if err := c.load(); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := Check(ctx, engine, validator, res, 0); err != nil {
+		if _, err := c.Check(ctx, res); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCacheGivesTheSameReport verifies three times, without a cache, with a
+// cold one and with a warm one, and then with every entry corrupted: the
+// report never changes, and the corrupted entries are rewritten.
+func TestCacheGivesTheSameReport(t *testing.T) {
+	ctx := context.Background()
+	want, err := Run(ctx, Options{Root: repoRoot, Today: today, Drift: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	store, err := cache.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Root: repoRoot, Today: today, Drift: true, Cache: store}
+	check := func(name string) {
+		t.Helper()
+		got, err := Run(ctx, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Rendered", "Cached")); diff != "" {
+			t.Errorf("%s: report differs from an uncached run (-want +got):\n%s", name, diff)
+		}
+		if got.Rendered+got.Cached != want.Rendered {
+			t.Errorf("%s: %d units rendered and %d cached, want %d in all", name, got.Rendered, got.Cached, want.Rendered)
+		}
+	}
+	check("cold cache")
+	if hits, _ := store.Stats(); hits != 0 {
+		t.Errorf("cold cache: %d hits, want 0", hits)
+	}
+	entries, _, err := store.Size()
+	if err != nil || entries == 0 {
+		t.Fatalf("cold run stored %d entries (%v)", entries, err)
+	}
+
+	store, _ = cache.Open(dir)
+	o.Cache = store
+	check("warm cache")
+	if hits, misses := store.Stats(); misses != 0 || hits == 0 {
+		t.Errorf("warm cache: %d hits, %d misses; want only hits", hits, misses)
+	}
+
+	// Flip one byte in the payload of every entry.
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		b[len(b)-2] ^= 0xff
+		return os.WriteFile(p, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ = cache.Open(dir)
+	o.Cache = store
+	check("corrupt cache")
+	if hits, _ := store.Stats(); hits != 0 {
+		t.Errorf("corrupt cache: %d hits, want 0 (a corrupt entry is never trusted)", hits)
+	}
+	store, _ = cache.Open(dir)
+	o.Cache = store
+	check("rewritten cache")
+	if hits, misses := store.Stats(); misses != 0 {
+		t.Errorf("after the corrupt run: %d hits, %d misses; every entry should have been rewritten", hits, misses)
 	}
 }
