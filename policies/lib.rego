@@ -37,8 +37,17 @@ spec_component(obj) := data.environment.components[component(obj)]
 
 is_public(obj) if spec_component(obj).tier == "public"
 
-# objects_of are the objects of one kind rendered for obj's stamp.
-objects_of(obj, kind) := [o | some o in object.get(data.rendered, [stamp(obj), kind], {})]
+# objects_of are the objects of one kind rendered for obj's stamp, keyed by
+# "namespace/name" (iterate with `some o in objects_of(obj, kind)`; no copy).
+objects_of(obj, kind) := object.get(data.rendered, [stamp(obj), kind], {})
+
+# anchor(obj): obj is the one object per stamp that stamp-wide rules are
+# evaluated from (the stamp's first Namespace), so a rule that sums over the
+# whole stamp runs once per stamp, not once per object.
+anchor(obj) if {
+	obj.kind == "Namespace"
+	obj.metadata.name == min({o.metadata.name | some o in objects_of(obj, "Namespace")})
+}
 
 # lookup is the object of kind namespace/name in obj's stamp, if rendered.
 lookup(obj, kind, ns, name) := data.rendered[stamp(obj)][kind][concat("/", [ns, name])]

@@ -40,3 +40,11 @@ test_index if {
 		"two": {"Namespace": {"/app": ns}},
 	}
 }
+
+test_anchor_is_the_first_namespace if {
+	a := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "labels": {"libertum.io/stamp": "s"}}}
+	b := json.patch(a, [{"op": "replace", "path": "/metadata/name", "value": "b"}])
+	rendered := lib.index([a, b])
+	lib.anchor(a) with data.rendered as rendered
+	not lib.anchor(b) with data.rendered as rendered
+}

@@ -54,9 +54,18 @@ deny contains lib.violation(
 	not default_denied(input)
 }
 
+# default_denied: the generator's <component>-default-deny first, then any
+# NetworkPolicy in the stamp.
 default_denied(w) if {
+	np := lib.lookup(w, "NetworkPolicy", lib.namespace(w), concat("-", [lib.component(w), "default-deny"]))
+	denies_all_ingress(np, w)
+} else if {
 	some np in lib.objects_of(w, "NetworkPolicy")
 	lib.namespace(np) == lib.namespace(w)
+	denies_all_ingress(np, w)
+}
+
+denies_all_ingress(np, w) if {
 	"Ingress" in object.get(np.spec, "policyTypes", ["Ingress"])
 	count(object.get(np.spec, "ingress", [])) == 0
 	lib.selects(np.spec.podSelector, lib.pod_labels(w))

@@ -64,3 +64,16 @@ test_consumers_edge_admits_internet if {
 test_external_endpoints_pass if not "network.external-endpoints" in deny_rules(f.slice("10.30.8.10"))
 
 test_external_endpoints_fail if "network.external-endpoints" in deny_rules(f.slice("10.30.0.10"))
+
+test_default_deny_with_another_name_pass if {
+	renamed := json.patch(f.deny_all, [{"op": "replace", "path": "/metadata/name", "value": "deny-everything"}])
+	v := network.deny with input as f.db with data.environment as f.env with data.rendered as lib.index([f.db, renamed])
+	not "network.default-deny" in f.rules(v)
+}
+
+test_default_deny_that_admits_traffic_fail if {
+	# Named like the generator's, but it admits a peer: not a default deny.
+	leaky := json.patch(f.deny_all, [{"op": "add", "path": "/spec/ingress", "value": [{"from": [{"podSelector": {}}]}]}])
+	v := network.deny with input as f.db with data.environment as f.env with data.rendered as lib.index([f.db, leaky])
+	"network.default-deny" in f.rules(v)
+}

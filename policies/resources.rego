@@ -45,7 +45,7 @@ deny contains lib.stamp_violation(
 	sprintf("stamp %s: the autoscalers at their maximum request %v of %s, more than %d nodes x %v allocatable", [lib.stamp(input), need, r, data.environment.autoscaler.maxNodes, per_node]),
 	"raise spec.cluster.autoscaler.maxNodes, or lower podThroughputRPS-derived maxima (stamp capacity.peakRPS) or requests",
 ) if {
-	input.kind == "HorizontalPodAutoscaler"
+	lib.anchor(input)
 	some r in ["cpu", "memory"]
 	need := hpa_peak(input, r)
 	per_node := lib.quantity(data.environment.node.allocatable[r])

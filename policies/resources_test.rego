@@ -34,11 +34,11 @@ test_pod_fits_node_fail if {
 	"resources.pod-fits-node" in deny_rules(bad)
 }
 
-test_stamp_capacity_pass if not "resources.stamp-capacity" in deny_rules(f.hpa)
+test_stamp_capacity_pass if not "resources.stamp-capacity" in deny_rules(f.namespace)
 
 test_stamp_capacity_fail if {
 	# 30 pods x 250m = 7.5 CPUs on 3 nodes x 1.9 CPUs.
 	big := json.patch(f.hpa, [{"op": "replace", "path": "/spec/maxReplicas", "value": 30}])
-	violations := resources.deny with input as big with data.environment as f.env with data.rendered as lib.index([f.deployment, big])
+	violations := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.deployment, big, f.namespace])
 	"resources.stamp-capacity" in f.rules(violations)
 }

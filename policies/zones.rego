@@ -10,8 +10,14 @@ zoned if count(zones) > 0
 
 replicated_kinds := {"Deployment", "StatefulSet"}
 
-# replicas is the HPA minimum when an HPA scales the workload.
+# replicas is the HPA minimum when an HPA scales the workload. The HPA named
+# after the workload is looked up first; only a workload without one pays
+# for a scan of the stamp's HPAs.
 replicas(w) := m if {
+	h := lib.lookup(w, "HorizontalPodAutoscaler", lib.namespace(w), w.metadata.name)
+	lib.targets(h, w)
+	m := object.get(h.spec, "minReplicas", 1)
+} else := m if {
 	some h in lib.objects_of(w, "HorizontalPodAutoscaler")
 	lib.targets(h, w)
 	m := object.get(h.spec, "minReplicas", 1)
@@ -52,7 +58,11 @@ deny contains lib.violation(
 	not has_pdb(input)
 }
 
+# has_pdb: the PDB named after the workload first, then any in the stamp.
 has_pdb(w) if {
+	p := lib.lookup(w, "PodDisruptionBudget", lib.namespace(w), w.metadata.name)
+	lib.selects(p.spec.selector, lib.pod_labels(w))
+} else if {
 	some p in lib.objects_of(w, "PodDisruptionBudget")
 	lib.namespace(p) == lib.namespace(w)
 	lib.selects(p.spec.selector, lib.pod_labels(w))

@@ -55,3 +55,25 @@ test_affinity_fail_node_selector if {
 	bad := json.patch(f.deployment, [{"op": "add", "path": "/spec/template/spec/nodeSelector", "value": {"topology.kubernetes.io/zone": "westeurope-4"}}])
 	"zones.affinity" in deny_rules(bad)
 }
+
+# An HPA or PDB not named after its workload is still found (the lookup by
+# name is only the fast path).
+test_replicas_uses_hpa_with_another_name if {
+	one := json.patch(f.deployment, [{"op": "replace", "path": "/spec/replicas", "value": 1}])
+	renamed := json.patch(f.hpa, [{"op": "replace", "path": "/metadata/name", "value": "api-autoscaler"}])
+	pdb := f.pdb("api", "app")
+	v := zones.deny with input as one with data.environment as f.env with data.rendered as lib.index([one, renamed, pdb])
+	not "zones.replicas" in f.rules(v)
+}
+
+test_pdb_with_another_name_pass if {
+	renamed := json.patch(f.pdb("api", "app"), [{"op": "replace", "path": "/metadata/name", "value": "api-budget"}])
+	v := zones.deny with input as f.deployment with data.environment as f.env with data.rendered as lib.index([f.deployment, f.hpa, renamed])
+	not "zones.pdb" in f.rules(v)
+}
+
+test_pdb_in_another_namespace_fail if {
+	elsewhere := json.patch(f.pdb("api", "app"), [{"op": "replace", "path": "/metadata/namespace", "value": "other"}])
+	v := zones.deny with input as f.deployment with data.environment as f.env with data.rendered as lib.index([f.deployment, f.hpa, elsewhere])
+	"zones.pdb" in f.rules(v)
+}
