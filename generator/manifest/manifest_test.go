@@ -3,6 +3,9 @@ package manifest
 import (
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 )
 
 func TestDecodeSortEncode(t *testing.T) {
@@ -78,5 +81,70 @@ func TestEncodeIsStable(t *testing.T) {
 		if string(again) != string(first) {
 			t.Fatalf("Encode is not stable:\n%s\n%s", first, again)
 		}
+	}
+}
+
+// TestEncodeMatchesTheJSONRoundTrip: the direct encoding gives the bytes
+// sigs.k8s.io/yaml.Marshal gives, for the values YAML and JSON disagree on.
+func TestEncodeMatchesTheJSONRoundTrip(t *testing.T) {
+	values := map[string]any{
+		"bool-like strings": []any{"yes", "no", "on", "off", "true", "False", "y", "n", "~", "null", ""},
+		"number-like":       []any{"0123", "1e3", "0x1F", "1_000", "12:30", ".5", "-", "+1", "2026-11-23", "1.0"},
+		"text":              []any{"multi\nline\n", " padded ", "colon: inside", "# hash", "ünïcødé", "'quoted'", `"dq"`, "a\tb", "- dash", "{flow}", "[seq]", "*alias", "&anchor", "!tag", "%percent", "@at", "`tick`"},
+		"floats":            []any{0.5, 1e-7, 3.0, -0.0, 1e15, 123456.789, float64(1 << 52), -2.5e-300},
+		"ints":              []any{int64(7), int64(-1), 0, int32(42), int64(1) << 40},
+		"keys":              map[string]any{"a10": 1, "a9": 2, "B": 3, "a": 4, "10": 5, "9": 6, "": 7, "a.b/c": 8},
+		"nested":            []any{map[string]any{"x": []any{}, "y": map[string]any{}}, nil, true},
+	}
+	o := &Object{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"}, "data": values}}
+	got, err := Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := prune(o.Object)
+	want, err := yaml.Marshal(clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("direct encoding differs from the JSON round trip:\n--- got\n%s\n--- want\n%s", got, want)
+	}
+	// Beyond 2^53 the fast path steps aside.
+	if _, ok := yamlValue(float64(1 << 60)); ok {
+		t.Error("an integral float beyond 2^53 took the direct path")
+	}
+}
+
+// TestNormalizeMatchesTheJSONRoundTrip: the direct conversion gives what
+// the JSON round trip gives, and steps aside for values it does not know.
+func TestNormalizeMatchesTheJSONRoundTrip(t *testing.T) {
+	o := &Object{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"},
+		"spec": map[string]any{"n": 3, "i64": int64(-4), "f": 0.25, "s": "5", "b": true, "z": nil,
+			"list": []any{1, "two", map[string]any{"three": int32(3)}}},
+	}}
+	got, err := Normalize(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(o.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := yaml.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got.Object); diff != "" {
+		t.Errorf("Normalize differs from the JSON round trip (-want +got):\n%s", diff)
+	}
+	odd := &Object{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"},
+		"data": map[string]any{"typed": []string{"a", "b"}}}}
+	n, err := Normalize(odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := n.Object["data"].(map[string]any)["typed"].([]any); !ok || len(l) != 2 {
+		t.Errorf("a typed slice was not converted by the round trip: %#v", n.Object["data"])
 	}
 }

@@ -84,7 +84,7 @@ func sameInputs(prev, next *spec.Environment, st spec.Stamp, name string) bool {
 
 // unitKey is the content address of one unit's render: the tool's build,
 // the unit's inputs and the bytes of every source file it reads.
-func unitKey(repo *source.Repo, t intent.Target) (cache.Key, error) {
+func unitKey(repo *sources, t intent.Target) (cache.Key, error) {
 	h := cache.NewHasher(unitKind)
 	h.String("tool", cache.ToolID())
 	h.JSON("inputs", inputsOf(t))
@@ -143,7 +143,7 @@ func decodeUnit(b []byte, u *Unit) error {
 
 // renderCached renders a unit through the cache: a hit restores the unit, a
 // miss renders it and stores the result. A broken cache never fails a render.
-func renderCached(store *cache.Store, repo *source.Repo, t intent.Target, u *Unit) error {
+func renderCached(store *cache.Store, repo *sources, t intent.Target, u *Unit) error {
 	if store == nil {
 		return renderUnit(repo, t, u)
 	}

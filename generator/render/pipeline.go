@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sync"
 
 	"github.com/libertum/platform-gitops/generator/helm"
 	"github.com/libertum/platform-gitops/generator/intent"
@@ -15,7 +16,7 @@ import (
 
 // checkBases reports every component whose base folder is missing or holds
 // neither a chart nor a kustomization, pointing at the environment line.
-func checkBases(repo *source.Repo, envs []*spec.Environment) error {
+func checkBases(repo *sources, envs []*spec.Environment) error {
 	var errs []error
 	for _, e := range envs {
 		for _, name := range e.ComponentNames() {
@@ -31,7 +32,7 @@ func checkBases(repo *source.Repo, envs []*spec.Environment) error {
 
 // build runs one unit through the pipeline: source → shape → generate →
 // overlay → canonical objects.
-func build(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
+func build(repo *sources, t intent.Target) ([]*manifest.Object, error) {
 	objs, err := sourceObjects(repo, t)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func build(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
 
 // sourceObjects renders the component's base: a local Helm chart or a
 // kustomize base.
-func sourceObjects(repo *source.Repo, t intent.Target) ([]*manifest.Object, error) {
+func sourceObjects(repo *sources, t intent.Target) ([]*manifest.Object, error) {
 	dir := path.Join(source.BaseDir, t.Component.BaseDir(t.Name))
 	switch repo.KindOf(t.Component.BaseDir(t.Name)) {
 	case source.Chart:
@@ -80,11 +81,7 @@ func sourceObjects(repo *source.Repo, t intent.Target) ([]*manifest.Object, erro
 		}
 		return manifest.Decode(dir+" (rendered)", out)
 	case source.Kustomize:
-		files := kustomize.Files{}
-		for rel, b := range repo.Files(dir) {
-			files["/"+path.Join(dir, rel)] = b
-		}
-		return kustomize.Build(files, "/"+dir)
+		return repo.kustomizeBase(dir)
 	}
 	return nil, fmt.Errorf("%s: base %s has neither Chart.yaml nor kustomization.yaml", t.Env.Where("spec", "components", t.Name), dir)
 }
@@ -122,4 +119,50 @@ func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sources are the repo's component sources plus what one run has already
+// built from them: a kustomize base's output depends on nothing but its
+// files, so every stamp and environment built from it shares one build.
+type sources struct {
+	*source.Repo
+	mu    sync.Mutex
+	bases map[string]*baseBuild
+}
+
+type baseBuild struct {
+	once sync.Once
+	objs []*manifest.Object
+	err  error
+}
+
+func newSources(r *source.Repo) *sources {
+	return &sources{Repo: r, bases: map[string]*baseBuild{}}
+}
+
+// kustomizeBase builds the kustomize base in dir once per run and hands
+// every caller its own deep copy (shaping mutates objects).
+func (s *sources) kustomizeBase(dir string) ([]*manifest.Object, error) {
+	s.mu.Lock()
+	b, ok := s.bases[dir]
+	if !ok {
+		b = &baseBuild{}
+		s.bases[dir] = b
+	}
+	s.mu.Unlock()
+	b.once.Do(func() {
+		files := kustomize.Files{}
+		for rel, data := range s.Files(dir) {
+			files["/"+path.Join(dir, rel)] = data
+		}
+		b.objs, b.err = kustomize.Build(files, "/"+dir)
+	})
+	if b.err != nil {
+		return nil, b.err
+	}
+	out := make([]*manifest.Object, len(b.objs))
+	for i, o := range b.objs {
+		out[i] = o.DeepCopy()
+	}
+	return out, nil
 }

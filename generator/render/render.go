@@ -146,10 +146,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	repo, err := source.Read(o.Root)
+	r, err := source.Read(o.Root)
 	if err != nil {
 		return nil, err
 	}
+	repo := newSources(r)
 	var units []*Unit
 	var targets []intent.Target
 	for _, e := range envs {
@@ -230,7 +231,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Envs: envs, Units: units}, nil
 }
 
-func renderOrReuse(o Options, repo *source.Repo, t intent.Target, u *Unit) error {
+func renderOrReuse(o Options, repo *sources, t intent.Target, u *Unit) error {
 	if o.Select != nil && !o.Select(u.Env, u.Component) {
 		ok, err := reuseUnit(o.Reuse, u)
 		if ok || err != nil {
@@ -289,7 +290,7 @@ func reuseUnit(tree string, u *Unit) (ok bool, err error) {
 	return true, nil
 }
 
-func renderUnit(repo *source.Repo, t intent.Target, u *Unit) error {
+func renderUnit(repo *sources, t intent.Target, u *Unit) error {
 	kustomize.Warm()
 	objs, err := build(repo, t)
 	if err != nil {
@@ -456,7 +457,7 @@ func RegistryImage(registry, name string) string {
 	return registry + "/" + name
 }
 
-func overlayDirs(repo *source.Repo, env, component string) []string {
+func overlayDirs(repo *sources, env, component string) []string {
 	var dirs []string
 	for _, d := range []string{path.Join(source.OverlaysDir, env), path.Join(source.OverlaysDir, env, component)} {
 		if repo.Has(d + "/kustomization.yaml") {
@@ -469,7 +470,7 @@ func overlayDirs(repo *source.Repo, env, component string) []string {
 // overlayFiles are the overlay files the unit's final stage reads, by
 // repo-relative path: the environment's overlay (without the other
 // components' folders) and the component's own.
-func overlayFiles(repo *source.Repo, t intent.Target) map[string][]byte {
+func overlayFiles(repo *sources, t intent.Target) map[string][]byte {
 	out := map[string][]byte{}
 	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
 		for rel, b := range repo.Files(d) {
@@ -485,7 +486,7 @@ func overlayFiles(repo *source.Repo, t intent.Target) map[string][]byte {
 // stage lays out the final kustomization: the component's objects as one
 // resource, the environment's overlays as kustomize Components, then the
 // environment's namespace, labels and image pins.
-func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object, dir string) (kustomize.Files, error) {
+func stage(repo *sources, t intent.Target, objs []*manifest.Object, dir string) (kustomize.Files, error) {
 	files := kustomize.Files{}
 	// The stage's namespace transformer puts every object in the
 	// component's namespace; clearing it first means overlay patches never
@@ -493,7 +494,7 @@ func stage(repo *source.Repo, t intent.Target, objs []*manifest.Object, dir stri
 	for _, o := range objs {
 		o.SetNamespace("")
 	}
-	stream, err := manifest.EncodeStream(objs)
+	stream, err := manifest.EncodeJSONStream(objs)
 	if err != nil {
 		return nil, err
 	}
