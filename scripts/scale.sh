@@ -13,16 +13,22 @@ go build -o bin/scalegen ./cmd/scalegen
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-printf '%-6s %-8s %8s %10s %12s %10s\n' N step units seconds "peak RSS" "ms/unit"
+printf '%-6s %-12s %8s %10s %12s %10s\n' N step units seconds "peak RSS" "ms/unit"
 for n in $SIZES; do
   dir="$WORK/n$n"
   bin/scalegen -n "$n" -out "$dir" -repo .
   units=$(( 3 * (n + 2) ))  # n services + namespaces + argocd per stamp, 3 environments
-  for step in render verify; do
-    args=("$step" --root "$dir")
-    [ "$step" = render ] && args+=(--quiet)
+  export GITOPS_CACHE_DIR="$dir.cache"
+  # Cold: no cache. Warm: the second of two runs sharing a cache.
+  for step in render verify verify-warm; do
+    case $step in
+      render) args=(render --root "$dir" --quiet --no-cache) ;;
+      verify) args=(verify --root "$dir" --no-cache) ;;
+      verify-warm) args=(verify --root "$dir"); bin/gitops "${args[@]}" >/dev/null ;;
+    esac
     out=$("$TIME" -f '%e %M' bin/gitops "${args[@]}" 2>&1 >/dev/null | tail -1) || { echo "scale: $step at N=$n failed: $out" >&2; exit 1; }
     read -r secs kb <<<"$out"
-    printf '%-6s %-8s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
+    printf '%-6s %-12s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
   done
+  rm -rf "$dir" "$GITOPS_CACHE_DIR"
 done

@@ -142,12 +142,12 @@ func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
 const query = `deny := {[pkg, v] | some pkg; some v in data.libertum[pkg].deny}
 warn := {[pkg, v] | some pkg; some v in data.libertum[pkg].warn}`
 
-// Evaluate checks every object of one environment. The environment's spec
-// and every object (grouped by stamp) are the policies' data, so rules can
-// look across objects.
-func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
-	// data.rendered[stamp][kind]["namespace/name"]: rules across objects
-	// look objects up instead of scanning the stamp from every object.
+// Data is what the policies see as data for one environment:
+// data.environment, the spec's policy view, and
+// data.rendered[stamp][kind]["namespace/name"], every object, so rules
+// across objects look objects up instead of scanning the stamp from every
+// object.
+func Data(env Environment, inputs []Input) (map[string]any, error) {
 	rendered := map[string]any{}
 	for _, in := range inputs {
 		byKind, ok := rendered[in.Stamp].(map[string]any)
@@ -167,7 +167,17 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	if err != nil {
 		return nil, err
 	}
-	data := map[string]any{"environment": envData, "rendered": rendered}
+	return map[string]any{"environment": envData, "rendered": rendered}, nil
+}
+
+// Evaluate checks every object of one environment. The environment's spec
+// and every object (grouped by stamp) are the policies' data, so rules can
+// look across objects.
+func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
+	data, err := Data(env, inputs)
+	if err != nil {
+		return nil, err
+	}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	pq, err := rego.New(
 		rego.Compiler(e.compiler),
