@@ -138,7 +138,7 @@ anchor_run() {
   t3=$(now); record "3 conftest test (policies)" "$(elapsed "$t2" "$t3")" "$(maxrss "$RSS")"
   RSS="$WORK/rss.kubeconform"; : > "$RSS"
   timed "$RSS" kubeconform -strict -summary -schema-location "$SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$OUT" > "$WORK/kubeconform.out"
-  t4=$(now); record "3 kubeconform -strict (schemas)" "$(elapsed "$t3" "$t4")" "$(maxrss "$RSS")"
+  t4=$(now); record "4 kubeconform -strict (schemas)" "$(elapsed "$t3" "$t4")" "$(maxrss "$RSS")"
   record "anchor end to end" "$(elapsed "$t0" "$t4")" "-"
 }
 
@@ -172,7 +172,7 @@ echo "bench-cli: conftest reported $conftest_fail failures: the anchor renders t
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 printf '\n%-48s %10s %12s\n' "stage" "median s" "peak RSS MB"
-for k in "1 helm template / kustomize build (bases)" "2 kustomize build (overlays)" "3 conftest test (policies)" "3 kubeconform -strict (schemas)" "anchor end to end" \
+for k in "1 helm template / kustomize build (bases)" "2 kustomize build (overlays)" "3 conftest test (policies)" "4 kubeconform -strict (schemas)" "anchor end to end" \
   "gitops render (cold cache)" "gitops verify (cold cache)" "gitops verify (first run, filling the cache)" "gitops verify (warm cache)"; do
   t=$(echo "${T[$k]}" | median)
   r=$(echo "${R[$k]}" | tr ' ' '\n' | grep -v '^-$' | grep -v '^$' | sort -n | tail -1 || true)

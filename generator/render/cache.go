@@ -17,21 +17,18 @@ import (
 
 // unitKind versions the cache entries of rendered units; bump it when the
 // entry format or the set of inputs below changes meaning.
-const unitKind = "render-unit/1"
+const unitKind = "render-unit/2"
 
-// unitInputs is everything of the environment a unit's render reads: the
-// environment without its components, the stamp, the component itself, and
-// of the other components only what network intent needs (who talks to whom,
-// from which namespace, and whether they run outside the cluster). A change
-// to another component's image tag or size therefore leaves this unit's key
-// alone.
-type unitInputs struct {
-	Env       string
-	Spec      spec.EnvironmentSpec
-	Stamp     spec.Stamp
-	Name      string
-	Component spec.Component
-	Others    map[string]peer
+// envInputs is what every unit of an environment reads from it: the
+// environment without its components and, of the components, only what
+// network intent needs (who talks to whom, from which namespace, whether
+// they run outside the cluster). A change to another component's image tag
+// or size therefore leaves a unit's key alone. It is encoded once per
+// environment, so keys stay linear in the number of components.
+type envInputs struct {
+	Env   string
+	Spec  spec.EnvironmentSpec
+	Peers map[string]peer
 }
 
 type peer struct {
@@ -41,25 +38,38 @@ type peer struct {
 	External  bool
 }
 
-func inputsOf(t intent.Target) unitInputs {
-	in := unitInputs{Env: t.Env.Name(), Spec: t.Env.Spec, Stamp: t.Stamp, Name: t.Name, Component: t.Component, Others: map[string]peer{}}
+// unitInputs is the rest of what one unit reads: its stamp and component.
+type unitInputs struct {
+	Stamp     spec.Stamp
+	Name      string
+	Component spec.Component
+}
+
+// envKey returns the JSON of the environment's shared inputs.
+func envKey(e *spec.Environment) ([]byte, error) {
+	in := envInputs{Env: e.Name(), Spec: e.Spec, Peers: make(map[string]peer, len(e.Spec.Components))}
 	in.Spec.Components = nil
-	for name, c := range t.Env.Spec.Components {
-		if name != t.Name {
-			in.Others[name] = peer{Namespace: c.Namespace, Tier: c.Tier, TalksTo: c.TalksTo, External: c.External != nil}
-		}
+	for name, c := range e.Spec.Components {
+		in.Peers[name] = peer{Namespace: c.Namespace, Tier: c.Tier, TalksTo: c.TalksTo, External: c.External != nil}
 	}
-	return in
+	return json.Marshal(in)
 }
 
 // ChangedComponents returns the components of next whose render can differ
 // from prev's because their part of the environment file changed (the same
-// inputs the cache keys units by). A nil prev means every component.
+// inputs the cache keys units by): all of them when the shared part changed.
+// A nil prev means every component.
 func ChangedComponents(prev, next *spec.Environment) map[string]bool {
 	out := map[string]bool{}
+	all := prev == nil
+	if !all {
+		a, errA := envKey(prev)
+		b, errB := envKey(next)
+		all = errA != nil || errB != nil || !bytes.Equal(a, b)
+	}
 	for _, name := range next.ComponentNames() {
 		for _, st := range next.Spec.Stamps {
-			if prev == nil || !sameInputs(prev, next, st, name) {
+			if all || !sameUnit(prev, next, st, name) {
 				out[name] = true
 				break
 			}
@@ -68,7 +78,7 @@ func ChangedComponents(prev, next *spec.Environment) map[string]bool {
 	return out
 }
 
-func sameInputs(prev, next *spec.Environment, st spec.Stamp, name string) bool {
+func sameUnit(prev, next *spec.Environment, st spec.Stamp, name string) bool {
 	c, ok := prev.Spec.Components[name]
 	if !ok {
 		return false
@@ -77,17 +87,19 @@ func sameInputs(prev, next *spec.Environment, st spec.Stamp, name string) bool {
 	if i < 0 {
 		return false
 	}
-	a, errA := json.Marshal(inputsOf(intent.Target{Env: prev, Stamp: prev.Spec.Stamps[i], Name: name, Component: c}))
-	b, errB := json.Marshal(inputsOf(intent.Target{Env: next, Stamp: st, Name: name, Component: next.Spec.Components[name]}))
+	a, errA := json.Marshal(unitInputs{Stamp: prev.Spec.Stamps[i], Name: name, Component: c})
+	b, errB := json.Marshal(unitInputs{Stamp: st, Name: name, Component: next.Spec.Components[name]})
 	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // unitKey is the content address of one unit's render: the tool's build,
-// the unit's inputs and the bytes of every source file it reads.
-func unitKey(repo *sources, t intent.Target) (cache.Key, error) {
+// the environment's shared inputs (env, from envKey), the unit's own inputs
+// and the bytes of every source file it reads.
+func unitKey(repo *sources, t intent.Target, env []byte) (cache.Key, error) {
 	h := cache.NewHasher(unitKind)
 	h.String("tool", cache.ToolID())
-	h.JSON("inputs", inputsOf(t))
+	h.Bytes("environment", env)
+	h.JSON("unit", unitInputs{Stamp: t.Stamp, Name: t.Name, Component: t.Component})
 	h.Files("base", repo.Files(path.Join(source.BaseDir, t.Component.BaseDir(t.Name))))
 	h.Files("overlays", overlayFiles(repo, t))
 	return h.Sum()
@@ -147,7 +159,11 @@ func renderCached(store *cache.Store, repo *sources, t intent.Target, u *Unit) e
 	if store == nil {
 		return renderUnit(repo, t, u)
 	}
-	key, err := unitKey(repo, t)
+	env, err := repo.envKey(t.Env)
+	if err != nil {
+		return renderUnit(repo, t, u)
+	}
+	key, err := unitKey(repo, t, env)
 	if err != nil {
 		return renderUnit(repo, t, u)
 	}

@@ -128,6 +128,26 @@ type sources struct {
 	*source.Repo
 	mu    sync.Mutex
 	bases map[string]*baseBuild
+	envs  map[*spec.Environment]*envBuild
+}
+
+type envBuild struct {
+	once sync.Once
+	key  []byte
+	err  error
+}
+
+// envKey returns the environment's shared cache-key inputs, encoded once per run.
+func (s *sources) envKey(e *spec.Environment) ([]byte, error) {
+	s.mu.Lock()
+	b, ok := s.envs[e]
+	if !ok {
+		b = &envBuild{}
+		s.envs[e] = b
+	}
+	s.mu.Unlock()
+	b.once.Do(func() { b.key, b.err = envKey(e) })
+	return b.key, b.err
 }
 
 type baseBuild struct {
@@ -137,7 +157,7 @@ type baseBuild struct {
 }
 
 func newSources(r *source.Repo) *sources {
-	return &sources{Repo: r, bases: map[string]*baseBuild{}}
+	return &sources{Repo: r, bases: map[string]*baseBuild{}, envs: map[*spec.Environment]*envBuild{}}
 }
 
 // kustomizeBase builds the kustomize base in dir once per run and hands

@@ -7,6 +7,7 @@ package spec
 import (
 	"math"
 	"sort"
+	"sync"
 )
 
 // APIVersion and Kind identify an environment file.
@@ -41,6 +42,11 @@ type Environment struct {
 	// File is the repo-relative path the environment was read from.
 	File string `yaml:"-"`
 	pos  positions
+
+	// consumers indexes who talks to whom, built on first use; an
+	// environment is not changed after it is loaded.
+	consumersOnce sync.Once
+	consumers     map[string][]string
 }
 
 // Metadata names the environment.
@@ -249,16 +255,19 @@ func (c Component) BaseDir(name string) string {
 // Consumers returns the components of env that declare name in their
 // talksTo, sorted.
 func (e *Environment) Consumers(name string) []string {
-	var out []string
-	for _, other := range e.ComponentNames() {
-		for _, t := range e.Spec.Components[other].TalksTo {
-			if t == name {
-				out = append(out, other)
-				break
+	e.consumersOnce.Do(func() {
+		e.consumers = map[string][]string{}
+		for _, other := range e.ComponentNames() {
+			seen := map[string]bool{}
+			for _, t := range e.Spec.Components[other].TalksTo {
+				if !seen[t] {
+					seen[t] = true
+					e.consumers[t] = append(e.consumers[t], other)
+				}
 			}
 		}
-	}
-	return out
+	})
+	return e.consumers[name]
 }
 
 // HPABounds derives a component's HPA min and max replicas in a stamp from
