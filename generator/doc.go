@@ -11,4 +11,7 @@
 //  6. layout    rendered/<env>/<stamp>/<component>/<Kind>_<name>.yaml, replaced atomically
 //
 // render ties the steps together; cmd/gitops only parses flags and prints.
+// cache keeps rendered units and findings by the content of their inputs,
+// scope maps the files a change touches to the units it can affect, and
+// cliplan lays out the same work for the CLI pipeline make bench compares with.
 package generator
