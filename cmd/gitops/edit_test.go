@@ -69,7 +69,7 @@ func TestDiffCommand(t *testing.T) {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 	// A change that introduces a violation exits 1.
-	edit(t, work, "environments/dev.yaml", "tag: 0a1b2c3d4e5f", "tag: main")
+	gittest.Edit(t, work, "environments/dev.yaml", "tag: 0a1b2c3d4e5f", "tag: main")
 	if code, stdout, _ := gitops(t, "diff", "--root", work, "--base", base); code != exitFindings || !strings.Contains(stdout, "policy introduced: deny [images.pinned]") {
 		t.Errorf("introduced violation: exit %d:\n%s", code, stdout)
 	}

@@ -39,21 +39,6 @@ func readRendered(t *testing.T, root string) []layout.File {
 	return files
 }
 
-func edit(t *testing.T, root, file, old, new string) {
-	t.Helper()
-	p := filepath.Join(root, file)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
-		t.Fatalf("%s does not contain %q", file, old)
-	}
-	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestRenderCommittedTreeIsUpToDate(t *testing.T) {
 	root := platformCopy(t)
 	before := readRendered(t, root)
@@ -111,49 +96,49 @@ func TestRenderBadInput(t *testing.T) {
 		{
 			name: "malformed yaml in an environment file",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "environments/staging.yaml", "  registry: acrlibertumstaging.azurecr.io\n", "  registry: [acrlibertumstaging.azurecr.io\n")
+				gittest.Edit(t, root, "environments/staging.yaml", "  registry: acrlibertumstaging.azurecr.io\n", "  registry: [acrlibertumstaging.azurecr.io\n")
 			},
 			want: []string{"environments/staging.yaml:"},
 		},
 		{
 			name: "unknown field",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      syncWave: 1\n      replica: 2\n")
+				gittest.Edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      syncWave: 1\n      replica: 2\n")
 			},
 			want: []string{"environments/dev.yaml:", "field replica not found"},
 		},
 		{
 			name: "component referring to a missing base",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "environments/prod.yaml", "    web:\n      syncWave: 1\n", "    web:\n      base: website\n      syncWave: 1\n")
+				gittest.Edit(t, root, "environments/prod.yaml", "    web:\n      syncWave: 1\n", "    web:\n      base: website\n      syncWave: 1\n")
 			},
 			want: []string{"environments/prod.yaml:", "base/website", "missing base"},
 		},
 		{
 			name: "helm template error",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "base/grafana/templates/deployment.yaml", "replicas: {{ .Values.replicas }}", "replicas: {{ .Values.scale.replicas }}")
+				gittest.Edit(t, root, "base/grafana/templates/deployment.yaml", "replicas: {{ .Values.replicas }}", "replicas: {{ .Values.scale.replicas }}")
 			},
 			want: []string{"base/grafana/templates/deployment.yaml:10", "nil pointer"},
 		},
 		{
 			name: "non-deterministic chart",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "base/redis/templates/configmap.yaml", "    port 6379\n", "    port 6379\n    # {{ randAlphaNum 8 }}\n")
+				gittest.Edit(t, root, "base/redis/templates/configmap.yaml", "    port 6379\n", "    port 6379\n    # {{ randAlphaNum 8 }}\n")
 			},
 			want: []string{"base/redis/templates/configmap.yaml:13", "randAlphaNum"},
 		},
 		{
 			name: "strategic merge patch without target",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "overlays/dev/api/deployment-env.yaml", "  name: api\n", "  name: api-server\n")
+				gittest.Edit(t, root, "overlays/dev/api/deployment-env.yaml", "  name: api\n", "  name: api-server\n")
 			},
 			want: []string{"overlays/dev/api", "api-server"},
 		},
 		{
 			name: "targeted patch without target",
 			break_: func(t *testing.T, root string) {
-				edit(t, root, "overlays/prod/web/kustomization.yaml", "name: web\n", "name: website\n")
+				gittest.Edit(t, root, "overlays/prod/web/kustomization.yaml", "name: web\n", "name: website\n")
 			},
 			want: []string{"overlays/prod/web/kustomization.yaml:5", "matches no object"},
 		},

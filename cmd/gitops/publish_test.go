@@ -37,7 +37,7 @@ func TestPublishCommandRefuses(t *testing.T) {
 	}
 	gittest.Commit(t, work, "Add a README")
 
-	edit(t, work, "rendered/dev/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
+	gittest.Edit(t, work, "rendered/dev/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
 	gittest.Commit(t, work, "Hand-edit rendered output")
 	code, _, stderr = gitops(t, "publish", "--root", work)
 	if code != exitFindings || !strings.Contains(stderr, "refusing to publish: verify found 0 violations and 1 drifted files") || !strings.Contains(stderr, "Service_web.yaml") {

@@ -54,7 +54,7 @@ func verifyJSON(t *testing.T, root string, extra ...string) (int, jsonReport) {
 // exactly that resource and field.
 func TestVerifyDrift(t *testing.T) {
 	root := platformCopy(t)
-	edit(t, root, "rendered/staging/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
+	gittest.Edit(t, root, "rendered/staging/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
 	code, rep := verifyJSON(t, root)
 	if code != exitFindings {
 		t.Fatalf("exit %d, want 1", code)
@@ -83,7 +83,7 @@ func TestVerifyDriftAddedAndRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reformatting alone is not drift.
-	edit(t, root, "rendered/dev/weu-1/web/Service_web.yaml", "apiVersion: v1\nkind: Service\n", "kind: Service\napiVersion: \"v1\"\n")
+	gittest.Edit(t, root, "rendered/dev/weu-1/web/Service_web.yaml", "apiVersion: v1\nkind: Service\n", "kind: Service\napiVersion: \"v1\"\n")
 	code, rep := verifyJSON(t, root, "--env", "dev")
 	if code != exitFindings || len(rep.Drift) != 2 {
 		t.Fatalf("exit %d, drift %+v; want 1 and two files", code, rep.Drift)
@@ -116,7 +116,7 @@ func TestVerifyExpiredException(t *testing.T) {
 
 func TestVerifyFormats(t *testing.T) {
 	root := platformCopy(t)
-	edit(t, root, "environments/dev.yaml", "          tag: 9f2c4e1a7b3d # api commit", "          tag: v2 # api commit")
+	gittest.Edit(t, root, "environments/dev.yaml", "          tag: 9f2c4e1a7b3d # api commit", "          tag: v2 # api commit")
 	if code, _, stderr := gitops(t, "render", "--root", root, "--env", "dev", "--quiet"); code != exitOK {
 		t.Fatal(stderr)
 	}
@@ -191,7 +191,7 @@ func TestVerifyFormats(t *testing.T) {
 
 func TestVerifyBadInput(t *testing.T) {
 	root := platformCopy(t)
-	edit(t, root, "policies/images.rego", "deny contains", "deny contains contains")
+	gittest.Edit(t, root, "policies/images.rego", "deny contains", "deny contains contains")
 	code, _, stderr := gitops(t, "verify", "--root", root)
 	if code != exitError || !strings.Contains(stderr, "images.rego:") {
 		t.Errorf("broken policy: exit %d, %s", code, stderr)
@@ -206,7 +206,7 @@ func TestVerifyBadInput(t *testing.T) {
 // still reports that unit's drift (the change was not rendered) exactly.
 func TestVerifyChangedSince(t *testing.T) {
 	work, _ := gittest.Platform(t, repoRoot)
-	edit(t, work, "environments/staging.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
+	gittest.Edit(t, work, "environments/staging.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
 
 	code, stdout, stderr := gitops(t, "verify", "--root", work, "--no-cache", "--changed-since", "HEAD", "--format", "json")
 	if code != exitFindings {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/git"
@@ -82,4 +83,21 @@ func Commit(t testing.TB, dir, msg string) string {
 	Git(t, dir, "add", "--all")
 	Git(t, dir, "commit", "--quiet", "-m", msg)
 	return Git(t, dir, "rev-parse", "HEAD")
+}
+
+// Edit replaces the first old with new in root/file, failing the test when
+// the file does not contain old (so a test cannot silently edit nothing).
+func Edit(t testing.TB, root, file, old, new string) {
+	t.Helper()
+	p := filepath.Join(root, file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not contain %q", file, old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -182,11 +182,33 @@ func Encode(o *Object) ([]byte, error) {
 // false for anything whose JSON form is not that obvious (typed values,
 // integral floats beyond 2^53); the caller then takes the round trip.
 func yamlValue(v any) (any, bool) {
+	return walk(v, func(n float64) (any, bool) {
+		if n == math.Trunc(n) {
+			if math.Abs(n) >= 1<<53 {
+				return nil, false
+			}
+			return int64(n), true
+		}
+		return n, true
+	})
+}
+
+// plain copies v with every number as float64, as encoding/json decodes
+// it; ok is false for a value JSON would treat otherwise.
+func plain(v any) (any, bool) {
+	return walk(v, func(n float64) (any, bool) { return n, true })
+}
+
+// walk copies a JSON-shaped value (maps, slices, strings, bools, nil and
+// numbers), handing every number to num as a float64. ok is false for any
+// other type, for integers a float64 would round and for NaN and infinities,
+// which JSON cannot hold.
+func walk(v any, num func(float64) (any, bool)) (any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
-			c, ok := yamlValue(val)
+			c, ok := walk(val, num)
 			if !ok {
 				return nil, false
 			}
@@ -196,7 +218,7 @@ func yamlValue(v any) (any, bool) {
 	case []any:
 		out := make([]any, len(t))
 		for i, val := range t {
-			c, ok := yamlValue(val)
+			c, ok := walk(val, num)
 			if !ok {
 				return nil, false
 			}
@@ -205,23 +227,20 @@ func yamlValue(v any) (any, bool) {
 		return out, true
 	case string, bool, nil:
 		return t, true
-	case int64:
-		return t, true
 	case int:
-		return int64(t), true
+		return walk(int64(t), num)
 	case int32:
-		return int64(t), true
+		return num(float64(t))
+	case int64:
+		if t >= 1<<53 || t <= -(1<<53) {
+			return nil, false
+		}
+		return num(float64(t))
 	case float64:
 		if math.IsNaN(t) || math.IsInf(t, 0) {
 			return nil, false
 		}
-		if t == math.Trunc(t) {
-			if math.Abs(t) >= 1<<53 {
-				return nil, false
-			}
-			return int64(t), true
-		}
-		return t, true
+		return num(t)
 	}
 	return nil, false
 }
@@ -320,47 +339,6 @@ func Normalize(o *Object) (*Object, error) {
 		return nil, fmt.Errorf("normalize %s: %w", IDOf(o), err)
 	}
 	return &Object{Object: m}, nil
-}
-
-// plain copies v with every number as float64, as encoding/json decodes
-// it; ok is false for a value JSON would treat otherwise.
-func plain(v any) (any, bool) {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, val := range t {
-			c, ok := plain(val)
-			if !ok {
-				return nil, false
-			}
-			out[k] = c
-		}
-		return out, true
-	case []any:
-		out := make([]any, len(t))
-		for i, val := range t {
-			c, ok := plain(val)
-			if !ok {
-				return nil, false
-			}
-			out[i] = c
-		}
-		return out, true
-	case string, bool, nil:
-		return t, true
-	case int:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	case int32:
-		return float64(t), true
-	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) {
-			return nil, false
-		}
-		return t, true
-	}
-	return nil, false
 }
 
 // Labels returns o's labels, never nil.

@@ -92,7 +92,7 @@ func TestEncodeMatchesTheJSONRoundTrip(t *testing.T) {
 		"number-like":       []any{"0123", "1e3", "0x1F", "1_000", "12:30", ".5", "-", "+1", "2026-11-23", "1.0"},
 		"text":              []any{"multi\nline\n", " padded ", "colon: inside", "# hash", "ünïcødé", "'quoted'", `"dq"`, "a\tb", "- dash", "{flow}", "[seq]", "*alias", "&anchor", "!tag", "%percent", "@at", "`tick`"},
 		"floats":            []any{0.5, 1e-7, 3.0, -0.0, 1e15, 123456.789, float64(1 << 52), -2.5e-300},
-		"ints":              []any{int64(7), int64(-1), 0, int32(42), int64(1) << 40},
+		"ints":              []any{int64(7), int64(-1), 0, int32(42), int64(1) << 40, int64(1)<<60 + 1},
 		"keys":              map[string]any{"a10": 1, "a9": 2, "B": 3, "a": 4, "10": 5, "9": 6, "": 7, "a.b/c": 8},
 		"nested":            []any{map[string]any{"x": []any{}, "y": map[string]any{}}, nil, true},
 	}

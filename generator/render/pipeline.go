@@ -33,14 +33,7 @@ func checkBases(repo *sources, envs []*spec.Environment) error {
 // build runs one unit through the pipeline: source → shape → generate →
 // overlay → canonical objects.
 func build(repo *sources, t intent.Target) ([]*manifest.Object, error) {
-	objs, err := sourceObjects(repo, t)
-	if err != nil {
-		return nil, err
-	}
-	if err := intent.Shape(t, objs); err != nil {
-		return nil, err
-	}
-	gen, err := intent.Generate(t, objs)
+	objs, gen, err := shaped(repo, t)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +50,21 @@ func build(repo *sources, t intent.Target) ([]*manifest.Object, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// shaped renders the component's base and applies the spec to it: the
+// base's objects, shaped, and the objects generated beside them.
+func shaped(repo *sources, t intent.Target) (objs, gen []*manifest.Object, err error) {
+	if objs, err = sourceObjects(repo, t); err != nil {
+		return nil, nil, err
+	}
+	if err := intent.Shape(t, objs); err != nil {
+		return nil, nil, err
+	}
+	if gen, err = intent.Generate(t, objs); err != nil {
+		return nil, nil, err
+	}
+	return objs, gen, nil
 }
 
 // sourceObjects renders the component's base: a local Helm chart or a
@@ -122,66 +130,65 @@ func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
 }
 
 // sources are the repo's component sources plus what one run has already
-// built from them: a kustomize base's output depends on nothing but its
-// files, so every stamp and environment built from it shares one build.
+// computed from them: a kustomize base's output depends on nothing but its
+// files, so every stamp and environment built from it shares one build; an
+// environment's cache-key inputs are encoded once.
 type sources struct {
 	*source.Repo
-	mu    sync.Mutex
-	bases map[string]*baseBuild
-	envs  map[*spec.Environment]*envBuild
+	bases onceMap[string, []*manifest.Object]
+	envs  onceMap[*spec.Environment, []byte]
 }
 
-type envBuild struct {
+func newSources(r *source.Repo) *sources { return &sources{Repo: r} }
+
+// onceMap computes a value per key at most once, however many goroutines
+// ask for it at the same time.
+type onceMap[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]*onceValue[V]
+}
+
+type onceValue[V any] struct {
 	once sync.Once
-	key  []byte
+	v    V
 	err  error
 }
 
-// envKey returns the environment's shared cache-key inputs, encoded once per run.
-func (s *sources) envKey(e *spec.Environment) ([]byte, error) {
-	s.mu.Lock()
-	b, ok := s.envs[e]
-	if !ok {
-		b = &envBuild{}
-		s.envs[e] = b
+func (o *onceMap[K, V]) get(k K, compute func() (V, error)) (V, error) {
+	o.mu.Lock()
+	if o.m == nil {
+		o.m = map[K]*onceValue[V]{}
 	}
-	s.mu.Unlock()
-	b.once.Do(func() { b.key, b.err = envKey(e) })
-	return b.key, b.err
+	e, ok := o.m[k]
+	if !ok {
+		e = &onceValue[V]{}
+		o.m[k] = e
+	}
+	o.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = compute() })
+	return e.v, e.err
 }
 
-type baseBuild struct {
-	once sync.Once
-	objs []*manifest.Object
-	err  error
-}
-
-func newSources(r *source.Repo) *sources {
-	return &sources{Repo: r, bases: map[string]*baseBuild{}, envs: map[*spec.Environment]*envBuild{}}
+// envKey returns the environment's shared cache-key inputs.
+func (s *sources) envKey(e *spec.Environment) ([]byte, error) {
+	return s.envs.get(e, func() ([]byte, error) { return envKey(e) })
 }
 
 // kustomizeBase builds the kustomize base in dir once per run and hands
 // every caller its own deep copy (shaping mutates objects).
 func (s *sources) kustomizeBase(dir string) ([]*manifest.Object, error) {
-	s.mu.Lock()
-	b, ok := s.bases[dir]
-	if !ok {
-		b = &baseBuild{}
-		s.bases[dir] = b
-	}
-	s.mu.Unlock()
-	b.once.Do(func() {
+	objs, err := s.bases.get(dir, func() ([]*manifest.Object, error) {
 		files := kustomize.Files{}
 		for rel, data := range s.Files(dir) {
 			files["/"+path.Join(dir, rel)] = data
 		}
-		b.objs, b.err = kustomize.Build(files, "/"+dir)
+		return kustomize.Build(files, "/"+dir)
 	})
-	if b.err != nil {
-		return nil, b.err
+	if err != nil {
+		return nil, err
 	}
-	out := make([]*manifest.Object, len(b.objs))
-	for i, o := range b.objs {
+	out := make([]*manifest.Object, len(objs))
+	for i, o := range objs {
 		out[i] = o.DeepCopy()
 	}
 	return out, nil

@@ -85,14 +85,7 @@ func cliUnit(repo *sources, t intent.Target) (CLIUnit, error) {
 	}
 	// The generated objects need the base's objects (an HPA targets the
 	// Deployment the chart renders), so the base is rendered here once.
-	objs, err := sourceObjects(repo, t)
-	if err != nil {
-		return u, err
-	}
-	if err := intent.Shape(t, objs); err != nil {
-		return u, err
-	}
-	gen, err := intent.Generate(t, objs)
+	_, gen, err := shaped(repo, t)
 	if err != nil {
 		return u, err
 	}

@@ -37,6 +37,22 @@ func write(t *testing.T, path, data string) {
 	}
 }
 
+// dropDefaultDeny adds an overlay that deletes a component's generated
+// default-deny NetworkPolicy in one environment.
+func dropDefaultDeny(t *testing.T, work, env, component string) {
+	t.Helper()
+	write(t, filepath.Join(work, "overlays", env, component, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - patch: |
+      $patch: delete
+      apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata:
+        name: `+component+`-default-deny
+`)
+}
+
 // TestImageBump: commit A, change one image tag, commit B: the diff holds
 // exactly that field of that Deployment in each stamp of the environment.
 func TestImageBump(t *testing.T) {
@@ -98,16 +114,7 @@ patches:
 func TestPolicyDelta(t *testing.T) {
 	work, _ := gittest.Platform(t, repoRoot)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	write(t, filepath.Join(work, "overlays/dev/tokenization/kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1alpha1
-kind: Component
-patches:
-  - patch: |
-      $patch: delete
-      apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata:
-        name: tokenization-default-deny
-`)
+	dropDefaultDeny(t, work, "dev", "tokenization")
 	b := gittest.Commit(t, work, "Drop tokenization's default deny in dev")
 
 	r := run(t, work, a)
@@ -137,16 +144,7 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And a change that introduces a violation: tokenization without its default deny.
-	write(t, filepath.Join(work, "overlays/staging/tokenization/kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1alpha1
-kind: Component
-patches:
-  - patch: |
-      $patch: delete
-      apiVersion: networking.k8s.io/v1
-      kind: NetworkPolicy
-      metadata:
-        name: tokenization-default-deny
-`)
+	dropDefaultDeny(t, work, "staging", "tokenization")
 	gittest.Commit(t, work, "Bump api in prod, drop tokenization's default deny in staging")
 
 	full := run(t, work, a)

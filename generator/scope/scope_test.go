@@ -26,19 +26,7 @@ func TestSince(t *testing.T) {
 	}
 
 	replace := func(file, old, new string) func(t *testing.T) {
-		return func(t *testing.T) {
-			p := filepath.Join(work, file)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(string(b), old) {
-				t.Fatalf("%s does not contain %q", file, old)
-			}
-			if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		return func(t *testing.T) { gittest.Edit(t, work, file, old, new) }
 	}
 	create := func(file string) func(t *testing.T) {
 		return func(t *testing.T) {
