@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/cache"
@@ -17,4 +19,47 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// TestCacheCommand: a render fills the cache the flags name, stats counts
+// it, prune with a zero age empties it.
+func TestCacheCommand(t *testing.T) {
+	root := platformCopy(t)
+	dir := t.TempDir()
+	if code, _, stderr := gitops(t, "render", "--root", root, "--quiet", "--cache-dir", dir); code != exitOK {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "stats")
+	if code != exitOK || !strings.HasPrefix(stdout, dir+": 48 entries") {
+		t.Errorf("stats: exit %d, %q; want the 48 component units", code, stdout)
+	}
+	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 48 files") {
+		t.Errorf("prune: exit %d, %q", code, stdout)
+	}
+	if code, _, _ := gitops(t, "cache", "--cache-dir", dir, "explode"); code != exitError {
+		t.Errorf("unknown subcommand: exit %d, want %d", code, exitError)
+	}
+}
+
+// TestConcurrentRunsShareACache: two verifies at once over one cold cache
+// both succeed, and a third finds everything cached.
+func TestConcurrentRunsShareACache(t *testing.T) {
+	root := platformCopy(t)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, _ = gitops(t, "verify", "--root", root, "--cache-dir", dir, "--today", "2026-11-23")
+		}()
+	}
+	wg.Wait()
+	if codes[0] != exitOK || codes[1] != exitOK {
+		t.Fatalf("concurrent verifies exited %v, want 0 and 0", codes)
+	}
+	if code, stdout, stderr := gitops(t, "verify", "--root", root, "--cache-dir", dir, "--today", "2026-11-23"); code != exitOK {
+		t.Fatalf("verify after them: exit %d\n%s%s", code, stdout, stderr)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/scope"
@@ -51,4 +53,58 @@ func describeScope(w io.Writer, cmd, rev string, s *scope.Scope) {
 		units = []string{"nothing (every unit read from rendered/)"}
 	}
 	fmt.Fprintf(w, "gitops %s: changed since %s: %s\n", cmd, rev, strings.Join(units, ", "))
+}
+
+// runCache is `gitops cache`: where the cache is, how big, and pruning it.
+func runCache(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cache", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("cache-dir", "", "the cache (default $"+cache.EnvDir+" or the user cache dir)")
+	age := fs.Duration("older-than", 30*24*time.Hour, "prune: remove entries not used for this long")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	// Flags may follow the subcommand too.
+	sub, rest := fs.Arg(0), fs.Args()[min(1, fs.NArg()):]
+	if code, done := parseFlags(fs, rest); done {
+		return code
+	}
+	if fs.NArg() != 0 || !slices.Contains([]string{"dir", "stats", "prune"}, sub) {
+		fmt.Fprintln(stderr, "usage: gitops cache [--cache-dir DIR] dir|stats|prune [--older-than 720h]")
+		return exitError
+	}
+	path := *dir
+	if path == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			fmt.Fprintf(stderr, "gitops cache: %v\n", err)
+			return exitError
+		}
+		path = d
+	}
+	if sub == "dir" {
+		fmt.Fprintln(stdout, path)
+		return exitOK
+	}
+	s, err := cache.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "gitops cache: %v\n", err)
+		return exitError
+	}
+	if sub == "prune" {
+		files, bytes, err := s.Prune(*age)
+		if err != nil {
+			fmt.Fprintf(stderr, "gitops cache: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintf(stdout, "removed %d files (%d bytes) not used for %s from %s\n", files, bytes, *age, path)
+		return exitOK
+	}
+	entries, bytes, err := s.Size()
+	if err != nil {
+		fmt.Fprintf(stderr, "gitops cache: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%s: %d entries, %d bytes\n", path, entries, bytes)
+	return exitOK
 }

@@ -37,6 +37,7 @@ commands:
   validate      dry-run every rendered object on a real API server (--server KUBECONFIG)
   publish       commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)
   history       the rendered branch's commits and the source commits they came from
+  cache         where the render cache is (dir), its size (stats), prune old entries (prune)
 
 Run 'gitops <command> -h' for a command's flags.
 `
@@ -113,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runPublish(ctx, args[1:], stdout, stderr)
 	case "history":
 		return runHistory(ctx, args[1:], stdout, stderr)
+	case "cache":
+		return runCache(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // EnvDir names the environment variable that overrides the cache directory.
@@ -146,7 +148,48 @@ func (s *Store) Get(k Key) ([]byte, bool) {
 		return nil, false
 	}
 	s.hits.Add(1)
+	s.touch(s.path(k))
 	return payload, true
+}
+
+// touchEvery is how stale an entry's modification time may get before a
+// hit refreshes it; Prune judges entries by it.
+const touchEvery = time.Hour
+
+// touch marks an entry as used, at most once per touchEvery.
+func (s *Store) touch(p string) {
+	info, err := os.Stat(p)
+	if err == nil && time.Since(info.ModTime()) > touchEvery {
+		now := time.Now()
+		_ = os.Chtimes(p, now, now) // a read-only cache only loses its pruning order
+	}
+}
+
+// Prune removes the entries not used for longer than age, and temporary
+// files a killed run left behind, and returns how many files and bytes it
+// removed. Safe to run while other runs use the store: an entry removed
+// under a reader is a miss for it.
+func (s *Store) Prune(age time.Duration) (files int, total int64, err error) {
+	cutoff := time.Now().Add(-age)
+	err = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		temp := strings.HasPrefix(d.Name(), ".tmp-")
+		if info.ModTime().Before(cutoff) || (temp && time.Since(info.ModTime()) > touchEvery) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			files++
+			total += info.Size()
+		}
+		return nil
+	})
+	return files, total, err
 }
 
 // Miss records that a payload from Get could not be used (it decoded to

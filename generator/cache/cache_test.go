@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func key(t *testing.T, parts ...string) Key {
@@ -150,5 +151,48 @@ func TestToolIDIsStable(t *testing.T) {
 	id := ToolID()
 	if id == "" || id != ToolID() {
 		t.Errorf("ToolID = %q, then %q", id, ToolID())
+	}
+}
+
+// TestPrune removes entries unused for longer than the age and leftover
+// temporary files, keeps the rest, and a hit keeps an entry alive.
+func TestPrune(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, used, fresh := key(t, "old"), key(t, "used"), key(t, "fresh")
+	for _, k := range []Key{old, used, fresh} {
+		if err := s.Put(k, []byte("payload")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	longAgo := time.Now().Add(-60 * 24 * time.Hour)
+	for _, k := range []Key{old, used} {
+		if err := os.Chtimes(s.path(k), longAgo, longAgo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leftover := filepath.Join(filepath.Dir(s.path(fresh)), ".tmp-123")
+	if err := os.WriteFile(leftover, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(leftover, longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Get(used); !ok {
+		t.Fatal("miss on a stored entry")
+	}
+	files, _, err := s.Prune(30 * 24 * time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files != 2 {
+		t.Errorf("pruned %d files, want 2 (the unused entry and the leftover)", files)
+	}
+	for k, want := range map[Key]bool{old: false, used: true, fresh: true} {
+		if _, ok := s.Get(k); ok != want {
+			t.Errorf("after prune, entry present = %v, want %v", ok, want)
+		}
 	}
 }
