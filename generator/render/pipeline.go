@@ -74,7 +74,7 @@ func sourceObjects(repo *sources, t intent.Target) ([]*manifest.Object, error) {
 	switch repo.KindOf(t.Component.BaseDir(t.Name)) {
 	case source.Chart:
 		ch := helm.Chart{Dir: dir, Files: repo.Files(dir)}
-		if err := helm.CheckDeterministic(ch); err != nil {
+		if _, err := repo.charts.get(dir, func() (struct{}, error) { return struct{}{}, helm.CheckDeterministic(ch) }); err != nil {
 			return nil, err
 		}
 		out, err := helm.Render(ch, helm.Options{
@@ -131,12 +131,14 @@ func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
 
 // sources are the repo's component sources plus what one run has already
 // computed from them: a kustomize base's output depends on nothing but its
-// files, so every stamp and environment built from it shares one build; an
-// environment's cache-key inputs are encoded once.
+// files, so every stamp and environment built from it shares one build; a
+// chart's templates are checked for nondeterminism once; an environment's
+// cache-key inputs are encoded once.
 type sources struct {
 	*source.Repo
-	bases onceMap[string, []*manifest.Object]
-	envs  onceMap[*spec.Environment, []byte]
+	bases  onceMap[string, []*manifest.Object]
+	envs   onceMap[*spec.Environment, []byte]
+	charts onceMap[string, struct{}] // charts checked for nondeterministic functions
 }
 
 func newSources(r *source.Repo) *sources { return &sources{Repo: r} }
