@@ -4,7 +4,6 @@ package gittest
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,22 +19,7 @@ var PlatformDirs = []string{"environments", "base", "overlays", "rendered", "pol
 func CopyPlatform(t testing.TB, src, dst string) {
 	t.Helper()
 	for _, dir := range PlatformDirs {
-		top := filepath.Join(src, dir)
-		err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(src, p)
-			if d.IsDir() {
-				return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-		})
-		if err != nil {
+		if err := os.CopyFS(filepath.Join(dst, dir), os.DirFS(filepath.Join(src, dir))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ package scale
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +18,7 @@ var Envs = []string{"dev", "staging", "prod"}
 // crds/ from the repo at repo.
 func Generate(dir, repo string, n int) error {
 	for _, sub := range []string{"policies", "crds"} {
-		if err := copyDir(filepath.Join(repo, sub), filepath.Join(dir, sub)); err != nil {
+		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repo, sub))); err != nil {
 			return err
 		}
 	}
@@ -65,23 +64,6 @@ func write(path, body string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(body), 0o644)
-}
-
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
 }
 
 const envHeader = `apiVersion: platform.libertum.io/v1alpha1
