@@ -45,10 +45,9 @@ type Options struct {
 	Cache *cache.Store
 	// Select, when set, names the (environment, component) units a change
 	// can affect: only those are rendered; every other unit is read back
-	// from the rendered tree in Reuse (and rendered after all if it is not
-	// there).
+	// from the committed rendered/ under Root (and rendered after all if it
+	// is not there).
 	Select func(env, component string) bool
-	Reuse  string
 }
 
 // Unit is one rendered (environment, stamp, component).
@@ -233,7 +232,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 func renderOrReuse(o Options, repo *sources, t intent.Target, u *Unit) error {
 	if o.Select != nil && !o.Select(u.Env, u.Component) {
-		ok, err := reuseUnit(o.Reuse, u)
+		ok, err := reuseUnit(filepath.Join(o.Root, layout.Dir), u)
 		if ok || err != nil {
 			return err
 		}
@@ -244,9 +243,6 @@ func renderOrReuse(o Options, repo *sources, t intent.Target, u *Unit) error {
 // reuseUnit reads a unit back from a rendered tree; ok is false when the
 // tree does not hold it.
 func reuseUnit(tree string, u *Unit) (ok bool, err error) {
-	if tree == "" {
-		return false, nil
-	}
 	dir := filepath.Join(tree, filepath.FromSlash(layout.ComponentDir(u.Env, u.Stamp, u.Component)))
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

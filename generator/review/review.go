@@ -16,7 +16,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/git"
-	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -142,11 +141,7 @@ func load(ctx context.Context, root string, envs []string, o Options) (*side, er
 			return &side{res: &render.Result{}}, nil
 		}
 	}
-	ro := render.Options{Root: root, Envs: names, Workers: o.Workers, Cache: o.Cache}
-	if o.Select != nil {
-		ro.Select, ro.Reuse = o.Select, filepath.Join(root, layout.Dir)
-	}
-	res, err := render.Run(ctx, ro)
+	res, err := render.Run(ctx, render.Options{Root: root, Envs: names, Workers: o.Workers, Cache: o.Cache, Select: o.Select})
 	if err != nil {
 		return nil, err
 	}

@@ -82,11 +82,7 @@ func (r *Report) Denied() int {
 
 // Run verifies the requested environments.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	ro := render.Options{Root: o.Root, Envs: o.Envs, Workers: o.Workers, Cache: o.Cache}
-	if o.Select != nil {
-		ro.Select, ro.Reuse = o.Select, filepath.Join(o.Root, layout.Dir)
-	}
-	res, err := render.Run(ctx, ro)
+	res, err := render.Run(ctx, render.Options{Root: o.Root, Envs: o.Envs, Workers: o.Workers, Cache: o.Cache, Select: o.Select})
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +148,10 @@ type Checker struct {
 	engine    *policy.Engine
 	validator *schema.Validator
 	loadErr   error
+
+	sourcesOnce sync.Once
+	sources     cache.Key
+	sourcesErr  error
 }
 
 func (c *Checker) load() error {
@@ -223,18 +223,13 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 // the policies and CRDs, the environment as policies see it, and every
 // rendered object with where it was rendered from.
 func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
+	sources, err := c.sourcesKey()
+	if err != nil {
+		return cache.Key{}, err
+	}
 	h := cache.NewHasher(checkKind)
 	h.String("tool", cache.ToolID())
-	for _, g := range []struct{ name, glob string }{
-		{"policies", filepath.Join(c.Root, policy.Dir, "*.rego")},
-		{"crds", filepath.Join(c.Root, schema.Dir, "*.yaml")},
-	} {
-		files, err := readGlob(g.glob)
-		if err != nil {
-			return cache.Key{}, err
-		}
-		h.Files(g.name, files)
-	}
+	h.Bytes("policies and CRDs", sources[:])
 	h.JSON("environment", policy.EnvironmentOf(env))
 	for _, u := range units {
 		h.String("unit", u.Stamp+"/"+u.Component+"\x00"+componentSource(env, u.Component))
@@ -243,6 +238,27 @@ func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.K
 		}
 	}
 	return h.Sum()
+}
+
+// sourcesKey hashes the policies and CRDs, once per Checker: every
+// environment's key includes them.
+func (c *Checker) sourcesKey() (cache.Key, error) {
+	c.sourcesOnce.Do(func() {
+		h := cache.NewHasher(checkKind + "/sources")
+		for _, g := range []struct{ name, glob string }{
+			{"policies", filepath.Join(c.Root, policy.Dir, "*.rego")},
+			{"crds", filepath.Join(c.Root, schema.Dir, "*.yaml")},
+		} {
+			files, err := readGlob(g.glob)
+			if err != nil {
+				c.sourcesErr = err
+				return
+			}
+			h.Files(g.name, files)
+		}
+		c.sources, c.sourcesErr = h.Sum()
+	})
+	return c.sources, c.sourcesErr
 }
 
 func readGlob(glob string) (map[string][]byte, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 )
@@ -157,5 +158,41 @@ func TestCacheGivesTheSameReport(t *testing.T) {
 	check("rewritten cache")
 	if hits, misses := store.Stats(); misses != 0 {
 		t.Errorf("after the corrupt run: %d hits, %d misses; every entry should have been rewritten", hits, misses)
+	}
+}
+
+// TestCachedFindingsFollowThePolicies: a policy change after a warm run is
+// judged by the new policy, not served from the cache.
+func TestCachedFindingsFollowThePolicies(t *testing.T) {
+	root := t.TempDir()
+	gittest.CopyPlatform(t, repoRoot, root)
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Root: root, Today: today, Cache: store}
+	if rep, err := Run(context.Background(), o); err != nil || rep.Denied() != 0 {
+		t.Fatalf("first run: %v, %d denied", err, rep.Denied())
+	}
+	f, err := os.OpenFile(filepath.Join(root, policy.Dir, "labels.rego"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\ndeny contains lib.violation(\"labels.new-rule\", \"a rule added after the cache was filled\", \"none\") if input.kind == \"Namespace\"\n")
+	if cerr := f.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Rule == "labels.new-rule" {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("the new rule found nothing: findings came from the cache of the old policies")
 	}
 }
