@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -46,13 +47,29 @@ func (c *cacheFlags) open() *cache.Store {
 	return s
 }
 
-// describeScope tells, on stderr, what --changed-since selected.
-func describeScope(w io.Writer, cmd, rev string, s *scope.Scope) {
+// sinceFlag is --changed-since, shared by the commands that render.
+type sinceFlag struct{ rev string }
+
+func (f *sinceFlag) register(fs *flag.FlagSet, what string) {
+	fs.StringVar(&f.rev, "changed-since", "", strings.Join(strings.Fields("render only the units changes since this git ref "+what+" can affect; read the rest from rendered/"), " "))
+}
+
+// selector returns the units the changes since the ref can affect (nil,
+// meaning all, when the flag is unset) and says on stderr which they are.
+func (f *sinceFlag) selector(ctx context.Context, root, cmd string, stderr io.Writer) (func(env, component string) bool, error) {
+	if f.rev == "" {
+		return nil, nil
+	}
+	s, err := scope.Since(ctx, root, f.rev)
+	if err != nil {
+		return nil, err
+	}
 	units := s.Units()
 	if len(units) == 0 {
 		units = []string{"nothing (every unit read from rendered/)"}
 	}
-	fmt.Fprintf(w, "gitops %s: changed since %s: %s\n", cmd, rev, strings.Join(units, ", "))
+	fmt.Fprintf(stderr, "gitops %s: changed since %s: %s\n", cmd, f.rev, strings.Join(units, ", "))
+	return s.Has, nil
 }
 
 // runCache is `gitops cache`: where the cache is, how big, and pruning it.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/report"
 	"github.com/libertum/platform-gitops/generator/review"
-	"github.com/libertum/platform-gitops/generator/scope"
 )
 
 func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -25,7 +24,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Workers, "jobs", 0, "parallel workers (default: number of CPUs)")
 	var cf cacheFlags
 	cf.register(fs)
-	since := fs.String("changed-since", "", "render only the units changes since this git ref (usually the --base) can affect")
+	var since sinceFlag
+	since.register(fs, "(usually the --base)")
 	format := fs.String("format", "text", "output format: "+strings.Join(report.ReviewFormats, ", "))
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -40,15 +40,12 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o.Envs = envs
 	o.Cache = cf.open()
-	if *since != "" {
-		sc, err := scope.Since(ctx, o.Root, *since)
-		if err != nil {
-			fmt.Fprintf(stderr, "gitops diff: %v\n", err)
-			return exitError
-		}
-		o.Select = sc.Has
-		describeScope(stderr, "diff", *since, sc)
+	sel, err := since.selector(ctx, o.Root, "diff", stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "gitops diff: %v\n", err)
+		return exitError
 	}
+	o.Select = sel
 	r, err := review.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "gitops diff: %v\n", err)

@@ -68,6 +68,11 @@ func TestDiffCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "| dev | weu-1 | tokenization | 0 | 0 | 1 |") || !strings.Contains(stdout, "```mermaid") {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
+	// Limited to what the change can affect, the comment is the same.
+	scopedCode, scoped, scopedErr := gitops(t, "diff", "--root", work, "--base", base, "--changed-since", base, "--format", "markdown")
+	if scopedCode != code || scoped != stdout || !strings.Contains(scopedErr, "changed since "+base+": dev/tokenization\n") {
+		t.Errorf("--changed-since: exit %d, stderr %q, same comment %v", scopedCode, scopedErr, scoped == stdout)
+	}
 	// A change that introduces a violation exits 1.
 	gittest.Edit(t, work, "environments/dev.yaml", "tag: 0a1b2c3d4e5f", "tag: main")
 	if code, stdout, _ := gitops(t, "diff", "--root", work, "--base", base); code != exitFindings || !strings.Contains(stdout, "policy introduced: deny [images.pinned]") {

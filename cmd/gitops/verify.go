@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/report"
-	"github.com/libertum/platform-gitops/generator/scope"
 	"github.com/libertum/platform-gitops/generator/verify"
 )
 
@@ -23,7 +22,7 @@ type verifyConfig struct {
 	format  string
 	today   time.Time
 	cache   cacheFlags
-	since   string
+	since   sinceFlag
 }
 
 // parseFormat checks a --format value.
@@ -45,7 +44,7 @@ func parseVerify(args []string, stderr io.Writer, now time.Time) (verifyConfig, 
 	fs.IntVar(&c.workers, "jobs", 0, "parallel workers (default: number of CPUs)")
 	fs.StringVar(&c.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
 	c.cache.register(fs)
-	fs.StringVar(&c.since, "changed-since", "", "render only the units changes since this git ref can affect; read the rest from rendered/")
+	c.since.register(fs, "")
 	fs.StringVar(&today, "today", "", "judge exception expiry as of this date (YYYY-MM-DD; default today)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -76,18 +75,13 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "gitops verify: %v\n", err)
 		return exitError
 	}
-	o := verify.Options{Root: c.root, Envs: c.envs, Workers: c.workers, Today: c.today, Drift: true, Cache: c.cache.open()}
-	if c.since != "" {
-		sc, err := scope.Since(ctx, c.root, c.since)
-		if err != nil {
-			fmt.Fprintf(stderr, "gitops verify: %v\n", err)
-			return exitError
-		}
-		o.Select = sc.Has
-		describeScope(stderr, "verify", c.since, sc)
+	sel, err := c.since.selector(ctx, c.root, "verify", stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "gitops verify: %v\n", err)
+		return exitError
 	}
-	rep, err := verify.Run(ctx, o)
-	if err == nil && c.since != "" {
+	rep, err := verify.Run(ctx, verify.Options{Root: c.root, Envs: c.envs, Workers: c.workers, Today: c.today, Drift: true, Cache: c.cache.open(), Select: sel})
+	if err == nil && sel != nil {
 		fmt.Fprintf(stderr, "gitops verify: rendered %d units, %d from the cache, %d unaffected read from rendered/\n", rep.Rendered, rep.Cached, rep.Reused)
 	}
 	if err != nil {

@@ -171,15 +171,8 @@ func (s *Store) touch(p string) {
 // under a reader is a miss for it.
 func (s *Store) Prune(age time.Duration) (files int, total int64, err error) {
 	cutoff := time.Now().Add(-age)
-	err = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		temp := strings.HasPrefix(d.Name(), ".tmp-")
+	err = s.eachFile(func(p string, info fs.FileInfo) error {
+		temp := strings.HasPrefix(info.Name(), ".tmp-")
 		if info.ModTime().Before(cutoff) || (temp && time.Since(info.ModTime()) > touchEvery) {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
@@ -240,7 +233,17 @@ func (s *Store) Stats() (hits, misses int64) {
 
 // Size returns the number of entries and their total bytes.
 func (s *Store) Size() (entries int, total int64, err error) {
-	err = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+	err = s.eachFile(func(_ string, info fs.FileInfo) error {
+		entries++
+		total += info.Size()
+		return nil
+	})
+	return entries, total, err
+}
+
+// eachFile calls f for every file in the store.
+func (s *Store) eachFile(f func(path string, info fs.FileInfo) error) error {
+	return filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -248,11 +251,8 @@ func (s *Store) Size() (entries int, total int64, err error) {
 		if err != nil {
 			return err
 		}
-		entries++
-		total += info.Size()
-		return nil
+		return f(p, info)
 	})
-	return entries, total, err
 }
 
 func wrap(payload []byte) []byte {
