@@ -6,19 +6,28 @@ PKGS      := ./...
 # this tag with Kubernetes 0.35; see shared notes on dependencies.
 TAGS      := kubernetes_protomessage_one_more_release
 
-.PHONY: help build render test golden lint bench e2e scale
+# Packages that run work concurrently: their tests run under the race
+# detector (which needs cgo; only that run enables it).
+RACE_PKGS := ./generator/render/ ./generator/policy/ ./generator/cache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/
+
+.PHONY: help build render test race golden lint bench e2e scale
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/gitops
 	$(GO) build -o $(BIN) ./cmd/gitops
 
-render: ## render every environment to rendered/
-	$(GO) run ./cmd/gitops render
+render: ## render every environment to rendered/ (a first build compiles for several minutes)
+	@echo "building gitops (the first build compiles Helm, kustomize, OPA and Argo CD types: several minutes)..."
+	$(GO) build -o $(BIN) ./cmd/gitops
+	$(BIN) render
 
 test: ## run every test (unit, golden, CLI)
 	$(GO) test -tags $(TAGS) $(PKGS)
+
+race: ## the concurrent packages' tests under the race detector
+	CGO_ENABLED=1 $(GO) test -race -tags $(TAGS) $(RACE_PKGS)
 
 golden: ## rewrite golden files and rendered/ from the current sources
 	$(GO) test -tags $(TAGS) ./generator/render/ -run Golden -update

@@ -1,17 +1,13 @@
 // Package generator renders the Libertum platform's GitOps tree in process.
 //
-// The pipeline, one way, per (environment, stamp, component) in parallel:
+// One command, one flow (docs/architecture.md draws it):
 //
-//  1. spec      environments/<env>.yaml, strictly decoded and validated (file:line errors)
-//  2. source    base/<component>: a local Helm chart (helm) or a kustomize base (kustomize)
-//  3. intent    workloads shaped from the spec; HPA, PDB, NetworkPolicy, Ingress,
-//     SecretProviderClass and external Service/EndpointSlice generated
-//  4. kustomize overlays/<env>[/<component>] Components, namespace, labels, image pins
-//  5. manifest  total order and canonical bytes, one file per object
-//  6. layout    rendered/<env>/<stamp>/<component>/<Kind>_<name>.yaml, replaced atomically
+//  1. workspace reads the repo once: specs (decoded once), base/ and overlays/, policies, CRDs, exceptions, rendered/
+//  2. plan      turns it into units (env, stamp, component) with inputs, cache keys and --changed-since scope
+//  3. render    executes the plan on a bounded pool: helm or kustomize → intent → overlays → manifest
+//  4. check     one verdict per object: schema, policies, exceptions, dedupe; findings cached by content
+//  5. verify, review and publish compare, diff and ship what render and check produced
+//  6. layout    owns rendered/<env>[/<stamp>]/<component>/<Kind>_<name>.yaml both ways, and writes it atomically
 //
-// render ties the steps together; cmd/gitops only parses flags and prints.
-// cache keeps rendered units and findings by the content of their inputs,
-// scope maps the files a change touches to the units it can affect, and
-// cliplan lays out the same work for the CLI pipeline make bench compares with.
+// action holds each command as a struct with Run; cmd/gitops only parses flags into them and prints.
 package generator

@@ -1,6 +1,6 @@
 // Command cliplan writes the inputs of the CLI pipeline (helm template,
 // kustomize build, conftest, kubeconform) that make bench times against
-// gitops: see generator/cliplan and scripts/bench-cli.sh.
+// gitops: see plan.go and scripts/bench-cli.sh.
 //
 // Usage: cliplan [-root DIR] [-env NAME]... -out DIR
 package main
@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/libertum/platform-gitops/generator/cliplan"
 )
 
 type listFlag []string
@@ -30,7 +28,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: cliplan [-root DIR] [-env NAME]... -out DIR")
 		os.Exit(2)
 	}
-	if err := cliplan.Write(context.Background(), *root, *out, envs); err != nil {
+	if err := Write(context.Background(), *root, *out, envs); err != nil {
 		fmt.Fprintln(os.Stderr, "cliplan:", err)
 		os.Exit(2)
 	}

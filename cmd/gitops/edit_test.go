@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
 func TestSetImageCommand(t *testing.T) {
@@ -59,7 +60,7 @@ func TestPromoteCommand(t *testing.T) {
 }
 
 func TestDiffCommand(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
 	if code, _, stderr := gitops(t, "set-image", "--root", work, "--env", "dev", "tokenization=0a1b2c3d4e5f"); code != exitOK {
 		t.Fatal(stderr)

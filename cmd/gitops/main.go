@@ -7,14 +7,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 )
 
 // Exit codes.
@@ -24,23 +23,29 @@ const (
 	exitError    = 2
 )
 
-const usage = `usage: gitops <command> [flags]
+// commands are every subcommand, in the order usage lists them.
+var commands = []command{
+	{"render", "render environments to rendered/<env>/<stamp>/<component>/", runRender},
+	{"verify", "render in memory, check schemas and policies, and compare with rendered/", runVerify},
+	{"diff", "what a change does: per-resource diff and policy delta against --base REF", runDiff},
+	{"policy", "check: run the policies on any manifests; test: run the Rego unit tests", runPolicy},
+	{"set-image", "pin component images in an environment file", runSetImage},
+	{"promote", "copy image tags from one environment to another", runPromote},
+	{"validate", "dry-run every rendered object on a real API server", runValidate},
+	{"publish", "commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)", runPublish},
+	{"history", "the rendered branch's commits and the source commits they came from", runHistory},
+	{"cache", "where the render cache is (dir), its size (stats), prune old entries (prune)", runCache},
+}
 
-commands:
-  render        render environments to rendered/<env>/<stamp>/<component>/
-  verify        render in memory, check schemas and policies, and compare with rendered/
-  diff          what a change does: per-resource diff and policy delta against --base REF
-  policy check  run the policies on arbitrary manifests (--env NAME FILE...)
-  policy test   run the Rego unit tests under policies/
-  set-image     pin component images in an environment file (--env NAME COMPONENT=TAG...)
-  promote       copy image tags from one environment to another (--from ENV --to ENV [COMPONENT...])
-  validate      dry-run every rendered object on a real API server (--server KUBECONFIG)
-  publish       commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)
-  history       the rendered branch's commits and the source commits they came from
-  cache         where the render cache is (dir), its size (stats), prune old entries (prune)
-
-Run 'gitops <command> -h' for a command's flags.
-`
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: gitops <command> [flags] [arguments]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'gitops <command> -h' for a command's synopsis, flags and an example.\n")
+	return b.String()
+}
 
 // profileEnv names a file to write a CPU profile of the whole command to,
 // for finding where a slow run spends its time.
@@ -91,48 +96,25 @@ func startProfile(file string) (stop func()) {
 
 // run is the whole command line: args to exit code. It is what tests call.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitError
-	}
-	switch args[0] {
-	case "render":
-		return runRender(ctx, args[1:], stdout, stderr)
-	case "verify":
-		return runVerify(ctx, args[1:], stdout, stderr)
-	case "policy":
-		return runPolicy(ctx, args[1:], stdout, stderr)
-	case "diff":
-		return runDiff(ctx, args[1:], stdout, stderr)
-	case "set-image":
-		return runSetImage(ctx, args[1:], stdout, stderr)
-	case "promote":
-		return runPromote(ctx, args[1:], stdout, stderr)
-	case "validate":
-		return runValidate(ctx, args[1:], stdout, stderr)
-	case "publish":
-		return runPublish(ctx, args[1:], stdout, stderr)
-	case "history":
-		return runHistory(ctx, args[1:], stdout, stderr)
-	case "cache":
-		return runCache(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "gitops: unknown command %q\n\n%s", args[0], usage)
-	return exitError
+	return runWithInput(ctx, args, os.Stdin, stdout, stderr)
 }
 
-// parseFlags parses a subcommand's flags; done reports that the command
-// should return code at once (-h, or a flag error the flag package has
-// already printed).
-func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, true
-		}
-		return exitError, true
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage())
+		return exitError
 	}
-	return 0, false
+	s := &streams{in: stdin, out: stdout, err: stderr}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, s, args[1:])
+		}
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage())
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gitops: unknown command %q\n\n%s", args[0], usage())
+	return exitError
 }

@@ -10,16 +10,18 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
-const repoRoot = "../.."
+// repoRoot is the real platform.
+var repoRoot = platformtest.Repo()
 
 // platformCopy copies the repo's platform config and committed rendered/
 // tree into a temp dir, so a test can break it without touching the repo.
 func platformCopy(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	gittest.CopyPlatform(t, repoRoot, dst)
+	platformtest.CopyRepo(t, dst)
 	return dst
 }
 
@@ -46,7 +48,7 @@ func TestRenderCommittedTreeIsUpToDate(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, col := range []string{"ENV", "STAMP", "COMPONENTS", "OBJECTS", "BYTES", "TIME", "prod", "neu-1", "total"} {
+	for _, col := range []string{"ENV", "STAMP", "UNITS", "OBJECTS", "BYTES", "UNIT TIME", "wall", "48 planned", "prod", "neu-1", "total"} {
 		if !strings.Contains(stdout, col) {
 			t.Errorf("summary lacks %q:\n%s", col, stdout)
 		}
@@ -176,36 +178,46 @@ func TestRenderBadInput(t *testing.T) {
 	}
 }
 
-func TestParseRender(t *testing.T) {
-	tests := []struct {
-		args    []string
-		want    renderConfig
-		wantErr bool
-	}{
-		{args: nil, want: renderConfig{root: ".", out: "rendered"}},
-		{args: []string{"--env", "dev", "--env", "prod", "--jobs", "3"}, want: renderConfig{root: ".", out: "rendered", envs: []string{"dev", "prod"}, workers: 3}},
-		{args: []string{"--root", "/r"}, want: renderConfig{root: "/r", out: "/r/rendered"}},
-		{args: []string{"--out", "x", "--quiet"}, want: renderConfig{root: ".", out: "x", quiet: true}},
-		{args: []string{"extra"}, wantErr: true},
-		{args: []string{"--jobs", "many"}, wantErr: true},
-	}
-	for _, tc := range tests {
-		got, err := parseRender(tc.args, &bytes.Buffer{})
-		if (err != nil) != tc.wantErr {
-			t.Errorf("parseRender(%q) error = %v, wantErr %v", tc.args, err, tc.wantErr)
-			continue
-		}
-		if err == nil && (got.root != tc.want.root || got.out != tc.want.out || strings.Join(got.envs, ",") != strings.Join(tc.want.envs, ",") || got.workers != tc.want.workers || got.quiet != tc.want.quiet) {
-			t.Errorf("parseRender(%q) = %+v, want %+v", tc.args, got, tc.want)
-		}
-	}
-}
-
 func TestUsage(t *testing.T) {
 	if code, _, _ := gitops(t); code != exitError {
 		t.Errorf("no command: exit %d, want 2", code)
 	}
 	if code, _, stderr := gitops(t, "frobnicate"); code != exitError || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("unknown command: exit %d, %q", code, stderr)
+	}
+}
+
+// TestEveryCommandHasHelp: -h shows each command's synopsis with its
+// positional arguments, and an example, and exits 0.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands {
+		args := []string{c.name, "-h"}
+		if c.name == "policy" {
+			for _, sub := range []string{"check", "test"} {
+				code, _, stderr := gitops(t, "policy", sub, "-h")
+				if code != exitOK || !strings.Contains(stderr, "usage: gitops policy "+sub) || !strings.Contains(stderr, "example:\n  ") {
+					t.Errorf("policy %s -h: exit %d:\n%s", sub, code, stderr)
+				}
+			}
+			continue
+		}
+		code, _, stderr := gitops(t, args...)
+		if code != exitOK || !strings.Contains(stderr, "usage: gitops "+c.name) || !strings.Contains(stderr, "example:\n  gitops ") {
+			t.Errorf("%s -h: exit %d:\n%s", c.name, code, stderr)
+		}
+	}
+}
+
+// TestFlagsAfterArguments: the README's `set-image --env dev api=TAG
+// --render` works: flags may follow the positional arguments.
+func TestFlagsAfterArguments(t *testing.T) {
+	root := platformtest.Small(t)
+	code, stdout, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "api=0a1b2c3d4e5f", "--render", "--no-cache")
+	if code != exitOK || !strings.Contains(stdout, "rendered dev") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "rendered/dev/weu-1/api/Deployment_api.yaml"))
+	if err != nil || !strings.Contains(string(b), "api:0a1b2c3d4e5f") {
+		t.Errorf("rendered/ does not run the new tag (%v)", err)
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
 func TestPublishCommand(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	code, stdout, stderr := gitops(t, "publish", "--root", work)
 	if code != exitOK || !strings.Contains(stdout, "created origin/rendered") {
 		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
@@ -27,7 +28,7 @@ func TestPublishCommand(t *testing.T) {
 }
 
 func TestPublishCommandRefuses(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("draft\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
 func TestVerifyCommittedPlatformIsClean(t *testing.T) {
@@ -205,7 +206,7 @@ func TestVerifyBadInput(t *testing.T) {
 // unit a tag change affects, reads every other one back from rendered/, and
 // still reports that unit's drift (the change was not rendered) exactly.
 func TestVerifyChangedSince(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	gittest.Edit(t, work, "environments/staging.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
 
 	code, stdout, stderr := gitops(t, "verify", "--root", work, "--no-cache", "--changed-since", "HEAD", "--format", "json")

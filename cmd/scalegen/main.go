@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-
-	"github.com/libertum/platform-gitops/generator/scale"
 )
 
 func main() {
@@ -19,7 +17,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: scalegen -n N -out DIR")
 		os.Exit(2)
 	}
-	if err := scale.Generate(*out, *repo, *n); err != nil {
+	if err := Generate(*out, *repo, *n); err != nil {
 		fmt.Fprintf(os.Stderr, "scalegen: %v\n", err)
 		os.Exit(2)
 	}

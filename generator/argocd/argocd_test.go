@@ -8,14 +8,21 @@ import (
 	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // TestRenderedArgoObjectsDecodeStrictly: every Application and AppProject
 // the render writes decodes into argo-cd's v1alpha1 types with no unknown
 // field, and the project admits every Application of its environment.
 func TestRenderedArgoObjectsDecodeStrictly(t *testing.T) {
-	res, err := render.Run(context.Background(), render.Options{Root: "../.."})
+	pl, err := plan.New(workspace.Open(platformtest.Small(t)), plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(context.Background(), pl, render.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

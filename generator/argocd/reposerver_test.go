@@ -24,8 +24,11 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // TestArgoCDReadsRenderedDirectories: for every Application the generator
@@ -34,7 +37,11 @@ import (
 // generator produced.
 func TestArgoCDReadsRenderedDirectories(t *testing.T) {
 	ctx := context.Background()
-	res, err := render.Run(ctx, render.Options{Root: "../.."})
+	pl, err := plan.New(workspace.Open(platformtest.Small(t)), plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(ctx, pl, render.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +52,7 @@ func TestArgoCDReadsRenderedDirectories(t *testing.T) {
 	}
 	byDir := map[string]*render.Unit{}
 	for _, u := range res.Units {
-		byDir[layout.ComponentDir(u.Env, u.Stamp, u.Component)] = u
+		byDir[u.Dir()] = u
 	}
 	apps := 0
 	for _, u := range res.Units {

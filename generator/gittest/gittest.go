@@ -10,20 +10,8 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
-
-// PlatformDirs are the folders a copy of the platform needs.
-var PlatformDirs = []string{"environments", "base", "overlays", "rendered", "policies", "crds"}
-
-// CopyPlatform copies the platform's folders from the repo at src into dst.
-func CopyPlatform(t testing.TB, src, dst string) {
-	t.Helper()
-	for _, dir := range PlatformDirs {
-		if err := os.CopyFS(filepath.Join(dst, dir), os.DirFS(filepath.Join(src, dir))); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // Git runs git in dir and fails the test on error.
 func Git(t testing.TB, dir string, args ...string) string {
@@ -36,9 +24,14 @@ func Git(t testing.TB, dir string, args ...string) string {
 }
 
 // Platform creates a bare remote and a clone of it whose main branch holds
-// a copy of the platform from the repo at src, committed and pushed. It
-// returns the clone's and the remote's paths.
-func Platform(t testing.TB, src string) (work, remote string) {
+// the small test platform (platformtest), committed and pushed. It returns
+// the clone's and the remote's paths.
+func Platform(t testing.TB) (work, remote string) {
+	return PlatformFrom(t, platformtest.CopySmall)
+}
+
+// PlatformFrom is Platform with the platform that fill copies into a folder.
+func PlatformFrom(t testing.TB, fill func(testing.TB, string)) (work, remote string) {
 	t.Helper()
 	base := t.TempDir()
 	remote = filepath.Join(base, "remote.git")
@@ -46,7 +39,7 @@ func Platform(t testing.TB, src string) (work, remote string) {
 	Git(t, base, "init", "--quiet", "--bare", "--initial-branch=main", remote)
 	Git(t, base, "clone", "--quiet", remote, work)
 	Configure(t, work)
-	CopyPlatform(t, src, work)
+	fill(t, work)
 	Commit(t, work, "Add the platform")
 	Git(t, work, "push", "--quiet", "origin", "HEAD:main")
 	return work, remote

@@ -25,14 +25,76 @@ type File struct {
 	Data []byte
 }
 
-// Path returns the path of an object file within the rendered tree.
-func Path(env, stamp, component, file string) string {
-	return path.Join(env, stamp, component, file)
+// Unit identifies one rendered unit: a component of one stamp of one
+// environment, or an environment-wide folder (Stamp empty, as bootstrap/).
+// It is the one type that names a unit; the path grammar
+// <env>[/<stamp>]/<component>/<file> is built and parsed only here.
+type Unit struct {
+	Env       string `json:"environment"`
+	Stamp     string `json:"stamp,omitempty"`
+	Component string `json:"component"`
 }
 
-// ComponentDir returns the folder of one rendered component.
-func ComponentDir(env, stamp, component string) string {
-	return path.Join(env, stamp, component)
+// String is the unit's folder: env/stamp/component (env/component for an
+// environment-wide unit).
+func (u Unit) String() string { return u.Dir() }
+
+// Dir returns the unit's folder within the rendered tree.
+func (u Unit) Dir() string {
+	if u.Stamp == "" {
+		return path.Join(u.Env, u.Component)
+	}
+	return path.Join(u.Env, u.Stamp, u.Component)
+}
+
+// File returns the path of one of the unit's files within the rendered tree.
+func (u Unit) File(name string) string { return path.Join(u.Dir(), name) }
+
+// Less orders units by environment, stamp and component.
+func (u Unit) Less(v Unit) bool {
+	if u.Env != v.Env {
+		return u.Env < v.Env
+	}
+	if u.Stamp != v.Stamp {
+		return u.Stamp < v.Stamp
+	}
+	return u.Component < v.Component
+}
+
+// Parse splits a path within the rendered tree into its unit and file name:
+// env/stamp/component/file, or env/component/file for an environment-wide
+// unit. ok is false for any other shape.
+func Parse(p string) (u Unit, file string, ok bool) {
+	parts := strings.Split(p, "/")
+	for _, s := range parts {
+		if s == "" || s == "." || s == ".." {
+			return Unit{}, "", false
+		}
+	}
+	switch len(parts) {
+	case 4:
+		return Unit{Env: parts[0], Stamp: parts[1], Component: parts[2]}, parts[3], true
+	case 3:
+		return Unit{Env: parts[0], Component: parts[1]}, parts[2], true
+	}
+	return Unit{}, "", false
+}
+
+// Env returns the environment a path within the rendered tree belongs to:
+// its first element.
+func Env(p string) string {
+	env, _, _ := strings.Cut(p, "/")
+	return env
+}
+
+// RepoPath returns a rendered-tree path as seen from the repo root
+// (rendered/<p>), as reports name files.
+func RepoPath(p string) string { return path.Join(Dir, p) }
+
+// FromRepoPath is the inverse of RepoPath: ok is false for a repo path
+// outside the rendered tree.
+func FromRepoPath(p string) (string, bool) {
+	return strings.CutPrefix(p, Dir+"/")
 }
 
 // Read returns the files under dir (the rendered tree) limited to the given
@@ -58,8 +120,7 @@ func Read(dir string, envs []string) ([]File, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		env, _, _ := strings.Cut(rel, "/")
-		if len(keep) > 0 && !keep[env] {
+		if len(keep) > 0 && !keep[Env(rel)] {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -89,8 +150,7 @@ func Replace(dir string, envs []string, files []File) error {
 		if err := checkRel(f.Path); err != nil {
 			return err
 		}
-		env, _, _ := strings.Cut(f.Path, "/")
-		if !rendered[env] {
+		if !rendered[Env(f.Path)] {
 			return fmt.Errorf("write %s: file %s is outside the environments being rendered", dir, f.Path)
 		}
 	}
@@ -180,4 +240,49 @@ func Equal(a, b []File) bool {
 		}
 	}
 	return true
+}
+
+// Tree is a rendered tree read into memory, indexed by unit.
+type Tree struct {
+	files  []File
+	byUnit map[Unit][]File
+}
+
+// ReadTree reads the whole rendered tree under dir (an absent dir is an
+// empty tree).
+func ReadTree(dir string) (*Tree, error) {
+	files, err := Read(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{files: files, byUnit: map[Unit][]File{}}
+	for _, f := range files {
+		if u, _, ok := Parse(f.Path); ok {
+			t.byUnit[u] = append(t.byUnit[u], f)
+		}
+	}
+	return t, nil
+}
+
+// Unit returns the files of one unit, sorted by path (nil when the tree
+// does not hold it).
+func (t *Tree) Unit(u Unit) []File { return t.byUnit[u] }
+
+// Files returns the files of the given environments (all when envs is
+// empty), sorted by path.
+func (t *Tree) Files(envs []string) []File {
+	if len(envs) == 0 {
+		return t.files
+	}
+	keep := map[string]bool{}
+	for _, e := range envs {
+		keep[e] = true
+	}
+	var out []File
+	for _, f := range t.files {
+		if keep[Env(f.Path)] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

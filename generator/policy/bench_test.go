@@ -2,12 +2,15 @@ package policy_test
 
 import (
 	"context"
-	"path"
+	"path/filepath"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // BenchmarkEvaluate is policy evaluation alone: every environment's objects
@@ -15,18 +18,22 @@ import (
 // does).
 func BenchmarkEvaluate(b *testing.B) {
 	ctx := context.Background()
-	res, err := render.Run(ctx, render.Options{Root: "../.."})
+	pl, err := plan.New(workspace.Open(platformtest.Repo()), plan.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	engine, err := policy.Load("../../" + policy.Dir)
+	res, err := render.Run(ctx, pl, render.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	engine, err := policy.Load(filepath.Join(platformtest.Repo(), workspace.PoliciesDir))
 	if err != nil {
 		b.Fatal(err)
 	}
 	inputs := map[string][]policy.Input{}
 	for _, u := range res.Units {
 		for i, o := range u.Objects {
-			inputs[u.Env] = append(inputs[u.Env], policy.Input{Stamp: u.Stamp, Component: u.Component, File: path.Join(layout.Dir, u.Files[i].Path), Object: o})
+			inputs[u.Env] = append(inputs[u.Env], policy.Input{Stamp: u.Stamp, Component: u.Component, File: layout.RepoPath(u.Files[i].Path), Object: o})
 		}
 	}
 	b.ReportAllocs()

@@ -10,9 +10,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// ExceptionsFile is the reviewed list of waived findings, under Dir.
-const ExceptionsFile = "exceptions.yaml"
-
 // Exceptions is the exceptions file.
 type Exceptions struct {
 	APIVersion string      `yaml:"apiVersion"`

@@ -23,9 +23,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
-// Dir is the repo-relative folder holding the policies.
-const Dir = "policies"
-
 // Level of a finding.
 type Level string
 
@@ -241,7 +238,7 @@ func evalOne(ctx context.Context, pq rego.PreparedEvalQuery, env string, in Inpu
 				f.Level = level
 				f.Env = env
 				f.Stamp, f.Component, f.File, f.Source = in.Stamp, in.Component, in.File, in.Source
-				f.Kind, f.Namespace, f.Name = in.Object.GetKind(), in.Object.GetNamespace(), in.Object.GetName()
+				f.Kind, f.Namespace, f.Name = in.Object.GetKind(), in.Object.GetNamespace(), manifest.Name(in.Object)
 				out = append(out, f)
 			}
 		}

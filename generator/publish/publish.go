@@ -12,11 +12,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 // Trailer keys on rendered commits.
@@ -36,8 +34,12 @@ type Options struct {
 	Source string
 	// Retries bounds how often a push is retried when the remote moved.
 	Retries int
-	// Today judges policy exceptions.
-	Today time.Time
+	// Check renders and checks the tree at root (the working tree, or a
+	// worktree of Source) and returns the files to publish; an error, such
+	// as a failing verify, refuses the publish. drift says to compare with
+	// the tree's committed rendered/ too (off for a rollback, whose
+	// rendered/ an older tool wrote).
+	Check func(ctx context.Context, root string, drift bool) ([]layout.File, error)
 	// BeforePush, if set, runs before each push (tests use it to move the
 	// remote underneath a publish).
 	BeforePush func(attempt int)
@@ -72,17 +74,10 @@ func (e *DirtyError) Error() string {
 	return fmt.Sprintf("refusing to publish from a dirty working tree; commit or stash first:\n  %s%s", strings.Join(files, "\n  "), more)
 }
 
-// VerifyError refuses a publish whose source does not pass verify.
-type VerifyError struct{ Report *verify.Report }
-
-func (e *VerifyError) Error() string {
-	return fmt.Sprintf("refusing to publish: verify found %d violations and %d drifted files", e.Report.Denied(), len(e.Report.Drift))
-}
-
-// Run verifies the source and commits its render to the rendered branch.
+// Run checks the source and commits its render to the rendered branch.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Remote == "" || o.Branch == "" {
-		return nil, errors.New("publish: remote and branch are required")
+	if o.Remote == "" || o.Branch == "" || o.Check == nil {
+		return nil, errors.New("publish: remote, branch and check are required")
 	}
 	if o.Retries <= 0 {
 		o.Retries = 3
@@ -137,14 +132,11 @@ func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layo
 	}
 	// A rollback re-renders an older source with today's tool: only its
 	// render is checked, not its committed rendered/ (which an older tool wrote).
-	rep, err := verify.Run(ctx, verify.Options{Root: root, Today: o.Today, Drift: o.Source == ""})
+	files, err := o.Check(ctx, root, o.Source == "")
 	if err != nil {
 		return "", nil, err
 	}
-	if rep.Failed() {
-		return "", nil, &VerifyError{Report: rep}
-	}
-	return source, rep.Files, nil
+	return source, files, nil
 }
 
 func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string, files []layout.File) (*Result, error) {
@@ -214,11 +206,10 @@ func writeTree(ctx context.Context, repo git.Repo, files []layout.File) (string,
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	dir := filepath.Join(tmp, "rendered")
+	dir := filepath.Join(tmp, layout.Dir)
 	envs := map[string]bool{}
 	for _, f := range files {
-		env, _, _ := strings.Cut(f.Path, "/")
-		envs[env] = true
+		envs[layout.Env(f.Path)] = true
 	}
 	if err := layout.Replace(dir, sortedKeys(envs), files); err != nil {
 		return "", err
@@ -248,8 +239,7 @@ func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]str
 		if line == "" {
 			continue
 		}
-		env, _, _ := strings.Cut(line, "/")
-		envs[env] = true
+		envs[layout.Env(line)] = true
 	}
 	return sortedKeys(envs), nil
 }

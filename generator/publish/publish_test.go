@@ -11,15 +11,34 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/verify"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
-
-const repoRoot = "../.."
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
 func opts(work string) Options {
-	return Options{Root: work, Remote: "origin", Branch: "rendered", Today: today}
+	return Options{Root: work, Remote: "origin", Branch: "rendered", Check: verifyCheck}
+}
+
+// verifyFailed is what verifyCheck refuses a publish with.
+type verifyFailed struct{ rep *verify.Report }
+
+func (e *verifyFailed) Error() string { return "verify failed" }
+
+// verifyCheck is the check gitops publish runs: verify, with drift unless
+// it is a rollback.
+func verifyCheck(ctx context.Context, root string, drift bool) ([]layout.File, error) {
+	rep, err := verify.Run(ctx, workspace.Open(root), verify.Options{Today: today, Drift: drift})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Failed() {
+		return nil, &verifyFailed{rep}
+	}
+	return rep.Files, nil
 }
 
 func publish(t *testing.T, o Options) *Result {
@@ -47,7 +66,11 @@ func bumpDevAPI(t *testing.T, work, tag string) string {
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := render.Run(context.Background(), render.Options{Root: work, Envs: []string{"dev"}})
+	pl, err := plan.New(workspace.Open(work), plan.Options{Envs: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(context.Background(), pl, render.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +81,7 @@ func bumpDevAPI(t *testing.T, work, tag string) string {
 }
 
 func TestPublishLifecycle(t *testing.T) {
-	work, remote := gittest.Platform(t, repoRoot)
+	work, remote := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
 
 	first := publish(t, opts(work))
@@ -69,7 +92,7 @@ func TestPublishLifecycle(t *testing.T) {
 		t.Errorf("remote rendered = %s, want %s", got, first.Commit)
 	}
 	msg := gittest.Git(t, remote, "log", "-1", "--format=%B", "rendered")
-	if !strings.Contains(msg, "Source-Commit: "+a) || !strings.Contains(msg, "Environments: dev, prod, staging") {
+	if !strings.Contains(msg, "Source-Commit: "+a) || !strings.Contains(msg, "Environments: dev, prod") {
 		t.Errorf("commit message lacks the trailers:\n%s", msg)
 	}
 	// The branch holds rendered/'s contents at its root, byte for byte.
@@ -121,7 +144,7 @@ func TestPublishLifecycle(t *testing.T) {
 // TestPublishSurvivesConcurrentPush: the remote moves between our commit
 // and our push; the publish builds on the new tip and neither commit is lost.
 func TestPublishSurvivesConcurrentPush(t *testing.T) {
-	work, remote := gittest.Platform(t, repoRoot)
+	work, remote := gittest.Platform(t)
 	publish(t, opts(work))
 
 	other := filepath.Join(t.TempDir(), "other")
@@ -157,7 +180,7 @@ func TestPublishSurvivesConcurrentPush(t *testing.T) {
 }
 
 func TestPublishRefuses(t *testing.T) {
-	work, remote := gittest.Platform(t, repoRoot)
+	work, remote := gittest.Platform(t)
 
 	if err := os.WriteFile(filepath.Join(work, "environments", "scratch.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -177,9 +200,9 @@ func TestPublishRefuses(t *testing.T) {
 	}
 	gittest.Commit(t, work, "Hand-edit a rendered file")
 	_, err = Run(context.Background(), opts(work))
-	var failed *VerifyError
-	if !errors.As(err, &failed) || len(failed.Report.Drift) != 1 {
-		t.Errorf("failing verify: err = %v, want a VerifyError with one drifted file", err)
+	var failed *verifyFailed
+	if !errors.As(err, &failed) || len(failed.rep.Drift) != 1 {
+		t.Errorf("failing verify: err = %v, want the check's error with one drifted file", err)
 	}
 	if gittest.Git(t, remote, "branch", "--list", "rendered") != "" {
 		t.Error("a refused publish created the rendered branch")
@@ -189,7 +212,7 @@ func TestPublishRefuses(t *testing.T) {
 // TestRollback: publish A, publish B, publish --source A gives a new commit
 // whose tree is A's, byte for byte, with history kept.
 func TestRollback(t *testing.T) {
-	work, remote := gittest.Platform(t, repoRoot)
+	work, remote := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
 	pa := publish(t, opts(work))
 	bumpDevAPI(t, work, "0a1b2c3d4e5f")

@@ -1,80 +1,70 @@
 package render
 
 import (
+	"slices"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
-// TestUnitKeyCoversWhatTheRenderReads changes one field of tokenization at
-// a time and renders kafka (which tokenization talks to): whenever kafka's
-// output changes, so must its cache key, or a warm cache would serve a stale
-// render. A change that cannot reach kafka must leave its key alone.
+// TestUnitKeyCoversWhatTheRenderReads changes one field of api at a time
+// and renders redis (which api talks to): whenever redis's output changes,
+// so must its cache key, or a warm cache would serve a stale render. A
+// change that cannot reach redis must leave its key alone.
 func TestUnitKeyCoversWhatTheRenderReads(t *testing.T) {
-	r, err := source.Read(repoRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := newSources(r)
-	render := func(t *testing.T, e *spec.Environment) (string, []layout.File) {
+	root := platformtest.Small(t)
+	render := func(t *testing.T, change func(c *spec.Component)) (string, []layout.File) {
 		t.Helper()
-		target := intent.Target{Env: e, Stamp: e.Spec.Stamps[0], Name: "kafka", Component: e.Spec.Components["kafka"]}
-		env, err := envKey(e)
+		ws := workspace.Open(root)
+		e, err := ws.Environment("dev")
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := unitKey(repo, target, env)
+		c := e.Spec.Components["api"]
+		change(&c)
+		e.Spec.Components["api"] = c
+		p, err := plan.New(ws, plan.Options{Envs: []string{"dev"}, Keys: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := &Unit{Env: e.Name(), Stamp: target.Stamp.Name, Component: "kafka"}
-		if err := renderUnit(repo, target, u); err != nil {
+		i := slices.IndexFunc(p.Units, func(u *plan.Unit) bool { return u.Component == "redis" })
+		u := &Unit{Unit: p.Units[i].Unit}
+		if err := renderUnit(newSources(p), p.Units[i], u); err != nil {
 			t.Fatal(err)
 		}
-		return key.String(), u.Files
+		return p.Units[i].Key.String(), u.Files
 	}
-	load := func(t *testing.T) *spec.Environment {
-		t.Helper()
-		e, err := spec.Load(repoRoot, "staging")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	baseKey, baseFiles := render(t, load(t))
+	baseKey, baseFiles := render(t, func(*spec.Component) {})
 
 	tests := []struct {
 		name       string
 		change     func(c *spec.Component)
-		reachKafka bool
+		reachRedis bool
 	}{
 		{"image tag", func(c *spec.Component) { c.Images[0].Tag = "0123456789ab" }, false},
 		{"resources", func(c *spec.Component) { c.Resources.Requests.CPU = "300m" }, false},
 		{"scaling", func(c *spec.Component) { c.Scaling.PodThroughputRPS = 7 }, false},
 		{"secrets", func(c *spec.Component) { c.Secrets = append(c.Secrets, "extra") }, false},
 		{"sync wave", func(c *spec.Component) { c.SyncWave = 9 }, false},
-		{"talks to kafka no more", func(c *spec.Component) { c.TalksTo = []string{"mongodb"} }, true},
+		{"talks to redis no more", func(c *spec.Component) { c.TalksTo = nil }, true},
 		{"namespace", func(c *spec.Component) { c.Namespace = "elsewhere" }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := load(t)
-			c := e.Spec.Components["tokenization"]
-			tc.change(&c)
-			e.Spec.Components["tokenization"] = c
-			key, files := render(t, e)
+			key, files := render(t, tc.change)
 			changed := !layout.Equal(files, baseFiles)
-			if changed != tc.reachKafka {
-				t.Errorf("kafka's render changed = %v, want %v (the test's premise)", changed, tc.reachKafka)
+			if changed != tc.reachRedis {
+				t.Errorf("redis's render changed = %v, want %v (the test's premise)", changed, tc.reachRedis)
 			}
 			if changed && key == baseKey {
-				t.Error("kafka's render changed but its cache key did not: a warm cache would serve the old render")
+				t.Error("redis's render changed but its cache key did not: a warm cache would serve the old render")
 			}
 			if !changed && key != baseKey {
-				t.Error("kafka's cache key changed though its render did not: the change re-renders more than it affects")
+				t.Error("redis's cache key changed though its render did not: the change re-renders more than it affects")
 			}
 		})
 	}

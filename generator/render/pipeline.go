@@ -10,35 +10,20 @@ import (
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/source"
-	"github.com/libertum/platform-gitops/generator/spec"
 )
-
-// checkBases reports every component whose base folder is missing or holds
-// neither a chart nor a kustomization, pointing at the environment line.
-func checkBases(repo *sources, envs []*spec.Environment) error {
-	var errs []error
-	for _, e := range envs {
-		for _, name := range e.ComponentNames() {
-			dir := e.Spec.Components[name].BaseDir(name)
-			if repo.KindOf(dir) == source.None {
-				errs = append(errs, e.Errorf([]string{"spec", "components", name},
-					"component %s: base %s has neither Chart.yaml nor kustomization.yaml (missing base?)", name, path.Join(source.BaseDir, dir)))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // build runs one unit through the pipeline: source → shape → generate →
 // overlay → canonical objects.
-func build(repo *sources, t intent.Target) ([]*manifest.Object, error) {
-	objs, gen, err := shaped(repo, t)
+func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
+	t := pu.Target
+	objs, gen, err := shaped(repo, pu)
 	if err != nil {
 		return nil, err
 	}
 	dir := "/" + path.Join("render", t.Env.Name(), t.Name)
-	files, err := stage(repo, t, append(objs, gen...), dir)
+	files, err := stage(repo, pu, append(objs, gen...), dir)
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +39,9 @@ func build(repo *sources, t intent.Target) ([]*manifest.Object, error) {
 
 // shaped renders the component's base and applies the spec to it: the
 // base's objects, shaped, and the objects generated beside them.
-func shaped(repo *sources, t intent.Target) (objs, gen []*manifest.Object, err error) {
-	if objs, err = sourceObjects(repo, t); err != nil {
+func shaped(repo *sources, pu *plan.Unit) (objs, gen []*manifest.Object, err error) {
+	t := pu.Target
+	if objs, err = sourceObjects(repo, pu); err != nil {
 		return nil, nil, err
 	}
 	if err := intent.Shape(t, objs); err != nil {
@@ -69,9 +55,9 @@ func shaped(repo *sources, t intent.Target) (objs, gen []*manifest.Object, err e
 
 // sourceObjects renders the component's base: a local Helm chart or a
 // kustomize base.
-func sourceObjects(repo *sources, t intent.Target) ([]*manifest.Object, error) {
-	dir := path.Join(source.BaseDir, t.Component.BaseDir(t.Name))
-	switch repo.KindOf(t.Component.BaseDir(t.Name)) {
+func sourceObjects(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
+	t, dir := pu.Target, pu.Base
+	switch pu.Kind {
 	case source.Chart:
 		ch := helm.Chart{Dir: dir, Files: repo.Files(dir)}
 		if _, err := repo.charts.get(dir, func() (struct{}, error) { return struct{}{}, helm.CheckDeterministic(ch) }); err != nil {
@@ -129,19 +115,18 @@ func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
 	return errors.Join(errs...)
 }
 
-// sources are the repo's component sources plus what one run has already
+// sources are the plan's component sources plus what one run has already
 // computed from them: a kustomize base's output depends on nothing but its
 // files, so every stamp and environment built from it shares one build; a
-// chart's templates are checked for nondeterminism once; an environment's
-// cache-key inputs are encoded once.
+// chart's templates are checked for nondeterminism once.
 type sources struct {
 	*source.Repo
+	plan   *plan.Plan
 	bases  onceMap[string, []*manifest.Object]
-	envs   onceMap[*spec.Environment, []byte]
 	charts onceMap[string, struct{}] // charts checked for nondeterministic functions
 }
 
-func newSources(r *source.Repo) *sources { return &sources{Repo: r} }
+func newSources(p *plan.Plan) *sources { return &sources{Repo: p.Sources, plan: p} }
 
 // onceMap computes a value per key at most once, however many goroutines
 // ask for it at the same time.
@@ -169,11 +154,6 @@ func (o *onceMap[K, V]) get(k K, compute func() (V, error)) (V, error) {
 	o.mu.Unlock()
 	e.once.Do(func() { e.v, e.err = compute() })
 	return e.v, e.err
-}
-
-// envKey returns the environment's shared cache-key inputs.
-func (s *sources) envKey(e *spec.Environment) ([]byte, error) {
-	return s.envs.get(e, func() ([]byte, error) { return envKey(e) })
 }
 
 // kustomizeBase builds the kustomize base in dir once per run and hands

@@ -8,16 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/argocd"
@@ -26,40 +23,33 @@ import (
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
-// Options say what to render.
+// Options say how to execute a plan.
 type Options struct {
-	// Root is the repo root holding environments/, base/ and overlays/.
-	Root string
-	// Envs limits the render to these environments; empty means all.
-	Envs []string
 	// Workers is how many units render at once; <= 0 means GOMAXPROCS.
 	Workers int
 	// Progress, when set, is called after each unit (from one goroutine at a time).
 	Progress func(done, total int, u *Unit)
 	// Cache, when set, holds rendered units by the content of their inputs:
 	// a unit whose inputs and tool are unchanged is restored, not rendered.
+	// The plan must then carry keys (plan.Options.Keys).
 	Cache *cache.Store
-	// Select, when set, names the (environment, component) units a change
-	// can affect: only those are rendered; every other unit is read back
-	// from the committed rendered/ under Root (and rendered after all if it
-	// is not there).
-	Select func(env, component string) bool
 }
 
-// Unit is one rendered (environment, stamp, component).
+// Unit is one rendered unit: a planned component, or one derived from the
+// whole environment (namespaces, Argo CD Applications, bootstrap).
 type Unit struct {
-	Env, Stamp, Component string
-	Objects               []*manifest.Object
-	Files                 []layout.File
-	Elapsed               time.Duration
+	layout.Unit
+	Objects []*manifest.Object
+	Files   []layout.File
+	Elapsed time.Duration
 	// Cached says the unit came from the cache rather than a render.
 	Cached bool
-	// Reused says the unit was read from the committed rendered tree (see
-	// Options.Select).
+	// Reused says the unit was read back from the committed tree because
+	// the plan's scope leaves it out.
 	Reused bool
 }
 
@@ -70,6 +60,12 @@ func (u *Unit) Bytes() int {
 		n += len(f.Data)
 	}
 	return n
+}
+
+// Derived reports whether the unit is built from the whole environment
+// rather than planned: it is always rendered.
+func (u *Unit) Derived() bool {
+	return u.Stamp == "" || u.Component == spec.NamespacesComponent || u.Component == spec.AppsComponent
 }
 
 // Result is a whole render.
@@ -99,111 +95,80 @@ func (r *Result) EnvNames() []string {
 	return out
 }
 
-// LoadEnvironments loads the named environments (all when names is empty),
-// reporting every broken file at once.
-func LoadEnvironments(root string, names []string) ([]*spec.Environment, error) {
-	if len(names) == 0 {
-		all, err := spec.Names(root)
-		if err != nil {
-			return nil, err
-		}
-		if len(all) == 0 {
-			return nil, fmt.Errorf("no environments under %s", path.Join(root, spec.Dir))
-		}
-		names = all
-	}
-	names = dedupe(names)
-	var envs []*spec.Environment
-	var errs []error
-	for _, n := range names {
-		e, err := spec.Load(root, n)
-		if err != nil {
-			errs = append(errs, err)
+// Counts says how the planned units were produced.
+type Counts struct {
+	Total    int `json:"total"`
+	Rendered int `json:"rendered"`
+	Cached   int `json:"cached"`
+	Reused   int `json:"reused"`
+}
+
+// Counts counts the planned (not derived) units by how they were produced.
+func (r *Result) Counts() Counts {
+	var c Counts
+	for _, u := range r.Units {
+		if u.Derived() {
 			continue
 		}
-		envs = append(envs, e)
-	}
-	return envs, errors.Join(errs...)
-}
-
-func dedupe(names []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, n)
+		c.Total++
+		switch {
+		case u.Reused:
+			c.Reused++
+		case u.Cached:
+			c.Cached++
+		default:
+			c.Rendered++
 		}
 	}
-	sort.Strings(out)
-	return out
+	return c
 }
 
-// Run renders the requested environments in memory.
-func Run(ctx context.Context, o Options) (*Result, error) {
-	envs, err := LoadEnvironments(o.Root, o.Envs)
-	if err != nil {
-		return nil, err
-	}
-	r, err := source.Read(o.Root)
-	if err != nil {
-		return nil, err
-	}
-	repo := newSources(r)
-	var units []*Unit
-	var targets []intent.Target
-	for _, e := range envs {
-		for _, st := range e.Spec.Stamps {
-			for _, name := range e.ComponentNames() {
-				targets = append(targets, intent.Target{Env: e, Stamp: st, Name: name, Component: e.Spec.Components[name]})
-				units = append(units, &Unit{Env: e.Name(), Stamp: st.Name, Component: name})
-			}
-		}
-	}
-	if err := checkBases(repo, envs); err != nil {
-		return nil, err
+// Run executes a plan in memory: units render in parallel on a bounded
+// pool, the first failure or an interrupt stops handing out new ones, and
+// every distinct failure of the units that ran is reported once.
+func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
+	repo := newSources(p)
+	units := make([]*Unit, len(p.Units))
+	for i, pu := range p.Units {
+		units[i] = &Unit{Unit: pu.Unit}
 	}
 	errs := make([]error, len(units))
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	jobs := make(chan int)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
 	var mu sync.Mutex
 	done := 0
-	for range min(workers, max(len(units), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				start := time.Now()
-				errs[i] = renderOrReuse(o, repo, targets[i], units[i])
-				units[i].Elapsed = time.Since(start)
-				if o.Progress != nil {
-					mu.Lock()
-					done++
-					o.Progress(done, len(units), units[i])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
 	for i := range units {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		jobs <- i
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil
+			}
+			start := time.Now()
+			errs[i] = renderOrReuse(o.Cache, repo, p.Units[i], units[i])
+			units[i].Elapsed = time.Since(start)
+			if o.Progress != nil {
+				mu.Lock()
+				done++
+				o.Progress(done, len(units), units[i])
+				mu.Unlock()
+			}
+			return errs[i]
+		})
 	}
-	close(jobs)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	_ = g.Wait() // the errors are in errs, grouped below
 	if err := groupErrors(units, errs); err != nil {
 		return nil, err
 	}
-	for _, e := range envs {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, e := range p.Envs {
 		for _, st := range e.Spec.Stamps {
 			u, err := namespacesUnit(e, st)
 			if err != nil {
@@ -212,70 +177,42 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			units = append(units, u)
 		}
 	}
-	argo, err := argocdUnits(envs, units)
+	argo, err := argocdUnits(p.Envs, units)
 	if err != nil {
 		return nil, err
 	}
 	units = append(units, argo...)
-	sort.SliceStable(units, func(i, j int) bool {
-		a, b := units[i], units[j]
-		if a.Env != b.Env {
-			return a.Env < b.Env
-		}
-		if a.Stamp != b.Stamp {
-			return a.Stamp < b.Stamp
-		}
-		return a.Component < b.Component
-	})
-	return &Result{Envs: envs, Units: units}, nil
+	sort.SliceStable(units, func(i, j int) bool { return units[i].Unit.Less(units[j].Unit) })
+	return &Result{Envs: p.Envs, Units: units}, nil
 }
 
-func renderOrReuse(o Options, repo *sources, t intent.Target, u *Unit) error {
-	if o.Select != nil && !o.Select(u.Env, u.Component) {
-		ok, err := reuseUnit(filepath.Join(o.Root, layout.Dir), u)
-		if ok || err != nil {
-			return err
-		}
+func renderOrReuse(store *cache.Store, repo *sources, pu *plan.Unit, u *Unit) error {
+	if len(pu.Committed) > 0 {
+		return reuseUnit(pu.Committed, u)
 	}
-	return renderCached(o.Cache, repo, t, u)
+	return renderCached(store, repo, pu, u)
 }
 
-// reuseUnit reads a unit back from a rendered tree; ok is false when the
-// tree does not hold it.
-func reuseUnit(tree string, u *Unit) (ok bool, err error) {
-	dir := filepath.Join(tree, filepath.FromSlash(layout.ComponentDir(u.Env, u.Stamp, u.Component)))
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
+// reuseUnit decodes a unit's committed files.
+func reuseUnit(files []layout.File, u *Unit) error {
 	type pair struct {
 		obj  *manifest.Object
 		file layout.File
 	}
 	var pairs []pair
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".yaml") {
 			continue
 		}
-		p := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(p)
+		p := layout.RepoPath(f.Path)
+		objs, err := manifest.Decode(p, f.Data)
 		if err != nil {
-			return false, err
-		}
-		objs, err := manifest.Decode(p, b)
-		if err != nil {
-			return false, err
+			return err
 		}
 		if len(objs) != 1 {
-			return false, fmt.Errorf("%s: holds %d objects, a rendered file holds one", p, len(objs))
+			return fmt.Errorf("%s: holds %d objects, a rendered file holds one", p, len(objs))
 		}
-		pairs = append(pairs, pair{objs[0], layout.File{Path: layout.Path(u.Env, u.Stamp, u.Component, e.Name()), Data: b}})
-	}
-	if len(pairs) == 0 {
-		return false, nil
+		pairs = append(pairs, pair{objs[0], f})
 	}
 	sort.SliceStable(pairs, func(i, j int) bool { return manifest.Less(pairs[i].obj, pairs[j].obj) })
 	for _, p := range pairs {
@@ -283,12 +220,12 @@ func reuseUnit(tree string, u *Unit) (ok bool, err error) {
 		u.Files = append(u.Files, p.file)
 	}
 	u.Reused = true
-	return true, nil
+	return nil
 }
 
-func renderUnit(repo *sources, t intent.Target, u *Unit) error {
+func renderUnit(repo *sources, pu *plan.Unit, u *Unit) error {
 	kustomize.Warm()
-	objs, err := build(repo, t)
+	objs, err := build(repo, pu)
 	if err != nil {
 		return err
 	}
@@ -308,7 +245,7 @@ func groupErrors(units []*Unit, errs []error) error {
 		if _, ok := where[msg]; !ok {
 			order = append(order, msg)
 		}
-		where[msg] = append(where[msg], units[i].Env+"/"+units[i].Stamp+"/"+units[i].Component)
+		where[msg] = append(where[msg], units[i].String())
 	}
 	var out []error
 	for _, msg := range order {
@@ -332,7 +269,7 @@ func finish(u *Unit, objs []*manifest.Object) error {
 		if err != nil {
 			return err
 		}
-		u.Files = append(u.Files, layout.File{Path: layout.Path(u.Env, u.Stamp, u.Component, name), Data: b})
+		u.Files = append(u.Files, layout.File{Path: u.File(name), Data: b})
 	}
 	return nil
 }
@@ -353,9 +290,9 @@ func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 			if err != nil {
 				return nil, err
 			}
-			u := &Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}
+			u := &Unit{Unit: layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}}
 			if err := finish(u, objs); err != nil {
-				return nil, fmt.Errorf("render %s/%s/%s: %w", u.Env, u.Stamp, u.Component, err)
+				return nil, fmt.Errorf("render %s: %w", u.Unit, err)
 			}
 			out = append(out, u)
 		}
@@ -363,9 +300,9 @@ func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		u := &Unit{Env: e.Name(), Component: spec.BootstrapDir}
+		u := &Unit{Unit: layout.Unit{Env: e.Name(), Component: spec.BootstrapDir}}
 		if err := finish(u, objs); err != nil {
-			return nil, fmt.Errorf("render %s/%s: %w", u.Env, u.Component, err)
+			return nil, fmt.Errorf("render %s: %w", u.Unit, err)
 		}
 		out = append(out, u)
 	}
@@ -396,7 +333,7 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp) (*Unit, error) {
 		}}
 		objs = append(objs, o)
 	}
-	u := &Unit{Env: e.Name(), Stamp: st.Name, Component: spec.NamespacesComponent}
+	u := &Unit{Unit: layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.NamespacesComponent}}
 	return u, finish(u, objs)
 }
 
@@ -453,36 +390,11 @@ func RegistryImage(registry, name string) string {
 	return registry + "/" + name
 }
 
-func overlayDirs(repo *sources, env, component string) []string {
-	var dirs []string
-	for _, d := range []string{path.Join(source.OverlaysDir, env), path.Join(source.OverlaysDir, env, component)} {
-		if repo.Has(d + "/kustomization.yaml") {
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
-// overlayFiles are the overlay files the unit's final stage reads, by
-// repo-relative path: the environment's overlay (without the other
-// components' folders) and the component's own.
-func overlayFiles(repo *sources, t intent.Target) map[string][]byte {
-	out := map[string][]byte{}
-	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
-		for rel, b := range repo.Files(d) {
-			if strings.Contains(rel, "/") && d == path.Join(source.OverlaysDir, t.Env.Name()) {
-				continue // another component's overlay
-			}
-			out[path.Join(d, rel)] = b
-		}
-	}
-	return out
-}
-
 // stage lays out the final kustomization: the component's objects as one
 // resource, the environment's overlays as kustomize Components, then the
 // environment's namespace, labels and image pins.
-func stage(repo *sources, t intent.Target, objs []*manifest.Object, dir string) (kustomize.Files, error) {
+func stage(repo *sources, pu *plan.Unit, objs []*manifest.Object, dir string) (kustomize.Files, error) {
+	t := pu.Target
 	files := kustomize.Files{}
 	// The stage's namespace transformer puts every object in the
 	// component's namespace; clearing it first means overlay patches never
@@ -512,10 +424,10 @@ func stage(repo *sources, t intent.Target, objs []*manifest.Object, dir string) 
 		Images: imageChanges(t.Env, t.Component),
 	}
 	up := strings.Repeat("../", strings.Count(strings.Trim(dir, "/"), "/")+1)
-	for _, d := range overlayDirs(repo, t.Env.Name(), t.Name) {
+	for _, d := range pu.Overlays {
 		k.Components = append(k.Components, up+d)
 	}
-	for p, b := range overlayFiles(repo, t) {
+	for p, b := range repo.plan.OverlayFiles(pu) {
 		files["/"+p] = b
 	}
 	kb, err := yaml.Marshal(k)

@@ -13,43 +13,58 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (testdata/ and the committed rendered/ tree)")
 
-// repoRoot is the repo this package renders in its tests: the real platform.
-const repoRoot = "../.."
-
-func renderRepo(t testing.TB, workers int) *Result {
+// renderRoot plans and renders every environment of the repo at root.
+func renderRoot(t testing.TB, root string, o Options) *Result {
 	t.Helper()
-	res, err := Run(context.Background(), Options{Root: repoRoot, Workers: workers})
+	p, err := plan.New(workspace.Open(root), plan.Options{Keys: o.Cache != nil})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	res, err := Run(context.Background(), p, o)
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
 	return res
 }
 
+// renderRepo renders the real platform: only the golden tests do.
+func renderRepo(t testing.TB, workers int) *Result {
+	t.Helper()
+	return renderRoot(t, platformtest.Repo(), Options{Workers: workers})
+}
+
 // TestGoldenRendered: the committed rendered/ tree is the golden output of
-// the whole platform.
+// the whole platform, and the small test platform's rendered/ its own.
 func TestGoldenRendered(t *testing.T) {
-	res := renderRepo(t, 0)
-	dir := filepath.Join(repoRoot, layout.Dir)
-	if *update {
-		if err := layout.Replace(dir, res.EnvNames(), res.Files()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := res.Files()
-	want, err := layout.Read(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !layout.Equal(got, want) {
-		t.Errorf("rendered/ is out of date (run make golden or make render):\n%s", fileListDiff(want, got))
+	for _, tc := range []struct{ name, root, dir string }{
+		{"platform", platformtest.Repo(), filepath.Join(platformtest.Repo(), layout.Dir)},
+		{"small", platformtest.Small(t), filepath.Join(platformtest.SmallDir(), layout.Dir)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := renderRoot(t, tc.root, Options{})
+			if *update {
+				if err := layout.Replace(tc.dir, res.EnvNames(), res.Files()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := res.Files()
+			want, err := layout.Read(tc.dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !layout.Equal(got, want) {
+				t.Errorf("%s is out of date (run make golden or make render):\n%s", tc.dir, fileListDiff(want, got))
+			}
+		})
 	}
 }
 
@@ -117,9 +132,10 @@ func TestGoldenInventory(t *testing.T) {
 // TestDeterministic: rendering twice, and with one worker or many, gives
 // byte-identical trees.
 func TestDeterministic(t *testing.T) {
-	first := renderRepo(t, 1).Files()
+	root := platformtest.Small(t)
+	first := renderRoot(t, root, Options{Workers: 1}).Files()
 	for _, workers := range []int{1, 8} {
-		again := renderRepo(t, workers).Files()
+		again := renderRoot(t, root, Options{Workers: workers}).Files()
 		if !layout.Equal(first, again) {
 			t.Fatalf("render with %d workers differs from a serial render:\n%s", workers, fileListDiff(first, again))
 		}
@@ -202,46 +218,39 @@ func BenchmarkRenderAll(b *testing.B) {
 // one component re-renders that component's units and nothing else, and the
 // result is byte-identical to a render without a cache.
 func TestCacheRendersOnlyWhatChanged(t *testing.T) {
-	root := t.TempDir()
-	gittest.CopyPlatform(t, repoRoot, root)
+	root := platformtest.Small(t)
 	store, err := cache.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := Run(ctx, Options{Root: root, Cache: store}); err != nil {
-		t.Fatal(err)
-	}
-	env := filepath.Join(root, "environments", "staging.yaml")
+	renderRoot(t, root, Options{Cache: store})
+	env := filepath.Join(root, "environments", "prod.yaml")
 	b, err := os.ReadFile(env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := strings.Replace(string(b), "tag: 9f2c4e1a7b3d # api commit", "tag: 0123456789ab # api commit", 1)
 	if changed == string(b) {
-		t.Fatal("staging.yaml no longer pins api at 9f2c4e1a7b3d; update the test")
+		t.Fatal("prod.yaml no longer pins api at 9f2c4e1a7b3d; update the test")
 	}
 	if err := os.WriteFile(env, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	got, err := Run(ctx, Options{Root: root, Cache: store})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := renderRoot(t, root, Options{Cache: store})
 	var rendered []string
 	for _, u := range got.Units {
-		if !u.Cached && u.Stamp != "" && u.Component != spec.NamespacesComponent && u.Component != spec.AppsComponent {
-			rendered = append(rendered, u.Env+"/"+u.Stamp+"/"+u.Component)
+		if !u.Cached && !u.Derived() {
+			rendered = append(rendered, u.Unit.String())
 		}
 	}
-	if want := []string{"staging/weu-1/api"}; !cmp.Equal(rendered, want) {
-		t.Errorf("units rendered after changing staging's api tag = %v, want %v (the rest from the cache)", rendered, want)
+	if want := []string{"prod/neu-1/api", "prod/weu-1/api"}; !cmp.Equal(rendered, want) {
+		t.Errorf("units rendered after changing prod's api tag = %v, want %v (the rest from the cache)", rendered, want)
 	}
-	fresh, err := Run(ctx, Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
+	if c := got.Counts(); c.Rendered != 2 || c.Cached != c.Total-2 {
+		t.Errorf("counts = %+v, want 2 rendered and the rest cached", c)
 	}
+	fresh := renderRoot(t, root, Options{})
 	if !layout.Equal(got.Files(), fresh.Files()) {
 		t.Errorf("cached render differs from a fresh one:\n%s", fileListDiff(fresh.Files(), got.Files()))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/verify"
 )
@@ -85,7 +86,8 @@ func JUnit(w io.Writer, r *verify.Report) error {
 		s.Cases = append(s.Cases, junitCase{Name: f.Rule + " " + f.Object(), Classname: f.Env, Failure: &junitFailure{Message: f.Rule, Text: f.String()}})
 	}
 	for _, d := range r.Drift {
-		env := strings.Split(strings.TrimPrefix(d.Path, "rendered/"), "/")[0]
+		rel, _ := layout.FromRepoPath(d.Path)
+		env := layout.Env(rel)
 		s := suite(env)
 		s.Tests++
 		s.Failures++

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/review"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 func editFile(t *testing.T, path, old, new string) {
@@ -62,7 +64,8 @@ func checkComments(t *testing.T, comments []string, limit int) {
 // TestLargeChangeComments: a change touching every component of every
 // environment stays under GitHub's limit per comment, never cut mid-table.
 func TestLargeChangeComments(t *testing.T) {
-	work, _ := gittest.Platform(t, "../..")
+	// The real platform: a change to every object of it must split.
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
 	for _, env := range []string{"dev", "staging", "prod"} {
 		editFile(t, filepath.Join(work, "environments", env+".yaml"), "registry: acrlibertum"+env+".azurecr.io", "registry: acrlibertum"+env+"new.azurecr.io")
@@ -77,7 +80,7 @@ func TestLargeChangeComments(t *testing.T) {
 	editFile(t, filepath.Join(work, "overlays", "prod", "kustomization.yaml"), "libertum.io/change-approval: platform-oncall", "libertum.io/change-approval: platform-oncall-and-security")
 	gittest.Commit(t, work, "Move registries and rename a stamp")
 
-	r, err := review.Run(context.Background(), review.Options{Root: work, Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	r, err := review.Run(context.Background(), workspace.Open(work), review.Options{Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

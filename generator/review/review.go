@@ -8,24 +8,23 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
-	"github.com/libertum/platform-gitops/generator/verify"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // Options say what to compare.
 type Options struct {
-	// Root is the working tree (the head of the change).
-	Root string
 	// Base is the git ref the change is compared with.
 	Base    string
 	Envs    []string
@@ -34,18 +33,16 @@ type Options struct {
 	// Cache, when set, holds rendered units and findings by content: the
 	// base side of a PR is mostly what the last run already rendered.
 	Cache *cache.Store
-	// Select, when set, limits both renders to the units a change can
-	// affect (see scope.Since); each side reads the others from its own
+	// Scope, when set, limits both renders to the units a change can
+	// affect (see plan.Since); each side reads the others from its own
 	// committed rendered/.
-	Select func(env, component string) bool
+	Scope *plan.Scope
 }
 
 // Unit is the change to one rendered component.
 type Unit struct {
-	Env       string      `json:"environment"`
-	Stamp     string      `json:"stamp,omitempty"`
-	Component string      `json:"component"`
-	Files     []diff.File `json:"objects"`
+	layout.Unit
+	Files []diff.File `json:"objects"`
 }
 
 // Component is a component's network intent, for the diagram.
@@ -92,9 +89,10 @@ type side struct {
 	findings []policy.Finding
 }
 
-// Run compares the working tree with the base ref.
-func Run(ctx context.Context, o Options) (*Review, error) {
-	repo := git.Repo{Dir: o.Root}
+// Run compares the working tree (the workspace: the head of the change)
+// with the base ref.
+func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Review, error) {
+	repo := git.Repo{Dir: ws.Root}
 	baseCommit, err := repo.Resolve(ctx, o.Base)
 	if err != nil {
 		return nil, fmt.Errorf("diff --base %s: %w", o.Base, err)
@@ -105,11 +103,11 @@ func Run(ctx context.Context, o Options) (*Review, error) {
 	}
 	defer remove()
 
-	head, err := load(ctx, o.Root, o.Envs, o)
+	head, err := load(ctx, ws, o.Envs, o)
 	if err != nil {
 		return nil, err
 	}
-	base, err := load(ctx, baseDir, head.res.EnvNames(), o)
+	base, err := load(ctx, workspace.Open(baseDir), head.res.EnvNames(), o)
 	if err != nil {
 		return nil, fmt.Errorf("render base %s: %w", o.Base, err)
 	}
@@ -126,13 +124,13 @@ func Run(ctx context.Context, o Options) (*Review, error) {
 	return r, nil
 }
 
-// load renders one side and checks it with that side's own policies, so a
-// change to a policy shows in the delta too.
-func load(ctx context.Context, root string, envs []string, o Options) (*side, error) {
+// load renders one side and checks it with that side's own policies and
+// exceptions, so a change to a policy shows in the delta too.
+func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
-		all, err := spec.Names(root)
+		all, err := ws.Names()
 		if err != nil {
 			return nil, err
 		}
@@ -141,20 +139,19 @@ func load(ctx context.Context, root string, envs []string, o Options) (*side, er
 			return &side{res: &render.Result{}}, nil
 		}
 	}
-	res, err := render.Run(ctx, render.Options{Root: root, Envs: names, Workers: o.Workers, Cache: o.Cache, Select: o.Select})
+	p, err := plan.New(ws, plan.Options{Envs: names, Scope: o.Scope, Keys: o.Cache != nil})
 	if err != nil {
 		return nil, err
 	}
-	exceptions, err := policy.LoadExceptions(filepath.Join(root, policy.Dir, policy.ExceptionsFile))
+	res, err := render.Run(ctx, p, render.Options{Workers: o.Workers, Cache: o.Cache})
 	if err != nil {
 		return nil, err
 	}
-	checker := &verify.Checker{Root: root, Workers: o.Workers, Cache: o.Cache}
-	findings, err := checker.Check(ctx, res)
+	findings, err := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today}).Render(ctx, res)
 	if err != nil {
 		return nil, err
 	}
-	return &side{res: res, findings: exceptions.Apply(findings, o.Today)}, nil
+	return &side{res: res, findings: findings}, nil
 }
 
 func intersect(a, b []string) []string {
@@ -171,29 +168,21 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// group sorts changed files into (environment, stamp, component) units and
-// masks secret-like values.
+// group sorts changed files into (environment, stamp, component) units.
 func group(files []diff.File) []Unit {
 	var units []Unit
 	index := map[string]int{}
 	for _, f := range files {
-		parts := strings.Split(f.Path, "/")
-		var env, stamp, comp string
-		switch len(parts) {
-		case 4:
-			env, stamp, comp = parts[0], parts[1], parts[2]
-		case 3:
-			env, comp = parts[0], parts[1]
-		default:
-			env, comp = parts[0], path.Dir(f.Path)
+		u, _, ok := layout.Parse(f.Path)
+		if !ok { // not a unit's file: group it by its folder
+			u = layout.Unit{Env: layout.Env(f.Path), Component: path.Dir(f.Path)}
 		}
-		f.Changes = diff.Mask(f.Kind, f.Changes)
-		key := env + "/" + stamp + "/" + comp
+		key := u.String()
 		i, ok := index[key]
 		if !ok {
 			i = len(units)
 			index[key] = i
-			units = append(units, Unit{Env: env, Stamp: stamp, Component: comp})
+			units = append(units, Unit{Unit: u})
 		}
 		units[i].Files = append(units[i].Files, f)
 	}

@@ -11,20 +11,28 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/scope"
 	"github.com/libertum/platform-gitops/generator/specedit"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
-
-const repoRoot = "../.."
 
 func run(t *testing.T, work, base string) *Review {
 	t.Helper()
-	r, err := Run(context.Background(), Options{Root: work, Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	r, err := Run(context.Background(), workspace.Open(work), Options{Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// setImage pins a component's image in an environment file.
+func setImage(t *testing.T, work, env, component, tag string) {
+	t.Helper()
+	rel := workspace.EnvironmentFile(env)
+	if _, err := specedit.Apply(filepath.Join(work, rel), rel, []specedit.ImageTag{{Component: component, Tag: tag}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func write(t *testing.T, path, data string) {
@@ -56,11 +64,9 @@ patches:
 // TestImageBump: commit A, change one image tag, commit B: the diff holds
 // exactly that field of that Deployment in each stamp of the environment.
 func TestImageBump(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	if _, err := specedit.Apply(work, "prod", []specedit.ImageTag{{Component: "api", Tag: "0a1b2c3d4e5f"}}); err != nil {
-		t.Fatal(err)
-	}
+	setImage(t, work, "prod", "api", "0a1b2c3d4e5f")
 	gittest.Commit(t, work, "Bump api in prod")
 
 	r := run(t, work, a)
@@ -90,19 +96,17 @@ func TestImageBump(t *testing.T) {
 // TestFormattingIsNoChange: reordered keys and reformatted YAML render the
 // same objects.
 func TestFormattingIsNoChange(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	write(t, filepath.Join(work, "overlays/dev/api/deployment-env.yaml"), `# reformatted: flow style, keys reordered
+	write(t, filepath.Join(work, "overlays/prod/api/deployment-env.yaml"), `# reformatted: flow style, keys reordered
 kind: Deployment
 metadata: {name: api}
 apiVersion: "apps/v1"
-spec: {template: {spec: {containers: [{env: [{value: "debug", name: LOG_LEVEL}], name: api}]}}}
+spec: {template: {spec: {containers: [{env: [{value: "warn", name: LOG_LEVEL}], name: api}]}}}
 `)
-	write(t, filepath.Join(work, "overlays/prod/web/kustomization.yaml"), `kind: Component
-apiVersion: kustomize.config.k8s.io/v1alpha1
-patches:
-- patch: '[{"op": "add", "path": "/spec/strategy", "value": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}, "type": "RollingUpdate"}}]'
-  target: {name: web, kind: Deployment}
+	write(t, filepath.Join(work, "overlays/prod/kustomization.yaml"), `kind: Component
+commonAnnotations: {"libertum.io/change-approval": platform-oncall}
+apiVersion: "kustomize.config.k8s.io/v1alpha1"
 `)
 	if r := run(t, work, a); len(r.Units) != 0 {
 		t.Errorf("formatting-only change shows a diff: %+v", r.Units)
@@ -112,20 +116,20 @@ patches:
 // TestPolicyDelta: deleting a NetworkPolicy is a violation the change
 // introduces; restoring it is one the change fixes.
 func TestPolicyDelta(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	dropDefaultDeny(t, work, "dev", "tokenization")
-	b := gittest.Commit(t, work, "Drop tokenization's default deny in dev")
+	dropDefaultDeny(t, work, "dev", "redis")
+	b := gittest.Commit(t, work, "Drop redis's default deny in dev")
 
 	r := run(t, work, a)
-	if len(r.Introduced) != 1 || r.Introduced[0].Rule != "network.default-deny" || r.Introduced[0].Env != "dev" || r.Introduced[0].Name != "tokenization" {
-		t.Fatalf("introduced = %+v, want network.default-deny on dev tokenization", r.Introduced)
+	if len(r.Introduced) != 1 || r.Introduced[0].Rule != "network.default-deny" || r.Introduced[0].Env != "dev" || r.Introduced[0].Name != "redis" {
+		t.Fatalf("introduced = %+v, want network.default-deny on dev redis", r.Introduced)
 	}
 	if len(r.Fixed) != 0 || len(r.Existing) != 0 {
 		t.Errorf("fixed %+v, existing %+v; want none", r.Fixed, r.Existing)
 	}
 
-	if err := os.RemoveAll(filepath.Join(work, "overlays/dev/tokenization")); err != nil {
+	if err := os.RemoveAll(filepath.Join(work, "overlays/dev/redis")); err != nil {
 		t.Fatal(err)
 	}
 	gittest.Commit(t, work, "Restore it")
@@ -138,29 +142,28 @@ func TestPolicyDelta(t *testing.T) {
 // TestChangedSinceGivesTheSameReview: limiting both renders to what the
 // change affects (scope.Since) reports exactly what a full review does.
 func TestChangedSinceGivesTheSameReview(t *testing.T) {
-	work, _ := gittest.Platform(t, repoRoot)
+	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	if _, err := specedit.Apply(work, "prod", []specedit.ImageTag{{Component: "api", Tag: "0a1b2c3d4e5f"}}); err != nil {
-		t.Fatal(err)
-	}
-	// And a change that introduces a violation: tokenization without its default deny.
-	dropDefaultDeny(t, work, "staging", "tokenization")
-	gittest.Commit(t, work, "Bump api in prod, drop tokenization's default deny in staging")
+	setImage(t, work, "prod", "api", "0a1b2c3d4e5f")
+	// And a change that introduces a violation: redis without its default deny.
+	dropDefaultDeny(t, work, "dev", "redis")
+	gittest.Commit(t, work, "Bump api in prod, drop redis's default deny in dev")
 
 	full := run(t, work, a)
-	sc, err := scope.Since(context.Background(), work, a)
+	ws := workspace.Open(work)
+	sc, err := plan.Since(context.Background(), ws, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"prod/api", "staging/tokenization"}; !cmp.Equal(sc.Units(), want) {
+	if want := []string{"dev/redis", "prod/api"}; !cmp.Equal(sc.Units(), want) {
 		t.Fatalf("scope = %v, want %v", sc.Units(), want)
 	}
-	scoped, err := Run(context.Background(), Options{Root: work, Base: a, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), Select: sc.Has})
+	scoped, err := Run(context.Background(), ws, Options{Base: a, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), Scope: sc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(full.Introduced) == 0 {
-		t.Fatal("dropping tokenization's default-deny NetworkPolicy introduced no violation; the test lost its point")
+		t.Fatal("dropping redis's default-deny NetworkPolicy introduced no violation; the test lost its point")
 	}
 	if diff := cmp.Diff(full, scoped, cmpopts.IgnoreUnexported(policy.Finding{})); diff != "" {
 		t.Errorf("scoped review differs from the full one (-full +scoped):\n%s", diff)

@@ -28,9 +28,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
-// Dir is the repo-relative folder of the CRDs the platform relies on.
-const Dir = "crds"
-
 type crdVersion struct {
 	validator  validation.SchemaValidator
 	structural *structuralschema.Structural
@@ -41,6 +38,7 @@ type crdVersion struct {
 type Validator struct {
 	types *runtime.Scheme
 	crds  map[schema.GroupVersionKind]crdVersion
+	dir   string // where the CRDs came from, for messages
 }
 
 // typed are the kinds checked against Go types: Kubernetes' own, and Argo
@@ -62,7 +60,7 @@ func Load(dir string) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema types: %w", err)
 	}
-	v := &Validator{types: types, crds: map[schema.GroupVersionKind]crdVersion{}}
+	v := &Validator{types: types, crds: map[schema.GroupVersionKind]crdVersion{}, dir: filepath.Base(dir)}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
@@ -118,7 +116,7 @@ func (v *Validator) Check(o *manifest.Object) error {
 		if crd, ok := v.crds[gvk]; ok {
 			return checkCustom(o, crd)
 		}
-		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, Dir)
+		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, v.dir)
 	}
 	data, err := json.Marshal(o.Object)
 	if err != nil {

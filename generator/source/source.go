@@ -13,12 +13,6 @@ import (
 	"strings"
 )
 
-// Folders read from the repo root.
-const (
-	BaseDir     = "base"
-	OverlaysDir = "overlays"
-)
-
 // Kind of a component source.
 type Kind int
 
@@ -29,21 +23,22 @@ const (
 	Chart          // a folder with Chart.yaml
 )
 
-// Repo holds the files under base/ and overlays/, keyed by repo-relative
+// Repo holds the files of the source folders, keyed by repo-relative
 // slash path.
 type Repo struct {
 	files map[string][]byte
 }
 
-// Read loads base/ and overlays/ under root. Symlinks are refused: a source
-// must not reach outside the repo.
-func Read(root string) (*Repo, error) {
+// Read loads the folders of bases (which must exist) and of overlays
+// (which may not), repo-relative, under root. Symlinks are refused: a
+// source must not reach outside the repo.
+func Read(root, bases, overlays string) (*Repo, error) {
 	r := &Repo{files: map[string][]byte{}}
-	for _, dir := range []string{BaseDir, OverlaysDir} {
+	for _, dir := range []string{bases, overlays} {
 		top := filepath.Join(root, dir)
 		err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				if dir == OverlaysDir && p == top && os.IsNotExist(err) {
+				if dir == overlays && p == top && os.IsNotExist(err) {
 					return filepath.SkipDir
 				}
 				return err
@@ -91,9 +86,8 @@ func (r *Repo) Has(p string) bool {
 	return ok
 }
 
-// KindOf tells what base/<dir> holds.
-func (r *Repo) KindOf(dir string) Kind {
-	base := path.Join(BaseDir, dir)
+// KindOf tells what the repo-relative folder dir holds.
+func (r *Repo) KindOf(base string) Kind {
 	switch {
 	case r.Has(base + "/Chart.yaml"):
 		return Chart

@@ -5,18 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
-
-// Dir is the repo-relative folder holding environment files.
-const Dir = "environments"
 
 // Error is one problem in an environment file.
 type Error struct {
@@ -43,32 +37,12 @@ func CheckName(name string) error {
 	return nil
 }
 
-// Names lists the environments under root/environments, sorted.
-func Names(root string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(root, Dir))
-	if err != nil {
-		return nil, fmt.Errorf("list environments: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() || filepath.Ext(e.Name()) != ".yaml" {
-			continue
-		}
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-// Load reads, strictly decodes and validates root/environments/<name>.yaml.
-func Load(root, name string) (*Environment, error) {
+// ParseNamed parses the environment file rel (repo-relative, for errors)
+// of the environment called name: the name must be a DNS label and match
+// metadata.name.
+func ParseNamed(rel, name string, data []byte) (*Environment, error) {
 	if err := CheckName(name); err != nil {
-		return nil, err
-	}
-	rel := filepath.ToSlash(filepath.Join(Dir, name+".yaml"))
-	data, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		return nil, fmt.Errorf("read environment %s: %w", name, err)
+		return nil, &Error{File: rel, Msg: err.Error()}
 	}
 	env, err := Parse(rel, data)
 	if err != nil {
@@ -84,28 +58,52 @@ func Load(root, name string) (*Environment, error) {
 // Parse strictly decodes one environment file and validates it. file names
 // the source in errors.
 func Parse(file string, data []byte) (*Environment, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return nil, &Error{File: file, Msg: "empty environment file"}
-	}
+	// One parse: the strict decoder hands the document's node to
+	// UnmarshalYAML, which keeps it for line lookups and decodes the
+	// fields from it with the same strict decoder.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	env := &Environment{File: file}
 	if err := dec.Decode(env); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Msg: "empty environment file"}
+		}
 		return nil, yamlError(file, err)
+	}
+	if env.pos.root == nil {
+		return nil, &Error{File: file, Msg: "empty environment file"}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document; an environment file holds exactly one"}
 	}
-	env.pos = positions{root: root.Content[0]}
 	if err := env.Validate(); err != nil {
 		return nil, err
 	}
 	return env, nil
+}
+
+// UnmarshalYAML keeps the document's node for Line and decodes the fields
+// through the calling decoder, so strict decoding (KnownFields) applies.
+func (e *Environment) UnmarshalYAML(unmarshal func(any) error) error {
+	var n nodeOf
+	if err := unmarshal(&n); err != nil {
+		return err
+	}
+	type fields Environment // no UnmarshalYAML: no recursion
+	if err := unmarshal((*fields)(e)); err != nil {
+		return err
+	}
+	e.pos = positions{root: n.node}
+	return nil
+}
+
+// nodeOf catches the node it is decoded from.
+type nodeOf struct{ node *yaml.Node }
+
+func (c *nodeOf) UnmarshalYAML(n *yaml.Node) error {
+	c.node = n
+	return nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)

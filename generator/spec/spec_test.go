@@ -1,8 +1,6 @@
 package spec
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -177,32 +175,38 @@ func TestProductionNeedsTwoRegions(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, Dir), 0o755); err != nil {
-		t.Fatal(err)
+func TestParseNamed(t *testing.T) {
+	if _, err := ParseNamed("environments/test.yaml", "test", []byte(valid)); err != nil {
+		t.Fatalf("ParseNamed(test): %v", err)
 	}
-	write := func(name, data string) {
-		if err := os.WriteFile(filepath.Join(root, Dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("test.yaml", valid)
-	write("other.yaml", valid)
-	if _, err := Load(root, "test"); err != nil {
-		t.Fatalf("Load(test): %v", err)
-	}
-	if _, err := Load(root, "other"); err == nil || !strings.Contains(err.Error(), "environments/other.yaml:4: metadata.name") {
-		t.Errorf("Load(other) = %v, want a name mismatch at line 4", err)
+	if _, err := ParseNamed("environments/other.yaml", "other", []byte(valid)); err == nil || !strings.Contains(err.Error(), "environments/other.yaml:4: metadata.name") {
+		t.Errorf("ParseNamed(other) = %v, want a name mismatch at line 4", err)
 	}
 	for _, bad := range []string{"../test", "a/b", "Prod", ""} {
-		if _, err := Load(root, bad); err == nil || !strings.Contains(err.Error(), "path separators") {
-			t.Errorf("Load(%q) = %v, want a name error", bad, err)
+		if _, err := ParseNamed("environments/x.yaml", bad, []byte(valid)); err == nil || !strings.Contains(err.Error(), "path separators") {
+			t.Errorf("ParseNamed(%q) = %v, want a name error", bad, err)
 		}
 	}
-	names, err := Names(root)
-	if err != nil || strings.Join(names, ",") != "other,test" {
-		t.Errorf("Names = %v, %v", names, err)
+}
+
+// TestParseIsStrictAndLocated: the one decode both refuses unknown fields
+// and keeps every node's line.
+func TestParseIsStrictAndLocated(t *testing.T) {
+	in := strings.Replace(valid, "spec:\n", "spec:\n  colour: blue\n", 1)
+	if _, err := Parse("environments/test.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), "environments/test.yaml:6: field colour not found") {
+		t.Errorf("unknown field: err = %v, want it at line 6", err)
+	}
+	e, err := Parse("environments/test.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Line("metadata", "name"); got != 4 {
+		t.Errorf("Line(metadata.name) = %d, want 4", got)
+	}
+	for _, empty := range []string{"", "# nothing\n"} {
+		if _, err := Parse("environments/test.yaml", []byte(empty)); err == nil || !strings.Contains(err.Error(), "empty environment file") {
+			t.Errorf("Parse(%q) = %v, want an empty-file error", empty, err)
+		}
 	}
 }
 

@@ -227,17 +227,13 @@ func Promotions(from, to *spec.Environment, components []string) ([]ImageTag, er
 	return out, errors.Join(errs...)
 }
 
-// Apply sets images in root/environments/<env>.yaml, writing the file
-// atomically, and returns the edits (none when already set).
-func Apply(root, env string, changes []ImageTag) ([]Edit, error) {
-	if err := spec.CheckName(env); err != nil {
-		return nil, err
-	}
-	rel := filepath.ToSlash(filepath.Join(spec.Dir, env+".yaml"))
-	path := filepath.Join(root, rel)
+// Apply sets images in the environment file at path (rel names it in
+// errors), writing the file atomically, and returns the edits (none when
+// already set).
+func Apply(path, rel string, changes []ImageTag) ([]Edit, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read environment %s: %w", env, err)
+		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
 	out, edits, err := SetImages(rel, data, changes)
 	if err != nil || len(edits) == 0 {

@@ -26,14 +26,15 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
 // Input is one object to validate and where it was rendered.
 type Input struct {
-	Env, Stamp, Component string
-	File                  string
-	Object                *manifest.Object
+	layout.Unit
+	File   string
+	Object *manifest.Object
 }
 
 // Rejection is an object the API server refused.

@@ -13,27 +13,48 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
-
-const repoRoot = "../.."
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
-func TestRunCommittedPlatform(t *testing.T) {
-	rep, err := Run(context.Background(), Options{Root: repoRoot, Today: today, Drift: true})
+func run(t testing.TB, root string, o Options) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), workspace.Open(root), o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+func TestRunSmallPlatform(t *testing.T) {
+	root := platformtest.Small(t)
+	rep := run(t, root, Options{Today: today, Drift: true})
 	if rep.Failed() {
 		for _, f := range rep.Findings {
 			t.Log(f)
 		}
-		t.Fatalf("the committed platform fails verify: %d violations, %d drifted files", rep.Denied(), len(rep.Drift))
+		t.Fatalf("the small platform fails verify: %d violations, %d drifted files", rep.Denied(), len(rep.Drift))
 	}
-	if len(rep.Objects) < 300 {
-		t.Errorf("checked %d objects, expected the whole platform", len(rep.Objects))
+	committed, err := workspace.Open(root).Committed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(rep.Objects), len(committed.Files(nil)); got != want {
+		t.Errorf("checked %d objects, want one per committed file (%d)", got, want)
+	}
+	if rep.Units.Total != 6 || rep.Units.Rendered != 6 {
+		t.Errorf("units = %+v, want 6 planned and rendered (api and redis in three stamps)", rep.Units)
+	}
+
+	// A hand edit of the committed tree is drift, named by its repo path.
+	gittest.Edit(t, root, "rendered/dev/weu-1/api/Service_api.yaml", "\n", "\n# edited\n")
+	gittest.Edit(t, root, "rendered/prod/weu-1/api/Deployment_api.yaml", "replicas:", "replicas: 7\n  x:")
+	rep = run(t, root, Options{Today: today, Drift: true, Envs: []string{"prod"}})
+	if len(rep.Drift) != 1 || rep.Drift[0].Path != "rendered/prod/weu-1/api/Deployment_api.yaml" {
+		t.Errorf("drift = %+v, want prod's edited Deployment only (dev is not verified)", rep.Drift)
 	}
 }
 
@@ -42,9 +63,7 @@ func TestRunCommittedPlatform(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Run(context.Background(), Options{Root: repoRoot, Today: today, Drift: true}); err != nil {
-			b.Fatal(err)
-		}
+		run(b, platformtest.Repo(), Options{Today: today, Drift: true})
 	}
 }
 
@@ -55,36 +74,11 @@ func BenchmarkVerifyWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := Options{Root: repoRoot, Today: today, Drift: true, Cache: store}
-	if _, err := Run(context.Background(), o); err != nil {
-		b.Fatal(err)
-	}
+	o := Options{Today: today, Drift: true, Cache: store}
+	run(b, platformtest.Repo(), o)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Run(context.Background(), o); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkChecks is the schema and policy share of verify, on a render
-// done once: compare with BenchmarkRenderAll.
-func BenchmarkChecks(b *testing.B) {
-	ctx := context.Background()
-	res, err := render.Run(ctx, render.Options{Root: repoRoot})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := &Checker{Root: repoRoot}
-	if err := c.load(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := c.Check(ctx, res); err != nil {
-			b.Fatal(err)
-		}
+		run(b, platformtest.Repo(), o)
 	}
 }
 
@@ -92,28 +86,22 @@ func BenchmarkChecks(b *testing.B) {
 // cold one and with a warm one, and then with every entry corrupted: the
 // report never changes, and the corrupted entries are rewritten.
 func TestCacheGivesTheSameReport(t *testing.T) {
-	ctx := context.Background()
-	want, err := Run(ctx, Options{Root: repoRoot, Today: today, Drift: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := platformtest.Small(t)
+	want := run(t, root, Options{Today: today, Drift: true})
 	dir := t.TempDir()
 	store, err := cache.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Root: repoRoot, Today: today, Drift: true, Cache: store}
+	o := Options{Today: today, Drift: true, Cache: store}
 	check := func(name string) {
 		t.Helper()
-		got, err := Run(ctx, o)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Rendered", "Cached")); diff != "" {
+		got := run(t, root, o)
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Units")); diff != "" {
 			t.Errorf("%s: report differs from an uncached run (-want +got):\n%s", name, diff)
 		}
-		if got.Rendered+got.Cached != want.Rendered {
-			t.Errorf("%s: %d units rendered and %d cached, want %d in all", name, got.Rendered, got.Cached, want.Rendered)
+		if got.Units.Rendered+got.Units.Cached != want.Units.Rendered {
+			t.Errorf("%s: %d units rendered and %d cached, want %d in all", name, got.Units.Rendered, got.Units.Cached, want.Units.Rendered)
 		}
 	}
 	check("cold cache")
@@ -164,17 +152,16 @@ func TestCacheGivesTheSameReport(t *testing.T) {
 // TestCachedFindingsFollowThePolicies: a policy change after a warm run is
 // judged by the new policy, not served from the cache.
 func TestCachedFindingsFollowThePolicies(t *testing.T) {
-	root := t.TempDir()
-	gittest.CopyPlatform(t, repoRoot, root)
+	root := platformtest.Small(t)
 	store, err := cache.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Root: root, Today: today, Cache: store}
-	if rep, err := Run(context.Background(), o); err != nil || rep.Denied() != 0 {
-		t.Fatalf("first run: %v, %d denied", err, rep.Denied())
+	o := Options{Today: today, Cache: store}
+	if rep := run(t, root, o); rep.Denied() != 0 {
+		t.Fatalf("first run: %d denied", rep.Denied())
 	}
-	f, err := os.OpenFile(filepath.Join(root, policy.Dir, "labels.rego"), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(root, workspace.PoliciesDir, "labels.rego"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +169,7 @@ func TestCachedFindingsFollowThePolicies(t *testing.T) {
 	if cerr := f.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
-	rep, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := run(t, root, o)
 	n := 0
 	for _, f := range rep.Findings {
 		if f.Rule == "labels.new-rule" {

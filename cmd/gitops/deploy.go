@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/action"
+	"github.com/libertum/platform-gitops/generator/report"
+)
+
+// runValidate has a real API server judge every rendered object.
+func runValidate(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "validate", "gitops validate --server KUBECONFIG [--env NAME]... [--format text|json]", "gitops validate --server /tmp/e2e/kubeconfig --env prod")
+	a := &action.Validate{Config: f.config(s, true)}
+	f.StringVar(&a.Kubeconfig, "server", "", "kubeconfig of a throwaway API server (required; namespaces and CRDs are created there)")
+	envs := f.envs("environment to validate")
+	format := f.format(report.TextJSON)
+	if code, done := f.parse(args, 0, 0); done {
+		return code
+	}
+	if a.Kubeconfig == "" {
+		f.Usage()
+		return s.fail("validate", errors.New("--server is required"))
+	}
+	a.Envs = *envs
+	out, err := a.Run(ctx)
+	if err == nil {
+		err = report.Validation(s.out, *format, out.Result, out.Envs, out.Stamps)
+	}
+	return s.exit("validate", err, func() bool { return len(out.Rejected) > 0 })
+}
+
+func runPublish(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "publish", "gitops publish [--branch rendered] [--remote origin] [--source SHA]", "gitops publish --source 1a2b3c4d")
+	a := &action.Publish{Config: f.config(s, true), Today: time.Now()}
+	f.StringVar(&a.Branch, "branch", "rendered", "branch Argo CD syncs from")
+	f.StringVar(&a.Remote, "remote", "origin", "remote to push to")
+	f.StringVar(&a.Source, "source", "", "publish this commit's render instead of the working tree's (rollback)")
+	f.IntVar(&a.Retries, "retries", 3, "push attempts when the remote moved")
+	if code, done := f.parse(args, 0, 0); done {
+		return code
+	}
+	res, err := a.Run(ctx)
+	var failed *action.VerifyError
+	switch {
+	case errors.As(err, &failed):
+		_ = report.Text(s.err, failed.Report)
+		fmt.Fprintf(s.err, "gitops publish: %v\n", err)
+		return exitFindings
+	case err != nil:
+		return s.fail("publish", err)
+	}
+	report.Published(s.out, a.Remote, a.Branch, res)
+	return exitOK
+}
+
+func runHistory(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "history", "gitops history [--env NAME] [--branch rendered] [--remote origin] [--format text|json]", "gitops history --env prod")
+	a := &action.History{Config: f.config(s, false)}
+	f.StringVar(&a.Branch, "branch", "rendered", "rendered branch")
+	f.StringVar(&a.Remote, "remote", "origin", "remote holding it")
+	f.StringVar(&a.Env, "env", "", "only commits that changed this environment")
+	format := f.format(report.TextJSON)
+	if code, done := f.parse(args, 0, 0); done {
+		return code
+	}
+	entries, err := a.Run(ctx)
+	if err == nil {
+		err = report.History(s.out, *format, entries)
+	}
+	return s.exit("history", err, nil)
+}
+
+// runCache is `gitops cache`: where the cache is, how big, and pruning it.
+func runCache(_ context.Context, s *streams, args []string) int {
+	f := newFlags(s, "cache", "gitops cache [--cache-dir DIR] dir|stats|prune [--older-than 720h]", "gitops cache prune --older-than 168h")
+	a := &action.Cache{}
+	f.StringVar(&a.Dir, "cache-dir", "", "the cache (default $GITOPS_CACHE_DIR or the user cache dir)")
+	age := f.Duration("older-than", 30*24*time.Hour, "prune: remove entries not used for this long")
+	if code, done := f.parse(args, 1, 1); done {
+		return code
+	}
+	sub := f.args[0]
+	a.Op, a.OlderThan = sub, *age
+	st, err := a.Run()
+	if err != nil {
+		f.Usage()
+		return s.fail("cache", err)
+	}
+	switch sub {
+	case "dir":
+		fmt.Fprintln(s.out, st.Dir)
+	case "stats":
+		fmt.Fprintf(s.out, "%s: %d entries, %d bytes\n", st.Dir, st.Entries, st.Bytes)
+	default:
+		fmt.Fprintf(s.out, "removed %d files (%d bytes) not used for %s from %s\n", st.Entries, st.Bytes, *age, st.Dir)
+	}
+	return exitOK
+}

@@ -1,0 +1,95 @@
+// Package action holds gitops' commands as structs with a Run method, in
+// the shape of Helm's pkg/action: the command line fills a struct from its
+// flags, Run does the work against one workspace, and the caller picks the
+// output format and exit code from what Run returns. Each command loads
+// the repo once, through its Config's workspace.
+package action
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/workspace"
+)
+
+// Config is what every command shares: the repo, the worker count, the
+// render cache, and where to say what is happening.
+type Config struct {
+	// Root is the repo root (default ".").
+	Root string
+	// Workers is how many units render or objects are checked at once;
+	// <= 0 means the number of CPUs.
+	Workers int
+	// CacheDir is the render cache (default $GITOPS_CACHE_DIR or the user
+	// cache dir); NoCache turns the cache off.
+	CacheDir string
+	NoCache  bool
+	// Log receives status lines (stderr); nil discards them.
+	Log io.Writer
+
+	wsOnce sync.Once
+	ws     *workspace.Workspace
+}
+
+// Workspace returns the repo, opened once per Config.
+func (c *Config) Workspace() *workspace.Workspace {
+	c.wsOnce.Do(func() {
+		root := c.Root
+		if root == "" {
+			root = "."
+		}
+		c.ws = workspace.Open(root)
+	})
+	return c.ws
+}
+
+// Cache returns the store to use, or nil when caching is off. A cache that
+// cannot be opened (read-only home, no cache dir) only costs speed, so it
+// turns caching off rather than failing the command.
+func (c *Config) Cache() *cache.Store {
+	if c.NoCache {
+		return nil
+	}
+	dir := c.CacheDir
+	if dir == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			return nil
+		}
+		dir = d
+	}
+	s, err := cache.Open(dir)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, format, args...)
+	}
+}
+
+// scope returns the units the changes since rev can affect (nil, meaning
+// all, when rev is empty) and says which they are.
+func (c *Config) scope(ctx context.Context, rev, cmd string) (*plan.Scope, error) {
+	if rev == "" {
+		return nil, nil
+	}
+	s, err := plan.Since(ctx, c.Workspace(), rev)
+	if err != nil {
+		return nil, err
+	}
+	units := s.Units()
+	if len(units) == 0 {
+		units = []string{"nothing (every unit read from rendered/)"}
+	}
+	c.logf("gitops %s: changed since %s: %s\n", cmd, rev, strings.Join(units, ", "))
+	return s, nil
+}

@@ -1,0 +1,80 @@
+package action
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+)
+
+// Cache inspects and trims the render cache.
+type Cache struct {
+	// Dir is the cache (default $GITOPS_CACHE_DIR or the user cache dir).
+	Dir string
+	// Op is dir (where the cache is), stats (its size) or prune (remove
+	// the entries no run has used for OlderThan).
+	Op        string
+	OlderThan time.Duration
+}
+
+// Run does Op.
+func (c *Cache) Run() (*CacheStats, error) {
+	switch c.Op {
+	case "dir":
+		dir, err := c.Path()
+		return &CacheStats{Dir: dir}, err
+	case "stats":
+		return c.Stats()
+	case "prune":
+		return c.Prune(c.OlderThan)
+	}
+	return nil, fmt.Errorf("unknown operation %q: want dir, stats or prune", c.Op)
+}
+
+// CacheStats is the cache's size, or what a prune removed.
+type CacheStats struct {
+	Dir     string
+	Entries int
+	Bytes   int64
+}
+
+// Path returns where the cache is.
+func (c *Cache) Path() (string, error) {
+	if c.Dir != "" {
+		return c.Dir, nil
+	}
+	return cache.DefaultDir()
+}
+
+func (c *Cache) open() (*cache.Store, string, error) {
+	dir, err := c.Path()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := cache.Open(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("open cache %s: %w", dir, err)
+	}
+	return s, dir, nil
+}
+
+// Stats counts the entries and their bytes.
+func (c *Cache) Stats() (*CacheStats, error) {
+	s, dir, err := c.open()
+	if err != nil {
+		return nil, err
+	}
+	n, b, err := s.Size()
+	return &CacheStats{Dir: dir, Entries: n, Bytes: b}, err
+}
+
+// Prune removes the entries no run has used for age; safe while other
+// runs use the cache.
+func (c *Cache) Prune(age time.Duration) (*CacheStats, error) {
+	s, dir, err := c.open()
+	if err != nil {
+		return nil, err
+	}
+	n, b, err := s.Prune(age)
+	return &CacheStats{Dir: dir, Entries: n, Bytes: b}, err
+}

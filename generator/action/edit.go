@@ -1,0 +1,105 @@
+package action
+
+import (
+	"context"
+	"errors"
+
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/specedit"
+	"github.com/libertum/platform-gitops/generator/workspace"
+)
+
+// SetImage pins component images in one environment file.
+type SetImage struct {
+	*Config
+	Env string
+	// Changes are COMPONENT=TAG or COMPONENT/IMAGE=TAG.
+	Changes []string
+	// Render re-renders the environment afterwards.
+	Render bool
+}
+
+// EditResult says what an edit changed.
+type EditResult struct {
+	// Env is the environment changed; File its file, repo-relative.
+	Env   string
+	File  string
+	Edits []specedit.Edit
+	// Rendered says the environment was re-rendered into rendered/.
+	Rendered bool
+}
+
+// Run edits the file (only the tags' bytes change) and, when asked,
+// re-renders.
+func (s *SetImage) Run(ctx context.Context) (*EditResult, error) {
+	if s.Env == "" || len(s.Changes) == 0 {
+		return nil, errors.New("an environment and at least one COMPONENT=TAG are required")
+	}
+	var changes []specedit.ImageTag
+	for _, arg := range s.Changes {
+		c, err := specedit.ParseImageTag(arg)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, c)
+	}
+	return applyEdits(ctx, s.Config, s.Env, changes, s.Render)
+}
+
+// Promote gives one environment the image tags another runs.
+type Promote struct {
+	*Config
+	From, To string
+	// Components limits the promotion; empty means every shared component.
+	Components []string
+	Render     bool
+}
+
+// Run copies the tags.
+func (p *Promote) Run(ctx context.Context) (*EditResult, error) {
+	if p.From == "" || p.To == "" || p.From == p.To {
+		return nil, errors.New("two different environments are required")
+	}
+	envs, err := p.Workspace().Environments([]string{p.From, p.To})
+	if err != nil {
+		return nil, err
+	}
+	src, dst := envs[0], envs[1]
+	if src.Name() != p.From {
+		src, dst = dst, src
+	}
+	changes, err := specedit.Promotions(src, dst, p.Components)
+	if err != nil {
+		return nil, err
+	}
+	return applyEdits(ctx, p.Config, p.To, changes, p.Render)
+}
+
+func applyEdits(ctx context.Context, c *Config, env string, changes []specedit.ImageTag, rerender bool) (*EditResult, error) {
+	ws := c.Workspace()
+	if err := spec.CheckName(env); err != nil {
+		return nil, err
+	}
+	rel := workspace.EnvironmentFile(env)
+	edits, err := specedit.Apply(ws.Path(rel), rel, changes)
+	if err != nil {
+		return nil, err
+	}
+	res := &EditResult{Env: env, File: rel, Edits: edits}
+	if len(edits) == 0 || !rerender {
+		return res, nil
+	}
+	// The workspace is a snapshot from before the edit: render the edited
+	// repo from a fresh one.
+	fresh := &Config{Root: c.Root, Workers: c.Workers, CacheDir: c.CacheDir, NoCache: c.NoCache, Log: c.Log}
+	r, err := renderEnvs(ctx, fresh, []string{env}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := layout.Replace(fresh.Workspace().Path(workspace.RenderedDir), r.EnvNames(), r.Files()); err != nil {
+		return nil, err
+	}
+	res.Rendered = true
+	return res, nil
+}

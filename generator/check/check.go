@@ -1,0 +1,254 @@
+// Package check is the one check step every command uses: each object's
+// schema, the Rego policies over whole environments, the reviewed
+// exceptions and the dedupe of stamp-wide findings, with an environment's
+// findings cached by the content of everything they depend on. verify,
+// diff's policy delta and policy check all call it, so one object gets one
+// verdict everywhere.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/schema"
+	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/workspace"
+)
+
+// SchemaRule names schema findings.
+const SchemaRule = "schema.strict"
+
+// Options say how to check.
+type Options struct {
+	Workers int
+	// Cache, when set, holds each environment's findings by content.
+	Cache *cache.Store
+	// Today is the date exceptions are judged on.
+	Today time.Time
+}
+
+// Checker checks objects with one workspace's policies, CRDs and
+// exceptions. The policies and CRDs are loaded on first need: an
+// environment whose findings are cached never compiles them.
+type Checker struct {
+	ws *workspace.Workspace
+	o  Options
+
+	once      sync.Once
+	engine    *policy.Engine
+	validator *schema.Validator
+	loadErr   error
+
+	sourcesOnce sync.Once
+	sources     cache.Key
+	sourcesErr  error
+}
+
+// New returns a Checker for the workspace.
+func New(ws *workspace.Workspace, o Options) *Checker {
+	return &Checker{ws: ws, o: o}
+}
+
+func (c *Checker) load() error {
+	c.once.Do(func() {
+		c.engine, c.loadErr = policy.Load(c.ws.Path(workspace.PoliciesDir))
+		if c.loadErr != nil {
+			return
+		}
+		c.validator, c.loadErr = schema.Load(c.ws.Path(workspace.CRDsDir))
+	})
+	return c.loadErr
+}
+
+// Render checks every object of a render, environment by environment, and
+// applies the exceptions.
+func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Finding, error) {
+	var raw []policy.Finding
+	for _, env := range res.Envs {
+		fs, err := c.checkEnv(ctx, env, res)
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, fs...)
+	}
+	return c.finish(raw)
+}
+
+// Objects checks arbitrary objects as if they were rendered for env: the
+// same schema check, policies, exceptions and dedupe as Render.
+func (c *Checker) Objects(ctx context.Context, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	raw, err := c.evaluate(ctx, env, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return c.finish(raw)
+}
+
+// finish applies the exceptions (they depend on the date, so they are
+// never cached) and keeps one finding per stamp-wide violation.
+func (c *Checker) finish(raw []policy.Finding) ([]policy.Finding, error) {
+	exceptions, err := c.ws.Exceptions()
+	if err != nil {
+		return nil, err
+	}
+	today := c.o.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
+	return policy.Dedupe(exceptions.Apply(raw, today)), nil
+}
+
+// checkKind versions cached findings.
+const checkKind = "check-env/1"
+
+func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *render.Result) ([]policy.Finding, error) {
+	var units []*render.Unit
+	for _, u := range res.Units {
+		if u.Env == env.Name() {
+			units = append(units, u)
+		}
+	}
+	var key cache.Key
+	cached := false
+	if c.o.Cache != nil {
+		k, err := c.checkKey(env, units)
+		if err == nil {
+			key, cached = k, true
+			if b, ok := c.o.Cache.Get(key); ok {
+				var fs []policy.Finding
+				if err := json.Unmarshal(b, &fs); err == nil {
+					return fs, nil
+				}
+				c.o.Cache.Miss(key)
+			}
+		}
+	}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	fs, err := c.evaluate(ctx, env, inputsOf(env, units))
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		if b, err := json.Marshal(fs); err == nil {
+			_ = c.o.Cache.Put(key, b) // a failed write only costs the next run time
+		}
+	}
+	return fs, nil
+}
+
+// checkKey is the content address of an environment's findings: the tool,
+// the policies and CRDs, the environment as policies see it, and every
+// rendered object with where it was rendered from.
+func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
+	sources, err := c.sourcesKey()
+	if err != nil {
+		return cache.Key{}, err
+	}
+	h := cache.NewHasher(checkKind)
+	h.String("tool", cache.ToolID())
+	h.Bytes("policies and CRDs", sources[:])
+	h.JSON("environment", policy.EnvironmentOf(env))
+	for _, u := range units {
+		h.String("unit", u.Unit.String()+"\x00"+componentSource(env, u.Component))
+		for _, f := range u.Files {
+			h.Bytes(f.Path, f.Data)
+		}
+	}
+	return h.Sum()
+}
+
+// sourcesKey hashes the policies and CRDs, once per Checker: every
+// environment's key includes them.
+func (c *Checker) sourcesKey() (cache.Key, error) {
+	c.sourcesOnce.Do(func() {
+		h := cache.NewHasher(checkKind + "/sources")
+		for _, g := range []struct{ name, glob string }{
+			{"policies", filepath.Join(c.ws.Path(workspace.PoliciesDir), "*.rego")},
+			{"crds", filepath.Join(c.ws.Path(workspace.CRDsDir), "*.yaml")},
+		} {
+			files, err := readGlob(g.glob)
+			if err != nil {
+				c.sourcesErr = err
+				return
+			}
+			h.Files(g.name, files)
+		}
+		c.sources, c.sourcesErr = h.Sum()
+	})
+	return c.sources, c.sourcesErr
+}
+
+func readGlob(glob string) (map[string][]byte, error) {
+	paths, err := filepath.Glob(glob)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.Base(p)] = b
+	}
+	return out, nil
+}
+
+// inputsOf lists a render's objects for the policies, with where each was
+// rendered and declared.
+func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {
+	var inputs []policy.Input
+	for _, u := range units {
+		source := componentSource(env, u.Component)
+		for i, obj := range u.Objects {
+			inputs = append(inputs, policy.Input{Stamp: u.Stamp, Component: u.Component,
+				File: layout.RepoPath(u.Files[i].Path), Source: source, Object: obj})
+		}
+	}
+	return inputs
+}
+
+// evaluate runs the schema check on every object and the policies over all
+// of them at once (rules look across a stamp's objects).
+func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	var out []policy.Finding
+	for _, in := range inputs {
+		obj := in.Object
+		if err := c.validator.Check(obj); err != nil {
+			out = append(out, policy.Finding{
+				Rule: SchemaRule, Level: policy.Deny, Env: env.Name(), Stamp: in.Stamp, Component: in.Component,
+				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
+				Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
+			})
+		}
+	}
+	fs, err := c.engine.Evaluate(ctx, policy.EnvironmentOf(env), inputs, c.o.Workers)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
+	}
+	return append(out, fs...), nil
+}
+
+// componentSource is where a component is declared: its entry in the
+// environment file (the generated namespaces come from every entry).
+func componentSource(env *spec.Environment, component string) string {
+	if component == spec.NamespacesComponent {
+		return env.Where("spec", "components")
+	}
+	return env.Where("spec", "components", component)
+}

@@ -1,0 +1,69 @@
+package plan
+
+import (
+	"context"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/generator/workspace"
+)
+
+// TestNew: one unit per (environment, stamp, component), sorted, with its
+// base and overlays; keys only when asked.
+func TestNew(t *testing.T) {
+	ws := workspace.Open(platformtest.Small(t))
+	p, err := New(ws, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range p.Units {
+		got = append(got, u.String())
+		if u.Key != (cache.Key{}) || u.Committed != nil {
+			t.Errorf("%s: key or committed files without being asked", u)
+		}
+	}
+	want := []string{"dev/weu-1/api", "dev/weu-1/redis", "prod/neu-1/api", "prod/neu-1/redis", "prod/weu-1/api", "prod/weu-1/redis"}
+	if len(got) != len(want) {
+		t.Fatalf("units = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("units = %v, want %v", got, want)
+		}
+	}
+	api := p.Units[4]
+	if api.Base != "base/api" || len(api.Overlays) != 2 || api.Overlays[0] != "overlays/prod" || api.Overlays[1] != "overlays/prod/api" {
+		t.Errorf("prod/weu-1/api: base %s, overlays %v", api.Base, api.Overlays)
+	}
+	if files := p.OverlayFiles(api); len(files) != 3 {
+		t.Errorf("prod/weu-1/api reads overlay files %v, want the environment's kustomization and api's two files", files)
+	}
+}
+
+// TestNewScoped: a unit the change cannot affect carries its committed
+// files; an affected one does not.
+func TestNewScoped(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	gittest.Edit(t, work, "environments/prod.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
+	ws := workspace.Open(work)
+	s, err := Since(context.Background(), ws, "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ws, Options{Scope: s, Keys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range p.Units {
+		affected := u.Env == "prod" && u.Component == "api"
+		if affected != (len(u.Committed) == 0) {
+			t.Errorf("%s: %d committed files; affected = %v", u, len(u.Committed), affected)
+		}
+		if u.Key == (cache.Key{}) {
+			t.Errorf("%s: no key", u)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/publish"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/validate"
+)
+
+// TextJSON are the formats of the commands that print text or json only.
+var TextJSON = []string{"text", "json"}
+
+// RenderSummary writes one row per (environment, stamp): its units
+// (planned components and the namespaces, Argo CD and bootstrap folders),
+// objects and bytes, and the time spent rendering its units. Units render
+// in parallel, so the rows add up to more than the wall time on the total
+// row.
+func RenderSummary(w io.Writer, res *render.Result, wall time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ENV\tSTAMP\tUNITS\tOBJECTS\tBYTES\tUNIT TIME\t")
+	type row struct {
+		env, stamp            string
+		units, objects, bytes int
+		elapsed               time.Duration
+	}
+	var rows []*row
+	var objects, bytes int
+	for _, u := range res.Units {
+		if len(rows) == 0 || rows[len(rows)-1].env != u.Env || rows[len(rows)-1].stamp != u.Stamp {
+			rows = append(rows, &row{env: u.Env, stamp: u.Stamp})
+		}
+		r := rows[len(rows)-1]
+		r.units++
+		r.objects += len(u.Objects)
+		r.bytes += u.Bytes()
+		r.elapsed += u.Elapsed
+		objects += len(u.Objects)
+		bytes += u.Bytes()
+	}
+	for _, r := range rows {
+		stamp := r.stamp
+		if stamp == "" {
+			stamp = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t\n", r.env, stamp, r.units, r.objects, r.bytes, r.elapsed.Round(time.Millisecond))
+	}
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%s wall\t\n", len(res.Units), objects, bytes, wall.Round(time.Millisecond))
+	tw.Flush()
+	c := res.Counts()
+	fmt.Fprintf(w, "units: %d planned (%d rendered, %d from the cache), %d derived\n", c.Total, c.Rendered, c.Cached, len(res.Units)-c.Total)
+}
+
+// Validation writes an API server's verdict.
+func Validation(w io.Writer, format string, res *validate.Result, envs, stamps int) error {
+	if format == "json" {
+		return writeJSON(w, res)
+	}
+	for _, r := range res.Rejected {
+		fmt.Fprintln(w, r)
+	}
+	warnings := make([]string, 0, len(res.Warnings))
+	for msg := range res.Warnings {
+		warnings = append(warnings, msg)
+	}
+	sort.Strings(warnings)
+	for _, msg := range warnings {
+		fmt.Fprintf(w, "server warning (%d objects): %s\n", res.Warnings[msg], msg)
+	}
+	rate := float64(res.Checked) / res.Elapsed.Seconds()
+	_, err := fmt.Fprintf(w, "%d objects of %d environments (%d stamps and bootstraps) checked by kube-apiserver %s in %s (%.0f objects/s): %d rejected\n",
+		res.Checked, envs, stamps, res.ServerVersion, res.Elapsed.Round(time.Millisecond), rate, len(res.Rejected))
+	return err
+}
+
+// History writes the rendered branch's commits.
+func History(w io.Writer, format string, entries []publish.Entry) error {
+	if format == "json" {
+		return writeJSON(w, entries)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RENDERED\tDATE\tSOURCE\tENVIRONMENTS\tSUBJECT")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ShortSHA(e.Commit), e.Date, ShortSHA(e.Source), strings.Join(e.Envs, ","), e.Subject)
+	}
+	tw.Flush()
+	_, err := fmt.Fprintf(w, "roll back with: gitops publish --source <SOURCE>\n")
+	return err
+}
+
+// PolicyTests writes the Rego unit tests' results: the failures and a
+// count (text), or every result (json).
+func PolicyTests(w io.Writer, format string, results []policy.TestResult) error {
+	if format == "json" {
+		return writeJSON(w, results)
+	}
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+			fmt.Fprintf(w, "FAIL %s %s.%s %s\n", r.Location, r.Package, r.Name, r.Error)
+		}
+	}
+	_, err := fmt.Fprintf(w, "PASS: %d/%d\n", len(results)-failed, len(results))
+	return err
+}
+
+// ShortSHA abbreviates a commit hash to 12 characters.
+func ShortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// Published says what a publish did to the rendered branch.
+func Published(w io.Writer, remote, branch string, res *publish.Result) {
+	switch {
+	case res.Unchanged:
+		fmt.Fprintf(w, "%s/%s already holds the render of %s (%s): nothing to publish\n", remote, branch, ShortSHA(res.Source), ShortSHA(res.Commit))
+	case res.Created:
+		fmt.Fprintf(w, "created %s/%s at %s: render of %s for %s\n", remote, branch, ShortSHA(res.Commit), ShortSHA(res.Source), strings.Join(res.Envs, ", "))
+	default:
+		fmt.Fprintf(w, "updated %s/%s at %s: render of %s for %s\n", remote, branch, ShortSHA(res.Commit), ShortSHA(res.Source), strings.Join(res.Envs, ", "))
+	}
+}

@@ -1,0 +1,196 @@
+// Package workspace is the repo as one command sees it: the environment
+// specs, the component sources, the policies, CRDs and exceptions, and the
+// committed rendered/ tree. Each is read at most once per Workspace, on
+// first need, and every folder name of the repo is said here.
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// The repo's folders and files, relative to its root.
+const (
+	EnvironmentsDir = "environments"
+	BaseDir         = "base"
+	OverlaysDir     = "overlays"
+	PoliciesDir     = "policies"
+	CRDsDir         = "crds"
+	RenderedDir     = layout.Dir
+	ExceptionsFile  = PoliciesDir + "/exceptions.yaml"
+)
+
+// Workspace is one repo checkout, loaded lazily and at most once. It is
+// safe for concurrent use.
+type Workspace struct {
+	// Root is the repo root.
+	Root string
+
+	mu   sync.Mutex
+	envs map[string]envResult
+
+	namesOnce sync.Once
+	names     []string
+	namesErr  error
+
+	sourcesOnce sync.Once
+	sources     *source.Repo
+	sourcesErr  error
+
+	exceptionsOnce sync.Once
+	exceptions     *policy.Exceptions
+	exceptionsErr  error
+
+	committedOnce sync.Once
+	committed     *layout.Tree
+	committedErr  error
+}
+
+type envResult struct {
+	env *spec.Environment
+	err error
+}
+
+// Open returns the workspace at root; nothing is read yet.
+func Open(root string) *Workspace {
+	return &Workspace{Root: root, envs: map[string]envResult{}}
+}
+
+// Path returns a repo-relative slash path as a path on disk.
+func (w *Workspace) Path(rel string) string {
+	return filepath.Join(w.Root, filepath.FromSlash(rel))
+}
+
+// EnvironmentFile is the repo-relative path of an environment's file.
+func EnvironmentFile(name string) string {
+	return path.Join(EnvironmentsDir, name+".yaml")
+}
+
+// Names lists the environments, sorted. A file in environments/ that is
+// not <name>.yaml is an error rather than silently ignored.
+func (w *Workspace) Names() ([]string, error) {
+	w.namesOnce.Do(func() {
+		entries, err := os.ReadDir(w.Path(EnvironmentsDir))
+		if err != nil {
+			w.namesErr = fmt.Errorf("list environments: %w", err)
+			return
+		}
+		var errs []error
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case e.IsDir() || strings.HasPrefix(name, "."):
+			case strings.HasSuffix(name, ".yaml"):
+				w.names = append(w.names, strings.TrimSuffix(name, ".yaml"))
+			case strings.HasSuffix(name, ".yml"):
+				errs = append(errs, fmt.Errorf("%s: environment files end in .yaml (rename it to %s.yaml)", path.Join(EnvironmentsDir, name), strings.TrimSuffix(name, ".yml")))
+			}
+		}
+		sort.Strings(w.names)
+		w.namesErr = errors.Join(errs...)
+		if w.namesErr == nil && len(w.names) == 0 {
+			w.namesErr = fmt.Errorf("no environments under %s", w.Path(EnvironmentsDir))
+		}
+	})
+	return w.names, w.namesErr
+}
+
+// Environment returns one environment, read and decoded once.
+func (w *Workspace) Environment(name string) (*spec.Environment, error) {
+	w.mu.Lock()
+	r, ok := w.envs[name]
+	w.mu.Unlock()
+	if ok {
+		return r.env, r.err
+	}
+	r.env, r.err = w.loadEnvironment(name)
+	w.mu.Lock()
+	if prev, ok := w.envs[name]; ok {
+		r = prev // another goroutine won; hand out one value
+	} else {
+		w.envs[name] = r
+	}
+	w.mu.Unlock()
+	return r.env, r.err
+}
+
+func (w *Workspace) loadEnvironment(name string) (*spec.Environment, error) {
+	if err := spec.CheckName(name); err != nil {
+		return nil, err
+	}
+	rel := EnvironmentFile(name)
+	data, err := os.ReadFile(w.Path(rel))
+	if err != nil {
+		return nil, fmt.Errorf("read environment %s: %w", name, err)
+	}
+	return spec.ParseNamed(rel, name, data)
+}
+
+// Environments returns the named environments (all when names is empty),
+// deduplicated and sorted, reporting every broken file at once.
+func (w *Workspace) Environments(names []string) ([]*spec.Environment, error) {
+	if len(names) == 0 {
+		all, err := w.Names()
+		if err != nil {
+			return nil, err
+		}
+		names = all
+	}
+	names = sortedSet(names)
+	envs := make([]*spec.Environment, 0, len(names))
+	var errs []error
+	for _, n := range names {
+		e, err := w.Environment(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		envs = append(envs, e)
+	}
+	return envs, errors.Join(errs...)
+}
+
+// Sources returns the files under base/ and overlays/, read once.
+func (w *Workspace) Sources() (*source.Repo, error) {
+	w.sourcesOnce.Do(func() { w.sources, w.sourcesErr = source.Read(w.Root, BaseDir, OverlaysDir) })
+	return w.sources, w.sourcesErr
+}
+
+// Exceptions returns the reviewed exceptions, read once (none when the
+// file does not exist).
+func (w *Workspace) Exceptions() (*policy.Exceptions, error) {
+	w.exceptionsOnce.Do(func() {
+		w.exceptions, w.exceptionsErr = policy.LoadExceptions(w.Path(ExceptionsFile))
+	})
+	return w.exceptions, w.exceptionsErr
+}
+
+// Committed returns the committed rendered/ tree, read once.
+func (w *Workspace) Committed() (*layout.Tree, error) {
+	w.committedOnce.Do(func() { w.committed, w.committedErr = layout.ReadTree(w.Path(RenderedDir)) })
+	return w.committed, w.committedErr
+}
+
+func sortedSet(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,151 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const env = `apiVersion: platform.libertum.io/v1alpha1
+kind: Environment
+metadata:
+  name: NAME
+spec:
+  repoURL: https://example.com/repo.git
+  tenantID: 7c1e4b2a-9f3d-4e8a-b6c5-2d1f0a9e8b7c
+  registry: acr.example.io
+  cluster:
+    kubernetesVersion: v1.32.13
+    node:
+      size: Standard_D2s_v5
+      capacity: {cpu: "2", memory: 8Gi}
+      allocatable: {cpu: 1900m, memory: 5632Mi}
+    autoscaler: {minNodes: 2, maxNodes: 4}
+    zones: []
+  network: {vnet: 10.10.0.0/16, publicSubnet: 10.10.0.0/22, privateSubnet: 10.10.8.0/21}
+  stamps:
+    - {name: s1, region: westeurope, server: "https://s1:443", domain: s1.example.io, keyVault: kv1, identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, capacity: {baselineRPS: 10, peakRPS: 40}}
+  argocd: {namespace: argocd, targetRevision: rendered, sync: {automated: true}}
+  components:
+    api:
+      namespace: app
+      tier: private
+      images: [{name: libertum/api, tag: 9f2c4e1a7b3d}]
+      resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}
+      replicas: 1
+`
+
+func write(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for p, data := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestEnvironments(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"environments/b.yaml":     strings.Replace(env, "NAME", "b", 1),
+		"environments/a.yaml":     strings.Replace(env, "NAME", "a", 1),
+		"environments/wrong.yaml": strings.Replace(env, "NAME", "other", 1),
+		"environments/README.md":  "not an environment",
+	})
+	ws := Open(root)
+	names, err := ws.Names()
+	if err != nil || strings.Join(names, ",") != "a,b,wrong" {
+		t.Fatalf("Names = %v, %v", names, err)
+	}
+	envs, err := ws.Environments([]string{"b", "a", "b"})
+	if err != nil || len(envs) != 2 || envs[0].Name() != "a" || envs[1].Name() != "b" {
+		t.Fatalf("Environments(b, a, b) = %v, %v; want a and b, sorted, once", envs, err)
+	}
+	again, err := ws.Environment("a")
+	if err != nil || again != envs[0] {
+		t.Errorf("Environment(a) decoded the file again (%p, %p) or failed: %v", again, envs[0], err)
+	}
+	if _, err := ws.Environments(nil); err == nil || !strings.Contains(err.Error(), "environments/wrong.yaml:4: metadata.name") {
+		t.Errorf("all environments: err = %v, want the name mismatch in wrong.yaml at line 4", err)
+	}
+	for _, bad := range []string{"../a", "a/b", "A"} {
+		if _, err := ws.Environment(bad); err == nil || !strings.Contains(err.Error(), "path separators") {
+			t.Errorf("Environment(%q) = %v, want a name error", bad, err)
+		}
+	}
+}
+
+// TestYmlIsAnError: an environment file that does not end in .yaml would
+// be skipped by every command; it is named instead.
+func TestYmlIsAnError(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"environments/a.yaml": strings.Replace(env, "NAME", "a", 1),
+		"environments/b.yml":  strings.Replace(env, "NAME", "b", 1),
+	})
+	if _, err := Open(root).Environments(nil); err == nil || !strings.Contains(err.Error(), "environments/b.yml: environment files end in .yaml") {
+		t.Errorf("err = %v, want b.yml named", err)
+	}
+}
+
+func TestNoEnvironments(t *testing.T) {
+	if _, err := Open(t.TempDir()).Names(); err == nil {
+		t.Error("a repo without environments/ gave no error")
+	}
+}
+
+// TestCommittedIsReadOnce: the committed tree is read at the first call;
+// later calls see that snapshot.
+func TestCommittedIsReadOnce(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{"rendered/a/s1/api/Service_api.yaml": "v1"})
+	ws := Open(root)
+	tree, err := ws.Committed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, map[string]string{"rendered/a/s1/api/Service_api.yaml": "v2"})
+	again, err := ws.Committed()
+	if err != nil || again != tree || string(again.Files(nil)[0].Data) != "v1" {
+		t.Errorf("Committed read the tree again: %v", err)
+	}
+}
+
+// TestConcurrentLoads: goroutines asking for the same environment and the
+// committed tree at once all get one value (run under -race in CI).
+func TestConcurrentLoads(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"environments/a.yaml":                strings.Replace(env, "NAME", "a", 1),
+		"rendered/a/s1/api/Service_api.yaml": "v1",
+	})
+	ws := Open(root)
+	const n = 8
+	envs := make(chan any, n)
+	trees := make(chan any, n)
+	for range n {
+		go func() {
+			e, _ := ws.Environment("a")
+			envs <- e
+			tr, _ := ws.Committed()
+			trees <- tr
+		}()
+	}
+	first, firstTree := <-envs, <-trees
+	for range n - 1 {
+		if e := <-envs; e != first {
+			t.Error("two goroutines got different values for one environment")
+		}
+		if tr := <-trees; tr != firstTree {
+			t.Error("two goroutines got different committed trees")
+		}
+	}
+	if first == nil || firstTree == nil {
+		t.Fatal("nothing loaded")
+	}
+}
