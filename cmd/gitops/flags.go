@@ -25,9 +25,13 @@ type streams struct {
 	out, err io.Writer
 }
 
-// fail prints a command's error and returns the bad-input exit code.
+// fail prints a command's error and returns its exit code: 1 when the
+// error is findings (it lists them), 2 for bad input.
 func (s *streams) fail(cmd string, err error) int {
 	fmt.Fprintf(s.err, "gitops %s: %v\n", cmd, err)
+	if found := (*action.CredentialError)(nil); errors.As(err, &found) {
+		return exitFindings
+	}
 	return exitError
 }
 

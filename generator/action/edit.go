@@ -97,6 +97,9 @@ func applyEdits(ctx context.Context, c *Config, env string, changes []specedit.I
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCredentials(r); err != nil {
+		return nil, err
+	}
 	if err := layout.Replace(fresh.Workspace().Path(workspace.RenderedDir), r.EnvNames(), r.Files()); err != nil {
 		return nil, err
 	}

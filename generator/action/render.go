@@ -36,6 +36,9 @@ func (r *Render) Run(ctx context.Context) (*RenderResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCredentials(res); err != nil {
+		return nil, err
+	}
 	out := r.Out
 	if out == "" {
 		out = r.Workspace().Path(workspace.RenderedDir)

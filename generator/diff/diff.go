@@ -53,7 +53,8 @@ func (f File) Resource() string {
 }
 
 // Trees compares two sorted file lists and returns the files that differ
-// semantically, sorted by path.
+// semantically, sorted by path. Credentials in the changes are masked
+// (see credential): a report shows that they changed, never their values.
 func Trees(old, new []layout.File) ([]File, error) {
 	oldBy := map[string][]byte{}
 	for _, f := range old {
@@ -99,6 +100,7 @@ func Trees(old, new []layout.File) ([]File, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	mask(out)
 	return out, nil
 }
 

@@ -101,22 +101,59 @@ func TestTrees(t *testing.T) {
 	}
 }
 
+// TestMask: credentials are masked by meaning, in values at any depth;
+// names that merely contain a credential word's letters are not.
 func TestMask(t *testing.T) {
-	changes := []Change{
-		{Path: "spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value", Old: "a", New: "b"},
-		{Path: "spec.template.spec.containers[name=api].image", Old: "x:1", New: "x:2"},
-		{Path: "data.token", New: "abc"},
+	files := []File{
+		{Kind: "Deployment", Changes: []Change{
+			{Path: "spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value", Old: "a", New: "b"},
+			{Path: "spec.template.spec.containers[name=tokenization].image", Old: "x:1", New: "x:2"},
+			{Path: "spec.template.spec.containers[name=api].env[name=CONN].value", Old: nil, New: "mongodb://admin:pa55word@db:27017/app"},
+			{Path: "spec.template.spec.containers[name=api].env[name=apiKey].value", New: "k-123"},
+			{Path: "spec.template.spec.containers[name=api].env[name=KEY_VAULT_NAME].value", New: "kv-lbt-dev"},
+			{Path: "spec.template.spec.containers[name=api].env[name=AZURE_STORAGE_CONNECTION_STRING]", New: map[string]any{"name": "AZURE_STORAGE_CONNECTION_STRING", "value": "DefaultEndpointsProtocol=https;AccountKey=zzz"}},
+			{Path: "spec.template.spec.containers[name=sidecar]", New: map[string]any{"name": "sidecar", "env": []any{map[string]any{"name": "REDIS_PASSWORD", "value": "r3dis"}}}},
+		}},
+		{Kind: "Secret", Changes: []Change{{Path: "data.ca", Old: "x"}}},
+		{Kind: "ConfigMap", Changes: []Change{
+			{Path: "data.token", New: "abc"},
+			{Path: "data.copy", New: "pa55word"},
+			{Path: "data.tokenization-endpoint", New: "http://tokenization:8080"},
+		}},
 	}
-	got := Mask("ConfigMap", changes)
-	want := []Change{
-		{Path: changes[0].Path, Old: Masked, New: Masked},
-		changes[1],
-		{Path: "data.token", New: Masked},
+	mask(files)
+	want := []File{
+		{Kind: "Deployment", Changes: []Change{
+			{Path: "spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value", Old: Masked, New: Masked},
+			{Path: "spec.template.spec.containers[name=tokenization].image", Old: "x:1", New: "x:2"},
+			{Path: "spec.template.spec.containers[name=api].env[name=CONN].value", New: "mongodb://admin:" + Masked + "@db:27017/app"},
+			{Path: "spec.template.spec.containers[name=api].env[name=apiKey].value", New: Masked},
+			{Path: "spec.template.spec.containers[name=api].env[name=KEY_VAULT_NAME].value", New: "kv-lbt-dev"},
+			{Path: "spec.template.spec.containers[name=api].env[name=AZURE_STORAGE_CONNECTION_STRING]", New: map[string]any{"name": "AZURE_STORAGE_CONNECTION_STRING", "value": Masked}},
+			{Path: "spec.template.spec.containers[name=sidecar]", New: map[string]any{"name": "sidecar", "env": []any{map[string]any{"name": "REDIS_PASSWORD", "value": Masked}}}},
+		}},
+		{Kind: "Secret", Changes: []Change{{Path: "data.ca", Old: Masked}}},
+		{Kind: "ConfigMap", Changes: []Change{
+			{Path: "data.token", New: Masked},
+			{Path: "data.copy", New: Masked}, // equal to a password masked elsewhere
+			{Path: "data.tokenization-endpoint", New: "http://tokenization:8080"},
+		}},
 	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("Mask (-want +got):\n%s", d)
+	if d := cmp.Diff(want, files); d != "" {
+		t.Errorf("mask (-want +got):\n%s", d)
 	}
-	if s := Mask("Secret", []Change{{Path: "data.ca", Old: "x"}}); s[0].Old != Masked {
-		t.Errorf("Secret data not masked: %+v", s)
+}
+
+// TestTreesMask: masking happens inside Trees, so every report built on it
+// (verify's drift, diff, publish) is masked.
+func TestTreesMask(t *testing.T) {
+	old := []layout.File{{Path: "dev/s/api/Secret_x.yaml", Data: []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {password: old-secret}\n")}}
+	new := []layout.File{{Path: "dev/s/api/Secret_x.yaml", Data: []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {password: new-secret}\n")}}
+	got, err := Trees(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Changes) != 1 || got[0].Changes[0].Old != Masked || got[0].Changes[0].New != Masked {
+		t.Errorf("Trees = %+v, want one masked change", got)
 	}
 }

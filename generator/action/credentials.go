@@ -1,0 +1,53 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/libertum/platform-gitops/generator/credential"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+)
+
+// PlaintextRule names the findings of a render that would write a
+// credential in the clear.
+const PlaintextRule = "secrets.plaintext"
+
+// CredentialError refuses to write a render that carries credentials in
+// the clear; nothing was written.
+type CredentialError struct {
+	Findings []policy.Finding
+}
+
+func (e *CredentialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "refusing to write rendered/: %d credentials in the clear", len(e.Findings))
+	for _, f := range e.Findings {
+		fmt.Fprintf(&b, "\n  %s\n      at %s", f, f.File)
+	}
+	return b.String()
+}
+
+// refuseCredentials returns a CredentialError when any object of the
+// render carries a credential in the clear.
+func refuseCredentials(res *render.Result) error {
+	var fs []policy.Finding
+	for _, u := range res.Units {
+		for i, o := range u.Objects {
+			for _, l := range credential.Literals(o.Object) {
+				fs = append(fs, policy.Finding{
+					Rule: PlaintextRule, Level: policy.Deny, Env: u.Env, Stamp: u.Stamp, Component: u.Component,
+					Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: layout.RepoPath(u.Files[i].Path),
+					Message: l.Path + ": " + l.Why, Fix: "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
+				})
+			}
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	policy.Sort(fs)
+	return &CredentialError{Findings: fs}
+}
