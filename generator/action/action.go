@@ -11,8 +11,10 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
@@ -31,6 +33,9 @@ type Config struct {
 	NoCache  bool
 	// Log receives status lines (stderr); nil discards them.
 	Log io.Writer
+	// LockWait bounds how long a command that writes the checkout waits
+	// for another one to finish (default 2 minutes).
+	LockWait time.Duration
 
 	wsOnce sync.Once
 	ws     *workspace.Workspace
@@ -68,6 +73,21 @@ func (c *Config) Cache() *cache.Store {
 		return nil
 	}
 	return s
+}
+
+// lock takes the checkout's writer lock on the rendered tree out (the
+// repo's rendered/ when empty), saying so when another writer holds it.
+func (c *Config) lock(ctx context.Context, cmd, out string) (unlock func(), err error) {
+	if out == "" {
+		out = c.Workspace().Path(workspace.RenderedDir)
+	}
+	wait := c.LockWait
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	return layout.Lock(ctx, out, wait, func(holder string) {
+		c.logf("gitops %s: %s is writing %s; waiting up to %s\n", cmd, holder, out, wait)
+	})
 }
 
 func (c *Config) logf(format string, args ...any) {

@@ -36,6 +36,12 @@ func (s *SetImage) Run(ctx context.Context) (*EditResult, error) {
 	if s.Env == "" || len(s.Changes) == 0 {
 		return nil, errors.New("an environment and at least one COMPONENT=TAG are required")
 	}
+	// One writer per checkout: the edit and its render are one update.
+	unlock, err := s.lock(ctx, "set-image", "")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var changes []specedit.ImageTag
 	for _, arg := range s.Changes {
 		c, err := specedit.ParseImageTag(arg)
@@ -61,6 +67,11 @@ func (p *Promote) Run(ctx context.Context) (*EditResult, error) {
 	if p.From == "" || p.To == "" || p.From == p.To {
 		return nil, errors.New("two different environments are required")
 	}
+	unlock, err := p.lock(ctx, "promote", "")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	envs, err := p.Workspace().Environments([]string{p.From, p.To})
 	if err != nil {
 		return nil, err
@@ -81,6 +92,7 @@ func applyEdits(ctx context.Context, c *Config, env string, changes []specedit.I
 	if err := spec.CheckName(env); err != nil {
 		return nil, err
 	}
+
 	rel := workspace.EnvironmentFile(env)
 	edits, err := specedit.Apply(ws.Path(rel), rel, changes)
 	if err != nil {

@@ -28,20 +28,26 @@ type RenderResult struct {
 	Wall time.Duration
 }
 
-// Run renders in memory, then replaces the tree atomically: a failed
-// render leaves it untouched.
+// Run holds the checkout's writer lock while it reads the repo, renders
+// in memory and replaces the tree atomically: a failed render leaves it
+// untouched, and a concurrent writer waits instead of losing an update.
 func (r *Render) Run(ctx context.Context) (*RenderResult, error) {
 	start := time.Now()
+	out := r.Out
+	if out == "" {
+		out = r.Workspace().Path(workspace.RenderedDir)
+	}
+	unlock, err := r.lock(ctx, "render", out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	res, err := renderEnvs(ctx, r.Config, r.Envs, r.Progress)
 	if err != nil {
 		return nil, err
 	}
 	if err := refuseCredentials(res); err != nil {
 		return nil, err
-	}
-	out := r.Out
-	if out == "" {
-		out = r.Workspace().Path(workspace.RenderedDir)
 	}
 	if err := layout.Replace(out, res.EnvNames(), res.Files()); err != nil {
 		return nil, err
