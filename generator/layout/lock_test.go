@@ -52,4 +52,3 @@ func TestLockRefusesAFile(t *testing.T) {
 		t.Errorf("err = %v, want not a folder", err)
 	}
 }
-
