@@ -95,6 +95,7 @@ func (f *flags) config(s *streams, cache bool) *action.Config {
 	c := &action.Config{Log: s.err}
 	f.StringVar(&c.Root, "root", ".", "repo root")
 	f.IntVar(&c.Workers, "jobs", 0, "parallel workers (default: number of CPUs)")
+	f.DurationVar(&c.PolicyTimeout, "policy-timeout", action.DefaultPolicyTimeout, "bound on each environment's policy evaluation")
 	if cache {
 		f.StringVar(&c.CacheDir, "cache-dir", "", "cache of rendered units and findings (default $GITOPS_CACHE_DIR or the user cache dir)")
 		f.BoolVar(&c.NoCache, "no-cache", false, "render and check everything, reading and writing no cache")

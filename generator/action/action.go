@@ -14,10 +14,14 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
+
+// DefaultPolicyTimeout bounds each environment's policy evaluation.
+const DefaultPolicyTimeout = check.DefaultTimeout
 
 // Config is what every command shares: the repo, the worker count, the
 // render cache, and where to say what is happening.
@@ -33,6 +37,9 @@ type Config struct {
 	NoCache  bool
 	// Log receives status lines (stderr); nil discards them.
 	Log io.Writer
+	// PolicyTimeout bounds each environment's policy evaluation (default
+	// check.DefaultTimeout).
+	PolicyTimeout time.Duration
 	// LockWait bounds how long a command that writes the checkout waits
 	// for another one to finish (default 2 minutes).
 	LockWait time.Duration

@@ -74,7 +74,7 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 				File: in.File, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o)})
 		}
 	}
-	checker := check.New(p.Workspace(), check.Options{Workers: p.Workers, Today: orNow(p.Today)})
+	checker := check.New(p.Workspace(), check.Options{Workers: p.Workers, Today: orNow(p.Today), Timeout: p.PolicyTimeout})
 	if res.Findings, err = checker.Objects(ctx, env, inputs); err != nil {
 		return nil, err
 	}

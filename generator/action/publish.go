@@ -39,7 +39,7 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 			if root != ws.Root {
 				ws = workspace.Open(root)
 			}
-			rep, err := verify.Run(ctx, ws, verify.Options{Workers: p.Workers, Today: orNow(p.Today), Drift: drift, Cache: p.Cache()})
+			rep, err := verify.Run(ctx, ws, verify.Options{Workers: p.Workers, Today: orNow(p.Today), Drift: drift, Cache: p.Cache(), PolicyTimeout: p.PolicyTimeout})
 			if err != nil {
 				return nil, err
 			}

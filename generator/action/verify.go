@@ -27,7 +27,7 @@ func (v *Verify) Run(ctx context.Context) (*verify.Report, error) {
 		return nil, err
 	}
 	rep, err := verify.Run(ctx, v.Workspace(), verify.Options{
-		Envs: v.Envs, Workers: v.Workers, Today: orNow(v.Today), Drift: true, Cache: v.Cache(), Scope: scope,
+		Envs: v.Envs, Workers: v.Workers, Today: orNow(v.Today), Drift: true, Cache: v.Cache(), Scope: scope, PolicyTimeout: v.PolicyTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (d *Diff) Run(ctx context.Context) (*review.Review, error) {
 		return nil, err
 	}
 	return review.Run(ctx, d.Workspace(), review.Options{
-		Base: d.Base, Envs: d.Envs, Workers: d.Workers, Today: orNow(d.Today), Cache: d.Cache(), Scope: scope,
+		Base: d.Base, Envs: d.Envs, Workers: d.Workers, Today: orNow(d.Today), Cache: d.Cache(), Scope: scope, PolicyTimeout: d.PolicyTimeout,
 	})
 }
 

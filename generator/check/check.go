@@ -9,9 +9,11 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,26 @@ type Options struct {
 	Cache *cache.Store
 	// Today is the date exceptions are judged on.
 	Today time.Time
+	// Timeout bounds the policy evaluation of one environment (default
+	// DefaultTimeout): a policy that never ends fails the check instead
+	// of hanging it.
+	Timeout time.Duration
+}
+
+// DefaultTimeout bounds one environment's policy evaluation.
+const DefaultTimeout = 60 * time.Second
+
+// DeadlineError says the policies did not finish within the deadline.
+type DeadlineError struct {
+	Env     string
+	Timeout time.Duration
+	// Files are the policy files being evaluated.
+	Files []string
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("policies for %s did not finish within %s (raise --policy-timeout, or fix a rule that never ends); evaluating %s",
+		e.Env, e.Timeout, strings.Join(e.Files, ", "))
 }
 
 // Checker checks objects with one workspace's policies, CRDs and
@@ -237,8 +259,17 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 			})
 		}
 	}
-	fs, err := c.engine.Evaluate(ctx, policy.EnvironmentOf(env), inputs, c.o.Workers)
+	timeout := c.o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ectx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	fs, err := c.engine.Evaluate(ectx, policy.EnvironmentOf(env), inputs, c.o.Workers)
 	if err != nil {
+		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
+			return nil, &DeadlineError{Env: env.Name(), Timeout: timeout, Files: c.engine.Files()}
+		}
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}
 	return append(out, fs...), nil

@@ -139,6 +139,16 @@ func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
 const query = `deny := {[pkg, v] | some pkg; some v in data.libertum[pkg].deny}
 warn := {[pkg, v] | some pkg; some v in data.libertum[pkg].warn}`
 
+// Files lists the policy files the engine evaluates, sorted.
+func (e *Engine) Files() []string {
+	out := make([]string, 0, len(e.modules))
+	for f := range e.modules {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Data is what the policies see as data for one environment:
 // data.environment, the spec's policy view, and
 // data.rendered[stamp][kind]["namespace/name"], every object, so rules

@@ -33,6 +33,8 @@ type Options struct {
 	// Cache, when set, holds rendered units and findings by content: the
 	// base side of a PR is mostly what the last run already rendered.
 	Cache *cache.Store
+	// PolicyTimeout bounds each environment's policy evaluation.
+	PolicyTimeout time.Duration
 	// Scope, when set, limits both renders to the units a change can
 	// affect (see plan.Since); each side reads the others from its own
 	// committed rendered/.
@@ -147,7 +149,7 @@ func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options
 	if err != nil {
 		return nil, err
 	}
-	findings, err := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today}).Render(ctx, res)
+	findings, err := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today, Timeout: o.PolicyTimeout}).Render(ctx, res)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ type Options struct {
 	Drift bool
 	// Cache, when set, holds rendered units and findings by content.
 	Cache *cache.Store
+	// PolicyTimeout bounds each environment's policy evaluation.
+	PolicyTimeout time.Duration
 	// Scope, when set, limits the render to the units a change can affect
 	// (see plan.Since); the others are read from the committed rendered/.
 	Scope *plan.Scope
@@ -81,7 +83,7 @@ func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Report, erro
 		return nil, err
 	}
 	rep := &Report{Envs: res.EnvNames(), Files: res.Files(), Units: res.Counts()}
-	checker := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today})
+	checker := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today, Timeout: o.PolicyTimeout})
 	if rep.Findings, err = checker.Render(ctx, res); err != nil {
 		return nil, err
 	}
