@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/template/parse"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -44,22 +45,46 @@ var forbidden = []string{
 	"htpasswd", "bcrypt", "getHostByName",
 }
 
-var forbiddenPattern = regexp.MustCompile(`\b(` + strings.Join(forbidden, "|") + `)\b`)
+var forbiddenSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range forbidden {
+		m[f] = true
+	}
+	return m
+}()
 
-// CheckDeterministic reports every use of a template function that would
-// make the chart render differently from run to run, with file and line.
+// CheckDeterministic reports every call of a template function that would
+// make the chart render differently from run to run, and every tpl of
+// input that is not a literal (it could reach any function at render
+// time), with file and line. It reads each template's parse tree, so a
+// call split across lines is found, and a value named like a function
+// ({{ .Values.now }}) is not one.
 func CheckDeterministic(ch Chart) error {
 	var problems []string
 	for _, name := range sortedNames(ch.Files) {
 		if !strings.HasPrefix(name, "templates/") {
 			continue
 		}
-		for i, line := range strings.Split(string(ch.Files[name]), "\n") {
-			for _, action := range templateActions(line) {
-				if m := forbiddenPattern.FindString(action); m != "" {
-					problems = append(problems, fmt.Sprintf("%s/%s:%d: template function %q makes output differ between runs; pass the value in instead", ch.Dir, name, i+1, m))
+		file := ch.Dir + "/" + name
+		trees, err := parseTemplate(file, string(ch.Files[name]))
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		for _, tree := range sortedTrees(trees) {
+			walkTemplate(tree.Root, func(n parse.Node, cmd *parse.CommandNode) {
+				id, ok := n.(*parse.IdentifierNode)
+				if !ok {
+					return
 				}
-			}
+				where := location(tree, n)
+				switch {
+				case forbiddenSet[id.Ident]:
+					problems = append(problems, fmt.Sprintf("%s: template function %q makes output differ between runs; pass the value in instead", where, id.Ident))
+				case id.Ident == "tpl" && cmd != nil && len(cmd.Args) > 0 && cmd.Args[0] == n && !literalArg(cmd):
+					problems = append(problems, fmt.Sprintf("%s: tpl of a value that is not a literal string can call any function at render time; render it in the chart's own templates", where))
+				}
+			})
 		}
 	}
 	if len(problems) > 0 {
@@ -68,9 +93,107 @@ func CheckDeterministic(ch Chart) error {
 	return nil
 }
 
-var actionPattern = regexp.MustCompile(`\{\{.*?\}\}`)
+// parseTemplate parses a template file into its trees (the file's and its
+// defines), knowing no functions: Helm's and Sprig's are looked at by name.
+func parseTemplate(name, text string) (map[string]*parse.Tree, error) {
+	t := parse.New(name)
+	t.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	if _, err := t.Parse(text, "{{", "}}", trees); err != nil {
+		return nil, err
+	}
+	return trees, nil
+}
 
-func templateActions(line string) []string { return actionPattern.FindAllString(line, -1) }
+// literalArg reports whether a tpl command's template argument is a string
+// literal.
+func literalArg(cmd *parse.CommandNode) bool {
+	if len(cmd.Args) < 2 {
+		return false
+	}
+	_, ok := cmd.Args[1].(*parse.StringNode)
+	return ok
+}
+
+// location is "file:line" of a node.
+func location(tree *parse.Tree, n parse.Node) string {
+	loc, _ := tree.ErrorContext(n)
+	if i := strings.LastIndex(loc, ":"); i > 0 {
+		loc = loc[:i] // drop the column
+	}
+	return loc
+}
+
+func sortedTrees(m map[string]*parse.Tree) []*parse.Tree {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]*parse.Tree, len(names))
+	for i, n := range names {
+		out[i] = m[n]
+	}
+	return out
+}
+
+// walkTemplate calls f for every node under n, with the command it is an
+// argument of (nil outside commands).
+func walkTemplate(n parse.Node, f func(n parse.Node, cmd *parse.CommandNode)) {
+	var walk func(n parse.Node, cmd *parse.CommandNode)
+	walk = func(n parse.Node, cmd *parse.CommandNode) {
+		if n == nil {
+			return
+		}
+		f(n, cmd)
+		switch t := n.(type) {
+		case *parse.ListNode:
+			if t == nil {
+				return
+			}
+			for _, c := range t.Nodes {
+				walk(c, nil)
+			}
+		case *parse.ActionNode:
+			walk(t.Pipe, nil)
+		case *parse.PipeNode:
+			if t == nil {
+				return
+			}
+			for _, d := range t.Decl {
+				walk(d, nil)
+			}
+			for _, c := range t.Cmds {
+				walk(c, nil)
+			}
+		case *parse.CommandNode:
+			for _, a := range t.Args {
+				walk(a, t)
+			}
+		case *parse.IfNode:
+			walkBranch(&t.BranchNode, walk)
+		case *parse.RangeNode:
+			walkBranch(&t.BranchNode, walk)
+		case *parse.WithNode:
+			walkBranch(&t.BranchNode, walk)
+		case *parse.TemplateNode:
+			walk(t.Pipe, nil)
+		case *parse.ChainNode:
+			walk(t.Node, cmd)
+		}
+	}
+	walk(n, nil)
+}
+
+func walkBranch(b *parse.BranchNode, walk func(n parse.Node, cmd *parse.CommandNode)) {
+	walk(b.Pipe, nil)
+	if b.List != nil {
+		walk(b.List, nil)
+	}
+	if b.ElseList != nil {
+		walk(b.ElseList, nil)
+	}
+}
 
 // Render renders the chart and returns its manifest stream (hooks included,
 // as `helm template` prints them), in Helm's install order.

@@ -64,9 +64,30 @@ func TestCheckDeterministic(t *testing.T) {
 			t.Errorf("%s: err = %v, want it flagged at line 2", fn, err)
 		}
 	}
-	// Words outside template actions, and longer identifiers, are fine.
-	ch := chart(map[string]string{"t.yaml": "# now and then\nnowhere: {{ .Values.nowhere }}\n"})
+	// Words outside template actions, longer identifiers and values named
+	// like a function are fine; tpl of a literal is too.
+	ch := chart(map[string]string{"t.yaml": "# now and then\nnowhere: {{ .Values.nowhere }}\nwhen: {{ .Values.now }}\nx: {{ tpl \"{{ .Release.Name }}\" . }}\n"})
 	if err := CheckDeterministic(ch); err != nil {
 		t.Errorf("false positive: %v", err)
+	}
+}
+
+// TestCheckDeterministicReadsTheParseTree: a call split across lines is
+// found at its line, and tpl of a value (which could hold any function) is
+// refused.
+func TestCheckDeterministicReadsTheParseTree(t *testing.T) {
+	tests := []struct {
+		name, tmpl, want string
+	}{
+		{"split across lines", "a: 1\nb: {{\n  randAlphaNum\n  8 }}\n", "t.yaml:3"},
+		{"in a define", "{{- define \"x\" -}}\n{{ now | date \"2006\" }}\n{{- end }}\n", "t.yaml:2"},
+		{"tpl of a value", "a: 1\nb: {{ tpl .Values.extra . }}\n", "t.yaml:2: tpl of a value"},
+		{"in a range", "{{ range .Values.items }}\n- {{ uuidv4 }}\n{{ end }}\n", "t.yaml:2"},
+	}
+	for _, tc := range tests {
+		err := CheckDeterministic(chart(map[string]string{"t.yaml": tc.tmpl}))
+		if err == nil || !strings.Contains(err.Error(), "base/demo/templates/"+tc.want) {
+			t.Errorf("%s: err = %v, want %s", tc.name, err, tc.want)
+		}
 	}
 }
