@@ -9,6 +9,7 @@
 package kustomize
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -58,7 +59,7 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 		}
 	}
 
-	if err := checkNoOpenAPI(files); err != nil {
+	if err := errors.Join(checkNoOpenAPI(files), checkNoRemote(files)); err != nil {
 		return nil, err
 	}
 	defer func() {

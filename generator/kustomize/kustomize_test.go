@@ -3,6 +3,8 @@ package kustomize
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -108,10 +110,38 @@ func TestBuildRejects(t *testing.T) {
 			},
 			want: "helm",
 		},
+		{
+			name: "remote resource over https, which kustomize would clone",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources:\n  - d.yaml\n  - https://github.com/argoproj/argocd-example-apps//guestbook?ref=master\n"),
+				"/k/d.yaml":             []byte(deployment),
+			},
+			want: "k/kustomization.yaml:3: resources entry \"https://github.com/argoproj/argocd-example-apps//guestbook?ref=master\" is remote",
+		},
+		{
+			name: "remote component by git host path",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\ncomponents:\n  - github.com/example/repo/components/x?ref=v1\n"),
+				"/k/d.yaml":             []byte(deployment),
+			},
+			want: "k/kustomization.yaml:3: components entry",
+		},
+		{
+			name: "remote base over ssh",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources:\n  - git@github.com:example/repo.git//base\n"),
+			},
+			want: "k/kustomization.yaml:2: resources entry",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			before, _ := filepath.Glob(filepath.Join(os.TempDir(), "kustomize-*"))
 			_, err := Build(tc.files, "/k")
+			after, _ := filepath.Glob(filepath.Join(os.TempDir(), "kustomize-*"))
+			if len(after) > len(before) {
+				t.Errorf("the build left %d new kustomize-* folders in %s", len(after)-len(before), os.TempDir())
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}

@@ -123,3 +123,43 @@ func describe(s *types.Selector) string {
 // repoPath turns an in-memory path (/overlays/prod/web/kustomization.yaml)
 // back into the repo-relative one callers staged it from.
 func repoPath(p string) string { return strings.TrimPrefix(p, "/") }
+
+// remoteFields are the kustomization fields whose entries kustomize would
+// fetch when they name a URL.
+var remoteFields = map[string]bool{"resources": true, "components": true, "bases": true, "crds": true, "configurations": true}
+
+// checkNoRemote rejects remote resources (https://…, git@…, host/path?ref=)
+// before krusty sees them: it would clone them with the git binary into
+// the temp dir. A render reads the repo and nothing else.
+func checkNoRemote(files Files) error {
+	var errs []error
+	for _, name := range kustomizations(files) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			if !remoteFields[root.Content[j].Value] || root.Content[j+1].Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, item := range root.Content[j+1].Content {
+				if remote(item.Value) {
+					errs = append(errs, fmt.Errorf("%s:%d: %s entry %q is remote; vendor it into the repo (a render fetches nothing)", repoPath(name), item.Line, root.Content[j].Value, item.Value))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// remote reports whether a kustomization entry names something outside
+// the repo that kustomize would download.
+func remote(entry string) bool {
+	e := strings.TrimSpace(entry)
+	if strings.Contains(e, "://") || strings.HasPrefix(e, "git@") || strings.HasPrefix(e, "git::") || strings.Contains(e, "?ref=") || strings.Contains(e, "?version=") {
+		return true
+	}
+	first, _, _ := strings.Cut(e, "/")
+	return strings.Contains(first, ".") && !strings.HasPrefix(first, ".") && !strings.HasSuffix(e, ".yaml") && !strings.HasSuffix(e, ".yml") && !strings.HasSuffix(e, ".json")
+}
