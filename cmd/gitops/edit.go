@@ -41,7 +41,7 @@ func reportEdits(s *streams, cmd string, res *action.EditResult, err error) int 
 		return s.fail(cmd, err)
 	}
 	if len(res.Edits) == 0 {
-		fmt.Fprintf(s.out, "%s: every tag already set; nothing changed\n", res.File)
+		fmt.Fprintf(s.out, "%s: nothing changed: %s\n", res.File, res.Unchanged)
 		return exitOK
 	}
 	for _, e := range res.Edits {

@@ -41,6 +41,20 @@ func TestSetImageCommand(t *testing.T) {
 	}
 }
 
+// TestSetImageRefusesMutableTags: the README's exact complaint, a prod
+// image set to latest, is refused at edit time with the file and line.
+func TestSetImageRefusesMutableTags(t *testing.T) {
+	root := platformtest.Small(t)
+	before, _ := os.ReadFile(filepath.Join(root, "environments/prod.yaml"))
+	code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "prod", "api=latest")
+	if code != exitError || !strings.Contains(stderr, "environments/prod.yaml:") || !strings.Contains(stderr, `tag "latest" of in-house image libertum/api can move`) {
+		t.Errorf("exit %d, want 2 naming the file and the mutable tag:\n%s", code, stderr)
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, "environments/prod.yaml")); string(after) != string(before) {
+		t.Error("a refused set-image changed the file")
+	}
+}
+
 func TestPromoteCommand(t *testing.T) {
 	root := platformCopy(t)
 	if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
@@ -51,7 +65,7 @@ func TestPromoteCommand(t *testing.T) {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, _ = gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod")
-	if code != exitOK || !strings.Contains(stdout, "nothing changed") {
+	if code != exitOK || !strings.Contains(stdout, "nothing changed: prod already runs staging's tags: ") || !strings.Contains(stdout, "api libertum/api=0a1b2c3d4e5f") {
 		t.Errorf("promoting everything after api: exit %d: %s (staging and prod run the same tags otherwise)", code, stdout)
 	}
 	if code, _, _ := gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod", "payments"); code != exitError {

@@ -3,6 +3,8 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -26,6 +28,8 @@ type EditResult struct {
 	Env   string
 	File  string
 	Edits []specedit.Edit
+	// Unchanged says why nothing changed, when nothing did.
+	Unchanged string
 	// Rendered says the environment was re-rendered into rendered/.
 	Rendered bool
 }
@@ -50,7 +54,11 @@ func (s *SetImage) Run(ctx context.Context) (*EditResult, error) {
 		}
 		changes = append(changes, c)
 	}
-	return applyEdits(ctx, s.Config, s.Env, changes, s.Render)
+	res, err := applyEdits(ctx, s.Config, s.Env, changes, s.Render)
+	if err == nil && len(res.Edits) == 0 {
+		res.Unchanged = "every tag is already set as asked: " + strings.Join(s.Changes, " ")
+	}
+	return res, err
 }
 
 // Promote gives one environment the image tags another runs.
@@ -84,7 +92,23 @@ func (p *Promote) Run(ctx context.Context) (*EditResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return applyEdits(ctx, p.Config, p.To, changes, p.Render)
+	res, err := applyEdits(ctx, p.Config, p.To, changes, p.Render)
+	if err == nil && len(res.Edits) == 0 {
+		res.Unchanged = unchangedPromotion(p.From, p.To, changes)
+	}
+	return res, err
+}
+
+// unchangedPromotion says why a promotion changed nothing.
+func unchangedPromotion(from, to string, changes []specedit.ImageTag) string {
+	if len(changes) == 0 {
+		return fmt.Sprintf("no image %s pins is pinned in %s too; nothing to promote", from, to)
+	}
+	var pins []string
+	for _, c := range changes {
+		pins = append(pins, c.Component+" "+c.Image+"="+c.Tag)
+	}
+	return fmt.Sprintf("%s already runs %s's tags: %s", to, from, strings.Join(pins, ", "))
 }
 
 func applyEdits(ctx context.Context, c *Config, env string, changes []specedit.ImageTag, rerender bool) (*EditResult, error) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -25,6 +26,29 @@ var (
 // ValidTag reports whether tag has the form of an image tag, digest or
 // tag@digest.
 func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
+
+// InHouse reports whether an image is built by Libertum's CI (tagged with
+// the commit it was built from) rather than a third party's (pinned by
+// digest once imported into ACR).
+func InHouse(image string) bool { return strings.HasPrefix(image, "libertum/") }
+
+var commitPattern = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+
+// ImmutableTag says why a tag is mutable for an image, or "" when it is
+// not: in-house images take a commit hash or a digest, third-party images a
+// digest.
+func ImmutableTag(image, tag string) string {
+	digest := strings.Contains(tag, "@sha256:") || strings.HasPrefix(tag, "sha256:")
+	switch {
+	case digest:
+		return ""
+	case InHouse(image) && commitPattern.MatchString(tag):
+		return ""
+	case InHouse(image):
+		return fmt.Sprintf("tag %q of in-house image %s can move; use the commit hash it was built from (7 to 40 hex digits) or a digest", tag, image)
+	}
+	return fmt.Sprintf("tag %q of third-party image %s can move; pin it by digest (TAG@sha256:… or sha256:…) as imported into ACR", tag, image)
+}
 
 // Validate checks the environment as a whole and reports every problem at
 // once, each with its file and line.

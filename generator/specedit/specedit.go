@@ -71,6 +71,10 @@ func SetImages(file string, data []byte, changes []ImageTag) ([]byte, []Edit, er
 			errs = append(errs, fmt.Errorf("%s: %w", file, err))
 			continue
 		}
+		if why := spec.ImmutableTag(image, ch.Tag); why != "" {
+			errs = append(errs, fmt.Errorf("%s:%d: component %s: %s", file, node.Line, ch.Component, why))
+			continue
+		}
 		if node.Value == ch.Tag {
 			continue
 		}

@@ -81,10 +81,31 @@ func TestSetImagesRejects(t *testing.T) {
 		{ImageTag{Component: "payments", Tag: "abc1234"}, `unknown component "payments"`},
 		{ImageTag{Component: "mongodb", Tag: "abc1234"}, "runs several images"},
 		{ImageTag{Component: "api", Image: "libertum/apii", Tag: "abc1234"}, `no image "libertum/apii"`},
+		// Mutable tags, which the policies would refuse after the fact.
+		{ImageTag{Component: "api", Tag: "latest"}, `environments/dev.yaml:61: component api: tag "latest" of in-house image libertum/api can move`},
+		{ImageTag{Component: "api", Tag: "v2"}, `tag "v2" of in-house image libertum/api can move`},
+		{ImageTag{Component: "redis", Tag: "7.4.3"}, `tag "7.4.3" of third-party image redis can move; pin it by digest`},
+		{ImageTag{Component: "redis", Tag: "9f2c4e1a7b3d"}, "third-party image redis can move"},
 	}
 	for _, tc := range tests {
 		if _, _, err := SetImages("environments/dev.yaml", in, []ImageTag{tc.change}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.change, err, tc.want)
+		}
+	}
+}
+
+// TestSetImagesAcceptsImmutableTags: commit hashes and digests for
+// in-house images, digests for third-party ones.
+func TestSetImagesAcceptsImmutableTags(t *testing.T) {
+	in := read(t, "commented.yaml")
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for _, ch := range []ImageTag{
+		{Component: "api", Tag: "0a1b2c3d4e5f"},
+		{Component: "api", Tag: digest},
+		{Component: "redis", Tag: "7.4.3@" + digest},
+	} {
+		if _, _, err := SetImages("environments/dev.yaml", in, []ImageTag{ch}); err != nil {
+			t.Errorf("%+v: %v", ch, err)
 		}
 	}
 }
