@@ -10,7 +10,12 @@ TAGS      := kubernetes_protomessage_one_more_release
 # detector (which needs cgo; only that run enables it).
 RACE_PKGS := ./generator/render/ ./generator/policy/ ./generator/cache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/
 
-.PHONY: help build render test race golden lint bench e2e scale
+# Fuzz targets of the parsers of user input: go test runs their seed
+# corpora; make fuzz runs each for FUZZTIME.
+FUZZ      := FuzzParse:./generator/spec/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/
+FUZZTIME  ?= 30s
+
+.PHONY: help build render test race fuzz golden lint bench e2e scale
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -28,6 +33,12 @@ test: ## run every test (unit, golden, CLI)
 
 race: ## the concurrent packages' tests under the race detector
 	CGO_ENABLED=1 $(GO) test -race -tags $(TAGS) $(RACE_PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
+	@for t in $(FUZZ); do \
+	  echo "fuzz $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:} || exit 1; \
+	done
 
 golden: ## rewrite golden files and rendered/ from the current sources
 	$(GO) test -tags $(TAGS) ./generator/render/ -run Golden -update

@@ -74,6 +74,10 @@ type Checker struct {
 	sourcesOnce sync.Once
 	sources     cache.Key
 	sourcesErr  error
+
+	exceptionsOnce sync.Once
+	exceptions     *policy.Exceptions
+	exceptionsErr  error
 }
 
 // New returns a Checker for the workspace.
@@ -119,10 +123,38 @@ func (c *Checker) Objects(ctx context.Context, env *spec.Environment, inputs []p
 	return c.finish(raw)
 }
 
+// loadExceptions reads the exceptions once and refuses those naming a rule
+// the policies do not have or a component no environment runs: they would
+// waive nothing, silently.
+func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
+	c.exceptionsOnce.Do(func() {
+		ex, err := c.ws.Exceptions()
+		if err != nil {
+			c.exceptionsErr = err
+			return
+		}
+		rules, err := policy.RuleNames(c.ws.Path(workspace.PoliciesDir))
+		if err != nil {
+			c.exceptionsErr = err
+			return
+		}
+		rules[SchemaRule] = true
+		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
+		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
+		for _, e := range envs {
+			for name := range e.Spec.Components {
+				components[name] = true
+			}
+		}
+		c.exceptions, c.exceptionsErr = ex, ex.Check(rules, components)
+	})
+	return c.exceptions, c.exceptionsErr
+}
+
 // finish applies the exceptions (they depend on the date, so they are
 // never cached) and keeps one finding per stamp-wide violation.
 func (c *Checker) finish(raw []policy.Finding) ([]policy.Finding, error) {
-	exceptions, err := c.ws.Exceptions()
+	exceptions, err := c.loadExceptions()
 	if err != nil {
 		return nil, err
 	}

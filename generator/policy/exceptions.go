@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -45,18 +48,29 @@ func LoadExceptions(path string) (*Exceptions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read exceptions: %w", err)
 	}
+	return ParseExceptions(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// ParseExceptions strictly decodes and checks an exceptions file; path
+// names it in errors, each with its line.
+func ParseExceptions(path string, data []byte) (*Exceptions, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, located(path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: the file is empty; want apiVersion policy.libertum.io/v1alpha1, kind ExceptionList and a list of exceptions (or delete the file)", path)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	ex := &Exceptions{file: path}
 	if err := dec.Decode(ex); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, located(path, err)
 	}
 	if ex.APIVersion != "policy.libertum.io/v1alpha1" || ex.Kind != "ExceptionList" {
-		return nil, fmt.Errorf("%s: want apiVersion policy.libertum.io/v1alpha1, kind ExceptionList", path)
+		return nil, fmt.Errorf("%s:%d: want apiVersion policy.libertum.io/v1alpha1, kind ExceptionList", path, doc.Content[0].Line)
 	}
 	items := exceptionNodes(&doc)
 	var errs []error
@@ -76,13 +90,32 @@ func LoadExceptions(path string) (*Exceptions, error) {
 			continue
 		}
 		t, err := time.Parse(time.DateOnly, e.Expires)
-		if err != nil {
+		var perr *time.ParseError
+		switch {
+		case errors.As(err, &perr) && perr.Message != "":
+			errs = append(errs, fmt.Errorf("%s:%d: expires %q is no date%s", path, e.line, e.Expires, perr.Message))
+			continue
+		case err != nil:
 			errs = append(errs, fmt.Errorf("%s:%d: expires %q: want YYYY-MM-DD", path, e.line, e.Expires))
 			continue
 		}
 		e.expires = t
 	}
 	return ex, errors.Join(errs...)
+}
+
+// located turns the YAML library's "line N: msg" errors into path:N: msg.
+func located(path string, err error) error {
+	var errs []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if m := yamlLine.FindStringSubmatch(line); m != nil {
+			errs = append(errs, fmt.Errorf("%s:%s: %s", path, m[1], m[2]))
+		}
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return errors.Join(errs...)
 }
 
 func exceptionNodes(doc *yaml.Node) []*yaml.Node {
@@ -144,4 +177,52 @@ func (x *Exceptions) Apply(fs []Finding, today time.Time) []Finding {
 		}
 	}
 	return out
+}
+
+// Check reports every exception that names a rule or a component nobody
+// knows: such an exception waives nothing, so its typo would go unseen.
+func (x *Exceptions) Check(rules, components map[string]bool) error {
+	var errs []error
+	for _, e := range x.Exceptions {
+		if e.Rule != "" && !rules[e.Rule] {
+			errs = append(errs, fmt.Errorf("%s:%d: rule %q is no rule of the policies (known: %s)", x.file, e.line, e.Rule, strings.Join(sortedKeys(rules), ", ")))
+		}
+		if e.Component != "" && !components[e.Component] {
+			errs = append(errs, fmt.Errorf("%s:%d: component %q is in no environment", x.file, e.line, e.Component))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return sortedStrings(out)
+}
+
+var ruleLiteral = regexp.MustCompile(`"([a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*)"`)
+
+// RuleNames lists the rule names the policies under dir can report: the
+// "concern.rule" string literals of their modules (tests excluded).
+func RuleNames(dir string) (map[string]bool, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.rego") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ruleLiteral.FindAllStringSubmatch(string(b), -1) {
+			out[m[1]] = true
+		}
+	}
+	return out, nil
 }
