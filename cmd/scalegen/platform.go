@@ -16,12 +16,16 @@ import (
 var Envs = []string{"dev", "staging", "prod"}
 
 // Generate writes a platform of n services into dir, copying policies/ and
-// crds/ from the repo at repo.
+// crds/ from the repo at repo (not its exceptions: they name the real
+// platform's components).
 func Generate(dir, repo string, n int) error {
 	for _, sub := range []string{"policies", "crds"} {
 		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(repo, sub))); err != nil {
 			return err
 		}
+	}
+	if err := os.Remove(filepath.Join(dir, "policies", "exceptions.yaml")); err != nil && !os.IsNotExist(err) {
+		return err
 	}
 	for i := range n {
 		name := Name(i)

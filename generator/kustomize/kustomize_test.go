@@ -111,6 +111,30 @@ func TestBuildRejects(t *testing.T) {
 			want: "helm",
 		},
 		{
+			name: "missing patch file",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\npatches:\n  - path: gone.yaml\n"),
+				"/k/d.yaml":             []byte(deployment),
+			},
+			want: "k/kustomization.yaml:3: patch file k/gone.yaml does not exist",
+		},
+		{
+			name: "JSON patch without a target",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\npatches:\n  - patch: |-\n      - op: add\n        path: /spec/replicas\n        value: 2\n"),
+				"/k/d.yaml":             []byte(deployment),
+			},
+			want: "k/kustomization.yaml:3: a JSON patch (a list of operations) needs a target",
+		},
+		{
+			name: "duplicate key in a resource",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\n"),
+				"/k/d.yaml":             []byte("apiVersion: v1\nkind: ConfigMap\nkind: ConfigMap\nmetadata: {name: x}\n"),
+			},
+			want: `k/d.yaml:3: mapping key "kind" already defined at line 2`,
+		},
+		{
 			name: "remote resource over https, which kustomize would clone",
 			files: Files{
 				"/k/kustomization.yaml": []byte("resources:\n  - d.yaml\n  - https://github.com/argoproj/argocd-example-apps//guestbook?ref=master\n"),

@@ -1,9 +1,12 @@
 package kustomize
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,4 +165,100 @@ func remote(entry string) bool {
 	}
 	first, _, _ := strings.Cut(e, "/")
 	return strings.Contains(first, ".") && !strings.HasPrefix(first, ".") && !strings.HasSuffix(e, ".yaml") && !strings.HasSuffix(e, ".yml") && !strings.HasSuffix(e, ".json")
+}
+
+// checkPatches reports, at the kustomization's line, a patch whose file
+// does not exist and a JSON patch (a list of operations) without a target:
+// krusty names neither file nor line for them.
+func checkPatches(files Files) error {
+	var errs []error
+	for _, name := range kustomizations(files) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			if root.Content[j].Value != "patches" || root.Content[j+1].Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, item := range root.Content[j+1].Content {
+				if err := checkPatch(files, name, item); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkPatch(files Files, kustomization string, item *yaml.Node) error {
+	var p struct {
+		Path   string          `yaml:"path"`
+		Patch  string          `yaml:"patch"`
+		Target *types.Selector `yaml:"target"`
+	}
+	if err := item.Decode(&p); err != nil {
+		return nil // krusty reports malformed entries
+	}
+	where := fmt.Sprintf("%s:%d", repoPath(kustomization), item.Line)
+	body := []byte(p.Patch)
+	if p.Path != "" {
+		file := path.Join(path.Dir(kustomization), p.Path)
+		b, ok := files[file]
+		if !ok {
+			return fmt.Errorf("%s: patch file %s does not exist", where, repoPath(file))
+		}
+		body = b
+	}
+	var parsed yaml.Node
+	if err := yaml.Unmarshal(body, &parsed); err == nil && len(parsed.Content) > 0 && parsed.Content[0].Kind == yaml.SequenceNode && p.Target == nil {
+		return fmt.Errorf("%s: a JSON patch (a list of operations) needs a target: kind and name of the object it changes", where)
+	}
+	return nil
+}
+
+// checkDocuments reports, with file and line, a resource file that is not
+// valid YAML or repeats a key: krusty gives the line but not the file.
+// JSON streams (what the generator itself stages) are not people's files
+// and are skipped.
+func checkDocuments(files Files) error {
+	var errs []error
+	for _, name := range sortedFileNames(files) {
+		if kustomizationNames[path.Base(name)] || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+			continue
+		}
+		if t := bytes.TrimSpace(files[name]); len(t) > 0 && t[0] == '{' {
+			continue
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(files[name]))
+		for {
+			var v any
+			err := dec.Decode(&v)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: ")
+				if m := lineMsg.FindStringSubmatch(msg); m != nil {
+					errs = append(errs, fmt.Errorf("%s:%s: %s", repoPath(name), m[1], m[2]))
+				} else {
+					errs = append(errs, fmt.Errorf("%s: %s", repoPath(name), msg))
+				}
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var lineMsg = regexp.MustCompile(`^line (\d+): (.*)`)
+
+func sortedFileNames(files Files) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

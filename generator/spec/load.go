@@ -68,7 +68,7 @@ func Parse(file string, data []byte) (*Environment, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Msg: "empty environment file"}
 		}
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	if env.pos.root == nil {
 		return nil, &Error{File: file, Msg: "empty environment file"}
@@ -110,7 +110,7 @@ var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
 // yamlError turns the YAML library's messages ("yaml: unmarshal errors:\n
 // line 12: field x not found") into one file:line error per problem.
-func yamlError(file string, err error) error {
+func yamlError(file string, data []byte, err error) error {
 	var errs []error
 	for _, line := range strings.Split(err.Error(), "\n") {
 		m := yamlLine.FindStringSubmatch(line)
@@ -118,12 +118,29 @@ func yamlError(file string, err error) error {
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])
+		if strings.Contains(m[2], "tab character") {
+			n = tabLine(data, n)
+		}
 		errs = append(errs, &Error{File: file, Line: n, Msg: m[2]})
 	}
 	if len(errs) == 0 {
 		return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	return errors.Join(errs...)
+}
+
+// tabLine returns the first line from line on whose indentation holds a
+// tab: the YAML scanner reports a tab that breaks indentation on the line
+// before it.
+func tabLine(data []byte, line int) int {
+	lines := strings.Split(string(data), "\n")
+	for i := max(line-1, 0); i < len(lines); i++ {
+		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return line
 }
 
 // Line returns the line of the node at path (mapping keys and sequence

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -227,6 +228,35 @@ func TestHPABounds(t *testing.T) {
 		lo, hi := s.HPABounds(Stamp{Capacity: Capacity{BaselineRPS: tc.baseline, PeakRPS: tc.peak}}, tc.zones)
 		if lo != tc.lo || hi != tc.hi {
 			t.Errorf("HPABounds(%+v) = %d, %d; want %d, %d", tc, lo, hi, tc.lo, tc.hi)
+		}
+	}
+}
+
+// TestErrorsNameTheLine: mistakes that were accepted or reported at the
+// wrong line.
+func TestErrorsNameTheLine(t *testing.T) {
+	lineOf := func(in, needle string) int {
+		for i, l := range strings.Split(in, "\n") {
+			if strings.Contains(l, needle) {
+				return i + 1
+			}
+		}
+		t.Fatalf("no %q", needle)
+		return 0
+	}
+	tabbed := strings.Replace(valid, "  stamps:", "\tstamps:", 1)
+	dupTalks := strings.Replace(valid, "talksTo: [db]", "talksTo: [db, db]", 1)
+	escaping := strings.Replace(valid, "      namespace: app\n      tier: public", "      base: ../secrets\n      namespace: app\n      tier: public", 1)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"tab breaking indentation", tabbed, fmt.Sprintf("environments/t.yaml:%d: found a tab character", lineOf(tabbed, "\tstamps:"))},
+		{"talksTo listing a peer twice", dupTalks, `lists "db" in talksTo twice`},
+		{"base outside base/", escaping, fmt.Sprintf(`environments/t.yaml:%d: component api: base "../secrets" must name a folder directly under base/`, lineOf(escaping, "base: ../secrets"))},
+	}
+	for _, tc := range tests {
+		if _, err := Parse("environments/t.yaml", []byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

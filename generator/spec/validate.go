@@ -279,10 +279,18 @@ func (v *validator) components() {
 		if c.Tier != TierPublic && c.Tier != TierPrivate {
 			v.fail(at("tier"), "component %s: tier %q: want public or private", name, c.Tier)
 		}
+		talks := map[string]bool{}
 		for i, t := range c.TalksTo {
 			if _, ok := e.Spec.Components[t]; !ok || t == name {
 				v.fail(at("talksTo", strconv.Itoa(i)), "component %s talks to %q, which is not another component of this environment", name, t)
 			}
+			if talks[t] {
+				v.fail(at("talksTo", strconv.Itoa(i)), "component %s lists %q in talksTo twice", name, t)
+			}
+			talks[t] = true
+		}
+		if c.Base != "" && len(validation.IsDNS1123Label(c.Base)) > 0 {
+			v.fail(at("base"), "component %s: base %q must name a folder directly under base/ (a DNS label: no '/', no '..')", name, c.Base)
 		}
 		seen := map[string]bool{}
 		for i, im := range c.Images {
