@@ -72,7 +72,7 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 				continue
 			}
 			for i, o := range u.Objects {
-				inputs = append(inputs, policy.Input{Stamp: u.Stamp, Component: u.Component, File: layout.RepoPath(u.Files[i].Path), Object: o})
+				inputs = append(inputs, policy.Input{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path), Object: o})
 			}
 		}
 		data, err := policy.Data(policy.EnvironmentOf(env), inputs)

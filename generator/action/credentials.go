@@ -38,7 +38,7 @@ func refuseCredentials(res *render.Result) error {
 		for i, o := range u.Objects {
 			for _, l := range credential.Literals(o.Object) {
 				fs = append(fs, policy.Finding{
-					Rule: PlaintextRule, Level: policy.Deny, Env: u.Env, Stamp: u.Stamp, Component: u.Component,
+					Rule: PlaintextRule, Level: policy.Deny, Unit: u.Unit,
 					Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: layout.RepoPath(u.Files[i].Path),
 					Message: l.Path + ": " + l.Why, Fix: "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
 				})

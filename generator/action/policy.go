@@ -68,9 +68,9 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 		for _, d := range docs {
 			o := d.Object
 			labels := o.GetLabels()
-			in := policy.Input{Stamp: labels[stampLabel], Component: labels[componentLabel], File: f.name, Source: fmt.Sprintf("%s:%d", f.name, d.Line), Object: o}
+			in := policy.Input{Unit: layout.Unit{Env: p.Env, Stamp: labels[stampLabel], Component: labels[componentLabel]}, File: f.name, Source: fmt.Sprintf("%s:%d", f.name, d.Line), Object: o}
 			inputs = append(inputs, in)
-			res.Objects = append(res.Objects, verify.Object{Unit: layout.Unit{Env: p.Env, Stamp: in.Stamp, Component: in.Component},
+			res.Objects = append(res.Objects, verify.Object{Unit: in.Unit,
 				File: in.File, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o)})
 		}
 	}

@@ -270,7 +270,7 @@ func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {
 	for _, u := range units {
 		source := componentSource(env, u.Component)
 		for i, obj := range u.Objects {
-			inputs = append(inputs, policy.Input{Stamp: u.Stamp, Component: u.Component,
+			inputs = append(inputs, policy.Input{Unit: u.Unit,
 				File: layout.RepoPath(u.Files[i].Path), Source: source, Object: obj})
 		}
 	}
@@ -285,7 +285,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 		obj := in.Object
 		if err := c.validator.Check(obj); err != nil {
 			out = append(out, policy.Finding{
-				Rule: SchemaRule, Level: policy.Deny, Env: env.Name(), Stamp: in.Stamp, Component: in.Component,
+				Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
 				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
 				Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
 			})

@@ -32,7 +32,7 @@ type File struct {
 type Unit struct {
 	Env       string `json:"environment"`
 	Stamp     string `json:"stamp,omitempty"`
-	Component string `json:"component"`
+	Component string `json:"component,omitempty"`
 }
 
 // String is the unit's folder: env/stamp/component (env/component for an

@@ -33,7 +33,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	inputs := map[string][]policy.Input{}
 	for _, u := range res.Units {
 		for i, o := range u.Objects {
-			inputs[u.Env] = append(inputs[u.Env], policy.Input{Stamp: u.Stamp, Component: u.Component, File: layout.RepoPath(u.Files[i].Path), Object: o})
+			inputs[u.Env] = append(inputs[u.Env], policy.Input{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path), Object: o})
 		}
 	}
 	b.ReportAllocs()

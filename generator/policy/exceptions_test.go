@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
@@ -60,7 +61,7 @@ func TestExceptionsCheck(t *testing.T) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
 	}
-	if got := ex.Apply([]Finding{{Rule: "podsecurity.host-path", Level: Deny, Component: "promtail", Kind: "DaemonSet", Name: "promtail"}}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)); got[0].Level != Warn {
+	if got := ex.Apply([]Finding{{Rule: "podsecurity.host-path", Level: Deny, Unit: layout.Unit{Component: "promtail"}, Kind: "DaemonSet", Name: "promtail"}}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)); got[0].Level != Warn {
 		t.Errorf("a current exception did not waive its finding: %+v", got)
 	}
 }

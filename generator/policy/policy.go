@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -34,11 +35,11 @@ const (
 
 // Finding is one rule broken by one object.
 type Finding struct {
-	Rule      string `json:"rule"`
-	Level     Level  `json:"level"`
-	Env       string `json:"environment"`
-	Stamp     string `json:"stamp,omitempty"`
-	Component string `json:"component,omitempty"`
+	Rule  string `json:"rule"`
+	Level Level  `json:"level"`
+	// Unit is where the object was rendered (environment, stamp,
+	// component); empty parts are unknown.
+	layout.Unit
 	Kind      string `json:"kind,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
@@ -77,11 +78,12 @@ func (f Finding) String() string {
 	return s
 }
 
-// Input is one object to check, with where it was rendered.
+// Input is one object to check, with where it was rendered (the
+// environment is the one evaluated).
 type Input struct {
-	Stamp, Component string
-	File, Source     string
-	Object           *manifest.Object
+	layout.Unit
+	File, Source string
+	Object       *manifest.Object
 }
 
 // Engine holds the compiled policies.

@@ -39,9 +39,8 @@ type Input struct {
 
 // Rejection is an object the API server refused.
 type Rejection struct {
-	File      string `json:"file"`
-	Env       string `json:"environment,omitempty"`
-	Stamp     string `json:"stamp,omitempty"`
+	File string `json:"file"`
+	layout.Unit
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
@@ -236,7 +235,7 @@ func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) er
 func dryRun(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, in Input) *Rejection {
 	o := in.Object
 	reject := func(msg string) *Rejection {
-		return &Rejection{File: in.File, Env: in.Env, Stamp: in.Stamp, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Message: msg}
+		return &Rejection{File: in.File, Unit: in.Unit, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Message: msg}
 	}
 	gvk := o.GroupVersionKind()
 	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
