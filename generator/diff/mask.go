@@ -2,7 +2,6 @@ package diff
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/libertum/platform-gitops/generator/credential"
@@ -80,8 +79,8 @@ func (m *masker) value(path string, v any) any {
 		return nil
 	case map[string]any:
 		out := make(map[string]any, len(t))
-		for _, k := range sortedKeys(t) {
-			out[k] = m.value(join(path, k), t[k])
+		for k, x := range t {
+			out[k] = m.value(join(path, k), x)
 		}
 		return out
 	case []any:
@@ -161,13 +160,4 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -59,7 +59,7 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 		}
 	}
 
-	if err := errors.Join(checkNoOpenAPI(files), checkNoRemote(files), checkPatches(files), checkDocuments(files)); err != nil {
+	if err := errors.Join(checkKustomizations(files), checkDocuments(files)); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -19,9 +19,13 @@ import (
 // kustomizationNames are the file names kustomize reads a kustomization from.
 var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
 
-// checkNoOpenAPI rejects a kustomization with an openapi field: it would
-// swap kyaml's process-global schema under every other build.
-func checkNoOpenAPI(files Files) error {
+// checkKustomizations reads every kustomization once and reports, each at
+// its file and line, what krusty would accept but must not run or would
+// report without a location: an openapi field (it would swap kyaml's
+// process-global schema under every other build), remote entries (krusty
+// would clone them with the git binary), a missing patch file and a JSON
+// patch without a target.
+func checkKustomizations(files Files) error {
 	var errs []error
 	for _, name := range kustomizations(files) {
 		var doc yaml.Node
@@ -30,8 +34,23 @@ func checkNoOpenAPI(files Files) error {
 		}
 		root := doc.Content[0]
 		for j := 0; j+1 < len(root.Content); j += 2 {
-			if root.Content[j].Value == "openapi" {
-				errs = append(errs, fmt.Errorf("%s:%d: openapi is not supported: the generator merges with the built-in Kubernetes schema", repoPath(name), root.Content[j].Line))
+			key, value := root.Content[j], root.Content[j+1]
+			switch {
+			case key.Value == "openapi":
+				errs = append(errs, fmt.Errorf("%s:%d: openapi is not supported: the generator merges with the built-in Kubernetes schema", repoPath(name), key.Line))
+			case value.Kind != yaml.SequenceNode:
+			case remoteFields[key.Value]:
+				for _, item := range value.Content {
+					if remote(item.Value) {
+						errs = append(errs, fmt.Errorf("%s:%d: %s entry %q is remote; vendor it into the repo (a render fetches nothing)", repoPath(name), item.Line, key.Value, item.Value))
+					}
+				}
+			case key.Value == "patches":
+				for _, item := range value.Content {
+					if err := checkPatch(files, name, item); err != nil {
+						errs = append(errs, err)
+					}
+				}
 			}
 		}
 	}
@@ -131,31 +150,6 @@ func repoPath(p string) string { return strings.TrimPrefix(p, "/") }
 // fetch when they name a URL.
 var remoteFields = map[string]bool{"resources": true, "components": true, "bases": true, "crds": true, "configurations": true}
 
-// checkNoRemote rejects remote resources (https://…, git@…, host/path?ref=)
-// before krusty sees them: it would clone them with the git binary into
-// the temp dir. A render reads the repo and nothing else.
-func checkNoRemote(files Files) error {
-	var errs []error
-	for _, name := range kustomizations(files) {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
-			continue
-		}
-		root := doc.Content[0]
-		for j := 0; j+1 < len(root.Content); j += 2 {
-			if !remoteFields[root.Content[j].Value] || root.Content[j+1].Kind != yaml.SequenceNode {
-				continue
-			}
-			for _, item := range root.Content[j+1].Content {
-				if remote(item.Value) {
-					errs = append(errs, fmt.Errorf("%s:%d: %s entry %q is remote; vendor it into the repo (a render fetches nothing)", repoPath(name), item.Line, root.Content[j].Value, item.Value))
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // remote reports whether a kustomization entry names something outside
 // the repo that kustomize would download.
 func remote(entry string) bool {
@@ -167,31 +161,8 @@ func remote(entry string) bool {
 	return strings.Contains(first, ".") && !strings.HasPrefix(first, ".") && !strings.HasSuffix(e, ".yaml") && !strings.HasSuffix(e, ".yml") && !strings.HasSuffix(e, ".json")
 }
 
-// checkPatches reports, at the kustomization's line, a patch whose file
-// does not exist and a JSON patch (a list of operations) without a target:
-// krusty names neither file nor line for them.
-func checkPatches(files Files) error {
-	var errs []error
-	for _, name := range kustomizations(files) {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(files[name], &doc); err != nil || len(doc.Content) == 0 {
-			continue
-		}
-		root := doc.Content[0]
-		for j := 0; j+1 < len(root.Content); j += 2 {
-			if root.Content[j].Value != "patches" || root.Content[j+1].Kind != yaml.SequenceNode {
-				continue
-			}
-			for _, item := range root.Content[j+1].Content {
-				if err := checkPatch(files, name, item); err != nil {
-					errs = append(errs, err)
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
+// checkPatch reports a patch whose file does not exist and a JSON patch (a
+// list of operations) without a target, at the kustomization's line.
 func checkPatch(files Files, kustomization string, item *yaml.Node) error {
 	var p struct {
 		Path   string          `yaml:"path"`
