@@ -14,11 +14,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -202,24 +202,22 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 		workers = runtime.GOMAXPROCS(0)
 	}
 	results := make([][]Finding, len(inputs))
-	errs := make([]error, len(inputs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(workers, max(len(inputs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = evalOne(ctx, pq, env.Name, inputs[i])
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
 	for i := range inputs {
-		next <- i
+		if gctx.Err() != nil {
+			break // the first error or an interrupt stops handing out objects
+		}
+		g.Go(func() error {
+			var err error
+			results[i], err = evalOne(gctx, pq, env.Name, inputs[i])
+			return err
+		})
 	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []Finding

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -166,25 +167,18 @@ func Run(ctx context.Context, cfg *rest.Config, crds []*manifest.Object, inputs 
 		workers = 8
 	}
 	rejected := make([]*Rejection, len(others))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(workers, max(len(others), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				rejected[i] = dryRun(ctx, dyn, mapper, others[i])
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(workers)
 	for i := range others {
 		if ctx.Err() != nil {
-			break
+			break // an interrupt stops handing out objects
 		}
-		next <- i
+		g.Go(func() error {
+			rejected[i] = dryRun(ctx, dyn, mapper, others[i])
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait() // a rejection is a result, not an error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
