@@ -28,6 +28,10 @@ func Lock(ctx context.Context, dir string, wait time.Duration, waiting func(hold
 		if err := unix.Access(dir, unix.W_OK); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
 		}
+		if info.Mode().Perm()&0o200 == 0 {
+			// Root may write anyway; a folder made read-only says not to.
+			return nil, fmt.Errorf("write %s: the folder is read-only (mode %#o); make it writable to render into it", dir, info.Mode().Perm())
+		}
 	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {

@@ -42,6 +42,19 @@ func TestLock(t *testing.T) {
 	}
 }
 
+// TestLockRefusesReadOnly: a rendered/ made read-only is an error, even for
+// root.
+func TestLockRefusesReadOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rendered")
+	if err := os.Mkdir(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	if _, err := Lock(context.Background(), dir, time.Second, nil); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("err = %v, want it refused naming %s", err, dir)
+	}
+}
+
 // TestLockRefusesAFile: a rendered/ that is not a folder is an error.
 func TestLockRefusesAFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rendered")

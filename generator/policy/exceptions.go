@@ -11,6 +11,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // Exceptions is the exceptions file.
@@ -51,14 +53,12 @@ func LoadExceptions(path string) (*Exceptions, error) {
 	return ParseExceptions(path, data)
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
-
 // ParseExceptions strictly decodes and checks an exceptions file; path
 // names it in errors, each with its line.
 func ParseExceptions(path string, data []byte) (*Exceptions, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, located(path, err)
+		return nil, spec.YAMLError(path, data, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: the file is empty; want apiVersion policy.libertum.io/v1alpha1, kind ExceptionList and a list of exceptions (or delete the file)", path)
@@ -67,7 +67,7 @@ func ParseExceptions(path string, data []byte) (*Exceptions, error) {
 	dec.KnownFields(true)
 	ex := &Exceptions{file: path}
 	if err := dec.Decode(ex); err != nil {
-		return nil, located(path, err)
+		return nil, spec.YAMLError(path, data, err)
 	}
 	if ex.APIVersion != "policy.libertum.io/v1alpha1" || ex.Kind != "ExceptionList" {
 		return nil, fmt.Errorf("%s:%d: want apiVersion policy.libertum.io/v1alpha1, kind ExceptionList", path, doc.Content[0].Line)
@@ -102,20 +102,6 @@ func ParseExceptions(path string, data []byte) (*Exceptions, error) {
 		e.expires = t
 	}
 	return ex, errors.Join(errs...)
-}
-
-// located turns the YAML library's "line N: msg" errors into path:N: msg.
-func located(path string, err error) error {
-	var errs []error
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if m := yamlLine.FindStringSubmatch(line); m != nil {
-			errs = append(errs, fmt.Errorf("%s:%s: %s", path, m[1], m[2]))
-		}
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return errors.Join(errs...)
 }
 
 func exceptionNodes(doc *yaml.Node) []*yaml.Node {

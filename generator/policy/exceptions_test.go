@@ -35,6 +35,7 @@ func TestParseExceptionsErrors(t *testing.T) {
 		{"missing fields", exceptionsHead + "  - rule: x.y\n", "policies/exceptions.yaml:4: exception needs"},
 		{"wrong kind", "apiVersion: v1\nkind: List\n", "policies/exceptions.yaml:1: want apiVersion"},
 		{"broken yaml", exceptionsHead + "  - rule: [\n", "policies/exceptions.yaml:"},
+		{"tab breaking indentation", exceptionsHead + "  - rule: a.b\n    component: x\n\tkind: y\n", "policies/exceptions.yaml:6: found a tab character"},
 	}
 	for _, tc := range tests {
 		_, err := ParseExceptions("policies/exceptions.yaml", []byte(tc.data))

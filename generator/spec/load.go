@@ -68,7 +68,7 @@ func Parse(file string, data []byte) (*Environment, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Msg: "empty environment file"}
 		}
-		return nil, yamlError(file, data, err)
+		return nil, YAMLError(file, data, err)
 	}
 	if env.pos.root == nil {
 		return nil, &Error{File: file, Msg: "empty environment file"}
@@ -108,9 +108,10 @@ func (c *nodeOf) UnmarshalYAML(n *yaml.Node) error {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// yamlError turns the YAML library's messages ("yaml: unmarshal errors:\n
-// line 12: field x not found") into one file:line error per problem.
-func yamlError(file string, data []byte, err error) error {
+// YAMLError turns the YAML library's messages ("yaml: unmarshal errors:\n
+// line 12: field x not found") about data into one file:line error per
+// problem, with a tab that breaks indentation put on its own line.
+func YAMLError(file string, data []byte, err error) error {
 	var errs []error
 	for _, line := range strings.Split(err.Error(), "\n") {
 		m := yamlLine.FindStringSubmatch(line)
