@@ -29,6 +29,10 @@ type Options struct {
 	Scope *Scope
 	// Keys computes every unit's cache key (for a render through a cache).
 	Keys bool
+	// Shard, when set, keeps this runner's share of the units: the others
+	// are read back from the committed rendered/ (so checks across a stamp
+	// still see all of it), as units outside Scope are.
+	Shard *Shard
 }
 
 // Unit is one component of one stamp of one environment, with what its
@@ -77,7 +81,7 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 	}
 	p := &Plan{Envs: envs, Sources: repo}
 	var committed *layout.Tree
-	if o.Scope != nil {
+	if o.Scope != nil || o.Shard != nil {
 		if committed, err = ws.Committed(); err != nil {
 			return nil, err
 		}
@@ -112,6 +116,13 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 		}
 	}
 	sort.SliceStable(p.Units, func(i, j int) bool { return p.Units[i].Less(p.Units[j].Unit) })
+	if o.Shard != nil {
+		for i, u := range p.Units {
+			if !o.Shard.Has(i) && u.Committed == nil {
+				u.Committed = committed.Unit(u.Unit)
+			}
+		}
+	}
 	return p, nil
 }
 

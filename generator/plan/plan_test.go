@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/cache"
@@ -64,6 +65,54 @@ func TestNewScoped(t *testing.T) {
 		}
 		if u.Key == (cache.Key{}) {
 			t.Errorf("%s: no key", u)
+		}
+	}
+}
+
+// TestShards: N shards are disjoint, complete and balanced, the same on
+// every run; a unit outside the shard carries its committed files.
+func TestShards(t *testing.T) {
+	ws := workspace.Open(platformtest.Small(t))
+	owner := map[string]int{}
+	for n := 1; n <= 4; n++ {
+		counts := make([]int, n+1)
+		for i := 1; i <= n; i++ {
+			sh, err := ParseShard(fmt.Sprintf("%d/%d", i, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(ws, Options{Shard: sh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range p.Units {
+				if len(u.Committed) > 0 {
+					continue
+				}
+				counts[i]++
+				if n == 3 {
+					if prev, ok := owner[u.String()]; ok {
+						t.Errorf("%s in shards %d and %d of 3", u, prev, i)
+					}
+					owner[u.String()] = i
+				}
+			}
+		}
+		total, lo, hi := 0, counts[1], counts[1]
+		for _, c := range counts[1:] {
+			total += c
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		if total != 6 || hi-lo > 1 {
+			t.Errorf("%d shards render %v units: want 6 in all, balanced", n, counts[1:])
+		}
+	}
+	if len(owner) != 6 {
+		t.Errorf("3 shards cover %d of 6 units", len(owner))
+	}
+	for _, bad := range []string{"0/2", "3/2", "1/0", "x", "1/2/3"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
 		}
 	}
 }
