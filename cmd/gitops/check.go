@@ -59,7 +59,10 @@ func runPolicy(ctx context.Context, s *streams, args []string) int {
 			return runPolicyTest(ctx, s, args[1:])
 		}
 	}
-	fmt.Fprint(s.err, "usage: gitops policy check --env NAME FILE|DIR|-... | gitops policy test\n")
+	fmt.Fprint(s.err, "usage: gitops policy check --env NAME FILE|DIR|-... | gitops policy test\n\nexample:\n  gitops policy check --env prod rendered/prod/weu-1\n")
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		return exitOK
+	}
 	return exitError
 }
 

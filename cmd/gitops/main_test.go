@@ -193,6 +193,9 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range commands {
 		args := []string{c.name, "-h"}
 		if c.name == "policy" {
+			if code, _, stderr := gitops(t, "policy", "-h"); code != exitOK || !strings.Contains(stderr, "usage: gitops policy check") {
+				t.Errorf("policy -h: exit %d:\n%s", code, stderr)
+			}
 			for _, sub := range []string{"check", "test"} {
 				code, _, stderr := gitops(t, "policy", sub, "-h")
 				if code != exitOK || !strings.Contains(stderr, "usage: gitops policy "+sub) || !strings.Contains(stderr, "example:\n  ") {
