@@ -155,6 +155,10 @@ func TestPolicyRules(t *testing.T) {
 			at(t, find(t, objs, "HorizontalPodAutoscaler", "api"), "spec")["minReplicas"] = int64(2)
 			return objs
 		}},
+		{"scaling.hpa-replicas", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec")["replicas"] = int64(4)
+			return objs
+		}},
 		{"zones.spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			delete(apiPod(t, objs), "topologySpreadConstraints")
 			return objs

@@ -161,7 +161,13 @@ func Shape(t Target, objs []*manifest.Object) error {
 }
 
 func (t Target) shapeMain(w *workload) error {
-	if w.replicas != nil {
+	switch {
+	case w.replicas == nil:
+	case t.Component.Scaling != nil:
+		// The HPA owns the count: a rendered replicas would be reset by
+		// every sync (self-heal, or prod's manual sync) to the minimum.
+		*w.replicas = nil
+	default:
 		if n, ok := t.Replicas(); ok {
 			*w.replicas = &n
 		}

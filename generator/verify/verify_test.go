@@ -51,7 +51,7 @@ func TestRunSmallPlatform(t *testing.T) {
 
 	// A hand edit of the committed tree is drift, named by its repo path.
 	gittest.Edit(t, root, "rendered/dev/weu-1/api/Service_api.yaml", "\n", "\n# edited\n")
-	gittest.Edit(t, root, "rendered/prod/weu-1/api/Deployment_api.yaml", "replicas:", "replicas: 7\n  x:")
+	gittest.Edit(t, root, "rendered/prod/weu-1/api/Deployment_api.yaml", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 7\n")
 	rep = run(t, root, Options{Today: today, Drift: true, Envs: []string{"prod"}})
 	if len(rep.Drift) != 1 || rep.Drift[0].Path != "rendered/prod/weu-1/api/Deployment_api.yaml" {
 		t.Errorf("drift = %+v, want prod's edited Deployment only (dev is not verified)", rep.Drift)

@@ -1,0 +1,29 @@
+# Scaling: a workload an HorizontalPodAutoscaler scales leaves its replica
+# count to the autoscaler, so an Argo CD sync (self-heal, or a manual sync
+# in prod) never resets what the autoscaler chose.
+package libertum.scaling
+
+import data.libertum.lib
+
+scaled_kinds := {"Deployment", "StatefulSet"}
+
+# scaled_by(w) names the HPAs scaling w. The HPA named after the workload
+# is looked up first; only a workload without one scans the stamp's HPAs.
+scaled_by(w) := h.metadata.name if {
+	h := lib.lookup(w, "HorizontalPodAutoscaler", lib.namespace(w), w.metadata.name)
+	lib.targets(h, w)
+} else := names if {
+	found := {h.metadata.name | some h in lib.objects_of(w, "HorizontalPodAutoscaler"); lib.targets(h, w)}
+	count(found) > 0
+	names := concat(", ", sort(found))
+}
+
+deny contains lib.violation(
+	"scaling.hpa-replicas",
+	sprintf("%s sets spec.replicas (%v) while HorizontalPodAutoscaler %s scales it: every sync resets the autoscaler's choice", [input.kind, input.spec.replicas, scaled_by(input)]),
+	"leave spec.replicas out of the base or chart for a component with scaling (the generator removes it from workloads it shapes)",
+) if {
+	input.kind in scaled_kinds
+	object.get(input, ["spec", "replicas"], null) != null
+	scaled_by(input)
+}
