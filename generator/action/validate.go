@@ -6,7 +6,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/validate"
-	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // Validate has a real API server judge every rendered object.
@@ -35,7 +34,11 @@ func (v *Validate) Run(ctx context.Context) (*ValidateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	crds, err := validate.LoadCRDs(v.Workspace().Path(workspace.CRDsDir))
+	files, err := v.Workspace().CRDs()
+	if err != nil {
+		return nil, err
+	}
+	crds, err := validate.LoadCRDs(files)
 	if err != nil {
 		return nil, err
 	}

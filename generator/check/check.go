@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -87,11 +86,20 @@ func New(ws *workspace.Workspace, o Options) *Checker {
 
 func (c *Checker) load() error {
 	c.once.Do(func() {
-		c.engine, c.loadErr = policy.Load(c.ws.Path(workspace.PoliciesDir))
-		if c.loadErr != nil {
+		policies, err := c.ws.Policies()
+		if err != nil {
+			c.loadErr = err
 			return
 		}
-		c.validator, c.loadErr = schema.Load(c.ws.Path(workspace.CRDsDir))
+		if c.engine, c.loadErr = policy.LoadFiles(c.ws.Path(workspace.PoliciesDir), policies); c.loadErr != nil {
+			return
+		}
+		crds, err := c.ws.CRDs()
+		if err != nil {
+			c.loadErr = err
+			return
+		}
+		c.validator, c.loadErr = schema.LoadFiles(c.ws.Path(workspace.CRDsDir), crds)
 	})
 	return c.loadErr
 }
@@ -133,11 +141,12 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 			c.exceptionsErr = err
 			return
 		}
-		rules, err := policy.RuleNames(c.ws.Path(workspace.PoliciesDir))
+		policies, err := c.ws.Policies()
 		if err != nil {
 			c.exceptionsErr = err
 			return
 		}
+		rules := policy.RuleNames(policies)
 		rules[SchemaRule] = true
 		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
 		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
@@ -231,36 +240,25 @@ func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.K
 func (c *Checker) sourcesKey() (cache.Key, error) {
 	c.sourcesOnce.Do(func() {
 		h := cache.NewHasher(checkKind + "/sources")
-		for _, g := range []struct{ name, glob string }{
-			{"policies", filepath.Join(c.ws.Path(workspace.PoliciesDir), "*.rego")},
-			{"crds", filepath.Join(c.ws.Path(workspace.CRDsDir), "*.yaml")},
-		} {
-			files, err := readGlob(g.glob)
+		for _, g := range []struct {
+			name string
+			read func() (map[string][]byte, error)
+		}{{"policies", c.ws.Policies}, {"crds", c.ws.CRDs}} {
+			files, err := g.read()
 			if err != nil {
 				c.sourcesErr = err
 				return
 			}
-			h.Files(g.name, files)
+			// By file name: the key must not depend on where the checkout is.
+			byName := make(map[string][]byte, len(files))
+			for p, b := range files {
+				byName[filepath.Base(p)] = b
+			}
+			h.Files(g.name, byName)
 		}
 		c.sources, c.sourcesErr = h.Sum()
 	})
 	return c.sources, c.sourcesErr
-}
-
-func readGlob(glob string) (map[string][]byte, error) {
-	paths, err := filepath.Glob(glob)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]byte{}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out[filepath.Base(p)] = b
-	}
-	return out, nil
 }
 
 // inputsOf lists a render's objects for the policies, with where each was

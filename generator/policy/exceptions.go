@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -190,25 +189,18 @@ func sortedKeys(m map[string]bool) []string {
 
 var ruleLiteral = regexp.MustCompile(`"([a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*)"`)
 
-// RuleNames lists the rule names the policies under dir can report: the
-// "concern.rule" string literals of their modules (tests excluded).
-func RuleNames(dir string) (map[string]bool, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
-	if err != nil {
-		return nil, err
-	}
+// RuleNames lists the rule names policy files (path to source) can
+// report: the "concern.rule" string literals of their modules (tests
+// excluded).
+func RuleNames(files map[string][]byte) map[string]bool {
 	out := map[string]bool{}
-	for _, p := range paths {
+	for p, b := range files {
 		if strings.HasSuffix(p, "_test.rego") {
 			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
 		}
 		for _, m := range ruleLiteral.FindAllStringSubmatch(string(b), -1) {
 			out[m[1]] = true
 		}
 	}
-	return out, nil
+	return out
 }

@@ -94,7 +94,17 @@ type Engine struct {
 
 // Load parses and compiles every policy under dir (test files excluded).
 func Load(dir string) (*Engine, error) {
-	modules, err := parseDir(dir, false)
+	files, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return LoadFiles(dir, files)
+}
+
+// LoadFiles parses and compiles the given policy files (path to source;
+// tests are left out); dir names where they came from in errors.
+func LoadFiles(dir string, files map[string][]byte) (*Engine, error) {
+	modules, err := parseFiles(files, false)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +119,35 @@ func Load(dir string) (*Engine, error) {
 	return &Engine{compiler: c, modules: modules}, nil
 }
 
-func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
+// ReadDir reads the .rego files under dir, keyed by path.
+func ReadDir(dir string) (map[string][]byte, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
 	if err != nil {
 		return nil, err
+	}
+	files := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("load policies: %w", err)
+		}
+		files[p] = src
+	}
+	return files, nil
+}
+
+func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
+	files, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return parseFiles(files, withTests)
+}
+
+func parseFiles(files map[string][]byte, withTests bool) (map[string]*ast.Module, error) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	modules := map[string]*ast.Module{}
@@ -121,11 +156,7 @@ func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
 		if !withTests && strings.HasSuffix(p, "_test.rego") {
 			continue
 		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("load policies: %w", err)
-		}
-		m, err := ast.ParseModuleWithOpts(filepath.ToSlash(p), string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		m, err := ast.ParseModuleWithOpts(filepath.ToSlash(p), string(files[p]), ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -56,22 +56,36 @@ func typed() (*runtime.Scheme, error) {
 
 // Load reads every CRD under dir.
 func Load(dir string) (*Validator, error) {
-	types, err := typed()
-	if err != nil {
-		return nil, fmt.Errorf("schema types: %w", err)
-	}
-	v := &Validator{types: types, crds: map[schema.GroupVersionKind]crdVersion{}, dir: filepath.Base(dir)}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(paths)
+	files := make(map[string][]byte, len(paths))
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read CRDs: %w", err)
 		}
-		if err := v.AddCRD(filepath.ToSlash(p), data); err != nil {
+		files[p] = data
+	}
+	return LoadFiles(dir, files)
+}
+
+// LoadFiles builds a Validator from CRD files (path to content) that came
+// from dir.
+func LoadFiles(dir string, files map[string][]byte) (*Validator, error) {
+	types, err := typed()
+	if err != nil {
+		return nil, fmt.Errorf("schema types: %w", err)
+	}
+	v := &Validator{types: types, crds: map[schema.GroupVersionKind]crdVersion{}, dir: filepath.Base(dir)}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if err := v.AddCRD(filepath.ToSlash(p), files[p]); err != nil {
 			return nil, err
 		}
 	}

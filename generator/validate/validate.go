@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -256,20 +254,16 @@ func sortedKeys(m map[string]*manifest.Object) []string {
 	return out
 }
 
-// LoadCRDs reads the CRD manifests under dir (the platform's crds/).
-func LoadCRDs(dir string) ([]*manifest.Object, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, err
+// LoadCRDs decodes the CRD manifests of the platform (crds/, path to content).
+func LoadCRDs(files map[string][]byte) ([]*manifest.Object, error) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	var out []*manifest.Object
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read CRDs: %w", err)
-		}
-		objs, err := manifest.Decode(p, data)
+		objs, err := manifest.Decode(p, files[p])
 		if err != nil {
 			return nil, err
 		}

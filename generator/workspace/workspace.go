@@ -55,6 +55,14 @@ type Workspace struct {
 	committedOnce sync.Once
 	committed     *layout.Tree
 	committedErr  error
+
+	policiesOnce sync.Once
+	policies     map[string][]byte
+	policiesErr  error
+
+	crdsOnce sync.Once
+	crds     map[string][]byte
+	crdsErr  error
 }
 
 type envResult struct {
@@ -174,6 +182,36 @@ func (w *Workspace) Exceptions() (*policy.Exceptions, error) {
 		w.exceptions, w.exceptionsErr = policy.LoadExceptions(w.Path(ExceptionsFile))
 	})
 	return w.exceptions, w.exceptionsErr
+}
+
+// Policies returns the Rego files under policies/ (tests included), keyed
+// by their path on disk, read once.
+func (w *Workspace) Policies() (map[string][]byte, error) {
+	w.policiesOnce.Do(func() { w.policies, w.policiesErr = w.glob(PoliciesDir, "*.rego") })
+	return w.policies, w.policiesErr
+}
+
+// CRDs returns the CRD files under crds/, keyed by their path on disk,
+// read once.
+func (w *Workspace) CRDs() (map[string][]byte, error) {
+	w.crdsOnce.Do(func() { w.crds, w.crdsErr = w.glob(CRDsDir, "*.yaml") })
+	return w.crds, w.crdsErr
+}
+
+func (w *Workspace) glob(dir, pattern string) (map[string][]byte, error) {
+	paths, err := filepath.Glob(filepath.Join(w.Path(dir), pattern))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
+		out[p] = b
+	}
+	return out, nil
 }
 
 // Committed returns the committed rendered/ tree, read once.
