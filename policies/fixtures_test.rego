@@ -67,7 +67,7 @@ pdb(name, ns) := {
 	"apiVersion": "policy/v1",
 	"kind": "PodDisruptionBudget",
 	"metadata": {"name": name, "namespace": ns, "labels": labels(name)},
-	"spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
+	"spec": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow", "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
 }
 
 hpa := {

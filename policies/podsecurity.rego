@@ -71,3 +71,47 @@ deny contains lib.violation(
 	not c.securityContext.readOnlyRootFilesystem == true
 	not object.get(lib.spec_component(input), "writableRootFilesystem", "") != ""
 }
+
+# allowed_capabilities may be added back after dropping ALL: binding a port
+# below 1024 is all a web server needs.
+allowed_capabilities := {"NET_BIND_SERVICE"}
+
+deny contains lib.violation(
+	"podsecurity.capabilities",
+	sprintf("container %q adds capability %s", [c.name, cap]),
+	"drop ALL and add nothing but NET_BIND_SERVICE; a component that truly needs more says why in policies/exceptions.yaml",
+) if {
+	some c in lib.all_containers(input)
+	some cap in object.get(c, ["securityContext", "capabilities", "add"], [])
+	not cap in allowed_capabilities
+}
+
+deny contains lib.violation(
+	"podsecurity.seccomp",
+	sprintf("container %q runs with seccomp profile Unconfined", [c.name]),
+	"use seccompProfile type RuntimeDefault (or Localhost) in the pod or container securityContext",
+) if {
+	some c in lib.all_containers(input)
+	setting(c, "seccompProfile").type == "Unconfined"
+}
+
+deny contains lib.violation(
+	"podsecurity.host-port",
+	sprintf("container %q binds host port %v", [c.name, p.hostPort]),
+	"expose the port through a Service; a hostPort ties the pod to a node and opens the node's address",
+) if {
+	some c in lib.all_containers(input)
+	some p in object.get(c, "ports", [])
+	object.get(p, "hostPort", 0) != 0
+}
+
+deny contains lib.violation(
+	"podsecurity.node-proxy",
+	sprintf("%s %s grants nodes/proxy: a path to every kubelet's API, and so to exec in any pod", [input.kind, input.metadata.name]),
+	"grant only the resources the component reads (nodes, pods, services, endpoints)",
+) if {
+	input.kind in {"ClusterRole", "Role"}
+	some rule in object.get(input, "rules", [])
+	some r in object.get(rule, "resources", [])
+	r in {"nodes/proxy", "nodes/*", "*"}
+}

@@ -33,3 +33,25 @@ test_read_only_root_declared_exemption_passes if {
 	])
 	not "podsecurity.read-only-root" in deny_rules(agent)
 }
+
+test_capabilities_fail if "podsecurity.capabilities" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/capabilities", "value": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}]))
+
+test_capabilities_net_bind_pass if not "podsecurity.capabilities" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/capabilities", "value": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}}]))
+
+test_seccomp_fail if {
+	"podsecurity.seccomp" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/securityContext/seccompProfile", "value": {"type": "Unconfined"}}]))
+	"podsecurity.seccomp" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/seccompProfile", "value": {"type": "Unconfined"}}]))
+}
+
+test_host_port_fail if "podsecurity.host-port" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/ports", "value": [{"containerPort": 8080, "hostPort": 8080}]}]))
+
+role := {
+	"apiVersion": "rbac.authorization.k8s.io/v1",
+	"kind": "ClusterRole",
+	"metadata": {"name": "reader"},
+	"rules": [{"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}],
+}
+
+test_node_proxy_pass if not "podsecurity.node-proxy" in deny_rules(role)
+
+test_node_proxy_fail if "podsecurity.node-proxy" in deny_rules(json.patch(role, [{"op": "add", "path": "/rules/0/resources/-", "value": "nodes/proxy"}]))

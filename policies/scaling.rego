@@ -27,3 +27,12 @@ deny contains lib.violation(
 	object.get(input, ["spec", "replicas"], null) != null
 	scaled_by(input)
 }
+
+warn contains lib.violation(
+	"scaling.fixed-hpa",
+	sprintf("HorizontalPodAutoscaler %s has minReplicas = maxReplicas = %v: it never scales", [input.metadata.name, input.spec.maxReplicas]),
+	"raise the stamp's peakRPS above its baselineRPS, or give the component fixed replicas instead of scaling",
+) if {
+	input.kind == "HorizontalPodAutoscaler"
+	object.get(input.spec, "minReplicas", 1) == input.spec.maxReplicas
+}

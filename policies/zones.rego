@@ -98,3 +98,12 @@ deny contains lib.violation(
 	some z in zone_values
 	not z in allowed_zones
 }
+
+deny contains lib.violation(
+	"zones.pdb-eviction",
+	"PodDisruptionBudget does not set unhealthyPodEvictionPolicy: AlwaysAllow: a pod that never gets ready blocks every node drain",
+	"set spec.unhealthyPodEvictionPolicy: AlwaysAllow (the generator does for the budgets it writes)",
+) if {
+	input.kind == "PodDisruptionBudget"
+	object.get(input, ["spec", "unhealthyPodEvictionPolicy"], "") != "AlwaysAllow"
+}

@@ -77,3 +77,7 @@ test_pdb_in_another_namespace_fail if {
 	v := zones.deny with input as f.deployment with data.environment as f.env with data.rendered as lib.index([f.deployment, f.hpa, elsewhere])
 	"zones.pdb" in f.rules(v)
 }
+
+test_pdb_eviction_pass if not "zones.pdb-eviction" in deny_rules(f.pdb("api", "app"))
+
+test_pdb_eviction_fail if "zones.pdb-eviction" in deny_rules(json.remove(f.pdb("api", "app"), ["spec/unhealthyPodEvictionPolicy"]))

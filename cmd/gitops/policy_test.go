@@ -159,6 +159,31 @@ func TestPolicyRules(t *testing.T) {
 			at(t, find(t, objs, "Deployment", "api"), "spec")["replicas"] = int64(4)
 			return objs
 		}},
+		{"zones.pdb-eviction", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "PodDisruptionBudget", "api"), "spec"), "unhealthyPodEvictionPolicy")
+			return objs
+		}},
+		{"podsecurity.capabilities", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Deployment", "api"), "spec", "template", "spec", "containers", 0, "securityContext")["capabilities"] = map[string]any{"drop": []any{"ALL"}, "add": []any{"NET_ADMIN"}}
+			return objs
+		}},
+		{"podsecurity.seccomp", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiPod(t, objs)["securityContext"].(map[string]any)["seccompProfile"] = map[string]any{"type": "Unconfined"}
+			return objs
+		}},
+		{"podsecurity.host-port", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			c := apiContainer(t, objs)
+			c["ports"] = append(c["ports"].([]any), map[string]any{"name": "debug", "containerPort": int64(6060), "hostPort": int64(6060)})
+			return objs
+		}},
+		{"podsecurity.node-proxy", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			role := &manifest.Object{Object: map[string]any{
+				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+				"metadata": map[string]any{"name": "api-reader", "labels": map[string]any{"app.kubernetes.io/name": "api", "app.kubernetes.io/part-of": "libertum", "libertum.io/environment": "prod", "libertum.io/stamp": "weu-1"}},
+				"rules":    []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"nodes/proxy"}, "verbs": []any{"get"}}},
+			}}
+			return append(objs, role)
+		}},
 		{"zones.spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			delete(apiPod(t, objs), "topologySpreadConstraints")
 			return objs

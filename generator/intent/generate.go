@@ -112,20 +112,28 @@ func (t Target) hpa(w *workload) *autoscalingv2.HorizontalPodAutoscaler {
 // pdb keeps all but one pod of a replicated workload up through node
 // drains and zone maintenance.
 func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
+	// The least the workload runs with: the HPA minimum when it scales
+	// (it renders no replicas then), else its replica count.
 	replicas := int32(1)
-	if w.replicas != nil && *w.replicas != nil {
+	if n, ok := t.Replicas(); ok {
+		replicas = n
+	} else if w.replicas != nil && *w.replicas != nil {
 		replicas = **w.replicas
 	}
 	if len(t.Env.Spec.Cluster.Zones) == 0 && replicas < 2 {
 		return nil
 	}
 	one := intstr.FromInt32(1)
+	// Pods that are not ready cannot serve anyway: let a node drain evict
+	// them rather than wait on a budget they already break.
+	alwaysAllow := policyv1.AlwaysAllow
 	return &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: t.meta(w.meta.Name),
 		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: &one,
-			Selector:       w.selector.DeepCopy(),
+			MaxUnavailable:             &one,
+			Selector:                   w.selector.DeepCopy(),
+			UnhealthyPodEvictionPolicy: &alwaysAllow,
 		},
 	}
 }
