@@ -70,6 +70,10 @@ violation(rule, msg, fix) := {"rule": rule, "msg": msg, "fix": fix}
 # many objects it fires from.
 stamp_violation(rule, msg, fix) := {"rule": rule, "msg": msg, "fix": fix, "scope": "stamp"}
 
+# stamp_violation_at is a stamp_violation that points at a spec line
+# (file:line) rather than at the component it was found from.
+stamp_violation_at(rule, msg, fix, source) := {"rule": rule, "msg": msg, "fix": fix, "scope": "stamp", "source": source}
+
 # selects(selector, labels): a label selector's matchLabels and
 # matchExpressions (In) all hold for labels; an empty selector selects all.
 selects(selector, labels) if {

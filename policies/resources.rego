@@ -35,19 +35,50 @@ deny contains lib.violation(
 	need > have
 }
 
+# peak is what every workload of the stamp requests of resource r at once,
+# at peak: scaled workloads at their HPA maximum, other Deployments and
+# StatefulSets at their replicas, DaemonSets on every node the autoscaler
+# may add, CronJobs' pods at their parallelism.
+peak(obj, r) := sum([hpa_peak(obj, r), fixed_peak(obj, r), daemon_peak(obj, r), cron_peak(obj, r)])
+
 # hpa_peak sums maxReplicas x pod requests over the stamp's autoscalers.
 hpa_peak(obj, r) := sum([(h.spec.maxReplicas * lib.pod_request(lib.target(h), r)) |
 	some h in lib.objects_of(obj, "HorizontalPodAutoscaler")
 ])
 
-deny contains lib.stamp_violation(
+scaled(obj) := {concat("/", [h.spec.scaleTargetRef.kind, lib.namespace(h), h.spec.scaleTargetRef.name]) |
+	some h in lib.objects_of(obj, "HorizontalPodAutoscaler")
+}
+
+fixed_peak(obj, r) := sum([(object.get(w, ["spec", "replicas"], 1) * lib.pod_request(w, r)) |
+	targets := scaled(obj)
+	some kind in ["Deployment", "StatefulSet"]
+	some w in lib.objects_of(obj, kind)
+	not concat("/", [kind, lib.namespace(w), w.metadata.name]) in targets
+])
+
+daemon_peak(obj, r) := sum([(data.environment.autoscaler.maxNodes * lib.pod_request(d, r)) |
+	some d in lib.objects_of(obj, "DaemonSet")
+])
+
+cron_peak(obj, r) := sum([(object.get(c, ["spec", "jobTemplate", "spec", "parallelism"], 1) * lib.pod_request(c, r)) |
+	some c in lib.objects_of(obj, "CronJob")
+])
+
+# amount says a quantity of resource r the way people size nodes.
+amount("cpu", q) := sprintf("%.1f cores", [q])
+
+amount("memory", q) := sprintf("%.1f GiB", [q / 1073741824])
+
+deny contains lib.stamp_violation_at(
 	"resources.stamp-capacity",
-	sprintf("stamp %s: the autoscalers at their maximum request %v of %s, more than %d nodes x %v allocatable", [lib.stamp(input), need, r, data.environment.autoscaler.maxNodes, per_node]),
-	"raise spec.cluster.autoscaler.maxNodes, or lower podThroughputRPS-derived maxima (stamp capacity.peakRPS) or requests",
+	sprintf("stamp %s: at peak its workloads request %s of %s (autoscalers at their maximum, fixed replicas, DaemonSets on every node, CronJobs), more than %d nodes x %s allocatable = %s", [lib.stamp(input), amount(r, need), r, data.environment.autoscaler.maxNodes, amount(r, per_node), amount(r, data.environment.autoscaler.maxNodes * per_node)]),
+	"raise spec.cluster.autoscaler.maxNodes, or lower replicas, HPA maxima (stamp capacity.peakRPS) or requests",
+	object.get(data.environment.autoscaler, "source", ""),
 ) if {
 	lib.anchor(input)
 	some r in ["cpu", "memory"]
-	need := hpa_peak(input, r)
+	need := peak(input, r)
 	per_node := lib.quantity(data.environment.node.allocatable[r])
 	need > data.environment.autoscaler.maxNodes * per_node
 }

@@ -42,3 +42,34 @@ test_stamp_capacity_fail if {
 	violations := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.deployment, big, f.namespace])
 	"resources.stamp-capacity" in f.rules(violations)
 }
+
+test_stamp_capacity_counts_fixed_replicas if {
+	# 60 fixed replicas x 100m of a workload no HPA scales: 6 CPUs on 3 nodes x 1.9 CPUs.
+	fixed := json.patch(f.db, [{"op": "replace", "path": "/spec/replicas", "value": 60}])
+	violations := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([fixed, f.namespace])
+	"resources.stamp-capacity" in f.rules(violations)
+}
+
+test_stamp_capacity_counts_daemonsets if {
+	# A DaemonSet runs on every node the autoscaler may add: 3 x 1.5 CPUs,
+	# plus the api's HPA at 6 x 250m, is more than 3 nodes x 1.9 CPUs.
+	ds := json.patch(f.deployment, [
+		{"op": "replace", "path": "/kind", "value": "DaemonSet"},
+		{"op": "replace", "path": "/metadata/name", "value": "agent"},
+		{"op": "remove", "path": "/spec/replicas"},
+		{"op": "replace", "path": "/spec/template/spec/containers/0/resources/requests/cpu", "value": "1500m"},
+	])
+	without := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.deployment, f.hpa, f.namespace])
+	not "resources.stamp-capacity" in f.rules(without)
+	violations := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.deployment, f.hpa, ds, f.namespace])
+	"resources.stamp-capacity" in f.rules(violations)
+}
+
+test_stamp_capacity_says_cores_and_points_at_the_autoscaler if {
+	fixed := json.patch(f.db, [{"op": "replace", "path": "/spec/replicas", "value": 60}])
+	env := json.patch(f.env, [{"op": "add", "path": "/autoscaler/source", "value": "environments/prod.yaml:20"}])
+	some v in resources.deny with input as f.namespace with data.environment as env with data.rendered as lib.index([fixed, f.namespace])
+	v.rule == "resources.stamp-capacity"
+	contains(v.msg, "cores")
+	v.source == "environments/prod.yaml:20"
+}

@@ -26,6 +26,9 @@ type Node struct {
 type Autoscaler struct {
 	MinNodes int `json:"minNodes"`
 	MaxNodes int `json:"maxNodes"`
+	// Source is the spec line that sets them (file:line), for findings
+	// about the stamp's capacity.
+	Source string `json:"source"`
 }
 
 // Network is the VNet layout.
@@ -62,7 +65,7 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		Node: Node{Size: s.Cluster.Node.Size, Allocatable: map[string]string{
 			"cpu": s.Cluster.Node.Allocatable.CPU, "memory": s.Cluster.Node.Allocatable.Memory,
 		}},
-		Autoscaler: Autoscaler{MinNodes: s.Cluster.Autoscaler.MinNodes, MaxNodes: s.Cluster.Autoscaler.MaxNodes},
+		Autoscaler: Autoscaler{MinNodes: s.Cluster.Autoscaler.MinNodes, MaxNodes: s.Cluster.Autoscaler.MaxNodes, Source: e.Where("spec", "cluster", "autoscaler")},
 		Network:    Network{VNet: s.Network.VNet, PublicSubnet: s.Network.PublicSubnet, PrivateSubnet: s.Network.PrivateSubnet},
 		Stamps:     map[string]Stamp{},
 		Components: map[string]Component{},

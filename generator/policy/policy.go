@@ -278,7 +278,10 @@ func evalOne(ctx context.Context, pq rego.PreparedEvalQuery, env string, in Inpu
 				}
 				f.Level = level
 				f.Env = env
-				f.Stamp, f.Component, f.File, f.Source = in.Stamp, in.Component, in.File, in.Source
+				f.Stamp, f.Component, f.File = in.Stamp, in.Component, in.File
+				if f.Source == "" {
+					f.Source = in.Source
+				}
 				f.Kind, f.Namespace, f.Name = in.Object.GetKind(), in.Object.GetNamespace(), manifest.Name(in.Object)
 				out = append(out, f)
 			}
@@ -295,6 +298,9 @@ type violation struct {
 	Msg   string `json:"msg"`
 	Fix   string `json:"fix"`
 	Scope string `json:"scope"`
+	// Source, when set, is the spec line to change (file:line), in place
+	// of the component's.
+	Source string `json:"source"`
 }
 
 func decodeViolation(item any) (Finding, error) {
@@ -319,7 +325,7 @@ func decodeViolation(item any) (Finding, error) {
 			v.Rule = fmt.Sprint(pair[0])
 		}
 	}
-	return Finding{Rule: v.Rule, Message: v.Msg, Fix: v.Fix, stampWide: v.Scope == "stamp"}, nil
+	return Finding{Rule: v.Rule, Message: v.Msg, Fix: v.Fix, Source: v.Source, stampWide: v.Scope == "stamp"}, nil
 }
 
 // Dedupe keeps one finding per stamp-wide violation (such a rule fires from
