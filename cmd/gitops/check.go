@@ -34,12 +34,8 @@ func runDiff(ctx context.Context, s *streams, args []string) int {
 	envs := f.envs("environment to compare")
 	format := f.format(report.ReviewFormats)
 	since := f.changedSince("(usually the --base) ")
-	if code, done := f.parse(args, 0, 0); done {
+	if code, done := f.parse(args, 0, 0, "base"); done {
 		return code
-	}
-	if a.Base == "" {
-		f.Usage()
-		return s.fail("diff", fmt.Errorf("--base is required"))
 	}
 	a.Envs, a.ChangedSince = *envs, *since
 	r, err := a.Run(ctx)
@@ -75,12 +71,8 @@ func runPolicyCheck(ctx context.Context, s *streams, args []string) int {
 	f.StringVar(&a.Env, "env", "", "environment whose spec the policies judge against (required)")
 	format := f.format(report.Formats)
 	today := f.today()
-	if code, done := f.parse(args, 1, -1); done {
+	if code, done := f.parse(args, 1, -1, "env"); done {
 		return code
-	}
-	if a.Env == "" {
-		f.Usage()
-		return s.fail("policy check", fmt.Errorf("--env is required"))
 	}
 	a.Paths, a.Today = f.args, today.t
 	res, err := a.Run(ctx)

@@ -17,12 +17,8 @@ func runValidate(ctx context.Context, s *streams, args []string) int {
 	f.StringVar(&a.Kubeconfig, "server", "", "kubeconfig of a throwaway API server (required; namespaces and CRDs are created there)")
 	envs := f.envs("environment to validate")
 	format := f.format(report.TextJSON)
-	if code, done := f.parse(args, 0, 0); done {
+	if code, done := f.parse(args, 0, 0, "server"); done {
 		return code
-	}
-	if a.Kubeconfig == "" {
-		f.Usage()
-		return s.fail("validate", errors.New("--server is required"))
 	}
 	a.Envs = *envs
 	out, err := a.Run(ctx)

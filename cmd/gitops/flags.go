@@ -67,9 +67,10 @@ func newFlags(s *streams, name, synopsis, example string) *flags {
 
 // parse parses args, flags before or after the positional arguments, and
 // checks that between lo and hi positional arguments were given (hi < 0:
-// no upper bound); done reports that the command should return code at
-// once (-h, or an error already printed with the usage).
-func (f *flags) parse(args []string, lo, hi int) (code int, done bool) {
+// no upper bound) and the required flags set; done reports that the
+// command should return code at once (-h, or an error already printed
+// with the usage).
+func (f *flags) parse(args []string, lo, hi int, required ...string) (code int, done bool) {
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -82,8 +83,17 @@ func (f *flags) parse(args []string, lo, hi int) (code int, done bool) {
 		}
 		f.args, args = append(f.args, f.Arg(0)), f.Args()[1:]
 	}
+	problem := ""
 	if n := len(f.args); n < lo || (hi >= 0 && n > hi) {
-		fmt.Fprintf(f.Output(), "gitops %s: unexpected or missing arguments %q\n", f.name, f.args)
+		problem = fmt.Sprintf("unexpected or missing arguments %q", f.args)
+	}
+	for _, name := range required {
+		if f.Lookup(name).Value.String() == "" {
+			problem = "--" + name + " is required"
+		}
+	}
+	if problem != "" {
+		fmt.Fprintf(f.Output(), "gitops %s: %s\n", f.name, problem)
 		f.Usage()
 		return exitError, true
 	}

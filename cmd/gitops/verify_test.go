@@ -243,3 +243,33 @@ func TestVerifyChangedSince(t *testing.T) {
 		t.Errorf("bad ref: exit %d, stderr %q; want exit 2 naming the ref", code, stderr)
 	}
 }
+
+// TestUnitsInOutput: render and verify say how many units there were and
+// how many were rendered or came from the cache, in text and json.
+func TestUnitsInOutput(t *testing.T) {
+	root := platformtest.Small(t)
+	cacheDir := t.TempDir()
+	type units struct {
+		Units struct{ Total, Rendered, Cached int } `json:"units"`
+	}
+	var got units
+	code, stdout, stderr := gitops(t, "render", "--root", root, "--cache-dir", cacheDir, "--format", "json")
+	if err := json.Unmarshal([]byte(stdout), &got); code != exitOK || err != nil {
+		t.Fatalf("render: exit %d, %v:\n%s%s", code, err, stdout, stderr)
+	}
+	if got.Units.Total != 6 || got.Units.Rendered != 6 || got.Units.Cached != 0 {
+		t.Errorf("cold render units = %+v, want 6 rendered", got.Units)
+	}
+	code, stdout, stderr = gitops(t, "verify", "--root", root, "--cache-dir", cacheDir, "--format", "json")
+	got = units{}
+	if err := json.Unmarshal([]byte(stdout), &got); code != exitOK || err != nil {
+		t.Fatalf("verify: exit %d, %v:\n%s%s", code, err, stdout, stderr)
+	}
+	if got.Units.Total != 6 || got.Units.Cached != 6 {
+		t.Errorf("warm verify units = %+v, want 6 from the cache", got.Units)
+	}
+	_, stdout, _ = gitops(t, "verify", "--root", root, "--cache-dir", cacheDir)
+	if !strings.Contains(stdout, "units: 6 (0 rendered, 6 from the cache, 0 read from rendered/)") {
+		t.Errorf("text summary lacks the units:\n%s", stdout)
+	}
+}

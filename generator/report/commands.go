@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/publish"
@@ -56,6 +59,39 @@ func RenderSummary(w io.Writer, res *render.Result, wall time.Duration) {
 	tw.Flush()
 	c := res.Counts()
 	fmt.Fprintf(w, "units: %d planned (%d rendered, %d from the cache), %d derived\n", c.Total, c.Rendered, c.Cached, len(res.Units)-c.Total)
+}
+
+// Progress returns a progress line for a render on w, or nil when w is not
+// a terminal (a CI log gets the summary only).
+func Progress(w io.Writer) func(done, total int, unit string) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(done, total int, unit string) {
+		fmt.Fprintf(w, "\r\033[K[%d/%d] %s", done, total, unit)
+		if done == total {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+}
+
+// RenderJSON writes a render's summary as JSON: environments, units,
+// objects, bytes and wall time.
+func RenderJSON(w io.Writer, res *render.Result, wall time.Duration) error {
+	objects, bytes := 0, 0
+	for _, u := range res.Units {
+		objects += len(u.Objects)
+		bytes += u.Bytes()
+	}
+	return writeJSON(w, struct {
+		Envs    []string      `json:"environments"`
+		Units   render.Counts `json:"units"`
+		Derived int           `json:"derivedUnits"`
+		Objects int           `json:"objects"`
+		Bytes   int           `json:"bytes"`
+		WallMS  int64         `json:"wallMilliseconds"`
+	}{res.EnvNames(), res.Counts(), len(res.Units) - res.Counts().Total, objects, bytes, wall.Milliseconds()})
 }
 
 // Validation writes an API server's verdict.

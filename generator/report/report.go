@@ -12,6 +12,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/verify"
 )
 
@@ -61,6 +62,9 @@ func Text(w io.Writer, r *verify.Report) error {
 	warned := len(r.Findings) - r.Denied()
 	fmt.Fprintf(w, "%d objects in %s: %d violations, %d warnings, %d drifted files\n",
 		len(r.Objects), strings.Join(r.Envs, ", "), r.Denied(), warned, len(r.Drift))
+	if u := r.Units; u.Total > 0 {
+		fmt.Fprintf(w, "units: %d (%d rendered, %d from the cache, %d read from rendered/)\n", u.Total, u.Rendered, u.Cached, u.Reused)
+	}
 	return nil
 }
 
@@ -84,11 +88,15 @@ func short(v any) string {
 func JSON(w io.Writer, r *verify.Report) error {
 	out := struct {
 		Envs       []string         `json:"environments"`
+		Units      *render.Counts   `json:"units,omitempty"`
 		Objects    int              `json:"objects"`
 		Violations int              `json:"violations"`
 		Findings   []policy.Finding `json:"findings"`
 		Drift      []diff.File      `json:"drift"`
-	}{r.Envs, len(r.Objects), r.Denied(), nonNil(r.Findings), nonNilDrift(r.Drift)}
+	}{r.Envs, nil, len(r.Objects), r.Denied(), nonNil(r.Findings), nonNilDrift(r.Drift)}
+	if r.Units.Total > 0 {
+		out.Units = &r.Units
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

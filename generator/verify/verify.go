@@ -53,7 +53,7 @@ type Report struct {
 	// Units says how the planned units were produced: rendered, restored
 	// from the cache, or read back from rendered/ because no change
 	// affects them.
-	Units render.Counts `json:"-"`
+	Units render.Counts `json:"units"`
 }
 
 // Failed reports whether anything should stop a merge: a denied finding or drift.
