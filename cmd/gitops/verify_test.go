@@ -273,3 +273,40 @@ func TestUnitsInOutput(t *testing.T) {
 		t.Errorf("text summary lacks the units:\n%s", stdout)
 	}
 }
+
+// TestShardedVerify: two shards each render their half of the units and
+// read the rest from rendered/; together they render every unit once, and
+// a drifted unit is caught by the shard that owns it.
+func TestShardedVerify(t *testing.T) {
+	root := platformtest.Small(t)
+	total := 0
+	for _, shard := range []string{"1/2", "2/2"} {
+		code, stdout, stderr := gitops(t, "verify", "--root", root, "--no-cache", "--shard", shard, "--format", "json")
+		var rep struct {
+			Units struct{ Total, Rendered, Reused int } `json:"units"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); code != exitOK || err != nil {
+			t.Fatalf("shard %s: exit %d, %v: %s", shard, code, err, stderr)
+		}
+		if rep.Units.Total != 6 || rep.Units.Rendered != 3 || rep.Units.Reused != 3 {
+			t.Errorf("shard %s: units %+v, want 3 rendered and 3 read back", shard, rep.Units)
+		}
+		total += rep.Units.Rendered
+	}
+	if total != 6 {
+		t.Errorf("the shards rendered %d units, want 6", total)
+	}
+	gittest.Edit(t, root, "rendered/dev/weu-1/api/Service_api.yaml", "port: 80\n", "port: 8080\n")
+	failed := 0
+	for _, shard := range []string{"1/2", "2/2"} {
+		if code, _, _ := gitops(t, "verify", "--root", root, "--no-cache", "--shard", shard); code == exitFindings {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d shards report the drifted unit, want exactly its owner", failed)
+	}
+	if code, _, stderr := gitops(t, "verify", "--root", root, "--shard", "3/2"); code != exitError || !strings.Contains(stderr, "want I/N") {
+		t.Errorf("bad shard: exit %d: %s", code, stderr)
+	}
+}

@@ -40,6 +40,9 @@ type Config struct {
 	// PolicyTimeout bounds each environment's policy evaluation (default
 	// check.DefaultTimeout).
 	PolicyTimeout time.Duration
+	// Shard is "I/N": render this runner's share of the units (the others
+	// are read from the committed rendered/); empty renders all.
+	Shard string
 	// LockWait bounds how long a command that writes the checkout waits
 	// for another one to finish (default 2 minutes).
 	LockWait time.Duration
@@ -95,6 +98,14 @@ func (c *Config) lock(ctx context.Context, cmd, out string) (unlock func(), err 
 	return layout.Lock(ctx, out, wait, func(holder string) {
 		c.logf("gitops %s: %s is writing %s; waiting up to %s\n", cmd, holder, out, wait)
 	})
+}
+
+// shard parses Shard (nil when unset).
+func (c *Config) shard() (*plan.Shard, error) {
+	if c.Shard == "" {
+		return nil, nil
+	}
+	return plan.ParseShard(c.Shard)
 }
 
 func (c *Config) logf(format string, args ...any) {

@@ -58,7 +58,11 @@ func (r *Render) Run(ctx context.Context) (*RenderResult, error) {
 // renderEnvs plans and renders environments through the cache.
 func renderEnvs(ctx context.Context, c *Config, envs []string, progress func(done, total int, unit string)) (*render.Result, error) {
 	store := c.Cache()
-	p, err := plan.New(c.Workspace(), plan.Options{Envs: envs, Keys: store != nil})
+	shard, err := c.shard()
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.New(c.Workspace(), plan.Options{Envs: envs, Shard: shard, Keys: store != nil})
 	if err != nil {
 		return nil, err
 	}

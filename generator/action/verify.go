@@ -26,8 +26,12 @@ func (v *Verify) Run(ctx context.Context) (*verify.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	shard, err := v.shard()
+	if err != nil {
+		return nil, err
+	}
 	rep, err := verify.Run(ctx, v.Workspace(), verify.Options{
-		Envs: v.Envs, Workers: v.Workers, Today: orNow(v.Today), Drift: true, Cache: v.Cache(), Scope: scope, PolicyTimeout: v.PolicyTimeout,
+		Envs: v.Envs, Workers: v.Workers, Today: orNow(v.Today), Drift: true, Cache: v.Cache(), Scope: scope, Shard: shard, PolicyTimeout: v.PolicyTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,9 @@ type Options struct {
 	Cache *cache.Store
 	// PolicyTimeout bounds each environment's policy evaluation.
 	PolicyTimeout time.Duration
+	// Shard, when set, renders this runner's share of the units and reads
+	// the others from the committed rendered/.
+	Shard *plan.Shard
 	// Scope, when set, limits the render to the units a change can affect
 	// (see plan.Since); the others are read from the committed rendered/.
 	Scope *plan.Scope
@@ -74,7 +77,7 @@ func (r *Report) Denied() int {
 
 // Run verifies the workspace's environments.
 func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Report, error) {
-	p, err := plan.New(ws, plan.Options{Envs: o.Envs, Scope: o.Scope, Keys: o.Cache != nil})
+	p, err := plan.New(ws, plan.Options{Envs: o.Envs, Scope: o.Scope, Shard: o.Shard, Keys: o.Cache != nil})
 	if err != nil {
 		return nil, err
 	}
