@@ -48,6 +48,7 @@ deployment := {
 		"template": {
 			"metadata": {"labels": labels("api")},
 			"spec": {
+				"automountServiceAccountToken": false,
 				"securityContext": {"runAsNonRoot": true, "runAsUser": 10001},
 				"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}],
 				"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["westeurope-1", "westeurope-2", "westeurope-3"]}]}]}}},

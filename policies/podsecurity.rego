@@ -115,3 +115,42 @@ deny contains lib.violation(
 	some r in object.get(rule, "resources", [])
 	r in {"nodes/proxy", "nodes/*", "*"}
 }
+
+pod_kinds := {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"}
+
+service_account(w) := object.get(lib.pod_spec(w), "serviceAccountName", "default")
+
+# bound(w): a RoleBinding or ClusterRoleBinding of the stamp grants the
+# workload's service account something, so its pods need an API token.
+bound(w) if {
+	sa := service_account(w)
+	some kind in ["RoleBinding", "ClusterRoleBinding"]
+	some b in lib.objects_of(w, kind)
+	some s in object.get(b, "subjects", [])
+	s.kind == "ServiceAccount"
+	s.name == sa
+	object.get(s, "namespace", lib.namespace(b)) == lib.namespace(w)
+}
+
+# token_mounted(w): the pods get an API token, by their own setting or
+# their service account's.
+token_mounted(w) if {
+	object.get(lib.pod_spec(w), "automountServiceAccountToken", null) == null
+	sa := lib.lookup(w, "ServiceAccount", lib.namespace(w), service_account(w))
+	not sa.automountServiceAccountToken == false
+} else if {
+	object.get(lib.pod_spec(w), "automountServiceAccountToken", null) == null
+	not lib.lookup(w, "ServiceAccount", lib.namespace(w), service_account(w))
+} else if {
+	lib.pod_spec(w).automountServiceAccountToken == true
+}
+
+deny contains lib.violation(
+	"podsecurity.automount-token",
+	sprintf("%s mounts an API token for service account %s, which no RoleBinding or ClusterRoleBinding grants anything", [input.kind, service_account(input)]),
+	"set automountServiceAccountToken: false in the pod spec, or bind the service account the role it needs",
+) if {
+	input.kind in pod_kinds
+	token_mounted(input)
+	not bound(input)
+}

@@ -1,6 +1,7 @@
 package libertum.podsecurity_test
 
 import data.libertum.fixtures as f
+import data.libertum.lib
 import data.libertum.podsecurity
 
 deny_rules(obj) := r if {
@@ -55,3 +56,26 @@ role := {
 test_node_proxy_pass if not "podsecurity.node-proxy" in deny_rules(role)
 
 test_node_proxy_fail if "podsecurity.node-proxy" in deny_rules(json.patch(role, [{"op": "add", "path": "/rules/0/resources/-", "value": "nodes/proxy"}]))
+
+mounted := json.remove(f.deployment, ["spec/template/spec/automountServiceAccountToken"])
+
+binding := {
+	"apiVersion": "rbac.authorization.k8s.io/v1",
+	"kind": "RoleBinding",
+	"metadata": {"name": "api", "namespace": "app", "labels": f.labels("api")},
+	"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "api"},
+	"subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "app"}],
+}
+
+test_automount_token_fail if "podsecurity.automount-token" in deny_rules(mounted)
+
+test_automount_token_bound_pass if {
+	v := podsecurity.deny with input as mounted with data.environment as f.env with data.rendered as lib.index([mounted, binding])
+	not "podsecurity.automount-token" in f.rules(v)
+}
+
+test_automount_token_account_off_pass if {
+	sa := {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "app", "labels": f.labels("api")}, "automountServiceAccountToken": false}
+	v := podsecurity.deny with input as mounted with data.environment as f.env with data.rendered as lib.index([mounted, sa])
+	not "podsecurity.automount-token" in f.rules(v)
+}

@@ -176,6 +176,11 @@ func TestPolicyRules(t *testing.T) {
 			c["ports"] = append(c["ports"].([]any), map[string]any{"name": "debug", "containerPort": int64(6060), "hostPort": int64(6060)})
 			return objs
 		}},
+		{"podsecurity.automount-token", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(apiPod(t, objs), "automountServiceAccountToken")
+			delete(find(t, objs, "ServiceAccount", "api").Object, "automountServiceAccountToken")
+			return objs
+		}},
 		{"podsecurity.node-proxy", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			role := &manifest.Object{Object: map[string]any{
 				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
