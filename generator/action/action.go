@@ -47,20 +47,30 @@ type Config struct {
 	// for another one to finish (default 2 minutes).
 	LockWait time.Duration
 
-	wsOnce sync.Once
-	ws     *workspace.Workspace
+	wsMu sync.Mutex
+	ws   *workspace.Workspace
 }
 
-// Workspace returns the repo, opened once per Config.
+// Workspace returns the repo, opened once per Config (until reopen).
 func (c *Config) Workspace() *workspace.Workspace {
-	c.wsOnce.Do(func() {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	if c.ws == nil {
 		root := c.Root
 		if root == "" {
 			root = "."
 		}
 		c.ws = workspace.Open(root)
-	})
+	}
 	return c.ws
+}
+
+// reopen forgets what the workspace read: a command that changed the repo
+// (set-image, promote) renders what it wrote.
+func (c *Config) reopen() {
+	c.wsMu.Lock()
+	c.ws = nil
+	c.wsMu.Unlock()
 }
 
 // Cache returns the store to use, or nil when caching is off. A cache that

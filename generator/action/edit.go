@@ -128,15 +128,15 @@ func applyEdits(ctx context.Context, c *Config, env string, changes []specedit.I
 	}
 	// The workspace is a snapshot from before the edit: render the edited
 	// repo from a fresh one.
-	fresh := &Config{Root: c.Root, Workers: c.Workers, CacheDir: c.CacheDir, NoCache: c.NoCache, Log: c.Log}
-	r, err := renderEnvs(ctx, fresh, []string{env}, nil)
+	c.reopen()
+	r, err := renderEnvs(ctx, c, []string{env}, nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := refuseCredentials(r); err != nil {
 		return nil, err
 	}
-	if err := layout.Replace(fresh.Workspace().Path(workspace.RenderedDir), r.EnvNames(), r.Files()); err != nil {
+	if err := layout.Replace(c.Workspace().Path(workspace.RenderedDir), r.EnvNames(), r.Files()); err != nil {
 		return nil, err
 	}
 	res.Rendered = true
