@@ -6,6 +6,7 @@
 package credential
 
 import (
+	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
@@ -117,55 +118,162 @@ func MaskURL(s string) string {
 	return strings.Replace(s, ":"+p+"@", ":"+Masked+"@", 1)
 }
 
+// what kinds of credential a value can be.
+type what int
+
+const (
+	none       what = iota
+	secretData      // a Secret's data or stringData
+	namedValue      // a value under a name that means a credential
+	urlPass         // a URL with a password
+)
+
+// classify is the one decision every masked report and every refused
+// render makes. Paths are field paths as diff names them:
+// spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value.
+func classify(kind, path string, v any) what {
+	if kind == "Secret" && (under(path, "data") || under(path, "stringData")) && v != nil {
+		return secretData
+	}
+	s, ok := v.(string)
+	switch {
+	case !ok || setting(s):
+		return none
+	case named(kind, path) && IsName(NameAt(path)):
+		return namedValue
+	}
+	if _, ok := URLPassword(s); ok {
+		return urlPass
+	}
+	return none
+}
+
+// Why says why the value v, found at path in an object of kind, is a
+// credential, or "" when it is not: a Secret's data, an environment
+// variable's value or a ConfigMap's entry under a name whose words mean a
+// credential (not a switch such as "false" or a number), a URL with a
+// password.
+func Why(kind, path string, v any) string {
+	switch classify(kind, path, v) {
+	case secretData:
+		return "a Secret's data is plaintext in Git (base64 is no encryption); mount it from Key Vault through the CSI driver"
+	case namedValue:
+		return NameAt(path) + " is named like a credential and holds a literal; reference it (valueFrom.secretKeyRef, the Key Vault CSI driver) instead"
+	case urlPass:
+		return "a URL with a password in the clear"
+	}
+	return ""
+}
+
+// Hide returns v as a report may show it, and the secret it hid ("" when v
+// is no credential): a URL keeps all but its password.
+func Hide(kind, path string, v any) (shown any, secret string) {
+	switch classify(kind, path, v) {
+	case none:
+		return v, ""
+	case urlPass:
+		s := v.(string)
+		p, _ := URLPassword(s)
+		return MaskURL(s), p
+	}
+	return Masked, fmt.Sprint(v)
+}
+
+// named reports whether the value at path is known by a name that says
+// what it holds: an environment variable's value, or a ConfigMap entry.
+func named(kind, path string) bool {
+	segs := strings.Split(path, ".")
+	last := segs[len(segs)-1]
+	if strings.HasPrefix(last, "env[name=") {
+		return true // a whole variable
+	}
+	if len(segs) > 1 && last == "value" && strings.HasPrefix(segs[len(segs)-2], "env[name=") {
+		return true
+	}
+	return kind == "ConfigMap" && len(segs) == 2 && segs[0] == "data"
+}
+
+func under(path, field string) bool {
+	return path == field || strings.HasPrefix(path, field+".")
+}
+
+// NameAt is the name a value at path is known by: the last key, or for the
+// value of a named item (env[name=DB_PASSWORD].value) the item's name.
+func NameAt(path string) string {
+	segs := strings.Split(path, ".")
+	last := segs[len(segs)-1]
+	if (last == "value" || last == "data") && len(segs) > 1 {
+		if name, ok := itemName(segs[len(segs)-2]); ok {
+			return name
+		}
+	}
+	if name, ok := itemName(last); ok && !strings.HasPrefix(last, "[") {
+		return name // a whole named item, such as env[name=TOKEN]
+	}
+	if i := strings.IndexByte(last, '['); i >= 0 {
+		last = last[:i]
+	}
+	return last
+}
+
+// itemName returns X of a segment ending in [name=X].
+func itemName(seg string) (string, bool) {
+	i := strings.LastIndex(seg, "[name=")
+	if i < 0 || !strings.HasSuffix(seg, "]") {
+		return "", false
+	}
+	return seg[i+len("[name=") : len(seg)-1], true
+}
+
+// Map copies v, found at path, replacing every leaf (string, number, bool,
+// nil) with f(its path, it). Map keys extend the path with ".key", list
+// items with "[name=X]" when they are named maps and "[i]" otherwise.
+func Map(path string, v any, f func(path string, leaf any) any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for _, k := range sortedKeys(t) {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			out[k] = Map(p, t[k], f)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			if m, ok := x.(map[string]any); ok {
+				if name, ok := m["name"].(string); ok {
+					p = path + "[name=" + name + "]"
+				}
+			}
+			out[i] = Map(p, x, f)
+		}
+		return out
+	}
+	return f(path, v)
+}
+
 // Literal is a credential written in the clear in an object.
 type Literal struct {
-	// Path is the field, as diff names fields:
-	// spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value.
+	// Path is the field, as diff names fields.
 	Path string
 	// Why says what makes it a credential.
 	Why string
 }
 
-// Literals finds the credentials an object carries in the clear: a
-// Secret's data or stringData, a ConfigMap key or an environment variable
-// whose name means a credential with a literal value, and any string value
-// that is a URL with a password. References (valueFrom, secretKeyRef, the
-// CSI driver) are not literals.
+// Literals finds the credentials an object carries in the clear (see Why);
+// references (valueFrom, secretKeyRef, the CSI driver) are not literals.
 func Literals(obj map[string]any) []Literal {
 	var out []Literal
 	kind, _ := obj["kind"].(string)
-	switch kind {
-	case "Secret":
-		for _, field := range []string{"data", "stringData"} {
-			if m, ok := obj[field].(map[string]any); ok && len(m) > 0 {
-				for _, k := range sortedKeys(m) {
-					out = append(out, Literal{Path: field + "." + k, Why: "a Secret's " + field + " is plaintext in Git (base64 is no encryption); mount it from Key Vault through the CSI driver"})
-				}
-			}
+	Map("", obj, func(path string, leaf any) any {
+		if why := Why(kind, path, leaf); why != "" {
+			out = append(out, Literal{Path: path, Why: why})
 		}
-	case "ConfigMap":
-		if m, ok := obj["data"].(map[string]any); ok {
-			for _, k := range sortedKeys(m) {
-				if s, _ := m[k].(string); !setting(s) && IsName(k) {
-					out = append(out, Literal{Path: "data." + k, Why: "a ConfigMap key named like a credential holds a literal value"})
-				}
-			}
-		}
-	}
-	walk("", obj, func(path string, v any, parentItem map[string]any) {
-		s, ok := v.(string)
-		if !ok || s == "" {
-			return
-		}
-		if _, has := URLPassword(s); has {
-			out = append(out, Literal{Path: path, Why: "a URL with a password in the clear"})
-			return
-		}
-		if parentItem != nil && strings.HasSuffix(path, "].value") && strings.Contains(path, "env[name=") {
-			if name, _ := parentItem["name"].(string); !setting(s) && IsName(name) {
-				out = append(out, Literal{Path: path, Why: "environment variable " + name + " is named like a credential and set to a literal; use valueFrom.secretKeyRef"})
-			}
-		}
+		return leaf
 	})
 	return out
 }
@@ -178,45 +286,6 @@ func setting(s string) bool {
 	}
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil
-}
-
-// walk calls f for every leaf of v with its path; parentItem is the map
-// holding the leaf when that map is a named list item.
-func walk(path string, v any, f func(path string, v any, parentItem map[string]any)) {
-	switch t := v.(type) {
-	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if child, ok := t[k].(map[string]any); ok {
-				walk(p, child, f)
-				continue
-			}
-			if list, ok := t[k].([]any); ok {
-				walk(p, list, f)
-				continue
-			}
-			var item map[string]any
-			if _, named := t["name"].(string); named {
-				item = t
-			}
-			f(p, t[k], item)
-		}
-	case []any:
-		for i, x := range t {
-			p := path + "[" + strconv.Itoa(i) + "]"
-			if m, ok := x.(map[string]any); ok {
-				if name, ok := m["name"].(string); ok {
-					p = path + "[name=" + name + "]"
-				}
-			}
-			walk(p, x, f)
-		}
-	default:
-		f(path, v, nil)
-	}
 }
 
 func sortedKeys(m map[string]any) []string {
