@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -256,5 +257,26 @@ func TestCacheRendersOnlyWhatChanged(t *testing.T) {
 	}
 	if diff := cmp.Diff(fresh.Units, got.Units, cmpopts.IgnoreFields(Unit{}, "Elapsed", "Cached")); diff != "" {
 		t.Errorf("cached units differ from fresh ones (-fresh +cached):\n%s", diff)
+	}
+}
+
+// TestRunStopsOnInterrupt: an interrupted render hands out no more units
+// and returns the interruption, not a partial result.
+func TestRunStopsOnInterrupt(t *testing.T) {
+	p, err := plan.New(workspace.Open(platformtest.Small(t)), plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rendered := 0
+	res, err := Run(ctx, p, Options{Workers: 1, Progress: func(done, total int, u *Unit) {
+		rendered = done
+		cancel() // interrupt after the first unit
+	}})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("Run = %v, %v; want context.Canceled and no result", res, err)
+	}
+	if rendered >= len(p.Units) {
+		t.Errorf("%d of %d units rendered after the interrupt", rendered, len(p.Units))
 	}
 }
