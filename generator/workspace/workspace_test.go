@@ -1,40 +1,23 @@
 package workspace
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
-const env = `apiVersion: platform.libertum.io/v1alpha1
-kind: Environment
-metadata:
-  name: NAME
-spec:
-  repoURL: https://example.com/repo.git
-  tenantID: 7c1e4b2a-9f3d-4e8a-b6c5-2d1f0a9e8b7c
-  registry: acr.example.io
-  cluster:
-    kubernetesVersion: v1.32.13
-    node:
-      size: Standard_D2s_v5
-      capacity: {cpu: "2", memory: 8Gi}
-      allocatable: {cpu: 1900m, memory: 5632Mi}
-    autoscaler: {minNodes: 2, maxNodes: 4}
-    zones: []
-  network: {vnet: 10.10.0.0/16, publicSubnet: 10.10.0.0/22, privateSubnet: 10.10.8.0/21}
-  stamps:
-    - {name: s1, region: westeurope, server: "https://s1:443", domain: s1.example.io, keyVault: kv1, identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, capacity: {baselineRPS: 10, peakRPS: 40}}
-  argocd: {namespace: argocd, targetRevision: rendered, sync: {automated: true}}
-  components:
-    api:
-      namespace: app
-      tier: private
-      images: [{name: libertum/api, tag: 9f2c4e1a7b3d}]
-      resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}
-      replicas: 1
-`
+// env is an environment file named NAME: the small test platform's dev.
+var env = func() string {
+	b, err := os.ReadFile(filepath.Join(platformtest.SmallDir(), "environments", "dev.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return strings.Replace(string(b), "  name: dev\n", "  name: NAME\n", 1)
+}()
 
 func write(t *testing.T, root string, files map[string]string) {
 	t.Helper()
@@ -70,8 +53,9 @@ func TestEnvironments(t *testing.T) {
 	if err != nil || again != envs[0] {
 		t.Errorf("Environment(a) decoded the file again (%p, %p) or failed: %v", again, envs[0], err)
 	}
-	if _, err := ws.Environments(nil); err == nil || !strings.Contains(err.Error(), "environments/wrong.yaml:4: metadata.name") {
-		t.Errorf("all environments: err = %v, want the name mismatch in wrong.yaml at line 4", err)
+	nameLine := strings.Count(env[:strings.Index(env, "  name: NAME")], "\n") + 1
+	if _, err := ws.Environments(nil); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("environments/wrong.yaml:%d: metadata.name", nameLine)) {
+		t.Errorf("all environments: err = %v, want the name mismatch in wrong.yaml at line %d", err, nameLine)
 	}
 	for _, bad := range []string{"../a", "a/b", "A"} {
 		if _, err := ws.Environment(bad); err == nil || !strings.Contains(err.Error(), "path separators") {
