@@ -17,7 +17,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/verify"
-	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // Label keys policy check reads an object's stamp and component from.
@@ -161,5 +160,9 @@ func (r PolicyTestResults) Failed() bool {
 
 // Run runs the tests.
 func (p *PolicyTest) Run(ctx context.Context) (PolicyTestResults, error) {
-	return policy.Test(ctx, p.Workspace().Path(workspace.PoliciesDir))
+	files, err := p.Workspace().Policies()
+	if err != nil {
+		return nil, err
+	}
+	return policy.Test(ctx, files)
 }

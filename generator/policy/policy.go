@@ -136,14 +136,6 @@ func ReadDir(dir string) (map[string][]byte, error) {
 	return files, nil
 }
 
-func parseDir(dir string, withTests bool) (map[string]*ast.Module, error) {
-	files, err := ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	return parseFiles(files, withTests)
-}
-
 func parseFiles(files map[string][]byte, withTests bool) (map[string]*ast.Module, error) {
 	paths := make([]string, 0, len(files))
 	for p := range files {

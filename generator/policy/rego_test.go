@@ -2,13 +2,20 @@ package policy
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
+
+	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
 // TestRego runs the Rego unit tests under policies/ (what `gitops policy
 // test` and `opa test policies/` run).
 func TestRego(t *testing.T) {
-	results, err := Test(context.Background(), "../../policies")
+	files, err := ReadDir(filepath.Join(platformtest.Repo(), "policies"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := Test(context.Background(), files)
 	if err != nil {
 		t.Fatal(err)
 	}

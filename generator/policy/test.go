@@ -18,9 +18,10 @@ type TestResult struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// Test runs the Rego unit tests (*_test.rego) under dir, as `opa test` does.
-func Test(ctx context.Context, dir string) ([]TestResult, error) {
-	modules, err := parseDir(dir, true)
+// Test runs the Rego unit tests (*_test.rego) among policy files (path to
+// source), as `opa test` does.
+func Test(ctx context.Context, files map[string][]byte) ([]TestResult, error) {
+	modules, err := parseFiles(files, true)
 	if err != nil {
 		return nil, err
 	}
