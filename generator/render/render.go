@@ -86,6 +86,15 @@ func (r *Result) Files() []layout.File {
 	return out
 }
 
+// Size counts the render's objects and file bytes.
+func (r *Result) Size() (objects, bytes int) {
+	for _, u := range r.Units {
+		objects += len(u.Objects)
+		bytes += u.Bytes()
+	}
+	return objects, bytes
+}
+
 // EnvNames returns the names of the rendered environments.
 func (r *Result) EnvNames() []string {
 	out := make([]string, len(r.Envs))

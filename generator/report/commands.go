@@ -35,7 +35,6 @@ func RenderSummary(w io.Writer, res *render.Result, wall time.Duration) {
 		elapsed               time.Duration
 	}
 	var rows []*row
-	var objects, bytes int
 	for _, u := range res.Units {
 		if len(rows) == 0 || rows[len(rows)-1].env != u.Env || rows[len(rows)-1].stamp != u.Stamp {
 			rows = append(rows, &row{env: u.Env, stamp: u.Stamp})
@@ -45,8 +44,6 @@ func RenderSummary(w io.Writer, res *render.Result, wall time.Duration) {
 		r.objects += len(u.Objects)
 		r.bytes += u.Bytes()
 		r.elapsed += u.Elapsed
-		objects += len(u.Objects)
-		bytes += u.Bytes()
 	}
 	for _, r := range rows {
 		stamp := r.stamp
@@ -55,6 +52,7 @@ func RenderSummary(w io.Writer, res *render.Result, wall time.Duration) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t\n", r.env, stamp, r.units, r.objects, r.bytes, r.elapsed.Round(time.Millisecond))
 	}
+	objects, bytes := res.Size()
 	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%s wall\t\n", len(res.Units), objects, bytes, wall.Round(time.Millisecond))
 	tw.Flush()
 	c := res.Counts()
@@ -79,11 +77,7 @@ func Progress(w io.Writer) func(done, total int, unit string) {
 // RenderJSON writes a render's summary as JSON: environments, units,
 // objects, bytes and wall time.
 func RenderJSON(w io.Writer, res *render.Result, wall time.Duration) error {
-	objects, bytes := 0, 0
-	for _, u := range res.Units {
-		objects += len(u.Objects)
-		bytes += u.Bytes()
-	}
+	objects, bytes := res.Size()
 	return writeJSON(w, struct {
 		Envs    []string      `json:"environments"`
 		Units   render.Counts `json:"units"`

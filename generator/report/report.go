@@ -97,9 +97,7 @@ func JSON(w io.Writer, r *verify.Report) error {
 	if r.Units.Total > 0 {
 		out.Units = &r.Units
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
 
 func nonNil(f []policy.Finding) []policy.Finding {

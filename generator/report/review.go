@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -27,9 +26,7 @@ var ReviewFormats = []string{"text", "json", "markdown"}
 func WriteReview(w io.Writer, format string, r *review.Review) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(w, r)
 	case "text":
 		return reviewText(w, r)
 	case "markdown":
