@@ -102,3 +102,22 @@ func TestReadFiltersEnvironments(t *testing.T) {
 		t.Errorf("Read(missing) = %v, %v; want empty", missing, err)
 	}
 }
+
+// TestUnitPaths: the rendered path grammar, both ways.
+func TestUnitPaths(t *testing.T) {
+	for _, u := range []Unit{{Env: "prod", Stamp: "weu-1", Component: "api"}, {Env: "prod", Component: "bootstrap"}} {
+		p := u.File("Deployment_api.yaml")
+		got, file, ok := Parse(p)
+		if !ok || got != u || file != "Deployment_api.yaml" {
+			t.Errorf("Parse(%q) = %+v, %q, %v; want %+v", p, got, file, ok, u)
+		}
+		if rel, ok := FromRepoPath(RepoPath(p)); !ok || rel != p || Env(p) != u.Env {
+			t.Errorf("%s: RepoPath round trip %q, %v; Env %q", p, rel, ok, Env(p))
+		}
+	}
+	for _, bad := range []string{"prod", "prod/x", "a/b/c/d/e", "prod/../x/y", "/prod/s/c"} {
+		if _, _, ok := Parse(bad); ok {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
