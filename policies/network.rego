@@ -1,5 +1,7 @@
 # NSG intent: only public-tier components are reachable from outside the
-# cluster, and every private component admits only its declared consumers.
+# cluster, and every private component's pods are denied by default. Which
+# flows the NetworkPolicies admit is judged by an independent engine
+# (network.connectivity in generator/connectivity), not here.
 package libertum.network
 
 import data.libertum.lib
@@ -69,41 +71,6 @@ denies_all_ingress(np, w) if {
 	"Ingress" in object.get(np.spec, "policyTypes", ["Ingress"])
 	count(object.get(np.spec, "ingress", [])) == 0
 	lib.selects(np.spec.podSelector, lib.pod_labels(w))
-}
-
-consumers := object.get(lib.spec_component(input), "consumers", [])
-
-deny contains lib.violation(
-	"network.consumers",
-	sprintf("NetworkPolicy admits %s, which is not a declared consumer of %q (consumers: %v)", [peer_name(peer), lib.component(input), consumers]),
-	"declare the flow with talksTo in the consumer's spec.components entry, or remove the peer",
-) if {
-	input.kind == "NetworkPolicy"
-	some rule in object.get(input.spec, "ingress", [])
-	some peer in object.get(rule, "from", [])
-	not admitted(peer)
-}
-
-admitted(peer) if {
-	name := peer.podSelector.matchLabels["app.kubernetes.io/name"]
-	name in consumers
-}
-
-# A public component with no Ingress of its own is an edge (the ingress
-# controller): it admits the internet.
-admitted(peer) if {
-	peer.ipBlock
-	lib.is_public(input)
-	not lib.spec_component(input).ingress
-}
-
-peer_name(peer) := sprintf("pods %q", [peer.podSelector.matchLabels["app.kubernetes.io/name"]]) if peer.podSelector.matchLabels["app.kubernetes.io/name"]
-
-peer_name(peer) := sprintf("address block %s", [peer.ipBlock.cidr]) if peer.ipBlock
-
-peer_name(peer) := "a broad selector" if {
-	not peer.ipBlock
-	not peer.podSelector.matchLabels["app.kubernetes.io/name"]
 }
 
 deny contains lib.violation(

@@ -41,26 +41,6 @@ test_default_deny_fail if {
 	"network.default-deny" in f.rules(v)
 }
 
-test_consumers_pass if not "network.consumers" in deny_rules(f.allow_consumers)
-
-test_consumers_fail_undeclared_peer if {
-	bad := json.patch(f.allow_consumers, [{"op": "replace", "path": "/spec/ingress/0/from/0/podSelector/matchLabels/app.kubernetes.io~1name", "value": "edge"}])
-	"network.consumers" in deny_rules(bad)
-}
-
-test_consumers_fail_internet_to_private if {
-	bad := json.patch(f.allow_consumers, [{"op": "replace", "path": "/spec/ingress/0/from/0", "value": {"ipBlock": {"cidr": "0.0.0.0/0"}}}])
-	"network.consumers" in deny_rules(bad)
-}
-
-test_consumers_edge_admits_internet if {
-	edge := json.patch(f.allow_consumers, [
-		{"op": "replace", "path": "/metadata/labels", "value": f.labels("edge")},
-		{"op": "replace", "path": "/spec/ingress/0/from/0", "value": {"ipBlock": {"cidr": "0.0.0.0/0"}}},
-	])
-	not "network.consumers" in deny_rules(edge)
-}
-
 test_external_endpoints_pass if not "network.external-endpoints" in deny_rules(f.slice("10.30.8.10"))
 
 test_external_endpoints_fail if "network.external-endpoints" in deny_rules(f.slice("10.30.0.10"))

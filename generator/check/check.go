@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
@@ -148,6 +149,7 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 		}
 		rules := policy.RuleNames(policies)
 		rules[SchemaRule] = true
+		rules[connectivity.Rule] = true
 		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
 		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
 		for _, e := range envs {
@@ -302,7 +304,14 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 		}
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}
-	return append(out, fs...), nil
+	out = append(out, fs...)
+	// An engine we did not write reads the NetworkPolicies: every flow the
+	// spec declares and no other.
+	conn, err := connectivity.Check(env, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
+	}
+	return append(out, conn...), nil
 }
 
 // componentSource is where a component is declared: its entry in the

@@ -3,6 +3,7 @@ package intent
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -15,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // Generate returns the objects the component's intent calls for, given the
@@ -29,9 +30,12 @@ func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 			return nil, err
 		}
 		out = append(out, svc, slice)
-	} else {
-		out = append(out, t.networkPolicies()...)
 	}
+	nps, err := t.networkPolicies(objs)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, nps...)
 	for _, o := range objs {
 		w, err := decodeWorkload(o)
 		if err != nil {
@@ -138,49 +142,62 @@ func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
 	}
 }
 
-func (t Target) podSelector() metav1.LabelSelector {
-	return metav1.LabelSelector{MatchLabels: map[string]string{LabelName: t.Name}}
+// networkPolicies renders the component's NetworkPolicies from the
+// network intent graph (see package flow): the spec's flows, on the ports
+// the component's own objects serve.
+func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, error) {
+	iface, err := flow.InterfaceOf(t.Name, objs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.where(), err)
+	}
+	inCluster := t.Component.External == nil
+	ifaces := map[string]flow.Interface{}
+	if inCluster {
+		ifaces[t.Name] = iface
+		if consumers := t.Env.Consumers(t.Name); len(consumers) > 0 && len(iface.Client) == 0 {
+			return nil, fmt.Errorf("%s: %s talk to %s, but no Service of its base or chart selects its pods with a port for them",
+				t.where(), strings.Join(consumers, ", "), t.Name)
+		}
+	}
+	g, err := flow.Build(t.Env, ifaces)
+	if err != nil {
+		return nil, err
+	}
+	rendered := map[string]bool{}
+	pods := false
+	for _, o := range objs {
+		if tmpl, err := manifest.PodTemplate(o); err == nil && tmpl != nil {
+			pods = true
+			if manifest.IsJob(o.GetKind()) {
+				rendered[manifest.Name(o)] = true
+			}
+		}
+	}
+	var jobs []string
+	for _, j := range sortedKeys(t.Component.Jobs) {
+		if !rendered[j] {
+			return nil, fmt.Errorf("%s: base %s renders no CronJob or Job named %q", t.where("jobs", j), t.Component.BaseDir(t.Name), j)
+		}
+		jobs = append(jobs, j)
+	}
+	if !pods {
+		return nil, nil
+	}
+	var out []runtime.Object
+	for _, np := range flow.Policies(g, t.Name, t.Component.Namespace, jobs, inCluster) {
+		np.Labels = map[string]string{LabelName: t.Name}
+		out = append(out, np)
+	}
+	return out, nil
 }
 
-// networkPolicies denies all ingress to the component's pods and admits
-// only its declared consumers; a public component without an Ingress is an
-// edge (the ingress controller) and admits the internet.
-func (t Target) networkPolicies() []runtime.Object {
-	deny := &networkingv1.NetworkPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: t.meta(t.Name + "-default-deny"),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: t.podSelector(),
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-		},
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	var peers []networkingv1.NetworkPolicyPeer
-	if t.Component.Tier == spec.TierPublic && t.Component.Ingress == nil {
-		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}})
-	}
-	for _, c := range t.Env.Consumers(t.Name) {
-		consumer := t.Env.Spec.Components[c]
-		if consumer.External != nil {
-			continue
-		}
-		peers = append(peers, networkingv1.NetworkPolicyPeer{
-			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": consumer.Namespace}},
-			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{LabelName: c}},
-		})
-	}
-	out := []runtime.Object{deny}
-	if len(peers) > 0 {
-		out = append(out, &networkingv1.NetworkPolicy{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-			ObjectMeta: t.meta(t.Name + "-allow-consumers"),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: t.podSelector(),
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-				Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: peers}},
-			},
-		})
-	}
-	return out
+	sort.Strings(keys)
+	return keys
 }
 
 func (t Target) ingress() *networkingv1.Ingress {

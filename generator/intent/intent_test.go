@@ -57,25 +57,36 @@ func target(t *testing.T, zones, name string) Target {
 	return Target{Env: env, Stamp: env.Spec.Stamps[0], Name: name, Component: env.Spec.Components[name]}
 }
 
-func apiDeployment() *manifest.Object {
-	objs, err := manifest.Decode("d.yaml", []byte(`apiVersion: apps/v1
+func apiDeployment() *manifest.Object { return served("api")[0] }
+
+// served returns a Deployment and its Service, as a base renders them.
+func served(name string) []*manifest.Object {
+	objs, err := manifest.Decode("d.yaml", []byte(strings.ReplaceAll(`apiVersion: apps/v1
 kind: Deployment
-metadata: {name: api}
+metadata: {name: NAME}
 spec:
-  selector: {matchLabels: {app.kubernetes.io/name: api}}
+  selector: {matchLabels: {app.kubernetes.io/name: NAME}}
   template:
-    metadata: {labels: {app.kubernetes.io/name: api}}
+    metadata: {labels: {app.kubernetes.io/name: NAME}}
     spec:
       containers:
-        - name: api
-          image: libertum/api
+        - name: NAME
+          image: libertum/NAME
+          ports: [{name: http, containerPort: 8080}]
         - name: sidecar
-          image: libertum/api
-`))
+          image: libertum/NAME
+---
+apiVersion: v1
+kind: Service
+metadata: {name: NAME}
+spec:
+  selector: {app.kubernetes.io/name: NAME}
+  ports: [{name: http, port: 80, targetPort: http}]
+`, "NAME", name)))
 	if err != nil {
 		panic(err)
 	}
-	return objs[0]
+	return objs
 }
 
 func encode(t *testing.T, objs []*manifest.Object) string {
@@ -89,7 +100,7 @@ func encode(t *testing.T, objs []*manifest.Object) string {
 
 func TestShapeZoned(t *testing.T) {
 	tg := target(t, `["1", "2", "3"]`, "api")
-	objs := []*manifest.Object{apiDeployment()}
+	objs := served("api")
 	if err := Shape(tg, objs); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +133,8 @@ func TestShapeZoned(t *testing.T) {
 		"kind: PodDisruptionBudget", "maxUnavailable: 1",
 		"kind: Ingress", "host: api.one.example.com", "secretName: api-tls",
 		"kind: SecretProviderClass", "objectName: db-uri", "keyvaultName: kv-one",
-		"name: api-default-deny", "name: api-allow-consumers", "kubernetes.io/metadata.name: edge",
+		"name: api-default-deny", "name: api-ingress", "kubernetes.io/metadata.name: edge", "port: 8080",
+		"name: api-egress", "cidr: 10.0.8.10/32", "port: 5432", "name: api-allow-dns",
 	} {
 		if !strings.Contains(g, want) {
 			t.Errorf("generated objects lack %q:\n%s", want, g)
@@ -134,7 +146,7 @@ func TestShapeSingleZone(t *testing.T) {
 	tg := target(t, `[]`, "api")
 	tg.Component.Scaling = nil
 	tg.Component.Replicas = 1
-	objs := []*manifest.Object{apiDeployment()}
+	objs := served("api")
 	if err := Shape(tg, objs); err != nil {
 		t.Fatal(err)
 	}
@@ -153,14 +165,17 @@ func TestShapeSingleZone(t *testing.T) {
 
 func TestEdgeAdmitsInternet(t *testing.T) {
 	tg := target(t, `[]`, "edge")
-	gen, err := Generate(tg, nil)
+	gen, err := Generate(tg, served("edge"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := encode(t, gen); !strings.Contains(g, "cidr: 0.0.0.0/0") {
-		t.Errorf("a public component without Ingress is an edge and admits the internet:\n%s", g)
+	if g := encode(t, gen); !strings.Contains(g, "cidr: 0.0.0.0/0") || !strings.Contains(g, "- 10.0.0.0/8") {
+		t.Errorf("a public component without Ingress is an edge and admits the internet (private ranges excepted):\n%s", g)
 	}
-	api, _ := Generate(target(t, `[]`, "api"), nil)
+	api, err := Generate(target(t, `[]`, "api"), served("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(encode(t, api), "0.0.0.0/0") {
 		t.Error("a component behind Ingress must not admit the internet")
 	}
@@ -179,6 +194,46 @@ func TestExternal(t *testing.T) {
 	}
 	if strings.Contains(g, "selector") || strings.Contains(g, "NetworkPolicy") {
 		t.Errorf("external Service must have no selector and no NetworkPolicy:\n%s", g)
+	}
+}
+
+func TestExternalWithJob(t *testing.T) {
+	tg := target(t, `[]`, "db")
+	tg.Component.Jobs = map[string]spec.Job{"db-backup": {TalksTo: []string{"db"}}}
+	tg.Env.Spec.Components["db"] = tg.Component
+	job, err := manifest.Decode("j.yaml", []byte(`apiVersion: batch/v1
+kind: CronJob
+metadata: {name: db-backup}
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers: [{name: backup, image: libertum/backup}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Shape(tg, job); err != nil {
+		t.Fatal(err)
+	}
+	if out := encode(t, job); !strings.Contains(out, "libertum.io/job: db-backup") || !strings.Contains(out, "app.kubernetes.io/name: db") {
+		t.Errorf("job pods are not labelled with the component and the job:\n%s", out)
+	}
+	gen, err := Generate(tg, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := encode(t, gen)
+	for _, want := range []string{"name: db-default-deny", "name: db-backup-egress", "cidr: 10.0.8.10/32", "port: 5432", "- Egress"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("an external component's job lacks %q:\n%s", want, g)
+		}
+	}
+	tg.Component.Jobs = map[string]spec.Job{"restore": {}}
+	if _, err := Generate(tg, job); err == nil || !strings.Contains(err.Error(), `"restore"`) {
+		t.Errorf("err = %v, want the declared job that is not rendered named", err)
 	}
 }
 

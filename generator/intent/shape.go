@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
@@ -148,6 +149,7 @@ func Shape(t Target, objs []*manifest.Object) error {
 		if w.kind == "Deployment" || w.kind == "StatefulSet" {
 			t.spreadOverZones(w)
 		}
+		t.labelPods(w)
 		t.mountSecrets(w)
 		if err := w.encode(o); err != nil {
 			return err
@@ -250,6 +252,21 @@ func (t Target) spreadOverZones(w *workload) {
 		if !slices.ContainsFunc(term.MatchExpressions, func(r corev1.NodeSelectorRequirement) bool { return r.Key == zoneKey }) {
 			term.MatchExpressions = append(term.MatchExpressions, zoneTerm)
 		}
+	}
+}
+
+// labelPods makes every pod of the component carry its name, so its
+// NetworkPolicies select it, and a job's pods the job's name, so they are
+// told apart from the main pods.
+func (t Target) labelPods(w *workload) {
+	if w.pod.Labels == nil {
+		w.pod.Labels = map[string]string{}
+	}
+	if _, ok := w.pod.Labels[LabelName]; !ok {
+		w.pod.Labels[LabelName] = t.Name
+	}
+	if w.kind == "CronJob" || w.kind == "Job" {
+		w.pod.Labels[flow.LabelJob] = w.meta.Name
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 // unitKind versions the cache entries of rendered units; bump it when the
 // entry format or the set of inputs below changes meaning.
-const unitKind = "render-unit/2"
+const unitKind = "render-unit/3"
 
 // envInputs is what every unit of an environment reads from it: the
 // environment without its components and, of the components, only what
@@ -26,10 +26,13 @@ type envInputs struct {
 }
 
 type peer struct {
-	Namespace string
-	Tier      string
-	TalksTo   []string
-	External  bool
+	Namespace      string
+	Tier           string
+	TalksTo        []string
+	External       *spec.External
+	Ingress        bool
+	ScrapesMetrics bool
+	Jobs           map[string]spec.Job
 }
 
 // unitInputs is the rest of what one unit reads: its stamp and component.
@@ -44,7 +47,8 @@ func envKey(e *spec.Environment) ([]byte, error) {
 	in := envInputs{Env: e.Name(), Spec: e.Spec, Peers: make(map[string]peer, len(e.Spec.Components))}
 	in.Spec.Components = nil
 	for name, c := range e.Spec.Components {
-		in.Peers[name] = peer{Namespace: c.Namespace, Tier: c.Tier, TalksTo: c.TalksTo, External: c.External != nil}
+		in.Peers[name] = peer{Namespace: c.Namespace, Tier: c.Tier, TalksTo: c.TalksTo, External: c.External,
+			Ingress: c.Ingress != nil, ScrapesMetrics: c.ScrapesMetrics, Jobs: c.Jobs}
 	}
 	return json.Marshal(in)
 }

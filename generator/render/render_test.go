@@ -161,7 +161,7 @@ func TestSeedComponents(t *testing.T) {
 		"api/HorizontalPodAutoscaler_api.yaml",
 		"api/Ingress_api.yaml",
 		"api/NetworkPolicy_api-default-deny.yaml",
-		"api/NetworkPolicy_api-allow-consumers.yaml",
+		"api/NetworkPolicy_api-ingress.yaml", "api/NetworkPolicy_api-egress.yaml",
 		"api/SecretProviderClass_api-keyvault.yaml",
 		"web/Deployment_web.yaml",
 		"web/Ingress_web.yaml",

@@ -124,6 +124,47 @@ type Network struct {
 	VNet          string `yaml:"vnet"`
 	PublicSubnet  string `yaml:"publicSubnet"`
 	PrivateSubnet string `yaml:"privateSubnet"`
+	// PodCIDR is the address range pods get (Azure CNI overlay); default
+	// DefaultPodCIDR. Internet egress excludes it.
+	PodCIDR string `yaml:"podCIDR,omitempty"`
+	// AzureEndpoints say how the stamp reaches the Azure services its pods
+	// call: a private endpoint's address range, or HTTPS out through the
+	// NAT gateway.
+	AzureEndpoints []AzureEndpoint `yaml:"azureEndpoints,omitempty"`
+}
+
+// DefaultPodCIDR is AKS's default pod address range with Azure CNI overlay.
+const DefaultPodCIDR = "10.244.0.0/16"
+
+// Pods returns the pod address range.
+func (n Network) Pods() string {
+	if n.PodCIDR != "" {
+		return n.PodCIDR
+	}
+	return DefaultPodCIDR
+}
+
+// Endpoint returns the declared Azure endpoint of a service.
+func (n Network) Endpoint(service string) (AzureEndpoint, bool) {
+	for _, ep := range n.AzureEndpoints {
+		if ep.Service == service {
+			return ep, true
+		}
+	}
+	return AzureEndpoint{}, false
+}
+
+// AzureEndpoint is how pods reach one Azure service, always over HTTPS
+// (443/TCP).
+type AzureEndpoint struct {
+	// Service names it: blob, keyvault, acr, kube-apiserver (the AKS API
+	// server with VNet integration), …
+	Service string `yaml:"service"`
+	// CIDR is the private endpoint's address range.
+	CIDR string `yaml:"cidr,omitempty"`
+	// NAT reaches the service's public address through the NAT gateway:
+	// egress to the internet on 443, private ranges excepted.
+	NAT bool `yaml:"nat,omitempty"`
 }
 
 // ExternalHost is a machine outside the cluster that components may run on,
@@ -184,6 +225,21 @@ type Component struct {
 	WritableRootFilesystem string `yaml:"writableRootFilesystem,omitempty"`
 	// Values are extra Helm values for chart-based components.
 	Values map[string]any `yaml:"values,omitempty"`
+	// Azure names the services of spec.network.azureEndpoints the
+	// component's pods call themselves (Blob Storage, the API server).
+	Azure []string `yaml:"azure,omitempty"`
+	// ScrapesMetrics marks the metrics collector (Prometheus): it reaches
+	// every pod's declared metrics port (prometheus.io/port).
+	ScrapesMetrics bool `yaml:"scrapesMetrics,omitempty"`
+	// Jobs are the component's CronJobs and Jobs by name, with what their
+	// pods reach; they take no traffic.
+	Jobs map[string]Job `yaml:"jobs,omitempty"`
+}
+
+// Job is what one of a component's jobs reaches.
+type Job struct {
+	TalksTo []string `yaml:"talksTo,omitempty"`
+	Azure   []string `yaml:"azure,omitempty"`
 }
 
 // Image pins one image: Name as the base or chart references it, Tag the

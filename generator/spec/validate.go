@@ -207,6 +207,52 @@ func (v *validator) network() {
 			v.fail(append(hp, "address"), "external host %s: address %s lies outside the private subnet %s", h.Name, addr, priv)
 		}
 	}
+	if n.PodCIDR != "" {
+		pods, ok := v.prefix(at("podCIDR"), n.PodCIDR)
+		if ok && okV && pods.Overlaps(vnet) {
+			v.fail(at("podCIDR"), "pod CIDR %s overlaps the VNet %s", pods, vnet)
+		}
+	}
+	services := map[string]bool{}
+	for i, ep := range n.AzureEndpoints {
+		ep := ep
+		ip := p("spec", "network", "azureEndpoints", strconv.Itoa(i))
+		if len(validation.IsDNS1123Label(ep.Service)) > 0 || services[ep.Service] {
+			v.fail(append(ip, "service"), "azure endpoint service %q is not a DNS label or is listed twice", ep.Service)
+		}
+		services[ep.Service] = true
+		switch {
+		case ep.NAT && ep.CIDR != "":
+			v.fail(ip, "azure endpoint %s: give a private endpoint cidr or nat: true, not both", ep.Service)
+		case ep.CIDR != "":
+			if pf, ok := v.prefix(append(ip, "cidr"), ep.CIDR); ok && okV && !within(pf, vnet) {
+				v.fail(append(ip, "cidr"), "azure endpoint %s: private endpoint %s lies outside the VNet %s", ep.Service, pf, vnet)
+			}
+		case !ep.NAT:
+			v.fail(ip, "azure endpoint %s: give its private endpoint cidr, or nat: true to reach it through the NAT gateway", ep.Service)
+		}
+	}
+}
+
+// azure checks that every Azure service a component or job calls has an
+// endpoint declared in spec.network.azureEndpoints.
+func (v *validator) azure(path []string, who string, services []string) {
+	seen := map[string]bool{}
+	for i, s := range services {
+		if _, ok := v.env.Spec.Network.Endpoint(s); !ok || seen[s] {
+			v.fail(append(append([]string{}, path...), strconv.Itoa(i)), "%s calls Azure service %q, which spec.network.azureEndpoints does not declare (or it is listed twice)", who, s)
+		}
+		seen[s] = true
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func within(inner, outer netip.Prefix) bool {
@@ -288,6 +334,21 @@ func (v *validator) components() {
 				v.fail(at("talksTo", strconv.Itoa(i)), "component %s lists %q in talksTo twice", name, t)
 			}
 			talks[t] = true
+		}
+		v.azure(at("azure"), name, c.Azure)
+		for _, job := range sortedKeys(c.Jobs) {
+			jp := at("jobs", job)
+			if errs := validation.IsDNS1123Subdomain(job); len(errs) > 0 {
+				v.fail(jp, "component %s: job name %q: %s", name, job, errs[0])
+			}
+			seen := map[string]bool{}
+			for i, t := range c.Jobs[job].TalksTo {
+				if _, ok := e.Spec.Components[t]; !ok || seen[t] {
+					v.fail(append(jp, "talksTo", strconv.Itoa(i)), "job %s of %s talks to %q, which is not a component of this environment or is listed twice", job, name, t)
+				}
+				seen[t] = true
+			}
+			v.azure(append(jp, "azure"), name+" job "+job, c.Jobs[job].Azure)
 		}
 		if c.Base != "" && len(validation.IsDNS1123Label(c.Base)) > 0 {
 			v.fail(at("base"), "component %s: base %q must name a folder directly under base/ (a DNS label: no '/', no '..')", name, c.Base)

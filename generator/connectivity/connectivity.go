@@ -1,0 +1,365 @@
+// Package connectivity asks an independent NetworkPolicy engine —
+// cyclonus' matcher, which evaluates ingress and egress the way the
+// Kubernetes conformance suite reads the API — what a stamp's rendered
+// NetworkPolicies allow, for every ordered pair of workloads (and each
+// address outside the cluster) on every relevant port, and holds the answer
+// against the network intent graph (package flow). Policies from bases and
+// overlays count like the generated ones: the engine sees every
+// NetworkPolicy the stamp renders.
+package connectivity
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/mattfenwick/cyclonus/pkg/matcher"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/libertum/platform-gitops/generator/flow"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// Rule names the findings of this check.
+const Rule = "network.connectivity"
+
+// InternetProbe is the public address that stands for the internet.
+const InternetProbe = "203.0.113.10"
+
+// Conn is the engine's answer for one connection and the graph's.
+type Conn struct {
+	Stamp string    `json:"stamp"`
+	From  string    `json:"from"`
+	To    string    `json:"to"`
+	Port  flow.Port `json:"port"`
+	// Allowed is the engine's answer; Intended the graph's.
+	Allowed  bool `json:"allowed"`
+	Intended bool `json:"intended"`
+	// Why is what declares an intended flow.
+	Why string `json:"why,omitempty"`
+	// Policies are the NetworkPolicies (namespace/name) that decide: those
+	// denying a blocked flow, those admitting an undeclared one.
+	Policies []string `json:"policies,omitempty"`
+	// Selected is false when no policy selects the side that should have
+	// refused an undeclared flow.
+	Unselected string `json:"unselected,omitempty"`
+
+	from, to node
+}
+
+// Key identifies the connection regardless of the answers.
+func (c Conn) Key() string {
+	return fmt.Sprintf("%s|%s|%s|%d/%s", c.Stamp, c.From, c.To, c.Port.Port, c.Port.Protocol)
+}
+
+func (c Conn) String() string {
+	return fmt.Sprintf("%s -> %s on %s", c.From, c.To, c.Port)
+}
+
+// node is one probe end: a workload's pods, cluster DNS or an address.
+type node struct {
+	name      string
+	component string
+	ep        flow.Endpoint
+	ports     []flow.Port
+	peer      *matcher.TrafficPeer
+	input     *policy.Input
+}
+
+// Evaluate returns every probed connection of every stamp of an
+// environment's rendered objects, sorted.
+func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
+	byStamp := map[string][]policy.Input{}
+	for _, in := range inputs {
+		if in.Stamp != "" {
+			byStamp[in.Stamp] = append(byStamp[in.Stamp], in)
+		}
+	}
+	var out []Conn
+	for _, st := range env.Spec.Stamps {
+		conns, err := evaluateStamp(env, st.Name, byStamp[st.Name])
+		if err != nil {
+			return nil, fmt.Errorf("connectivity %s/%s: %w", env.Name(), st.Name, err)
+		}
+		out = append(out, conns...)
+	}
+	return out, nil
+}
+
+func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) ([]Conn, error) {
+	byComponent := map[string][]*manifest.Object{}
+	var netpols []*networkingv1.NetworkPolicy
+	nsLabels := map[string]map[string]string{}
+	for i := range inputs {
+		in := &inputs[i]
+		o := in.Object
+		byComponent[in.Component] = append(byComponent[in.Component], o)
+		switch o.GetKind() {
+		case "NetworkPolicy":
+			var np networkingv1.NetworkPolicy
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+				return nil, fmt.Errorf("%s: %w", in.File, err)
+			}
+			if np.Namespace == "" {
+				np.Namespace = "default"
+			}
+			netpols = append(netpols, &np)
+		case "Namespace":
+			nsLabels[manifest.Name(o)] = manifest.Labels(o)
+		}
+	}
+	ifaces := map[string]flow.Interface{}
+	for name, c := range env.Spec.Components {
+		if c.External != nil {
+			continue
+		}
+		iface, err := flow.InterfaceOf(name, byComponent[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		ifaces[name] = iface
+	}
+	g, err := flow.Build(env, ifaces)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := workloads(inputs, nsLabels, env.Spec.Network.Pods())
+	if err != nil {
+		return nil, err
+	}
+	dsts := append([]node(nil), pods...)
+	dsts = append(dsts, dnsNode())
+	srcs := append([]node(nil), pods...)
+	for _, a := range addresses(g) {
+		dsts = append(dsts, a)
+		srcs = append(srcs, a)
+	}
+	engine := matcher.BuildNetworkPolicies(false, netpols)
+	var out []Conn
+	for _, src := range srcs {
+		for _, dst := range dsts {
+			if src.peer.Internal == nil && (dst.peer.Internal == nil || dst.component == "") {
+				continue // outside to outside, or to cluster DNS: not ours to police
+			}
+			for _, port := range dst.ports {
+				res := engine.IsTrafficAllowed(&matcher.Traffic{
+					Source: src.peer, Destination: dst.peer,
+					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
+				})
+				f, intended := g.Allows(src.ep, dst.ep, port)
+				c := Conn{Stamp: stamp, From: src.name, To: dst.name, Port: port,
+					Allowed: res.IsAllowed(), Intended: intended, from: src, to: dst}
+				if intended {
+					c.Why = f.Why
+				}
+				switch {
+				case intended && !c.Allowed:
+					c.Policies = append(names(res.Ingress.DenyingTargets), names(res.Egress.DenyingTargets)...)
+				case !intended && c.Allowed:
+					c.Policies = append(names(res.Ingress.AllowingTargets), names(res.Egress.AllowingTargets)...)
+					if len(res.Egress.AllowingTargets)+len(res.Egress.DenyingTargets) == 0 && src.peer.Internal != nil {
+						c.Unselected = src.name + " (egress)"
+					} else if len(res.Ingress.AllowingTargets)+len(res.Ingress.DenyingTargets) == 0 && dst.peer.Internal != nil {
+						c.Unselected = dst.name + " (ingress)"
+					}
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out, nil
+}
+
+func names(targets []*matcher.Target) []string {
+	var out []string
+	for _, t := range targets {
+		for _, np := range t.SourceRules {
+			n := np.Namespace + "/" + np.Name
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// workloads lists every pod template of the stamp as a probe node, with a
+// pod address from the pod range so address blocks are tested against pods
+// too.
+func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, podCIDR string) ([]node, error) {
+	pf, err := netip.ParsePrefix(podCIDR)
+	if err != nil {
+		return nil, err
+	}
+	addr := pf.Addr()
+	var out []node
+	for i := range inputs {
+		in := &inputs[i]
+		t, err := manifest.PodTemplate(in.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.File, err)
+		}
+		if t == nil {
+			continue
+		}
+		ns := in.Object.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		labels := map[string]string{flow.NamespaceLabel: ns}
+		for k, v := range nsLabels[ns] {
+			labels[k] = v
+		}
+		var ports []flow.Port
+		for _, c := range t.Spec.Containers {
+			for _, cp := range c.Ports {
+				proto := cp.Protocol
+				if proto == "" {
+					proto = corev1.ProtocolTCP
+				}
+				ports = append(ports, flow.Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
+			}
+		}
+		addr = addr.Next()
+		podLabels := t.Labels
+		if podLabels == nil {
+			podLabels = map[string]string{}
+		}
+		out = append(out, node{
+			name: ns + "/" + manifest.Name(in.Object), component: in.Component, input: in,
+			ep:    flow.Endpoint{Namespace: ns, Labels: podLabels},
+			ports: ports,
+			peer: &matcher.TrafficPeer{IP: addr.String(), Internal: &matcher.InternalPeer{
+				PodLabels: podLabels, NamespaceLabels: labels, Namespace: ns,
+			}},
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+func dnsNode() node {
+	labels := map[string]string{flow.DNSLabel: flow.DNSApp}
+	return node{
+		name: flow.DNSNamespace + "/" + flow.DNSApp,
+		ep:   flow.Endpoint{Namespace: flow.DNSNamespace, Labels: labels}, ports: flow.DNSPorts,
+		peer: &matcher.TrafficPeer{IP: "10.0.0.10", Internal: &matcher.InternalPeer{
+			PodLabels: labels, Namespace: flow.DNSNamespace,
+			NamespaceLabels: map[string]string{flow.NamespaceLabel: flow.DNSNamespace},
+		}},
+	}
+}
+
+// addresses are the graph's peers outside the cluster, each probed at one
+// address on every port any flow reaches it on; the internet also on 80
+// and 443.
+func addresses(g *flow.Graph) []node {
+	byName := map[string]*node{}
+	var order []string
+	add := func(p flow.Peer, ports []flow.Port) {
+		n, ok := byName[p.Name]
+		if !ok {
+			ip := InternetProbe
+			if p.Name != flow.Internet.Name {
+				pf, err := netip.ParsePrefix(p.CIDR)
+				if err != nil {
+					return
+				}
+				a := pf.Addr()
+				if pf.Bits() < a.BitLen() {
+					a = a.Next()
+				}
+				ip = a.String()
+			}
+			n = &node{name: p.Name + " " + ip, ep: flow.Endpoint{IP: ip}, peer: &matcher.TrafficPeer{IP: ip}}
+			byName[p.Name] = n
+			order = append(order, p.Name)
+		}
+		for _, q := range ports {
+			if !slices.ContainsFunc(n.ports, q.Same) {
+				n.ports = append(n.ports, q)
+			}
+		}
+	}
+	add(flow.Internet, []flow.Port{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}, flow.HTTPS})
+	for _, f := range g.Flows {
+		if f.From.Kind == flow.Address {
+			add(f.From, nil)
+		}
+		if f.To.Kind == flow.Address {
+			add(f.To, f.Ports)
+		}
+	}
+	sort.Strings(order)
+	out := make([]node, 0, len(order))
+	for _, name := range order {
+		out = append(out, *byName[name])
+	}
+	return out
+}
+
+// Check holds the engine's answers against the graph: a needed flow the
+// policies block and a flow they allow that nothing declares are both
+// findings, naming source, destination, port and the policy to change.
+func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	conns, err := Evaluate(env, inputs)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]policy.Input{}
+	for _, in := range inputs {
+		if in.Object.GetKind() == "NetworkPolicy" {
+			ns := in.Object.GetNamespace()
+			if ns == "" {
+				ns = "default"
+			}
+			files[in.Stamp+"|"+ns+"/"+manifest.Name(in.Object)] = in
+		}
+	}
+	var out []policy.Finding
+	for _, c := range conns {
+		if c.Allowed == c.Intended {
+			continue
+		}
+		f := policy.Finding{Rule: Rule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: c.Stamp}}
+		// Locate the finding at the first policy to change, or at the
+		// workload no policy selects.
+		if len(c.Policies) > 0 {
+			if in, ok := files[c.Stamp+"|"+c.Policies[0]]; ok {
+				f.Component, f.Kind, f.Namespace, f.Name = in.Component, "NetworkPolicy", in.Object.GetNamespace(), manifest.Name(in.Object)
+				f.File, f.Source = in.File, in.Source
+			}
+		} else {
+			n := c.to
+			if strings.HasPrefix(c.Unselected, c.From) {
+				n = c.from
+			}
+			if n.input != nil {
+				f.Component, f.Kind, f.Namespace, f.Name = n.input.Component, n.input.Object.GetKind(), n.input.Object.GetNamespace(), manifest.Name(n.input.Object)
+				f.File, f.Source = n.input.File, n.input.Source
+			}
+		}
+		if c.Intended {
+			f.Message = fmt.Sprintf("%s cannot reach %s on %s, which %s needs; denied by %s", c.From, c.To, c.Port, c.Why, strings.Join(c.Policies, ", "))
+			f.Fix = "admit the flow in the denying NetworkPolicy (a base or overlay policy must not narrow what the spec declares)"
+		} else {
+			by := "NetworkPolicy " + strings.Join(c.Policies, ", ")
+			if len(c.Policies) == 0 {
+				by = "no NetworkPolicy selecting " + c.Unselected
+			}
+			f.Message = fmt.Sprintf("%s can reach %s on %s, which no flow of the spec declares; allowed by %s", c.From, c.To, c.Port, by)
+			f.Fix = "declare the flow in the spec (talksTo, jobs, azure) or narrow the NetworkPolicy that admits it"
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
