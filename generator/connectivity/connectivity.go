@@ -93,9 +93,15 @@ func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	return out, nil
 }
 
-func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) ([]Conn, error) {
+func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (conns []Conn, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
+		}
+	}()
 	byComponent := map[string][]*manifest.Object{}
 	var netpols []*networkingv1.NetworkPolicy
+	var files []string
 	nsLabels := map[string]map[string]string{}
 	for i := range inputs {
 		in := &inputs[i]
@@ -110,7 +116,15 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 			if np.Namespace == "" {
 				np.Namespace = "default"
 			}
+			// The API server's default, which the engine expects applied.
+			if len(np.Spec.PolicyTypes) == 0 {
+				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+				if len(np.Spec.Egress) > 0 {
+					np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+				}
+			}
 			netpols = append(netpols, &np)
+			files = append(files, in.File)
 		case "Namespace":
 			nsLabels[manifest.Name(o)] = manifest.Labels(o)
 		}
@@ -141,7 +155,10 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 		dsts = append(dsts, a)
 		srcs = append(srcs, a)
 	}
-	engine := matcher.BuildNetworkPolicies(false, netpols)
+	engine, err := build(netpols, files)
+	if err != nil {
+		return nil, err
+	}
 	var out []Conn
 	for _, src := range srcs {
 		for _, dst := range dsts {
@@ -176,6 +193,17 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out, nil
+}
+
+// build hands the policies to the engine, which panics on what it cannot
+// read: that is an error naming the policies' files, not a crash.
+func build(netpols []*networkingv1.NetworkPolicy, files []string) (p *matcher.Policy, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the NetworkPolicy engine cannot read the policies of %s: %v", strings.Join(files, ", "), r)
+		}
+	}()
+	return matcher.BuildNetworkPolicies(false, netpols), nil
 }
 
 func names(targets []*matcher.Target) []string {

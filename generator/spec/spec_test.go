@@ -124,6 +124,12 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", "", "---\nkind: Extra\n", []string{"more than one YAML document"}},
 		{"argocd namespace", "    namespace: argocd\n", "    namespace: Argo CD\n", []string{":53:", "argocd.namespace"}},
 		{"argocd revision", "    targetRevision: rendered\n", "", []string{"targetRevision"}},
+		{"azure service undeclared", "      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n", []string{":37:", `Azure service "blob"`}},
+		{"azure endpoint without cidr or nat", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob}]\n", []string{":21:", "nat: true"}},
+		{"azure endpoint both", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.0.6.0/28, nat: true}]\n", []string{"not both"}},
+		{"azure endpoint outside vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.9.6.0/28}]\n", []string{"outside the VNet"}},
+		{"pod cidr overlaps vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    podCIDR: 10.0.128.0/17\n", []string{":21:", "overlaps the VNet"}},
+		{"job talks to unknown", "      tier: private\n      external", "      tier: private\n      jobs: {db-backup: {talksTo: [cache]}}\n      external", []string{`job db-backup of db talks to "cache"`}},
 		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 	}

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +180,50 @@ func TestCachedFindingsFollowThePolicies(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("the new rule found nothing: findings came from the cache of the old policies")
+	}
+}
+
+// TestOverlayAllowAllFailsVerify: an overlay that adds a NetworkPolicy
+// admitting every source to a private component fails verify, blamed on
+// the added policy's rendered file.
+func TestOverlayAllowAllFailsVerify(t *testing.T) {
+	root := platformtest.Small(t)
+	dir := filepath.Join(root, "overlays", "dev", "redis")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - allow-all.yaml\n",
+		"allow-all.yaml": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: redis-allow-all
+spec:
+  podSelector:
+    matchLabels: {app.kubernetes.io/name: redis}
+  policyTypes: [Ingress]
+  ingress:
+    - {}
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := run(t, root, Options{Today: today, Envs: []string{"dev"}})
+	var found []string
+	for _, f := range rep.Findings {
+		if f.Rule == "network.connectivity" && f.Level == policy.Deny {
+			found = append(found, f.File+": "+f.Message)
+			if f.File != "rendered/dev/weu-1/redis/NetworkPolicy_redis-allow-all.yaml" {
+				t.Errorf("finding blamed on %s, want the overlay's policy: %s", f.File, f.Message)
+			}
+		}
+	}
+	if !rep.Failed() || len(found) == 0 {
+		t.Fatalf("verify passes an allow-all policy on private redis (failed %v, findings %v)", rep.Failed(), rep.Findings)
+	}
+	if !slices.ContainsFunc(found, func(s string) bool { return strings.Contains(s, "internet 203.0.113.10 can reach data/redis on 6379/TCP") }) {
+		t.Errorf("the internet reaching redis is not reported: %v", found)
 	}
 }

@@ -1,0 +1,302 @@
+package connectivity
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/flow"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/generator/workspace"
+)
+
+var envs = []string{"dev", "staging", "prod"}
+
+// committed reads an environment of the repo's platform as rendered and
+// committed (the golden test keeps rendered/ equal to a fresh render).
+func committed(t testing.TB, env string) (*spec.Environment, []policy.Input) {
+	t.Helper()
+	root := platformtest.Repo()
+	e, err := workspace.Open(root).Environment(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []policy.Input
+	base := filepath.Join(root, workspace.RenderedDir)
+	err = filepath.WalkDir(filepath.Join(base, env), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(base, path)
+		u, _, ok := layout.Parse(filepath.ToSlash(rel))
+		if !ok {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		objs, err := manifest.Decode(rel, b)
+		for _, o := range objs {
+			inputs = append(inputs, policy.Input{Unit: u, File: layout.RepoPath(filepath.ToSlash(rel)), Object: o})
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, inputs
+}
+
+var (
+	evalOnce sync.Map // env -> []Conn
+)
+
+func evaluated(t *testing.T, env string) []Conn {
+	t.Helper()
+	if v, ok := evalOnce.Load(env); ok {
+		return v.([]Conn)
+	}
+	e, in := committed(t, env)
+	conns, err := Evaluate(e, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalOnce.Store(env, conns)
+	return conns
+}
+
+// named reports whether a probe end is the one a test names: a workload
+// (namespace/name) or an address peer by its name.
+func named(end, name string) bool { return end == name || strings.HasPrefix(end, name+" ") }
+
+type want struct {
+	Env, Stamp, From, To string
+	Port                 int32
+	Protocol             corev1.Protocol
+	Allowed              bool
+}
+
+// TestFoundersFlows: a fixed set of flows, needed and refused, in every
+// environment, as the engine judges the committed render; the intent graph
+// must say the same.
+func TestFoundersFlows(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "flows.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wants []want
+	if err := yaml.UnmarshalStrict(b, &wants); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wants {
+		if w.Protocol == "" {
+			w.Protocol = corev1.ProtocolTCP
+		}
+		conns := evaluated(t, w.Env)
+		i := slices.IndexFunc(conns, func(c Conn) bool {
+			return c.Stamp == w.Stamp && named(c.From, w.From) && named(c.To, w.To) && c.Port.Port == w.Port && c.Port.Protocol == w.Protocol
+		})
+		if i < 0 {
+			t.Errorf("%s/%s %s -> %s on %d/%s: not probed", w.Env, w.Stamp, w.From, w.To, w.Port, w.Protocol)
+			continue
+		}
+		c := conns[i]
+		if c.Allowed != w.Allowed || c.Intended != w.Allowed {
+			t.Errorf("%s/%s %s: engine allows %v, graph intends %v; want %v (policies %v)", w.Env, w.Stamp, c, c.Allowed, c.Intended, w.Allowed, c.Policies)
+		}
+	}
+}
+
+// TestPlatformMatchesIntent: on the repo's platform the engine and the
+// graph agree on every probed connection.
+func TestPlatformMatchesIntent(t *testing.T) {
+	for _, env := range envs {
+		e, in := committed(t, env)
+		fs, err := Check(e, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			t.Errorf("%s: %s at %s", env, f.Message, f.File)
+		}
+		if n := len(evaluated(t, env)); n < 300 {
+			t.Errorf("%s: only %d connections probed", env, n)
+		}
+	}
+}
+
+// TestClusteredComponentsReachTheirPeers: every component running several
+// replicas that declares peer ports reaches itself on each, in every stamp;
+// Kafka, MongoDB, Redis and Loki in staging and Loki in prod among them.
+func TestClusteredComponentsReachTheirPeers(t *testing.T) {
+	clustered := map[string][]string{"staging": {"kafka", "mongodb", "redis", "loki"}, "prod": {"loki"}}
+	for _, env := range envs {
+		e, in := committed(t, env)
+		for _, st := range e.Spec.Stamps {
+			seen := map[string]bool{}
+			for name, c := range e.Spec.Components {
+				var objs []*manifest.Object
+				for _, i := range in {
+					if i.Stamp == st.Name && i.Component == name {
+						objs = append(objs, i.Object)
+					}
+				}
+				if c.External != nil {
+					continue
+				}
+				iface, err := flow.InterfaceOf(name, objs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				self := c.Namespace + "/" + name
+				for _, p := range iface.Peer {
+					seen[name] = true
+					i := slices.IndexFunc(evaluated(t, env), func(cn Conn) bool {
+						return cn.Stamp == st.Name && cn.From == self && cn.To == self && cn.Port.Same(p)
+					})
+					if i < 0 || !evaluated(t, env)[i].Allowed {
+						t.Errorf("%s/%s: %s cannot reach its peers on %s", env, st.Name, self, p)
+					}
+				}
+			}
+			for _, name := range clustered[env] {
+				if !seen[name] {
+					t.Errorf("%s/%s: %s declares no peer ports", env, st.Name, name)
+				}
+			}
+		}
+	}
+}
+
+// TestEgressToTheInternet: in staging and prod no pod reaches the internet
+// (Blob Storage has private endpoints there); in dev only the pods that
+// call Blob Storage through the NAT gateway do, and only on 443.
+func TestEgressToTheInternet(t *testing.T) {
+	allowed := map[string][]string{"dev": {"data/mongodb-backup", "monitoring/loki"}}
+	for _, env := range envs {
+		for _, c := range evaluated(t, env) {
+			if !named(c.To, "internet") || !c.Allowed {
+				continue
+			}
+			if !slices.Contains(allowed[env], c.From) || c.Port.Port != 443 {
+				t.Errorf("%s/%s: %s reaches the internet", env, c.Stamp, c)
+			}
+		}
+	}
+}
+
+// TestBackupReachesWhatItBacksUp: in every stamp the backup job's pods
+// reach MongoDB (in the cluster or on the VM) and Blob Storage.
+func TestBackupReachesWhatItBacksUp(t *testing.T) {
+	for _, env := range envs {
+		e, _ := committed(t, env)
+		for _, st := range e.Spec.Stamps {
+			var mongo, blob bool
+			for _, c := range evaluated(t, env) {
+				if c.Stamp != st.Name || c.From != "data/mongodb-backup" || !c.Allowed {
+					continue
+				}
+				mongo = mongo || (c.Port.Port == 27017 && (c.To == "data/mongodb" || named(c.To, "prod-Kafka-redis-libertum")))
+				blob = blob || (c.Port.Port == 443 && (named(c.To, "azure:blob") || (env == "dev" && named(c.To, "internet"))))
+			}
+			if !mongo || !blob {
+				t.Errorf("%s/%s: backup reaches MongoDB %v, Blob Storage %v", env, st.Name, mongo, blob)
+			}
+		}
+	}
+}
+
+func decode(t *testing.T, y string) *manifest.Object {
+	t.Helper()
+	objs, err := manifest.Decode("test.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs[0]
+}
+
+// TestAllowAllPolicyIsAViolation: a policy added by a base or overlay that
+// admits every source to a private component is found, named, and blamed.
+func TestAllowAllPolicyIsAViolation(t *testing.T) {
+	e, in := committed(t, "staging")
+	in = append(in, policy.Input{
+		Unit: layout.Unit{Env: "staging", Stamp: "weu-1", Component: "kafka"},
+		File: "rendered/staging/weu-1/kafka/NetworkPolicy_kafka-allow-all.yaml",
+		Object: decode(t, `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: kafka-allow-all, namespace: data}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: kafka}}
+  ingress: [{}]
+`)})
+	fs, err := Check(e, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromInternet, fromPrometheus bool
+	for _, f := range fs {
+		if f.Rule != Rule || f.Name != "kafka-allow-all" || f.File == "" {
+			t.Errorf("finding not blamed on the added policy: %+v", f)
+			continue
+		}
+		fromInternet = fromInternet || strings.HasPrefix(f.Message, "internet 203.0.113.10 can reach data/kafka on 9092/TCP")
+		fromPrometheus = fromPrometheus || strings.HasPrefix(f.Message, "monitoring/prometheus can reach data/kafka on 9092/TCP")
+	}
+	if !fromInternet || !fromPrometheus {
+		t.Errorf("the allow-all policy's undeclared flows are not all reported (internet %v, prometheus %v): %v", fromInternet, fromPrometheus, fs)
+	}
+}
+
+// TestLostSelfFlowIsAViolation: a kafka ingress policy without the peers
+// rule blocks the quorum the graph needs.
+func TestLostSelfFlowIsAViolation(t *testing.T) {
+	e, in := committed(t, "staging")
+	for i, x := range in {
+		if x.Object.GetKind() == "NetworkPolicy" && manifest.Name(x.Object) == "kafka-ingress" {
+			o := x.Object.DeepCopy()
+			rules := o.Object["spec"].(map[string]any)["ingress"].([]any)
+			var keep []any
+			for _, r := range rules {
+				from := r.(map[string]any)["from"].([]any)[0].(map[string]any)
+				if from["podSelector"].(map[string]any)["matchLabels"].(map[string]any)["app.kubernetes.io/name"] != "kafka" {
+					keep = append(keep, r)
+				}
+			}
+			o.Object["spec"].(map[string]any)["ingress"] = keep
+			in[i].Object = &manifest.Object{Object: o.Object}
+		}
+	}
+	fs, err := Check(e, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range fs {
+		if strings.HasPrefix(f.Message, "data/kafka cannot reach data/kafka on 9093/TCP (controller), which peers needs") && f.Name != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the lost quorum flow is not reported: %v", fs)
+	}
+}
+
+func BenchmarkEvaluateProd(b *testing.B) {
+	e, in := committed(b, "prod")
+	for b.Loop() {
+		if _, err := Evaluate(e, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
