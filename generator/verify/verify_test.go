@@ -223,7 +223,9 @@ spec:
 	if !rep.Failed() || len(found) == 0 {
 		t.Fatalf("verify passes an allow-all policy on private redis (failed %v, findings %v)", rep.Failed(), rep.Findings)
 	}
-	if !slices.ContainsFunc(found, func(s string) bool { return strings.Contains(s, "internet 203.0.113.10 can reach data/redis on 6379/TCP") }) {
+	if !slices.ContainsFunc(found, func(s string) bool {
+		return strings.Contains(s, "internet 203.0.113.10 can reach data/redis on 6379/TCP")
+	}) {
 		t.Errorf("the internet reaching redis is not reported: %v", found)
 	}
 }
