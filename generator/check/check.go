@@ -263,6 +263,18 @@ func (c *Checker) sourcesKey() (cache.Key, error) {
 	return c.sources, c.sourcesErr
 }
 
+// Inputs lists the objects an environment's units rendered, as the check
+// step sees them.
+func Inputs(env *spec.Environment, res *render.Result) []policy.Input {
+	var units []*render.Unit
+	for _, u := range res.Units {
+		if u.Env == env.Name() {
+			units = append(units, u)
+		}
+	}
+	return inputsOf(env, units)
+}
+
 // inputsOf lists a render's objects for the policies, with where each was
 // rendered and declared.
 func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {

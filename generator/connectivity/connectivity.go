@@ -35,10 +35,14 @@ const InternetProbe = "203.0.113.10"
 
 // Conn is the engine's answer for one connection and the graph's.
 type Conn struct {
-	Stamp string    `json:"stamp"`
-	From  string    `json:"from"`
-	To    string    `json:"to"`
-	Port  flow.Port `json:"port"`
+	Stamp string `json:"stamp"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	// FromComponent and ToComponent name the component (or, outside the
+	// cluster, the address peer: internet, azure:blob, a host) of each end.
+	FromComponent string    `json:"fromComponent"`
+	ToComponent   string    `json:"toComponent"`
+	Port          flow.Port `json:"port"`
 	// Allowed is the engine's answer; Intended the graph's.
 	Allowed  bool `json:"allowed"`
 	Intended bool `json:"intended"`
@@ -162,7 +166,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	var out []Conn
 	for _, src := range srcs {
 		for _, dst := range dsts {
-			if src.peer.Internal == nil && (dst.peer.Internal == nil || dst.component == "") {
+			if src.peer.Internal == nil && (dst.peer.Internal == nil || dst.input == nil) {
 				continue // outside to outside, or to cluster DNS: not ours to police
 			}
 			for _, port := range dst.ports {
@@ -171,7 +175,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
 				})
 				f, intended := g.Allows(src.ep, dst.ep, port)
-				c := Conn{Stamp: stamp, From: src.name, To: dst.name, Port: port,
+				c := Conn{Stamp: stamp, From: src.name, To: dst.name, Port: port, FromComponent: src.component, ToComponent: dst.component,
 					Allowed: res.IsAllowed(), Intended: intended, from: src, to: dst}
 				if intended {
 					c.Why = f.Why
@@ -308,7 +312,7 @@ func addresses(g *flow.Graph) []node {
 				}
 				ip = a.String()
 			}
-			n = &node{name: p.Name + " " + ip, ep: flow.Endpoint{IP: ip}, peer: &matcher.TrafficPeer{IP: ip}}
+			n = &node{name: p.Name + " " + ip, component: p.Name, ep: flow.Endpoint{IP: ip}, peer: &matcher.TrafficPeer{IP: ip}}
 			byName[p.Name] = n
 			order = append(order, p.Name)
 		}

@@ -68,6 +68,14 @@ func reviewText(w io.Writer, r *review.Review) error {
 		}
 	}
 	fmt.Fprintf(w, "policy: %d introduced, %d fixed, %d already on the base\n", len(r.Introduced), len(r.Fixed), len(r.Existing))
+	opened := 0
+	for _, f := range r.Connectivity {
+		fmt.Fprintf(w, "connectivity %s: %s/%s %s\n", f.Change, f.Env, f.Stamp, f.Conn)
+		if f.Change == "opened" {
+			opened++
+		}
+	}
+	fmt.Fprintf(w, "connectivity: %d opened, %d closed\n", opened, len(r.Connectivity)-opened)
 	return nil
 }
 
@@ -173,7 +181,16 @@ func ReviewComments(r *review.Review, limit int) []string {
 		}
 	}
 
-	if ds := intentDiagrams(r); len(ds) > 0 {
+	if len(r.Connectivity) > 0 {
+		add(fmt.Sprintf("### 🔀 Connections this change opens and closes (%d)\n\n", len(r.Connectivity)))
+		header := "| change | where | from | to | port |\n|---|---|---|---|---|\n"
+		for _, f := range r.Connectivity {
+			ps = append(ps, piece{text: fmt.Sprintf("| %s | %s/%s | %s | %s | %s |\n", f.Change, f.Env, f.Stamp, cell(f.From), cell(f.To), cell(f.Port.String())), table: header})
+		}
+		add("\n")
+	}
+
+	if ds := intentDiagrams(r, limit); len(ds) > 0 {
 		add("### Network intent of the changed components\n\n")
 		for _, d := range ds {
 			add(d)
@@ -250,8 +267,13 @@ func pack(ps []piece, limit int) []string {
 }
 
 // intentDiagrams draws, per environment, the changed components and their
-// neighbours: tiers as styles, declared flows as edges.
-func intentDiagrams(r *review.Review) []string {
+// neighbours: tiers as styles, the connections the NetworkPolicy engine
+// allows as edges, those the change adds thick and green, those it removes
+// dotted and red, removed components dashed.
+//
+// A diagram too large for one comment keeps only the edges the change adds
+// or removes, then gives way to a line saying so.
+func intentDiagrams(r *review.Review, limit int) []string {
 	var out []string
 	envs := make([]string, 0, len(r.Intent))
 	for env := range r.Intent {
@@ -259,82 +281,101 @@ func intentDiagrams(r *review.Review) []string {
 	}
 	sort.Strings(envs)
 	for _, env := range envs {
-		comps := r.Intent[env]
 		byName := map[string]review.Component{}
-		show := map[string]bool{}
-		for _, c := range comps {
+		for _, c := range r.Intent[env] {
 			byName[c.Name] = c
 		}
-		for _, c := range comps {
-			if !c.Changed {
-				continue
-			}
-			show[c.Name] = true
-			for _, t := range c.TalksTo {
-				show[t] = true
-			}
-			for _, o := range comps {
-				for _, t := range o.TalksTo {
-					if t == c.Name {
-						show[o.Name] = true
-					}
-				}
-			}
-		}
-		if len(show) == 0 {
-			continue
-		}
-		var b strings.Builder
-		names := make([]string, 0, len(show))
-		for n := range show {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		fmt.Fprintf(&b, "**%s**\n\n```mermaid\ngraph LR\n", env)
-		var public, private, changed []string
-		edge := false
-		for _, n := range names {
-			c := byName[n]
-			fmt.Fprintf(&b, "  %s[\"%s\"]\n", nodeID(n), n)
-			if c.Tier == "public" {
-				public = append(public, nodeID(n))
-			} else {
-				private = append(private, nodeID(n))
-			}
+		show := map[string]bool{}
+		for _, c := range r.Intent[env] {
 			if c.Changed {
-				changed = append(changed, nodeID(n))
-			}
-			if c.Edge {
-				edge = true
+				show[c.Name] = true
 			}
 		}
-		if edge {
-			b.WriteString("  internet((internet))\n")
+		all := diagram(env, byName, show, r.Links[env], func(l review.Link) bool { return show[l.From] || show[l.To] || l.Status != "" })
+		if len(all) > limit {
+			all = diagram(env, byName, show, r.Links[env], func(l review.Link) bool { return l.Status != "" })
 		}
-		for _, n := range names {
-			c := byName[n]
-			if c.Edge {
-				fmt.Fprintf(&b, "  internet --> %s\n", nodeID(n))
-			}
-			for _, t := range c.TalksTo {
-				if show[t] {
-					fmt.Fprintf(&b, "  %s --> %s\n", nodeID(n), nodeID(t))
-				}
-			}
+		if len(all) > limit {
+			all = fmt.Sprintf("**%s**: the network diagram is too large for a comment; the connections table above lists every change.\n\n", env)
 		}
-		b.WriteString("  classDef public fill:#fde2c8,stroke:#c86400\n  classDef private fill:#dbe8f7,stroke:#2b5d9b\n  classDef changed stroke-width:4px\n")
-		for _, c := range []struct {
-			class string
-			ids   []string
-		}{{"public", public}, {"private", private}, {"changed", changed}} {
-			if len(c.ids) > 0 {
-				fmt.Fprintf(&b, "  class %s %s\n", strings.Join(c.ids, ","), c.class)
-			}
+		if all != "" {
+			out = append(out, all)
 		}
-		b.WriteString("```\n\n")
-		out = append(out, b.String())
 	}
 	return out
 }
 
-func nodeID(name string) string { return strings.ReplaceAll(name, "-", "_") }
+// diagram draws one environment's components and the links keep selects.
+func diagram(env string, byName map[string]review.Component, changed map[string]bool, links []review.Link, keep func(review.Link) bool) string {
+	show := map[string]bool{}
+	for n := range changed {
+		show[n] = true
+	}
+	var edges []review.Link
+	for _, l := range links {
+		if keep(l) {
+			edges = append(edges, l)
+			show[l.From], show[l.To] = true, true
+		}
+	}
+	if len(show) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(show))
+	for n := range show {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**\n\n```mermaid\ngraph LR\n", env)
+	classes := map[string][]string{}
+	for _, n := range names {
+		c, ok := byName[n]
+		switch {
+		case !ok: // outside the cluster: the internet, an Azure endpoint, a host
+			fmt.Fprintf(&b, "  %s((\"%s\"))\n", nodeID(n), n)
+			continue
+		case c.Removed:
+			fmt.Fprintf(&b, "  %s[\"%s (removed)\"]\n", nodeID(n), n)
+			classes["removed"] = append(classes["removed"], nodeID(n))
+		default:
+			fmt.Fprintf(&b, "  %s[\"%s\"]\n", nodeID(n), n)
+		}
+		classes[c.Tier] = append(classes[c.Tier], nodeID(n))
+		if c.Changed && !c.Removed {
+			classes["changed"] = append(classes["changed"], nodeID(n))
+		}
+	}
+	var added, removed []string
+	for i, l := range edges {
+		switch l.Status {
+		case "added":
+			fmt.Fprintf(&b, "  %s ==>|added| %s\n", nodeID(l.From), nodeID(l.To))
+			added = append(added, fmt.Sprint(i))
+		case "removed":
+			fmt.Fprintf(&b, "  %s -.->|removed| %s\n", nodeID(l.From), nodeID(l.To))
+			removed = append(removed, fmt.Sprint(i))
+		default:
+			fmt.Fprintf(&b, "  %s --> %s\n", nodeID(l.From), nodeID(l.To))
+		}
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(&b, "  linkStyle %s stroke:#1a7f37,stroke-width:3px\n", strings.Join(added, ","))
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(&b, "  linkStyle %s stroke:#cf222e,stroke-dasharray:4\n", strings.Join(removed, ","))
+	}
+	b.WriteString("  classDef public fill:#fde2c8,stroke:#c86400\n  classDef private fill:#dbe8f7,stroke:#2b5d9b\n  classDef changed stroke-width:4px\n  classDef removed stroke-dasharray:5 5,fill:#eeeeee\n")
+	for _, class := range []string{"public", "private", "changed", "removed"} {
+		if ids := classes[class]; len(ids) > 0 {
+			fmt.Fprintf(&b, "  class %s %s\n", strings.Join(ids, ","), class)
+		}
+	}
+	b.WriteString("```\n\n")
+	return b.String()
+}
+
+// nodeID makes a Mermaid node id of a component or address name.
+func nodeID(name string) string {
+	return strings.NewReplacer("-", "_", ":", "_", ".", "_", " ", "_").Replace(name)
+}

@@ -113,3 +113,39 @@ func TestLargeChangeComments(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectivityInTheComment: opened and closed connections are listed,
+// and the diagram marks added and removed edges and removed components.
+func TestConnectivityInTheComment(t *testing.T) {
+	closed := review.Flow{Env: "dev", Change: "closed"}
+	closed.Stamp, closed.From, closed.To, closed.FromComponent, closed.ToComponent = "weu-1", "libertum/api", "data/redis", "api", "redis"
+	closed.Port.Port, closed.Port.Protocol = 6379, "TCP"
+	r := &review.Review{Base: "main", BaseCommit: "0123456789abcdef", Envs: []string{"dev"},
+		Intent: map[string][]review.Component{"dev": {
+			{Name: "api", Tier: "private", Changed: true},
+			{Name: "cache", Tier: "private", Changed: true, Removed: true},
+			{Name: "redis", Tier: "private"},
+		}},
+		Links: map[string][]review.Link{"dev": {
+			{From: "api", To: "azure:blob", Status: "added"},
+			{From: "api", To: "redis", Status: "removed"},
+		}},
+		Connectivity: []review.Flow{closed},
+	}
+	md := strings.Join(ReviewComments(r, CommentLimit), "\n")
+	for _, want := range []string{
+		"| closed | dev/weu-1 | libertum/api | data/redis | 6379/TCP |",
+		"api ==>|added| azure_blob", "api -.->|removed| redis", `cache["cache (removed)"]`, "class cache removed",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("comment lacks %q:\n%s", want, md)
+		}
+	}
+	var text strings.Builder
+	if err := WriteReview(&text, "text", r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "connectivity closed: dev/weu-1 libertum/api -> data/redis on 6379/TCP") {
+		t.Errorf("text lacks the closed connection:\n%s", text.String())
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/check"
+	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -54,6 +55,26 @@ type Component struct {
 	TalksTo []string `json:"talksTo,omitempty"`
 	Edge    bool     `json:"edge,omitempty"`
 	Changed bool     `json:"changed"`
+	// Removed marks a component the base runs and the change drops.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// Flow is a connection the change opens or closes, as the NetworkPolicy
+// engine answers on each side.
+type Flow struct {
+	Env string `json:"environment"`
+	connectivity.Conn
+	// Change is "opened" or "closed".
+	Change string `json:"change"`
+}
+
+// Link is a component-level edge of an environment's allowed connections
+// (any port, any stamp), with what the change does to it.
+type Link struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Status is "added", "removed" or empty (on both sides).
+	Status string `json:"status,omitempty"`
 }
 
 // Review is the whole comparison.
@@ -65,8 +86,15 @@ type Review struct {
 	Introduced []policy.Finding `json:"introduced"`
 	Fixed      []policy.Finding `json:"fixed"`
 	Existing   []policy.Finding `json:"existing"`
-	// Intent is each environment's network intent (head side).
+	// Intent is each environment's network intent (head side, plus the
+	// components the change removes).
 	Intent map[string][]Component `json:"intent"`
+	// Connectivity lists the connections the change opens and closes, per
+	// environment and stamp.
+	Connectivity []Flow `json:"connectivity"`
+	// Links are each environment's component-level allowed connections,
+	// marked added or removed.
+	Links map[string][]Link `json:"links"`
 }
 
 // Objects counts changed objects by status.
@@ -89,6 +117,8 @@ func (r *Review) Objects() (added, removed, changed int) {
 type side struct {
 	res      *render.Result
 	findings []policy.Finding
+	envs     map[string]*spec.Environment
+	conns    map[string][]connectivity.Conn
 }
 
 // Run compares the working tree (the workspace: the head of the change)
@@ -117,11 +147,14 @@ func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Review, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &Review{Base: o.Base, BaseCommit: baseCommit, Envs: head.res.EnvNames(), Intent: map[string][]Component{}}
+	r := &Review{Base: o.Base, BaseCommit: baseCommit, Envs: head.res.EnvNames(), Intent: map[string][]Component{}, Links: map[string][]Link{}}
 	r.Units = group(changed)
 	r.Introduced, r.Fixed, r.Existing = delta(base.findings, head.findings)
 	for _, e := range head.res.Envs {
-		r.Intent[e.Name()] = intent(e, r.Units)
+		name := e.Name()
+		r.Connectivity = append(r.Connectivity, flowDelta(name, base.conns[name], head.conns[name])...)
+		r.Links[name] = links(base.conns[name], head.conns[name])
+		r.Intent[name] = intent(e, base.envs[name], r.Units, r.Connectivity)
 	}
 	return r, nil
 }
@@ -138,7 +171,7 @@ func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options
 		}
 		names = intersect(envs, all)
 		if len(names) == 0 {
-			return &side{res: &render.Result{}}, nil
+			return &side{res: &render.Result{}, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}, nil
 		}
 	}
 	p, err := plan.New(ws, plan.Options{Envs: names, Scope: o.Scope, Keys: o.Cache != nil})
@@ -153,7 +186,15 @@ func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options
 	if err != nil {
 		return nil, err
 	}
-	return &side{res: res, findings: findings}, nil
+	sd := &side{res: res, findings: findings, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}
+	for _, e := range res.Envs {
+		conns, err := connectivity.Evaluate(e, check.Inputs(e, res))
+		if err != nil {
+			return nil, err
+		}
+		sd.envs[e.Name()], sd.conns[e.Name()] = e, conns
+	}
+	return sd, nil
 }
 
 func intersect(a, b []string) []string {
@@ -230,13 +271,81 @@ func delta(base, head []policy.Finding) (introduced, fixed, existing []policy.Fi
 	return
 }
 
+// flowDelta lists the connections one side allows and the other does not.
+func flowDelta(env string, base, head []connectivity.Conn) []Flow {
+	allowed := func(cs []connectivity.Conn) map[string]connectivity.Conn {
+		m := map[string]connectivity.Conn{}
+		for _, c := range cs {
+			if c.Allowed {
+				m[c.Key()] = c
+			}
+		}
+		return m
+	}
+	b, h := allowed(base), allowed(head)
+	var out []Flow
+	for k, c := range h {
+		if _, ok := b[k]; !ok {
+			out = append(out, Flow{Env: env, Conn: c, Change: "opened"})
+		}
+	}
+	for k, c := range b {
+		if _, ok := h[k]; !ok {
+			out = append(out, Flow{Env: env, Conn: c, Change: "closed"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// links folds allowed connections into component-level edges (cluster DNS,
+// which every pod reaches, left out), marked by what the change does.
+func links(base, head []connectivity.Conn) []Link {
+	edges := func(cs []connectivity.Conn) map[[2]string]bool {
+		m := map[[2]string]bool{}
+		for _, c := range cs {
+			if c.Allowed && c.FromComponent != "" && c.ToComponent != "" {
+				m[[2]string{c.FromComponent, c.ToComponent}] = true
+			}
+		}
+		return m
+	}
+	b, h := edges(base), edges(head)
+	var out []Link
+	for e := range h {
+		l := Link{From: e[0], To: e[1]}
+		if !b[e] {
+			l.Status = "added"
+		}
+		out = append(out, l)
+	}
+	for e := range b {
+		if !h[e] {
+			out = append(out, Link{From: e[0], To: e[1], Status: "removed"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].From != out[j].From {
+			return out[i].From < out[j].From
+		}
+		return out[i].To < out[j].To
+	})
+	return out
+}
+
 // intent lists an environment's components with their tier and flows,
-// marking those the change touches.
-func intent(e *spec.Environment, units []Unit) []Component {
+// marking those the change touches (objects or connections) and those it
+// removes.
+func intent(e, base *spec.Environment, units []Unit, flows []Flow) []Component {
 	touched := map[string]bool{}
 	for _, u := range units {
 		if u.Env == e.Name() {
 			touched[u.Component] = true
+		}
+	}
+	for _, f := range flows {
+		if f.Env == e.Name() {
+			touched[f.FromComponent], touched[f.ToComponent] = true, true
 		}
 	}
 	var out []Component
@@ -250,5 +359,13 @@ func intent(e *spec.Environment, units []Unit) []Component {
 			Changed: touched[name],
 		})
 	}
+	if base != nil {
+		for _, name := range base.ComponentNames() {
+			if _, ok := e.Spec.Components[name]; !ok {
+				out = append(out, Component{Name: name, Tier: base.Spec.Components[name].Tier, Changed: true, Removed: true})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -169,3 +169,35 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 		t.Errorf("scoped review differs from the full one (-full +scoped):\n%s", diff)
 	}
 }
+
+// TestConnectivityDelta: dropping a talksTo closes the connection on the
+// engine's reading, and the component-level link is marked removed; a
+// change that touches no policy opens and closes nothing.
+func TestConnectivityDelta(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	if r := run(t, work, a); len(r.Connectivity) != 0 {
+		t.Fatalf("no change, connectivity delta %v", r.Connectivity)
+	}
+	gittest.Edit(t, work, "environments/dev.yaml", "      talksTo: [redis]\n", "")
+	r := run(t, work, a)
+	var closed []string
+	for _, f := range r.Connectivity {
+		if f.Change != "closed" || f.Env != "dev" {
+			t.Errorf("unexpected %s %s/%s %s", f.Change, f.Env, f.Stamp, f.Conn)
+		}
+		closed = append(closed, f.Stamp+" "+f.Conn.String())
+	}
+	if want := []string{"weu-1 libertum/api -> data/redis on 6379/TCP (redis)"}; !cmp.Equal(closed, want) {
+		t.Errorf("closed = %v, want %v", closed, want)
+	}
+	found := false
+	for _, l := range r.Links["dev"] {
+		if l.From == "api" && l.To == "redis" {
+			found = l.Status == "removed"
+		}
+	}
+	if !found {
+		t.Errorf("dev links do not mark api -> redis removed: %+v", r.Links["dev"])
+	}
+}
