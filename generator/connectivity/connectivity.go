@@ -251,16 +251,7 @@ func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, pod
 		for k, v := range nsLabels[ns] {
 			labels[k] = v
 		}
-		var ports []flow.Port
-		for _, c := range t.Spec.Containers {
-			for _, cp := range c.Ports {
-				proto := cp.Protocol
-				if proto == "" {
-					proto = corev1.ProtocolTCP
-				}
-				ports = append(ports, flow.Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
-			}
-		}
+		ports := flow.ContainerPorts(t)
 		addr = addr.Next()
 		podLabels := t.Labels
 		if podLabels == nil {

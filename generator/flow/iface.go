@@ -36,7 +36,10 @@ func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
 		pods = append(pods, t)
 		podIDs = append(podIDs, manifest.IDOf(o))
 	}
-	ports := containerPorts(pods)
+	var ports []Port
+	for _, t := range pods {
+		ports = append(ports, ContainerPorts(t)...)
+	}
 	var clusterIP, headless []Port
 	for _, o := range objs {
 		if o.GetKind() != "Service" {
@@ -88,17 +91,17 @@ func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
 	return iface, nil
 }
 
-func containerPorts(pods []*corev1.PodTemplateSpec) []Port {
+// ContainerPorts lists the ports a pod template's containers declare
+// (protocol TCP when unset).
+func ContainerPorts(t *corev1.PodTemplateSpec) []Port {
 	var out []Port
-	for _, t := range pods {
-		for _, c := range t.Spec.Containers {
-			for _, cp := range c.Ports {
-				proto := cp.Protocol
-				if proto == "" {
-					proto = corev1.ProtocolTCP
-				}
-				out = append(out, Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
+	for _, c := range t.Spec.Containers {
+		for _, cp := range c.Ports {
+			proto := cp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
 			}
+			out = append(out, Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
 		}
 	}
 	return out
