@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -318,7 +319,11 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	}
 	out = append(out, fs...)
 	// An engine we did not write reads the NetworkPolicies: every flow the
-	// spec declares and no other.
+	// spec declares and no other. Objects without any NetworkPolicy (a
+	// lone manifest given to policy check) leave it nothing to read.
+	if !slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
+		return out, nil
+	}
 	conn, err := connectivity.Check(env, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
