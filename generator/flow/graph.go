@@ -152,22 +152,29 @@ type Interface struct {
 type Graph struct {
 	Env   string `json:"environment"`
 	Flows []Flow `json:"flows"`
-	// Known says whose interface the graph was built with.
-	Known map[string]bool `json:"-"`
 }
 
 // Build derives an environment's flows from its spec and the interfaces of
 // its components (those missing leave the ports of flows to them nil).
 func Build(env *spec.Environment, ifaces map[string]Interface) (*Graph, error) {
-	g := &Graph{Env: env.Name(), Known: map[string]bool{}}
-	for name := range ifaces {
-		g.Known[name] = true
-	}
+	g := &Graph{Env: env.Name()}
 	b := builder{env: env, ifaces: ifaces, g: g}
 	if err := b.build(); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(g.Flows, func(i, j int) bool { return g.Flows[i].String() < g.Flows[j].String() })
+	// One flow declared twice (the edge listing a public component in
+	// talksTo as well) is one rule.
+	seen := map[string]bool{}
+	flows := g.Flows[:0]
+	for _, f := range g.Flows {
+		k := fmt.Sprintf("%+v|%+v|%v|%v", f.From, f.To, f.Ports, f.Ports == nil)
+		if !seen[k] {
+			seen[k] = true
+			flows = append(flows, f)
+		}
+	}
+	g.Flows = flows
 	return g, nil
 }
 
