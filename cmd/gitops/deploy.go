@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
@@ -94,4 +95,44 @@ func runCache(_ context.Context, s *streams, args []string) int {
 		fmt.Fprintf(s.out, "removed %d files (%d bytes) not used for %s from %s\n", st.Entries, st.Bytes, *age, st.Dir)
 	}
 	return exitOK
+}
+
+func runRollout(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "rollout", "gitops rollout --env ENV [--now] [--stamp STAMP --to SOURCE] [--branch rendered] [--remote origin]", "gitops rollout --env prod")
+	a := &action.Rollout{Config: f.config(s, false), Now: time.Now()}
+	f.StringVar(&a.Env, "env", "", "environment whose next wave of stamps moves")
+	f.BoolVar(&a.Force, "now", false, "move without waiting for the previous wave's soak time")
+	f.StringVar(&a.Stamp, "stamp", "", "with --to: move this stamp alone (a per-stamp rollback)")
+	f.StringVar(&a.To, "to", "", "with --stamp: the source (or rendered) commit the stamp takes")
+	f.StringVar(&a.Branch, "branch", "rendered", "rendered branch the stamp branches follow")
+	f.StringVar(&a.Remote, "remote", "origin", "remote holding them")
+	format := f.format(report.TextJSON)
+	if code, done := f.parse(args, 0, 0, "env"); done {
+		return code
+	}
+	res, err := a.Run(ctx)
+	var soak *action.SoakError
+	if errors.As(err, &soak) {
+		fmt.Fprintf(s.err, "gitops rollout: %v\n", err)
+		return exitFindings
+	}
+	if err == nil {
+		err = report.Rollout(s.out, *format, res)
+	}
+	return s.exit("rollout", err, nil)
+}
+
+func runImages(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "images", "gitops images --env ENV [--format text|json|az]", "gitops images --env prod --format az | bash")
+	a := &action.Images{Config: f.config(s, false)}
+	f.StringVar(&a.Env, "env", "", "environment whose images to list")
+	format := f.format(report.ImageFormats)
+	if code, done := f.parse(args, 0, 0, "env"); done {
+		return code
+	}
+	imgs, err := a.Run(ctx)
+	if err == nil {
+		err = report.Images(s.out, *format, imgs)
+	}
+	return s.exit("images", err, func() bool { return slices.ContainsFunc(imgs, func(i action.Image) bool { return i.Problem != "" }) })
 }

@@ -11,9 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"runtime/pprof"
 	"strings"
+
+	"github.com/libertum/platform-gitops/generator/proc"
 )
 
 // Exit codes.
@@ -33,7 +33,9 @@ var commands = []command{
 	{"promote", "copy image tags from one environment to another", runPromote},
 	{"validate", "dry-run every rendered object on a real API server", runValidate},
 	{"publish", "commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)", runPublish},
-	{"history", "the rendered branch's commits and the source commits they came from", runHistory},
+	{"history", "the rendered branch's commits, the source commits they came from, the stamps running each", runHistory},
+	{"rollout", "move an environment's next wave of stamps once the previous has soaked (--stamp --to: one stamp)", runRollout},
+	{"images", "every image an environment runs; az acr import commands for the third-party ones", runImages},
 	{"cache", "where the render cache is (dir), its size (stats), prune old entries (prune)", runCache},
 }
 
@@ -47,51 +49,14 @@ func usage() string {
 	return b.String()
 }
 
-// profileEnv names a file to write a CPU profile of the whole command to,
-// for finding where a slow run spends its time.
-const profileEnv = "GITOPS_CPUPROFILE"
-
 func main() {
-	tuneGC()
+	proc.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	stopProfile := startProfile(os.Getenv(profileEnv))
+	stopProfile := proc.StartProfile()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
 	os.Exit(code)
-}
-
-// tuneGC trades memory for time: a render allocates a lot of short-lived
-// YAML, and with the default GOGC the collector took a third of the CPU of
-// a cold verify. gitops is a short-lived command, so the collector runs only
-// when the heap nears a soft limit well under the 1 GiB a 1,000-component
-// platform may use (the repo's own platform stays far below it and never
-// collects). GOGC and GOMEMLIMIT, when set, win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(-1)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(768 << 20)
-	}
-}
-
-func startProfile(file string) (stop func()) {
-	if file == "" {
-		return func() {}
-	}
-	f, err := os.Create(file)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gitops: %s: %v\n", profileEnv, err)
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }
 
 // run is the whole command line: args to exit code. It is what tests call.

@@ -86,15 +86,16 @@ func syncPolicy(e *spec.Environment) *argov1.SyncPolicy {
 }
 
 func app(e *spec.Environment, st spec.Stamp, component, namespace string, wave int) *argov1.Application {
-	a := application(e, AppName(e.Name(), st.Name, component), labels(e, st.Name, component),
+	a := application(e, AppName(e.Name(), st.Name, component), labels(e, st.Name, component), e.StampRef(st.Name),
 		path.Join(e.Name(), st.Name, component), argov1.ApplicationDestination{Server: st.Server, Namespace: namespace})
 	a.Annotations = map[string]string{waveAnnotation: strconv.Itoa(wave)}
 	return a
 }
 
 // application is an Application of the environment's project that syncs
-// one folder of the rendered branch to dest.
-func application(e *spec.Environment, name string, labels map[string]string, folder string, dest argov1.ApplicationDestination) *argov1.Application {
+// one folder of a rendered branch (revision: the stamp's own, see
+// spec.StampRef) to dest.
+func application(e *spec.Environment, name string, labels map[string]string, revision, folder string, dest argov1.ApplicationDestination) *argov1.Application {
 	return &argov1.Application{
 		TypeMeta: metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -107,7 +108,7 @@ func application(e *spec.Environment, name string, labels map[string]string, fol
 			Project: e.Name(),
 			Source: &argov1.ApplicationSource{
 				RepoURL:        e.Spec.RepoURL,
-				TargetRevision: e.Spec.ArgoCD.TargetRevision,
+				TargetRevision: revision,
 				Path:           folder,
 				Directory:      &argov1.ApplicationSourceDirectory{Include: "*.yaml"},
 			},
@@ -128,7 +129,7 @@ func Bootstrap(e *spec.Environment, clusterKinds []metav1.GroupKind) ([]*manifes
 	}
 	out = append(out, proj)
 	for _, st := range e.Spec.Stamps {
-		root := application(e, e.Name()+"-"+st.Name, labels(e, st.Name, spec.AppsComponent),
+		root := application(e, e.Name()+"-"+st.Name, labels(e, st.Name, spec.AppsComponent), e.StampRef(st.Name),
 			path.Join(e.Name(), st.Name, spec.AppsComponent), argov1.ApplicationDestination{Server: InCluster, Namespace: e.Spec.ArgoCD.Namespace})
 		o, err := encode(root)
 		if err != nil {

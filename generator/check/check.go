@@ -31,6 +31,27 @@ import (
 // SchemaRule names schema findings.
 const SchemaRule = "schema.strict"
 
+// UpstreamRule names third-party images that cannot be imported into the
+// environment's ACR by digest: no upstream source, or no digest.
+const UpstreamRule = "images.upstream"
+
+// imageFindings holds every third-party image of the environment file to
+// what an import by digest needs (see gitops images --format az).
+func imageFindings(env *spec.Environment) []policy.Finding {
+	var out []policy.Finding
+	for _, c := range env.ComponentNames() {
+		for i, im := range env.Spec.Components[c].Images {
+			if why := spec.ImportProblem(im); why != "" {
+				out = append(out, policy.Finding{Rule: UpstreamRule, Level: policy.Deny,
+					Unit:    layout.Unit{Env: env.Name(), Component: c},
+					Source:  env.Where("spec", "components", c, "images", fmt.Sprint(i)),
+					Message: why, Fix: "record where the image comes from: upstream: REPOSITORY and tag: VERSION@sha256:DIGEST"})
+			}
+		}
+	}
+	return out
+}
+
 // Options say how to check.
 type Options struct {
 	Workers int
@@ -151,6 +172,7 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 		rules := policy.RuleNames(policies)
 		rules[SchemaRule] = true
 		rules[connectivity.Rule] = true
+		rules[UpstreamRule] = true
 		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
 		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
 		for _, e := range envs {
@@ -318,6 +340,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}
 	out = append(out, fs...)
+	out = append(out, imageFindings(env)...)
 	// An engine we did not write reads the NetworkPolicies: every flow the
 	// spec declares and no other. Objects without any NetworkPolicy (a
 	// lone manifest given to policy check) leave it nothing to read.

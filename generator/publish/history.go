@@ -16,6 +16,8 @@ type Entry struct {
 	Subject string   `json:"subject"`
 	Source  string   `json:"source"`
 	Envs    []string `json:"environments"`
+	// Stamps are the stamps (env/stamp) that run this commit's render.
+	Stamps []string `json:"stamps,omitempty"`
 }
 
 // History lists the rendered branch's commits, newest first, with the

@@ -6,6 +6,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -43,6 +44,23 @@ type Options struct {
 	// BeforePush, if set, runs before each push (tests use it to move the
 	// remote underneath a publish).
 	BeforePush func(attempt int)
+	// RepoURL is the source repository, recorded with the source commit in
+	// each commit's hydrator.metadata (the contract PR-based promoters read).
+	RepoURL string
+	// Stamps are the stamps a publish moves (each environment's first
+	// wave); the later waves follow with Rollout.
+	Stamps []Stamp
+}
+
+// MetadataFile is the hydrator contract file at the root of every rendered
+// commit: the source ("dry") commit it was rendered from.
+const MetadataFile = "hydrator.metadata"
+
+// metadata is the hydrator.metadata file's content.
+type metadata struct {
+	RepoURL  string   `json:"repoURL"`
+	DrySHA   string   `json:"drySha"`
+	Commands []string `json:"commands"`
 }
 
 // Result says what a publish did.
@@ -57,6 +75,8 @@ type Result struct {
 	// Envs are the environments whose rendered files changed.
 	Envs     []string
 	Attempts int
+	// Stamps are the stamp branches the publish moved.
+	Stamps []StampState
 }
 
 // DirtyError refuses a publish from a working tree with uncommitted
@@ -87,7 +107,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return commitAndPush(ctx, repo, o, source, files)
+	res, err := commitAndPush(ctx, repo, o, source, files)
+	if err != nil || len(o.Stamps) == 0 {
+		return res, err
+	}
+	why := "Published by gitops publish: the first wave takes every render."
+	if o.Source != "" {
+		why = "Published by gitops publish --source (a rollback or roll-forward): the first wave takes it."
+	}
+	if res.Stamps, err = move(ctx, repo, o.Remote, o.Stamps, res.Commit, o.Retries, why); err != nil {
+		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+	}
+	return res, nil
 }
 
 // identity supplies a committer when the repository has none configured (a
@@ -140,7 +171,11 @@ func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layo
 }
 
 func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string, files []layout.File) (*Result, error) {
-	tree, err := writeTree(ctx, repo, files)
+	meta, err := json.MarshalIndent(metadata{RepoURL: o.RepoURL, DrySHA: source, Commands: []string{"gitops publish"}}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	tree, err := writeTree(ctx, repo, files, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +203,11 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 		res.Envs, err = changedEnvs(ctx, repo, parent, tree)
 		if err != nil {
 			return nil, err
+		}
+		if parent != "" && len(res.Envs) == 0 {
+			// Only the source commit in hydrator.metadata differs.
+			res.Commit, res.Unchanged = parent, true
+			return res, nil
 		}
 		args := []string{"commit-tree", tree, "-m", message(source, res.Envs)}
 		if parent != "" {
@@ -200,7 +240,7 @@ func rejected(err error) bool {
 
 // writeTree stores files as a git tree, through a throwaway index so
 // neither the working tree nor the real index is touched.
-func writeTree(ctx context.Context, repo git.Repo, files []layout.File) (string, error) {
+func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta []byte) (string, error) {
 	tmp, err := os.MkdirTemp("", "gitops-publish-*")
 	if err != nil {
 		return "", err
@@ -212,6 +252,9 @@ func writeTree(ctx context.Context, repo git.Repo, files []layout.File) (string,
 		envs[layout.Env(f.Path)] = true
 	}
 	if err := layout.Replace(dir, sortedKeys(envs), files); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644); err != nil {
 		return "", err
 	}
 	env := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
@@ -227,7 +270,7 @@ func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]str
 	var out string
 	var err error
 	if parent == "" {
-		out, err = repo.Run(ctx, "ls-tree", "--name-only", tree)
+		out, err = repo.Run(ctx, "ls-tree", "-d", "--name-only", tree)
 	} else {
 		out, err = repo.Run(ctx, "diff-tree", "-r", "--name-only", parent, tree)
 	}
@@ -236,8 +279,8 @@ func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]str
 	}
 	envs := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
-		if line == "" {
-			continue
+		if line == "" || !strings.Contains(line, "/") && parent != "" {
+			continue // a file at the root (hydrator.metadata), not an environment's
 		}
 		envs[layout.Env(line)] = true
 	}

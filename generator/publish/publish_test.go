@@ -100,7 +100,16 @@ func TestPublishLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := strings.Split(gittest.Git(t, remote, "ls-tree", "-r", "--name-only", "rendered"), "\n")
+	var listed []string
+	for _, f := range strings.Split(gittest.Git(t, remote, "ls-tree", "-r", "--name-only", "rendered"), "\n") {
+		if f != MetadataFile {
+			listed = append(listed, f)
+		}
+	}
+	// The hydrator contract: the source ("dry") commit at the root.
+	if meta := gittest.Git(t, remote, "show", "rendered:"+MetadataFile); !strings.Contains(meta, `"drySha": "`+a+`"`) {
+		t.Errorf("%s does not name the source commit %s:\n%s", MetadataFile, a, meta)
+	}
 	if len(listed) != len(want) || listed[0] != want[0].Path {
 		t.Errorf("branch has %d files (first %s), rendered/ has %d (first %s)", len(listed), listed[0], len(want), want[0].Path)
 	}

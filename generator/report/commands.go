@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/publish"
 	"github.com/libertum/platform-gitops/generator/render"
@@ -116,13 +117,32 @@ func History(w io.Writer, format string, entries []publish.Entry) error {
 		return writeJSON(w, entries)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RENDERED\tDATE\tSOURCE\tENVIRONMENTS\tSUBJECT")
+	fmt.Fprintln(tw, "RENDERED\tDATE\tSOURCE\tENVIRONMENTS\tSTAMPS\tSUBJECT")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ShortSHA(e.Commit), e.Date, ShortSHA(e.Source), strings.Join(e.Envs, ","), e.Subject)
+		stamps := strings.Join(e.Stamps, ",")
+		if stamps == "" {
+			stamps = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ShortSHA(e.Commit), e.Date, ShortSHA(e.Source), strings.Join(e.Envs, ","), stamps, e.Subject)
 	}
 	tw.Flush()
-	_, err := fmt.Fprintf(w, "roll back with: gitops publish --source <SOURCE>\n")
+	_, err := fmt.Fprintf(w, "STAMPS run that render. Roll back everything with: gitops publish --source <SOURCE>; one stamp with: gitops rollout --env ENV --stamp STAMP --to <SOURCE>\n")
 	return err
+}
+
+// Rollout says which wave moved to which render.
+func Rollout(w io.Writer, format string, res *publish.RolloutResult) error {
+	if format == "json" {
+		return writeJSON(w, res)
+	}
+	if len(res.Moved) == 0 {
+		_, err := fmt.Fprintf(w, "every wave already runs the render of %s (%s)\n", ShortSHA(res.Source), ShortSHA(res.Rendered))
+		return err
+	}
+	for _, st := range res.Moved {
+		fmt.Fprintf(w, "wave %d: %s (%s) now runs the render of %s (%s)\n", res.Wave, st.Stamp, st.Branch, ShortSHA(st.Source), ShortSHA(st.Rendered))
+	}
+	return nil
 }
 
 // PolicyTests writes the Rego unit tests' results: the failures and a
@@ -166,4 +186,45 @@ func Published(w io.Writer, remote, branch string, res *publish.Result) {
 	default:
 		fmt.Fprintf(w, "updated %s/%s at %s: render of %s for %s\n", remote, branch, ShortSHA(res.Commit), ShortSHA(res.Source), strings.Join(res.Envs, ", "))
 	}
+	for _, st := range res.Stamps {
+		fmt.Fprintf(w, "  %s (%s) takes it; later waves follow with gitops rollout --env %s\n", st.Stamp, st.Branch, st.Env)
+	}
+}
+
+// ImageFormats are the formats of gitops images.
+var ImageFormats = []string{"text", "json", "az"}
+
+// Images writes an environment's images: a table (text), the list (json),
+// or a shell script of az acr import commands for the third-party ones (az);
+// an image that cannot be imported is a comment in the script, and the
+// command exits 1.
+func Images(w io.Writer, format string, imgs []action.Image) error {
+	switch format {
+	case "json":
+		return writeJSON(w, imgs)
+	case "az":
+		fmt.Fprintln(w, "#!/bin/sh\n# Import every third-party image into the environment's ACR by digest (gitops images).\nset -eu")
+		for _, i := range imgs {
+			switch {
+			case i.InHouse:
+			case i.Problem != "":
+				fmt.Fprintf(w, "# cannot import %s: %s\n", i.Name, i.Problem)
+			default:
+				fmt.Fprintln(w, i.Import)
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tIMAGE\tUPSTREAM\tCOMPONENTS")
+	for _, i := range imgs {
+		kind, up := "third-party", i.Upstream+"@"+i.Digest
+		if i.InHouse {
+			kind, up = "in-house", "built by CI (tag = commit)"
+		} else if i.Problem != "" {
+			up = "PROBLEM: " + i.Problem
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", kind, i.Ref, up, strings.Join(i.Components, ","))
+	}
+	return tw.Flush()
 }

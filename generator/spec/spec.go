@@ -7,7 +7,9 @@ package spec
 import (
 	"math"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 )
 
 // APIVersion and Kind identify an environment file.
@@ -62,14 +64,69 @@ type EnvironmentSpec struct {
 	// RepoURL is the git URL Argo CD reads the rendered branch from.
 	RepoURL string `yaml:"repoURL"`
 	// TenantID is the Entra ID tenant the Key Vaults belong to.
-	TenantID      string               `yaml:"tenantID"`
-	Cluster       Cluster              `yaml:"cluster"`
-	Registry      string               `yaml:"registry"`
-	Network       Network              `yaml:"network"`
-	ExternalHosts []ExternalHost       `yaml:"externalHosts,omitempty"`
-	Stamps        []Stamp              `yaml:"stamps"`
-	ArgoCD        ArgoCD               `yaml:"argocd"`
-	Components    map[string]Component `yaml:"components"`
+	TenantID      string         `yaml:"tenantID"`
+	Cluster       Cluster        `yaml:"cluster"`
+	Registry      string         `yaml:"registry"`
+	Network       Network        `yaml:"network"`
+	ExternalHosts []ExternalHost `yaml:"externalHosts,omitempty"`
+	Stamps        []Stamp        `yaml:"stamps"`
+	ArgoCD        ArgoCD         `yaml:"argocd"`
+	// Rollout orders the stamps' updates; nil means every stamp takes a
+	// publish at once.
+	Rollout    *Rollout             `yaml:"rollout,omitempty"`
+	Components map[string]Component `yaml:"components"`
+}
+
+// Rollout says in which order the stamps take a new render: publish moves
+// the first wave (and every stamp no wave names), gitops rollout moves each
+// next wave to what the previous one runs once that has soaked.
+type Rollout struct {
+	Waves [][]string `yaml:"waves"`
+	// Soak is how long a wave runs a render before the next may take it
+	// (a Go duration such as 4h).
+	Soak string `yaml:"soak"`
+}
+
+// Waves returns the stamps in rollout order: the declared waves, with the
+// stamps none names joining the first; one wave of every stamp without a
+// rollout.
+func (e *Environment) Waves() [][]string {
+	named := map[string]bool{}
+	var waves [][]string
+	if e.Spec.Rollout != nil {
+		for _, w := range e.Spec.Rollout.Waves {
+			waves = append(waves, append([]string(nil), w...))
+			for _, s := range w {
+				named[s] = true
+			}
+		}
+	}
+	var rest []string
+	for _, st := range e.Spec.Stamps {
+		if !named[st.Name] {
+			rest = append(rest, st.Name)
+		}
+	}
+	if len(waves) == 0 {
+		return [][]string{rest}
+	}
+	waves[0] = append(rest, waves[0]...)
+	return waves
+}
+
+// SoakTime returns the rollout's soak time (0 without a rollout).
+func (e *Environment) SoakTime() time.Duration {
+	if e.Spec.Rollout == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(e.Spec.Rollout.Soak)
+	return d
+}
+
+// StampRef is the branch a stamp's Applications track: the rendered
+// branch's name, the environment and the stamp (rendered-prod-weu-1).
+func (e *Environment) StampRef(stamp string) string {
+	return e.Spec.ArgoCD.TargetRevision + "-" + e.Name() + "-" + stamp
 }
 
 // ArgoCD says how Argo CD deploys the environment.
@@ -247,6 +304,27 @@ type Job struct {
 type Image struct {
 	Name string `yaml:"name"`
 	Tag  string `yaml:"tag"`
+	// Upstream is the public repository a third-party image is imported
+	// from into the environment's ACR (docker.io/library/redis); its digest
+	// is the tag's.
+	Upstream string `yaml:"upstream,omitempty"`
+}
+
+// Digest returns the image's sha256 digest, if its tag pins one.
+func (im Image) Digest() string {
+	if i := strings.Index(im.Tag, "sha256:"); i >= 0 {
+		return im.Tag[i:]
+	}
+	return ""
+}
+
+// Version returns the tag without its digest (empty for a bare digest).
+func (im Image) Version() string {
+	v, _, _ := strings.Cut(im.Tag, "@")
+	if strings.HasPrefix(v, "sha256:") {
+		return ""
+	}
+	return v
 }
 
 // Resources are the main container's requests and limits.

@@ -130,6 +130,9 @@ func TestParseErrors(t *testing.T) {
 		{"azure endpoint outside vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.9.6.0/28}]\n", []string{"outside the VNet"}},
 		{"pod cidr overlaps vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    podCIDR: 10.0.128.0/17\n", []string{":21:", "overlaps the VNet"}},
 		{"job talks to unknown", "      tier: private\n      external", "      tier: private\n      jobs: {db-backup: {talksTo: [cache]}}\n      external", []string{`job db-backup of db talks to "cache"`}},
+		{"rollout unknown stamp", "  argocd:\n", "  rollout: {waves: [[one], [two]], soak: 4h}\n  argocd:\n", []string{`"two" is not a stamp`}},
+		{"rollout soak", "  argocd:\n", "  rollout: {waves: [[one]], soak: soon}\n  argocd:\n", []string{`rollout.soak "soon"`}},
+		{"rollout stamp twice", "  argocd:\n", "  rollout: {waves: [[one], [one]], soak: 1h}\n  argocd:\n", []string{"earlier wave"}},
 		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 	}

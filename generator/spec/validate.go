@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -26,6 +27,27 @@ var (
 // ValidTag reports whether tag has the form of an image tag, digest or
 // tag@digest.
 func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
+
+// ImportProblem says why a third-party image cannot be imported into the
+// environment's ACR by digest, or "" when it can: it needs its upstream
+// repository and a digest in its tag.
+func ImportProblem(im Image) string {
+	switch {
+	case InHouse(im.Name):
+		return ""
+	case im.Upstream == "" && im.Digest() == "":
+		return fmt.Sprintf("third-party image %s names no upstream source and no digest; add upstream: (e.g. docker.io/library/%s) and pin tag: VERSION@sha256:…", im.Name, im.Name)
+	case im.Upstream == "":
+		return fmt.Sprintf("third-party image %s names no upstream source to import it from; add upstream: (the public repository, e.g. docker.io/library/%s)", im.Name, im.Name)
+	case im.Digest() == "":
+		return fmt.Sprintf("third-party image %s is not pinned by digest; import by digest needs tag: VERSION@sha256:…", im.Name)
+	case !upstreamPattern.MatchString(im.Upstream):
+		return fmt.Sprintf("third-party image %s: upstream %q is not a repository (registry host and path, no tag or digest)", im.Name, im.Upstream)
+	}
+	return ""
+}
+
+var upstreamPattern = regexp.MustCompile(`^[a-z0-9.-]+\.[a-z]+(:[0-9]+)?(/[a-z0-9._-]+)+$`)
 
 // InHouse reports whether an image is built by Libertum's CI (tagged with
 // the commit it was built from) rather than a third party's (pinned by
@@ -107,7 +129,35 @@ func (v *validator) check() {
 	v.cluster()
 	v.network()
 	v.stamps()
+	v.rollout()
 	v.components()
+}
+
+func (v *validator) rollout() {
+	r := v.env.Spec.Rollout
+	if r == nil {
+		return
+	}
+	stamps := map[string]bool{}
+	for _, st := range v.env.Spec.Stamps {
+		stamps[st.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, w := range r.Waves {
+		wp := p("spec", "rollout", "waves", strconv.Itoa(i))
+		if len(w) == 0 {
+			v.fail(wp, "rollout wave %d names no stamp", i+1)
+		}
+		for j, s := range w {
+			if !stamps[s] || seen[s] {
+				v.fail(append(wp, strconv.Itoa(j)), "rollout wave %d: %q is not a stamp of this environment, or is in an earlier wave", i+1, s)
+			}
+			seen[s] = true
+		}
+	}
+	if d, err := time.ParseDuration(r.Soak); err != nil || d < 0 {
+		v.fail(p("spec", "rollout", "soak"), "rollout.soak %q: want a duration such as 4h or 30m", r.Soak)
+	}
 }
 
 func (v *validator) cluster() {

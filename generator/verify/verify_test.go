@@ -229,3 +229,21 @@ spec:
 		t.Errorf("the internet reaching redis is not reported: %v", found)
 	}
 }
+
+// TestThirdPartyImageWithoutUpstreamFailsVerify: an image ACR cannot
+// import by digest (no upstream source, or no digest) fails verify at its
+// line of the environment file.
+func TestThirdPartyImageWithoutUpstreamFailsVerify(t *testing.T) {
+	root := platformtest.Small(t)
+	gittest.Edit(t, root, "environments/dev.yaml", "          upstream: docker.io/library/redis", "")
+	rep := run(t, root, Options{Today: today, Envs: []string{"dev"}})
+	found := false
+	for _, f := range rep.Findings {
+		if f.Rule == "images.upstream" && f.Level == policy.Deny && strings.HasPrefix(f.Source, "environments/dev.yaml:") && strings.Contains(f.Message, "redis") {
+			found = true
+		}
+	}
+	if !found || !rep.Failed() {
+		t.Errorf("verify passes a third-party image without upstream: %v", rep.Findings)
+	}
+}

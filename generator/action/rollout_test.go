@@ -1,0 +1,180 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
+)
+
+var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
+// bumpProdAPI changes prod's api image, re-renders and commits.
+func bumpProdAPI(t *testing.T, cfg *Config, tag string) string {
+	t.Helper()
+	gittest.Edit(t, cfg.Root, "environments/prod.yaml", "tag: 9f2c4e1a7b3d # api commit", "tag: "+tag+" # api commit")
+	cfg.reopen()
+	if _, err := (&Render{Config: cfg}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg.reopen()
+	return gittest.Commit(t, cfg.Root, "Bump api in prod to "+tag)
+}
+
+// tips reads every stamp branch's tip on the remote.
+func tips(t *testing.T, remote string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(gittest.Git(t, remote, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/rendered-*"), "\n") {
+		if name, sha, ok := strings.Cut(line, " "); ok {
+			out[name] = sha
+		}
+	}
+	return out
+}
+
+// fastForwards fails unless every branch that existed before only moved
+// forward: the old tip is an ancestor of the new (no force-push).
+func fastForwards(t *testing.T, remote string, before, after map[string]string) {
+	t.Helper()
+	for name, old := range before {
+		if after[name] == "" {
+			t.Errorf("%s was deleted", name)
+			continue
+		}
+		if _, err := (git.Repo{Dir: remote}).Run(context.Background(), "merge-base", "--is-ancestor", old, after[name]); err != nil {
+			t.Errorf("%s moved from %s to %s, not forward: %v", name, old[:8], after[name][:8], err)
+		}
+	}
+}
+
+// TestStampsRollOutInWaves: with real bare remotes, a prod change reaches
+// weu-1 on publish and neu-1 only after gitops rollout, once weu-1 has
+// soaked; nothing is force-pushed; one stamp rolls back alone.
+func TestStampsRollOutInWaves(t *testing.T) {
+	ctx := context.Background()
+	work, remote := gittest.Platform(t)
+	cfg := &Config{Root: work, NoCache: true}
+	pub := &Publish{Config: cfg, Remote: "origin", Branch: "rendered", Today: today}
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	res, err := pub.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved []string
+	for _, st := range res.Stamps {
+		moved = append(moved, st.Stamp.String())
+	}
+	if got := strings.Join(moved, " "); got != "dev/weu-1 prod/weu-1" {
+		t.Fatalf("publish moved %q, want the first waves: dev/weu-1 prod/weu-1", got)
+	}
+	if _, ok := tips(t, remote)["rendered-prod-neu-1"]; ok {
+		t.Fatal("publish created neu-1's branch: it is in the second wave")
+	}
+	rendered1 := gittest.Git(t, remote, "rev-parse", "rendered")
+
+	// weu-1 has not soaked for prod's 4h: the rollout waits, exit 1.
+	ro := &Rollout{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod", Now: time.Now()}
+	var soak *SoakError
+	if _, err := ro.Run(ctx); !errors.As(err, &soak) || soak.Left < 3*time.Hour {
+		t.Fatalf("rollout right after publish: err = %v, want to wait about 4h", err)
+	}
+	ro.Now = time.Now().Add(5 * time.Hour)
+	out, err := ro.Run(ctx)
+	if err != nil || out.Wave != 2 || len(out.Moved) != 1 || out.Moved[0].Name != "neu-1" || out.Moved[0].Rendered != rendered1 {
+		t.Fatalf("rollout after the soak = %+v, %v; want neu-1 moved to %s", out, err, rendered1)
+	}
+
+	// A prod change: weu-1 takes it on publish, neu-1 keeps the old render.
+	before := tips(t, remote)
+	b := bumpProdAPI(t, cfg, "0a1b2c3d4e5f")
+	if _, err := pub.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rendered2 := gittest.Git(t, remote, "rev-parse", "rendered")
+	after := tips(t, remote)
+	fastForwards(t, remote, before, after)
+	tree := func(ref string) string { return gittest.Git(t, remote, "rev-parse", ref+"^{tree}") }
+	if tree("rendered-prod-weu-1") != tree(rendered2) || tree("rendered-prod-neu-1") != tree(rendered1) {
+		t.Fatal("after publishing a prod change, weu-1 must run it and neu-1 the previous render")
+	}
+	if got := gittest.Git(t, remote, "show", "rendered-prod-neu-1:prod/neu-1/api/Deployment_api.yaml"); strings.Contains(got, "0a1b2c3d4e5f") {
+		t.Error("neu-1 runs the new api before its rollout")
+	}
+	// The Applications of each stamp track the stamp's own branch.
+	if app := gittest.Git(t, remote, "show", "rendered-prod-neu-1:prod/neu-1/argocd/Application_prod-neu-1-api.yaml"); !strings.Contains(app, "targetRevision: rendered-prod-neu-1") {
+		t.Errorf("neu-1's Application does not track its own branch:\n%s", app)
+	}
+
+	ro.Now, ro.Force = time.Now(), true // --now
+	if out, err := ro.Run(ctx); err != nil || out.Wave != 2 || tree("rendered-prod-neu-1") != tree(rendered2) {
+		t.Fatalf("rollout --now = %+v, %v; want neu-1 on the new render", out, err)
+	}
+	if out, err := ro.Run(ctx); err != nil || len(out.Moved) != 0 {
+		t.Errorf("a second rollout = %+v, %v; want nothing to move", out, err)
+	}
+
+	// One stamp rolls back alone, as a new commit.
+	before = tips(t, remote)
+	pin := &Rollout{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod", Stamp: "neu-1", To: a}
+	if _, err := pin.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fastForwards(t, remote, before, tips(t, remote))
+	if tree("rendered-prod-neu-1") != tree(rendered1) || tree("rendered-prod-weu-1") != tree(rendered2) {
+		t.Error("rolling neu-1 back must move neu-1 alone to the first render")
+	}
+
+	// History says where each stamp stands.
+	hist, err := (&History{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod"}).Run(ctx)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	if hist[0].Source != b || strings.Join(hist[0].Stamps, ",") != "prod/weu-1" || strings.Join(hist[1].Stamps, ",") != "prod/neu-1" {
+		t.Errorf("history stamps: newest %v (source %s), oldest %v; want weu-1 on the bump, neu-1 on the first render", hist[0].Stamps, hist[0].Source, hist[1].Stamps)
+	}
+}
+
+// TestImportPlanCoversEveryThirdPartyImage: every third-party image of
+// every environment of the repo gets an az acr import by digest; in-house
+// images none.
+func TestImportPlanCoversEveryThirdPartyImage(t *testing.T) {
+	cfg := &Config{Root: platformtest.Repo(), NoCache: true}
+	envs, err := cfg.Workspace().Environments(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range envs {
+		imgs, err := (&Images{Config: cfg, Env: e.Name()}).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		third := 0
+		for _, c := range e.Spec.Components {
+			for _, im := range c.Images {
+				if !strings.HasPrefix(im.Name, "libertum/") {
+					third++
+				}
+			}
+		}
+		imports := 0
+		for _, i := range imgs {
+			switch {
+			case i.InHouse && i.Import != "":
+				t.Errorf("%s: in-house %s gets an import", e.Name(), i.Name)
+			case !i.InHouse && (i.Import == "" || !strings.Contains(i.Import, "--source "+i.Upstream+"@sha256:") || !strings.Contains(i.Import, "--name acrlibertum"+e.Name()+" ")):
+				t.Errorf("%s: %s: import %q (problem %q)", e.Name(), i.Name, i.Import, i.Problem)
+			case !i.InHouse:
+				imports++
+			}
+		}
+		if imports != third || third == 0 {
+			t.Errorf("%s: %d imports for %d third-party images", e.Name(), imports, third)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/libertum/platform-gitops/generator/git"
+)
+
+// Trailers on stamp branch commits.
+const (
+	RenderedTrailer = "Rendered-Commit"
+	StampTrailer    = "Stamp"
+)
+
+// Stamp is one stamp's branch: what its Applications track.
+type Stamp struct {
+	Env    string `json:"environment"`
+	Name   string `json:"stamp"`
+	Branch string `json:"branch"`
+}
+
+func (s Stamp) String() string { return s.Env + "/" + s.Name }
+
+// StampState is where a stamp's branch stands.
+type StampState struct {
+	Stamp
+	// Commit is the branch's tip; empty when the branch does not exist.
+	Commit string `json:"commit,omitempty"`
+	// Rendered is the rendered-branch commit whose tree the stamp runs, and
+	// Source the source commit that was rendered from.
+	Rendered string `json:"rendered,omitempty"`
+	Source   string `json:"source,omitempty"`
+	// Since is when the branch was last moved.
+	Since time.Time `json:"since,omitempty"`
+}
+
+// States reads where each stamp's branch stands on the remote.
+func States(ctx context.Context, repo git.Repo, remote string, stamps []Stamp) ([]StampState, error) {
+	out := make([]StampState, 0, len(stamps))
+	for _, s := range stamps {
+		st := StampState{Stamp: s}
+		tip, err := repo.RemoteBranch(ctx, remote, s.Branch)
+		if err != nil {
+			return nil, err
+		}
+		if tip != "" {
+			if err := repo.Fetch(ctx, remote, s.Branch); err != nil {
+				return nil, err
+			}
+			rec, err := repo.Run(ctx, "log", "-1", "--format=%cI%x1f%(trailers:key="+RenderedTrailer+",valueonly)%x1f%(trailers:key="+SourceTrailer+",valueonly)", tip)
+			if err != nil {
+				return nil, err
+			}
+			f := strings.Split(rec, "\x1f")
+			if len(f) != 3 {
+				return nil, fmt.Errorf("stamp branch %s: unexpected log record %q", s.Branch, rec)
+			}
+			st.Commit, st.Rendered, st.Source = tip, strings.TrimSpace(f[1]), strings.TrimSpace(f[2])
+			if st.Since, err = time.Parse(time.RFC3339, f[0]); err != nil {
+				return nil, fmt.Errorf("stamp branch %s: %w", s.Branch, err)
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// move advances stamps to a rendered commit: on each stamp branch a new
+// commit holding that commit's tree (never a force-push: a stamp that goes
+// back gets a new commit with the older tree). All branches move in one
+// atomic push; a remote that moved meanwhile is re-read and retried.
+// Stamps already holding the tree are left alone. It returns the moved
+// stamps' new states.
+func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, rendered string, retries int, why string) ([]StampState, error) {
+	tree, err := repo.Run(ctx, "rev-parse", rendered+"^{tree}")
+	if err != nil {
+		return nil, err
+	}
+	source, err := repo.Run(ctx, "log", "-1", "--format=%(trailers:key="+SourceTrailer+",valueonly)", rendered)
+	if err != nil {
+		return nil, err
+	}
+	source = strings.TrimSpace(source)
+	if retries <= 0 {
+		retries = 3
+	}
+	for attempt := 1; ; attempt++ {
+		states, err := States(ctx, repo, remote, stamps)
+		if err != nil {
+			return nil, err
+		}
+		var refs []string
+		var moved []StampState
+		for _, st := range states {
+			if st.Commit != "" {
+				if t, err := repo.Run(ctx, "rev-parse", st.Commit+"^{tree}"); err == nil && t == tree {
+					continue
+				}
+			}
+			msg := fmt.Sprintf("%s: %s takes the render of %s\n\n%s\n\n%s: %s\n%s: %s\n%s: %s\n",
+				st.Stamp, st.Stamp, short(source), why, SourceTrailer, source, RenderedTrailer, rendered, StampTrailer, st.Stamp)
+			args := []string{"commit-tree", tree, "-m", msg}
+			if st.Commit != "" {
+				args = append(args, "-p", st.Commit)
+			}
+			commit, err := repo.Run(ctx, args...)
+			if err != nil {
+				return nil, err
+			}
+			refs = append(refs, commit+":refs/heads/"+st.Branch)
+			st.Commit, st.Rendered, st.Source, st.Since = commit, rendered, source, time.Now()
+			moved = append(moved, st)
+		}
+		if len(refs) == 0 {
+			return nil, nil
+		}
+		_, err = repo.Run(ctx, append([]string{"push", "--quiet", "--atomic", remote}, refs...)...)
+		switch {
+		case err == nil:
+			return moved, nil
+		case rejected(err) && attempt < retries:
+			continue
+		}
+		return nil, fmt.Errorf("move stamps %v to %s: %w", stamps, short(rendered), err)
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// RolloutOptions say which environment's waves to advance.
+type RolloutOptions struct {
+	Root, Remote string
+	// Waves are the environment's stamps in rollout order.
+	Waves [][]Stamp
+	Soak  time.Duration
+	Now   time.Time
+	// Force advances without waiting for the soak time.
+	Force   bool
+	Retries int
+}
+
+// RolloutResult says what a rollout did.
+type RolloutResult struct {
+	// Wave is the (1-based) wave that moved, 0 when every wave already runs
+	// the same render.
+	Wave     int          `json:"wave"`
+	Moved    []StampState `json:"moved"`
+	Rendered string       `json:"rendered,omitempty"`
+	Source   string       `json:"source,omitempty"`
+}
+
+// SoakError says the previous wave has not run its render long enough.
+type SoakError struct {
+	Wave int
+	Left time.Duration
+	Prev []StampState
+}
+
+func (e *SoakError) Error() string {
+	return fmt.Sprintf("wave %d waits: wave %d took %s at %s and soaks for %s more (--now to roll out anyway)",
+		e.Wave, e.Wave-1, short(e.Prev[0].Source), e.Prev[0].Since.Format(time.RFC3339), e.Left.Round(time.Second))
+}
+
+// Rollout advances the first wave that does not run what the wave before
+// it runs, once that has soaked.
+func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
+	repo := git.Repo{Dir: o.Root, Env: identity(ctx, git.Repo{Dir: o.Root})}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	var prev []StampState
+	for i, wave := range o.Waves {
+		states, err := States(ctx, repo, o.Remote, wave)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if err := settled(states); err != nil {
+				return nil, fmt.Errorf("wave 1: %w (gitops publish moves it)", err)
+			}
+			prev = states
+			continue
+		}
+		want := prev[0].Rendered
+		behind := false
+		for _, st := range states {
+			behind = behind || st.Rendered != want
+		}
+		if !behind {
+			prev = states
+			continue
+		}
+		since := prev[0].Since
+		for _, st := range prev {
+			if st.Since.After(since) {
+				since = st.Since
+			}
+		}
+		if left := o.Soak - o.Now.Sub(since); left > 0 && !o.Force {
+			return nil, &SoakError{Wave: i + 1, Left: left, Prev: prev}
+		}
+		moved, err := move(ctx, repo, o.Remote, wave, want, o.Retries,
+			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)))
+		if err != nil {
+			return nil, err
+		}
+		return &RolloutResult{Wave: i + 1, Moved: moved, Rendered: want, Source: prev[0].Source}, nil
+	}
+	res := &RolloutResult{}
+	if len(prev) > 0 {
+		res.Rendered, res.Source = prev[0].Rendered, prev[0].Source
+	}
+	return res, nil
+}
+
+// settled refuses a wave whose stamps run different renders, or none.
+func settled(states []StampState) error {
+	for _, st := range states {
+		if st.Commit == "" {
+			return fmt.Errorf("%s has no branch %s yet", st.Stamp, st.Branch)
+		}
+		if st.Rendered != states[0].Rendered {
+			return fmt.Errorf("its stamps run different renders (%s: %s, %s: %s)", states[0].Stamp, short(states[0].Rendered), st.Stamp, short(st.Rendered))
+		}
+	}
+	return nil
+}
+
+func stampNames(states []StampState) string {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = st.Stamp.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// Pin moves one stamp to a render of the rendered branch — a rollback or
+// roll-forward of that stamp alone. rev is a rendered-branch commit or the
+// source commit it was rendered from.
+func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev string, retries int) ([]StampState, error) {
+	repo := git.Repo{Dir: root, Env: identity(ctx, git.Repo{Dir: root})}
+	entries, err := History(ctx, root, remote, branch, "")
+	if err != nil {
+		return nil, err
+	}
+	full, _ := repo.Resolve(ctx, rev)
+	for _, e := range entries {
+		if e.Commit == rev || e.Commit == full || e.Source == full || (len(rev) >= 7 && (strings.HasPrefix(e.Commit, rev) || strings.HasPrefix(e.Source, rev))) {
+			return move(ctx, repo, remote, []Stamp{stamp}, e.Commit, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+		}
+	}
+	return nil, errors.New("rollout --to " + rev + ": no commit of " + remote + "/" + branch + " is, or was rendered from, that revision")
+}
