@@ -27,8 +27,8 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 48 {
-		t.Errorf("%d units, want 48 (14 components in dev and staging, 10 in each of prod's two stamps)", len(lines))
+	if len(lines) != 56 {
+		t.Errorf("%d units, want 56 (16 components in dev and staging, 12 in each of prod's two stamps)", len(lines))
 	}
 	for _, line := range lines {
 		f := strings.Split(line, "\t")

@@ -30,10 +30,10 @@ func TestCacheCommand(t *testing.T) {
 		t.Fatalf("render: exit %d\n%s", code, stderr)
 	}
 	code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "stats")
-	if code != exitOK || !strings.HasPrefix(stdout, dir+": 48 entries") {
-		t.Errorf("stats: exit %d, %q; want the 48 component units", code, stdout)
+	if code != exitOK || !strings.HasPrefix(stdout, dir+": 56 entries") {
+		t.Errorf("stats: exit %d, %q; want the 56 component units", code, stdout)
 	}
-	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 48 files") {
+	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 56 files") {
 		t.Errorf("prune: exit %d, %q", code, stdout)
 	}
 	if code, _, _ := gitops(t, "cache", "--cache-dir", dir, "explode"); code != exitError {

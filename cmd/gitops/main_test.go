@@ -48,7 +48,7 @@ func TestRenderCommittedTreeIsUpToDate(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, col := range []string{"ENV", "STAMP", "UNITS", "OBJECTS", "BYTES", "UNIT TIME", "wall", "48 planned", "prod", "neu-1", "total"} {
+	for _, col := range []string{"ENV", "STAMP", "UNITS", "OBJECTS", "BYTES", "UNIT TIME", "wall", "56 planned", "prod", "neu-1", "total"} {
 		if !strings.Contains(stdout, col) {
 			t.Errorf("summary lacks %q:\n%s", col, stdout)
 		}

@@ -179,11 +179,16 @@ func TestClusteredComponentsReachTheirPeers(t *testing.T) {
 	}
 }
 
-// TestEgressToTheInternet: in staging and prod no pod reaches the internet
-// (Blob Storage has private endpoints there); in dev only the pods that
-// call Blob Storage through the NAT gateway do, and only on 443.
+// TestEgressToTheInternet: only the Alertmanager (its receivers are
+// webhooks on the internet) reaches the internet in staging and prod (Blob
+// Storage has private endpoints there); in dev also the pods that call Blob
+// Storage through the NAT gateway; all on 443 only.
 func TestEgressToTheInternet(t *testing.T) {
-	allowed := map[string][]string{"dev": {"data/mongodb-backup", "monitoring/loki"}}
+	allowed := map[string][]string{
+		"dev":     {"data/mongodb-backup", "monitoring/alertmanager", "monitoring/loki"},
+		"staging": {"monitoring/alertmanager"},
+		"prod":    {"monitoring/alertmanager"},
+	}
 	for _, env := range envs {
 		for _, c := range evaluated(t, env) {
 			if !named(c.To, "internet") || !c.Allowed {

@@ -228,6 +228,14 @@ func nonNil(p []Port) []Port {
 	return p
 }
 
+// Kubelet is the port Prometheus scrapes node and volume metrics on.
+var Kubelet = Port{Name: "kubelet", Port: 10250, Protocol: corev1.ProtocolTCP}
+
+// kubelets are the nodes, in the private subnet.
+func (b builder) kubelets() Peer {
+	return Peer{Kind: Address, Name: "nodes", CIDR: b.env.Spec.Network.PrivateSubnet}
+}
+
 // endpoint returns the peer an Azure service is reached at.
 func (b builder) endpoint(service string) (Peer, error) {
 	ep, ok := b.env.Spec.Network.Endpoint(service)
@@ -276,6 +284,12 @@ func (b builder) build() error {
 		if inCluster {
 			if err := reach(self, c.TalksTo, c.Azure, "talksTo"); err != nil {
 				return err
+			}
+			if c.Internet != "" {
+				b.add(self, Internet, []Port{HTTPS}, "internet")
+			}
+			if c.ScrapesMetrics {
+				b.add(self, b.kubelets(), []Port{Kubelet}, "metrics")
 			}
 			iface, known := b.ifaces[name]
 			if len(iface.Peer) > 0 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/monitoring"
 )
 
 // Generate returns the objects the component's intent calls for, given the
@@ -60,6 +61,11 @@ func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 	if spc := t.secretProviderClass(); spc != nil {
 		out = append(out, spc)
 	}
+	cms, err := t.monitoringConfig()
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, cms...)
 	res := make([]*manifest.Object, 0, len(out))
 	for _, o := range out {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
@@ -198,6 +204,47 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// monitoringConfig renders what package monitoring generates from the
+// spec as ConfigMaps of the components that load them: the alert rules
+// (Prometheus: <name>-rules), the Alertmanager's routing (<name>-config) and
+// the dashboards (Grafana: <name>-dashboards).
+func (t Target) monitoringConfig() ([]runtime.Object, error) {
+	var out []runtime.Object
+	cm := func(name string, data map[string]string) {
+		out = append(out, &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: t.meta(name), Data: data,
+		})
+	}
+	a := t.Env.Spec.Alerting
+	if a != nil && t.Component.ScrapesMetrics {
+		b, err := monitoring.Rules(t.Env).Encode()
+		if err != nil {
+			return nil, fmt.Errorf("%s: alert rules: %w", t.where(), err)
+		}
+		cm(t.Name+"-rules", map[string]string{"alerts.yaml": string(b)})
+	}
+	if a != nil && a.Alertmanager == t.Name {
+		b, err := monitoring.AlertmanagerConfig(t.Env, secretsMountPath)
+		if err != nil {
+			return nil, fmt.Errorf("%s: alertmanager configuration: %w", t.where(), err)
+		}
+		cm(t.Name+"-config", map[string]string{"alertmanager.yml": string(b)})
+	}
+	if t.Component.Dashboards {
+		data := map[string]string{}
+		for name, d := range monitoring.Dashboards(t.Env) {
+			b, err := d.Encode()
+			if err != nil {
+				return nil, fmt.Errorf("%s: dashboard %s: %w", t.where(), name, err)
+			}
+			data[name] = string(b)
+		}
+		cm(t.Name+"-dashboards", data)
+	}
+	return out, nil
 }
 
 func (t Target) ingress() *networkingv1.Ingress {

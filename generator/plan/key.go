@@ -33,6 +33,10 @@ type peer struct {
 	Ingress        bool
 	ScrapesMetrics bool
 	Jobs           map[string]spec.Job
+	// What the generated alert rules and dashboards read of every component.
+	Scaled   bool
+	Replicas int
+	Images   []spec.Image
 }
 
 // unitInputs is the rest of what one unit reads: its stamp and component.
@@ -42,13 +46,25 @@ type unitInputs struct {
 	Component spec.Component
 }
 
+// imageNames keeps the names of images (in-house ones make a component a
+// service with a dashboard), not their tags: a tag bump re-renders only its
+// component.
+func imageNames(images []spec.Image) []spec.Image {
+	out := make([]spec.Image, len(images))
+	for i, im := range images {
+		out[i] = spec.Image{Name: im.Name}
+	}
+	return out
+}
+
 // envKey returns the JSON of the environment's shared inputs.
 func envKey(e *spec.Environment) ([]byte, error) {
 	in := envInputs{Env: e.Name(), Spec: e.Spec, Peers: make(map[string]peer, len(e.Spec.Components))}
 	in.Spec.Components = nil
 	for name, c := range e.Spec.Components {
 		in.Peers[name] = peer{Namespace: c.Namespace, Tier: c.Tier, TalksTo: c.TalksTo, External: c.External,
-			Ingress: c.Ingress != nil, ScrapesMetrics: c.ScrapesMetrics, Jobs: c.Jobs}
+			Ingress: c.Ingress != nil, ScrapesMetrics: c.ScrapesMetrics, Jobs: c.Jobs,
+			Scaled: c.Scaling != nil, Replicas: c.Replicas, Images: imageNames(c.Images)}
 	}
 	return json.Marshal(in)
 }

@@ -93,6 +93,10 @@ func chartValues(t intent.Target) map[string]any {
 	if n, ok := t.Replicas(); ok {
 		vals["replicas"] = int64(n)
 	}
+	if a := t.Env.Spec.Alerting; a != nil && t.Component.ScrapesMetrics {
+		am := t.Env.Spec.Components[a.Alertmanager]
+		vals["alerting"] = map[string]any{"alertmanager": a.Alertmanager + "-headless." + am.Namespace + ".svc.cluster.local"}
+	}
 	return vals
 }
 

@@ -73,7 +73,10 @@ type EnvironmentSpec struct {
 	ArgoCD        ArgoCD         `yaml:"argocd"`
 	// Rollout orders the stamps' updates; nil means every stamp takes a
 	// publish at once.
-	Rollout    *Rollout             `yaml:"rollout,omitempty"`
+	Rollout *Rollout `yaml:"rollout,omitempty"`
+	// Alerting says where alerts go and the thresholds that differ per
+	// environment; nil renders no alert rules.
+	Alerting   *Alerting            `yaml:"alerting,omitempty"`
 	Components map[string]Component `yaml:"components"`
 }
 
@@ -85,6 +88,24 @@ type Rollout struct {
 	// Soak is how long a wave runs a render before the next may take it
 	// (a Go duration such as 4h).
 	Soak string `yaml:"soak"`
+}
+
+// Alerting configures the generated alert rules and their routing.
+type Alerting struct {
+	// Alertmanager names the component Prometheus sends alerts to.
+	Alertmanager string `yaml:"alertmanager"`
+	// Receivers map a severity (critical, warning) to the Key Vault object
+	// holding its webhook URL; the Alertmanager mounts them through the CSI
+	// driver and reads them from files, never from its configuration.
+	Receivers map[string]string `yaml:"receivers"`
+	// RestartsPer15m is how many container restarts in 15 minutes alert.
+	RestartsPer15m int `yaml:"restartsPer15m"`
+	// VolumeUsage is the fraction of a volume in use that alerts (0.85).
+	VolumeUsage float64 `yaml:"volumeUsage"`
+	// BackupMaxAge is how long a backup job may go without a success (26h).
+	BackupMaxAge string `yaml:"backupMaxAge"`
+	// RunbookURL is where the runbooks live; each alert links to its anchor.
+	RunbookURL string `yaml:"runbookURL"`
 }
 
 // Waves returns the stamps in rollout order: the declared waves, with the
@@ -286,8 +307,16 @@ type Component struct {
 	// component's pods call themselves (Blob Storage, the API server).
 	Azure []string `yaml:"azure,omitempty"`
 	// ScrapesMetrics marks the metrics collector (Prometheus): it reaches
-	// every pod's declared metrics port (prometheus.io/port).
+	// every pod's declared metrics port (prometheus.io/port) and the
+	// kubelets, and loads the generated alert rules.
 	ScrapesMetrics bool `yaml:"scrapesMetrics,omitempty"`
+	// Dashboards marks the dashboard server (Grafana): it provisions the
+	// dashboards generated from the spec.
+	Dashboards bool `yaml:"dashboards,omitempty"`
+	// Internet says why the component's pods call HTTPS endpoints on the
+	// internet (through the NAT gateway), such as the Alertmanager's
+	// receivers; empty means they may not.
+	Internet string `yaml:"internet,omitempty"`
 	// Jobs are the component's CronJobs and Jobs by name, with what their
 	// pods reach; they take no traffic.
 	Jobs map[string]Job `yaml:"jobs,omitempty"`

@@ -133,6 +133,9 @@ func TestParseErrors(t *testing.T) {
 		{"rollout unknown stamp", "  argocd:\n", "  rollout: {waves: [[one], [two]], soak: 4h}\n  argocd:\n", []string{`"two" is not a stamp`}},
 		{"rollout soak", "  argocd:\n", "  rollout: {waves: [[one]], soak: soon}\n  argocd:\n", []string{`rollout.soak "soon"`}},
 		{"rollout stamp twice", "  argocd:\n", "  rollout: {waves: [[one], [one]], soak: 1h}\n  argocd:\n", []string{"earlier wave"}},
+		{"alerting unknown alertmanager", "  argocd:\n", "  alerting: {alertmanager: am, receivers: {critical: x}, restartsPer15m: 3, volumeUsage: 0.8, backupMaxAge: 26h, runbookURL: https://x}\n  argocd:\n", []string{`alerting.alertmanager "am"`}},
+		{"alerting receiver not mounted", "  argocd:\n", "  alerting: {alertmanager: api, receivers: {critical: pager-url}, restartsPer15m: 3, volumeUsage: 0.8, backupMaxAge: 26h, runbookURL: https://x}\n  argocd:\n", []string{`"pager-url" is not among api's secrets`}},
+		{"alerting thresholds", "  argocd:\n", "  alerting: {alertmanager: api, receivers: {}, restartsPer15m: 0, volumeUsage: 1.5, backupMaxAge: soon, runbookURL: http://x}\n  argocd:\n", []string{"restartsPer15m must be positive", "volumeUsage 1.5", `backupMaxAge "soon"`, "want an https URL", "route at least"}},
 		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 	}

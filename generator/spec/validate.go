@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,42 @@ func (v *validator) check() {
 	v.stamps()
 	v.rollout()
 	v.components()
+	v.alerting()
+}
+
+func (v *validator) alerting() {
+	a := v.env.Spec.Alerting
+	if a == nil {
+		return
+	}
+	at := func(k string) []string { return p("spec", "alerting", k) }
+	am, ok := v.env.Spec.Components[a.Alertmanager]
+	if !ok || am.External != nil {
+		v.fail(at("alertmanager"), "alerting.alertmanager %q is not an in-cluster component of this environment", a.Alertmanager)
+	}
+	if len(a.Receivers) == 0 {
+		v.fail(at("receivers"), "alerting.receivers: route at least the critical severity to a receiver")
+	}
+	for _, sev := range sortedKeys(a.Receivers) {
+		if sev != "critical" && sev != "warning" && sev != "info" {
+			v.fail(at("receivers"), "alerting.receivers: severity %q: want critical, warning or info", sev)
+		}
+		if ok && !slices.Contains(am.Secrets, a.Receivers[sev]) {
+			v.fail(at("receivers"), "alerting.receivers.%s: Key Vault object %q is not among %s's secrets, so the Alertmanager cannot read it", sev, a.Receivers[sev], a.Alertmanager)
+		}
+	}
+	if a.RestartsPer15m <= 0 {
+		v.fail(at("restartsPer15m"), "alerting.restartsPer15m must be positive")
+	}
+	if a.VolumeUsage <= 0 || a.VolumeUsage >= 1 {
+		v.fail(at("volumeUsage"), "alerting.volumeUsage %v: want a fraction between 0 and 1", a.VolumeUsage)
+	}
+	if d, err := time.ParseDuration(a.BackupMaxAge); err != nil || d <= 0 {
+		v.fail(at("backupMaxAge"), "alerting.backupMaxAge %q: want a duration such as 26h", a.BackupMaxAge)
+	}
+	if !strings.HasPrefix(a.RunbookURL, "https://") {
+		v.fail(at("runbookURL"), "alerting.runbookURL %q: want an https URL", a.RunbookURL)
+	}
 }
 
 func (v *validator) rollout() {

@@ -1,0 +1,209 @@
+// Package monitoring generates what makes the platform observable from the
+// environment spec: Prometheus alert rules for every component, the
+// Alertmanager's routing, and Grafana dashboards. Thresholds come from
+// spec.alerting where they differ per environment.
+package monitoring
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// RuleFile is a Prometheus rule file.
+type RuleFile struct {
+	Groups []Group `json:"groups"`
+}
+
+// Group is a named group of rules.
+type Group struct {
+	Name  string `json:"name"`
+	Rules []Rule `json:"rules"`
+}
+
+// Rule is one alerting rule.
+type Rule struct {
+	Alert       string            `json:"alert"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for,omitempty"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// Severities of the generated alerts.
+const (
+	Critical = "critical"
+	Warning  = "warning"
+)
+
+// Metrics the in-house HealthService exposes (its contract with the
+// alerts): whether the stamp should stay in rotation, and whether each
+// backend it checks answers.
+const (
+	StampHealthyMetric = "libertum_stamp_healthy"
+	DependencyUpMetric = "libertum_dependency_up"
+)
+
+// HealthServiceName is the component whose verdict decides whether a stamp
+// stays in Front Door's rotation (seed 001).
+const HealthServiceName = "healthservice"
+
+type builder struct {
+	env   *spec.Environment
+	a     *spec.Alerting
+	rules []Rule
+}
+
+func (b *builder) add(alert, component, severity, expr, forDur, summary, description string) {
+	b.rules = append(b.rules, Rule{
+		Alert: alert, Expr: expr, For: forDur,
+		Labels: map[string]string{"severity": severity, "component": component},
+		Annotations: map[string]string{
+			"summary":     summary,
+			"description": description,
+			"runbook_url": strings.TrimRight(b.a.RunbookURL, "/") + "#" + strings.ToLower(alert),
+		},
+	})
+}
+
+// Rules returns the environment's alert rules, one group per component
+// (every stamp evaluates the same rules; Prometheus' external labels say
+// which stamp fired). Nil without spec.alerting.
+func Rules(env *spec.Environment) *RuleFile {
+	a := env.Spec.Alerting
+	if a == nil {
+		return nil
+	}
+	file := &RuleFile{}
+	for _, name := range env.ComponentNames() {
+		b := &builder{env: env, a: a}
+		b.component(name, env.Spec.Components[name])
+		if len(b.rules) > 0 {
+			file.Groups = append(file.Groups, Group{Name: env.Name() + "." + name, Rules: b.rules})
+		}
+	}
+	return file
+}
+
+func (b *builder) component(name string, c spec.Component) {
+	ns := c.Namespace
+	sel := fmt.Sprintf(`namespace=%q`, ns)
+	if c.External != nil {
+		// On a VM outside the cluster: the HealthService checks it.
+		b.add("BackendUnreachable", name, Critical,
+			fmt.Sprintf(`%s{app=%q, dependency=%q} == 0`, DependencyUpMetric, HealthServiceName, name), "2m",
+			fmt.Sprintf("%s on %s is unreachable", name, c.External.Host),
+			fmt.Sprintf("The HealthService of stamp {{ $externalLabels.stamp }} cannot reach %s on the private VM %s: every component using it fails.", name, c.External.Host))
+	} else {
+		b.add("TargetDown", name, Critical,
+			fmt.Sprintf(`up{%s, app=%q} == 0`, sel, name), "5m",
+			fmt.Sprintf("%s is not answering scrapes", name),
+			fmt.Sprintf("Prometheus cannot scrape {{ $labels.pod }} of %s in %s for 5 minutes.", name, ns))
+		b.add("ContainerRestarting", name, Warning,
+			fmt.Sprintf(`increase(kube_pod_container_status_restarts_total{%s, pod=~%q}[15m]) >= %d`, sel, name+"-.*", b.a.RestartsPer15m), "",
+			fmt.Sprintf("%s's containers keep restarting", name),
+			fmt.Sprintf("Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value }} times in 15 minutes (threshold %d).", b.a.RestartsPer15m))
+		b.add("ReplicasNotReady", name, Warning,
+			fmt.Sprintf(`(kube_deployment_status_replicas_available{%[1]s, deployment=%[2]q} < kube_deployment_spec_replicas{%[1]s, deployment=%[2]q})`+
+				` or (kube_statefulset_status_replicas_ready{%[1]s, statefulset=%[2]q} < kube_statefulset_replicas{%[1]s, statefulset=%[2]q})`+
+				` or (kube_daemonset_status_number_ready{%[1]s, daemonset=%[2]q} < kube_daemonset_status_desired_number_scheduled{%[1]s, daemonset=%[2]q})`, sel, name), "10m",
+			fmt.Sprintf("%s runs fewer ready replicas than it wants", name),
+			fmt.Sprintf("%s in %s has had only {{ $value }} ready replicas for 10 minutes.", name, ns))
+		if c.Scaling != nil {
+			b.add("HPAAtMaximum", name, Warning,
+				fmt.Sprintf(`kube_horizontalpodautoscaler_status_current_replicas{%[1]s, horizontalpodautoscaler=%[2]q} >= kube_horizontalpodautoscaler_spec_max_replicas{%[1]s, horizontalpodautoscaler=%[2]q}`, sel, name), "15m",
+				fmt.Sprintf("%s has run at its HPA maximum for 15 minutes", name),
+				fmt.Sprintf("%s cannot scale further: the stamp is at the peak load it was sized for. Add capacity (spec.stamps[].capacity.peakRPS) or a stamp.", name))
+		}
+		if replicated(b.env, c) {
+			b.add("PDBNoDisruptionAllowed", name, Warning,
+				fmt.Sprintf(`kube_poddisruptionbudget_status_pod_disruptions_allowed{%s, poddisruptionbudget=%q} == 0`, sel, name), "15m",
+				fmt.Sprintf("%s's PodDisruptionBudget allows no disruption", name),
+				fmt.Sprintf("Node drains and zone maintenance are blocked on %s: a replica is already down.", name))
+		}
+		// StatefulSets name their claims CLAIM-STATEFULSET-ORDINAL: only
+		// a stateful component matches.
+		vol := fmt.Sprintf(`%s, persistentvolumeclaim=~%q`, sel, ".+-"+name+"-[0-9]+")
+		b.add("VolumeFilling", name, Warning,
+			fmt.Sprintf(`kubelet_volume_stats_used_bytes{%[1]s} / kubelet_volume_stats_capacity_bytes{%[1]s} > %g`, vol, b.a.VolumeUsage), "10m",
+			fmt.Sprintf("a volume of %s is filling up", name),
+			fmt.Sprintf("{{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full (threshold %g).", b.a.VolumeUsage))
+		if name == HealthServiceName {
+			b.add("StampUnhealthy", name, Critical,
+				fmt.Sprintf(`%s{app=%q} == 0`, StampHealthyMetric, name), "2m",
+				"the HealthService reports its stamp unhealthy",
+				"Front Door takes stamp {{ $externalLabels.stamp }} out of rotation while its HealthService reports it unhealthy.")
+		}
+	}
+	maxAge, _ := time.ParseDuration(b.a.BackupMaxAge)
+	for _, job := range sortedJobs(c.Jobs) {
+		b.add("BackupMissing", name, Critical,
+			fmt.Sprintf(`time() - kube_cronjob_status_last_successful_time{%s, cronjob=%q} > %d`, sel, job, int(maxAge.Seconds())), "10m",
+			fmt.Sprintf("%s has not succeeded for %s", job, b.a.BackupMaxAge),
+			fmt.Sprintf("The last successful run of %s was {{ $value | humanizeDuration }} ago (threshold %s).", job, b.a.BackupMaxAge))
+	}
+}
+
+// replicated reports whether the generator gives the component a
+// PodDisruptionBudget: several replicas, or any in a zoned cluster.
+func replicated(env *spec.Environment, c spec.Component) bool {
+	return len(env.Spec.Cluster.Zones) > 0 || c.Scaling != nil || c.Replicas >= 2
+}
+
+func sortedJobs(m map[string]spec.Job) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Encode renders a rule file as YAML.
+func (f *RuleFile) Encode() ([]byte, error) { return yaml.Marshal(f) }
+
+// AlertmanagerConfig routes alerts by severity to receivers whose webhook
+// URLs the Alertmanager reads from files the CSI driver mounts from Key
+// Vault; the configuration holds no endpoint.
+func AlertmanagerConfig(env *spec.Environment, secretsDir string) ([]byte, error) {
+	a := env.Spec.Alerting
+	type webhook struct {
+		URLFile      string `json:"url_file"`
+		SendResolved bool   `json:"send_resolved"`
+	}
+	type receiver struct {
+		Name     string    `json:"name"`
+		Webhooks []webhook `json:"webhook_configs"`
+	}
+	type route struct {
+		Receiver string   `json:"receiver,omitempty"`
+		Matchers []string `json:"matchers,omitempty"`
+		GroupBy  []string `json:"group_by,omitempty"`
+		Routes   []route  `json:"routes,omitempty"`
+	}
+	cfg := struct {
+		Route     route      `json:"route"`
+		Receivers []receiver `json:"receivers"`
+	}{}
+	severities := make([]string, 0, len(a.Receivers))
+	for sev := range a.Receivers {
+		severities = append(severities, sev)
+	}
+	sort.Strings(severities)
+	for _, sev := range severities {
+		cfg.Receivers = append(cfg.Receivers, receiver{Name: sev, Webhooks: []webhook{{URLFile: secretsDir + "/" + a.Receivers[sev], SendResolved: true}}})
+		cfg.Route.Routes = append(cfg.Route.Routes, route{Receiver: sev, Matchers: []string{fmt.Sprintf("severity=%q", sev)}})
+	}
+	// Anything without a known severity goes to the most urgent receiver.
+	cfg.Route.Receiver = severities[0]
+	if _, ok := a.Receivers[Critical]; ok {
+		cfg.Route.Receiver = Critical
+	}
+	cfg.Route.GroupBy = []string{"alertname", "component", "stamp"}
+	return yaml.Marshal(cfg)
+}
