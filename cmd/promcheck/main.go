@@ -73,12 +73,16 @@ func run(rendered, out string) error {
 		if err != nil {
 			return err
 		}
-		cfg := strings.NewReplacer(
+		paths := strings.NewReplacer(
 			"/etc/prometheus/rules/", filepath.Join(dir, "rules")+"/",
+			"/etc/prometheus/", dir+"/",
 			"/var/run/secrets/kubernetes.io/serviceaccount/", filepath.Join(dir, "sa")+"/",
-		).Replace(cm.Data["prometheus.yml"])
-		if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-			return err
+		)
+		// Every file of the ConfigMap, as the pod sees /etc/prometheus.
+		for name, data := range cm.Data {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(paths.Replace(data)), 0o644); err != nil {
+				return err
+			}
 		}
 		rules, err := readConfigMap(filepath.Join(filepath.Dir(cfgPath), "ConfigMap_prometheus-rules.yaml"))
 		if err != nil {
