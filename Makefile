@@ -8,14 +8,14 @@ TAGS      := kubernetes_protomessage_one_more_release
 
 # Packages that run work concurrently: their tests run under the race
 # detector (which needs cgo; only that run enables it).
-RACE_PKGS := ./generator/render/ ./generator/policy/ ./generator/cache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/
+RACE_PKGS := ./generator/render/ ./generator/policy/ ./generator/cache/ ./generator/blobcache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.
 FUZZ      := FuzzParse:./generator/spec/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/
 FUZZTIME  ?= 30s
 
-.PHONY: help build render test race fuzz golden lint bench e2e promtool scale
+.PHONY: help build render test race fuzz golden lint bench e2e promtool azurite scale
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ e2e: ## prove every rendered object on a real kube-apiserver (installs etcd, bui
 
 promtool: ## promtool checks the rendered Prometheus configuration, alert rules and dashboard queries, and runs the rule tests (builds promtool once)
 	bash scripts/promtool.sh
+
+azurite: ## the remote render cache against Azure Blob's emulator: two runners, one container (installs Azurite from npm once)
+	bash scripts/azurite.sh
 
 scale: ## time and peak RSS of render and verify for synthetic platforms of 10, 100, 1000 services x 3 environments
 	bash scripts/scale.sh

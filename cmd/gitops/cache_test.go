@@ -41,6 +41,31 @@ func TestCacheCommand(t *testing.T) {
 	}
 }
 
+// TestRemoteCacheTier: --cache-url puts a second tier behind the local
+// cache: a render writes back to it, stats reports both tiers, and a render
+// with an empty local cache renders nothing; a remote that cannot be opened
+// is a warning, not a failure.
+func TestRemoteCacheTier(t *testing.T) {
+	root := platformCopy(t)
+	remote := "file://" + t.TempDir()
+	if code, _, stderr := gitops(t, "render", "--root", root, "--quiet", "--cache-dir", t.TempDir(), "--cache-url", remote); code != exitOK {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := gitops(t, "render", "--root", root, "--cache-dir", dir, "--cache-url", remote)
+	if code != exitOK || !strings.Contains(stdout, "(0 rendered, 56 from the cache)") {
+		t.Errorf("render with an empty local cache: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = gitops(t, "cache", "--cache-dir", dir, "--cache-url", remote, "stats")
+	if code != exitOK || !strings.Contains(stdout, dir+": 56 entries") || !strings.Contains(stdout, " (remote): 56 entries") {
+		t.Errorf("stats: exit %d, %q; want both tiers", code, stdout)
+	}
+	code, _, stderr = gitops(t, "render", "--root", root, "--quiet", "--cache-dir", t.TempDir(), "--cache-url", "file:///nonexistent/gitops-cache")
+	if code != exitOK || !strings.Contains(stderr, "warning:") || !strings.Contains(stderr, "without the remote cache") {
+		t.Errorf("a remote that cannot be opened: exit %d, stderr %q; want a warning and a render", code, stderr)
+	}
+}
+
 // TestConcurrentRunsShareACache: two verifies at once over one cold cache
 // both succeed, and a third finds everything cached.
 func TestConcurrentRunsShareACache(t *testing.T) {

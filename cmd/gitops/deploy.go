@@ -75,6 +75,7 @@ func runCache(_ context.Context, s *streams, args []string) int {
 	f := newFlags(s, "cache", "gitops cache [--cache-dir DIR] dir|stats|prune [--older-than 720h]", "gitops cache prune --older-than 168h")
 	a := &action.Cache{}
 	f.StringVar(&a.Dir, "cache-dir", "", "the cache (default $GITOPS_CACHE_DIR or the user cache dir)")
+	f.StringVar(&a.URL, "cache-url", "", "the remote tier stats also counts (default $GITOPS_CACHE_URL)")
 	age := f.Duration("older-than", 30*24*time.Hour, "prune: remove entries not used for this long")
 	if code, done := f.parse(args, 1, 1); done {
 		return code
@@ -91,6 +92,9 @@ func runCache(_ context.Context, s *streams, args []string) int {
 		fmt.Fprintln(s.out, st.Dir)
 	case "stats":
 		fmt.Fprintf(s.out, "%s: %d entries, %d bytes\n", st.Dir, st.Entries, st.Bytes)
+		if r := st.Remote; r != nil {
+			fmt.Fprintf(s.out, "%s (remote): %d entries, %d bytes\n", r.URL, r.Entries, r.Bytes)
+		}
 	default:
 		fmt.Fprintf(s.out, "removed %d files (%d bytes) not used for %s from %s\n", st.Entries, st.Bytes, *age, st.Dir)
 	}

@@ -109,6 +109,7 @@ func (f *flags) config(s *streams, cache bool) *action.Config {
 	if cache {
 		f.StringVar(&c.CacheDir, "cache-dir", "", "cache of rendered units and findings (default $GITOPS_CACHE_DIR or the user cache dir)")
 		f.BoolVar(&c.NoCache, "no-cache", false, "render and check everything, reading and writing no cache")
+		f.StringVar(&c.CacheURL, "cache-url", "", "shared remote cache behind the local one: azblob://CONTAINER, s3://BUCKET, file:///DIR (default $GITOPS_CACHE_URL)")
 		f.DurationVar(&c.LockWait, "lock-timeout", 2*time.Minute, "how long a command that writes waits for another writer of the checkout")
 		f.StringVar(&c.Shard, "shard", "", "I/N: render this runner's share of the units, read the rest from rendered/")
 	}

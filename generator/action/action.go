@@ -9,10 +9,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/blobcache"
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -46,9 +48,17 @@ type Config struct {
 	// LockWait bounds how long a command that writes the checkout waits
 	// for another one to finish (default 2 minutes).
 	LockWait time.Duration
+	// CacheURL is the shared remote tier behind the local cache (default
+	// $GITOPS_CACHE_URL; see package blobcache); RemoteTimeout bounds each
+	// remote read or write.
+	CacheURL      string
+	RemoteTimeout time.Duration
 
 	wsMu sync.Mutex
 	ws   *workspace.Workspace
+
+	storeOnce sync.Once
+	store     *cache.Store
 }
 
 // Workspace returns the repo, opened once per Config (until reopen).
@@ -73,26 +83,49 @@ func (c *Config) reopen() {
 	c.wsMu.Unlock()
 }
 
-// Cache returns the store to use, or nil when caching is off. A cache that
-// cannot be opened (read-only home, no cache dir) only costs speed, so it
-// turns caching off rather than failing the command.
+// Cache returns the store to use, or nil when caching is off; opened once
+// per Config. A cache that cannot be opened (read-only home, no cache dir)
+// only costs speed, so it turns caching off rather than failing the
+// command; a remote tier that cannot be opened is left out with a warning.
 func (c *Config) Cache() *cache.Store {
 	if c.NoCache {
 		return nil
 	}
-	dir := c.CacheDir
-	if dir == "" {
-		d, err := cache.DefaultDir()
-		if err != nil {
-			return nil
+	c.storeOnce.Do(func() {
+		dir := c.CacheDir
+		if dir == "" {
+			d, err := cache.DefaultDir()
+			if err != nil {
+				return
+			}
+			dir = d
 		}
-		dir = d
-	}
-	s, err := cache.Open(dir)
-	if err != nil {
-		return nil
-	}
-	return s
+		s, err := cache.Open(dir)
+		if err != nil {
+			return
+		}
+		c.store = s
+		u := c.CacheURL
+		if u == "" {
+			u = os.Getenv(blobcache.EnvURL)
+		}
+		if u == "" {
+			return
+		}
+		timeout := c.RemoteTimeout
+		if timeout <= 0 {
+			timeout = cache.DefaultRemoteTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		b, err := blobcache.Open(ctx, u)
+		if err != nil {
+			c.logf("warning: %v; rendering without the remote cache\n", err)
+			return
+		}
+		s.WithRemote(b, timeout, c.logf)
+	})
+	return c.store
 }
 
 // lock takes the checkout's writer lock on the rendered tree out (the

@@ -1,9 +1,12 @@
 package action
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/blobcache"
 	"github.com/libertum/platform-gitops/generator/cache"
 )
 
@@ -15,6 +18,8 @@ type Cache struct {
 	// the entries no run has used for OlderThan).
 	Op        string
 	OlderThan time.Duration
+	// URL is the remote tier (default $GITOPS_CACHE_URL); stats reports it too.
+	URL string
 }
 
 // Run does Op.
@@ -34,6 +39,15 @@ func (c *Cache) Run() (*CacheStats, error) {
 // CacheStats is the cache's size, or what a prune removed.
 type CacheStats struct {
 	Dir     string
+	Entries int
+	Bytes   int64
+	// Remote is the remote tier's size, when one is configured.
+	Remote *RemoteTier
+}
+
+// RemoteTier is the remote cache's address and size.
+type RemoteTier struct {
+	URL     string
 	Entries int
 	Bytes   int64
 }
@@ -65,7 +79,27 @@ func (c *Cache) Stats() (*CacheStats, error) {
 		return nil, err
 	}
 	n, b, err := s.Size()
-	return &CacheStats{Dir: dir, Entries: n, Bytes: b}, err
+	st := &CacheStats{Dir: dir, Entries: n, Bytes: b}
+	if err != nil {
+		return nil, err
+	}
+	u := c.URL
+	if u == "" {
+		u = os.Getenv(blobcache.EnvURL)
+	}
+	if u == "" {
+		return st, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bucket, err := blobcache.Open(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	defer bucket.Close()
+	rn, rb, err := bucket.Size(ctx)
+	st.Remote = &RemoteTier{URL: bucket.String(), Entries: rn, Bytes: rb}
+	return st, err
 }
 
 // Prune removes the entries no run has used for age; safe while other

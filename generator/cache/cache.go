@@ -99,6 +99,8 @@ func (h *Hasher) Sum() (Key, error) {
 type Store struct {
 	dir          string
 	hits, misses atomic.Int64
+	// remote is the optional shared second tier.
+	remote *remote
 }
 
 // DefaultDir is $GITOPS_CACHE_DIR, or libertum-gitops under the user cache
@@ -137,19 +139,21 @@ func (s *Store) Get(k Key) ([]byte, bool) {
 		return nil, false
 	}
 	b, err := os.ReadFile(s.path(k))
-	if err != nil {
-		s.misses.Add(1)
-		return nil, false
-	}
-	payload, ok := unwrap(b)
-	if !ok {
+	if err == nil {
+		payload, ok := unwrap(b)
+		if ok {
+			s.hits.Add(1)
+			s.touch(s.path(k))
+			return payload, true
+		}
 		os.Remove(s.path(k))
-		s.misses.Add(1)
-		return nil, false
 	}
-	s.hits.Add(1)
-	s.touch(s.path(k))
-	return payload, true
+	if payload, ok := s.fetch(k); ok {
+		s.hits.Add(1)
+		return payload, true
+	}
+	s.misses.Add(1)
+	return nil, false
 }
 
 // touchEvery is how stale an entry's modification time may get before a
@@ -202,6 +206,14 @@ func (s *Store) Put(k Key, payload []byte) error {
 	if s == nil {
 		return nil
 	}
+	if err := s.putLocal(k, payload); err != nil {
+		return err
+	}
+	s.store(k, payload)
+	return nil
+}
+
+func (s *Store) putLocal(k Key, payload []byte) error {
 	p := s.path(k)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("cache put: %w", err)
