@@ -212,11 +212,13 @@ func sortedKeys[V any](m map[string]V) []string {
 // the dashboards (Grafana: <name>-dashboards).
 func (t Target) monitoringConfig() ([]runtime.Object, error) {
 	var out []runtime.Object
-	cm := func(name string, data map[string]string) {
-		out = append(out, &corev1.ConfigMap{
+	cm := func(name string, data map[string]string) *corev1.ConfigMap {
+		c := &corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: t.meta(name), Data: data,
-		})
+		}
+		out = append(out, c)
+		return c
 	}
 	a := t.Env.Spec.Alerting
 	if a != nil && t.Component.ScrapesMetrics {
@@ -242,7 +244,9 @@ func (t Target) monitoringConfig() ([]runtime.Object, error) {
 			}
 			data[name] = string(b)
 		}
-		cm(t.Name+"-dashboards", data)
+		// The label Grafana's dashboard sidecar looks for, should one be
+		// used instead of the mounted provider.
+		cm(t.Name+"-dashboards", data).Labels["grafana_dashboard"] = "1"
 	}
 	return out, nil
 }
