@@ -290,6 +290,18 @@ func TestPolicyRules(t *testing.T) {
 			svc.SetLabels(l)
 			return objs
 		}},
+		{"identity.default-sa", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiPod(t, objs)["serviceAccountName"] = "default"
+			return objs
+		}},
+		{"identity.client-id", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			find(t, objs, "ServiceAccount", "api").SetAnnotations(nil)
+			return objs
+		}},
+		{"identity.use-label", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "CronJob", "mongodb-backup"), "spec", "jobTemplate", "spec", "template", "metadata", "labels"), "azure.workload.identity/use")
+			return objs
+		}},
 		{"backup.mongodb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			return without(objs, "CronJob", "mongodb-backup")
 		}},

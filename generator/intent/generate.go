@@ -37,6 +37,11 @@ func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 		return nil, err
 	}
 	out = append(out, nps...)
+	sas, err := t.serviceAccounts(objs)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sas...)
 	for _, o := range objs {
 		w, err := decodeWorkload(o)
 		if err != nil {

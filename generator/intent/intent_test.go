@@ -249,3 +249,43 @@ func TestShapeErrors(t *testing.T) {
 		t.Errorf("err = %v, want the unknown field named", err)
 	}
 }
+
+// TestWorkloadIdentity: pods without an account of their own get the
+// component's (generated), annotated with the stamp's client ID when they
+// read Key Vault; pods that call Azure are labelled for the token.
+func TestWorkloadIdentity(t *testing.T) {
+	tg := target(t, `[]`, "api")
+	tg.Component.Azure = []string{"blob"}
+	objs := served("api")
+	if err := Shape(tg, objs); err != nil {
+		t.Fatal(err)
+	}
+	out := encode(t, objs)
+	for _, want := range []string{"serviceAccountName: api", WorkloadIdentityUse + `: "true"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("shaped pods lack %q:\n%s", want, out)
+		}
+	}
+	gen, err := Generate(tg, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := encode(t, gen)
+	if !strings.Contains(g, "kind: ServiceAccount") || !strings.Contains(g, WorkloadIdentityClientID+": "+tg.Stamp.IdentityClientID) || !strings.Contains(g, "automountServiceAccountToken: false") {
+		t.Errorf("no annotated ServiceAccount for api:\n%s", g)
+	}
+
+	// Neither Key Vault nor Azure: an account, without the identity.
+	edge := target(t, `[]`, "edge")
+	eobjs := served("edge")
+	if err := Shape(edge, eobjs); err != nil {
+		t.Fatal(err)
+	}
+	egen, err := Generate(edge, eobjs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := encode(t, egen); !strings.Contains(e, "kind: ServiceAccount") || strings.Contains(e, WorkloadIdentityClientID) || strings.Contains(encode(t, eobjs), WorkloadIdentityUse) {
+		t.Errorf("edge: want an account without identity:\n%s", e)
+	}
+}

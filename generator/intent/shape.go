@@ -150,6 +150,7 @@ func Shape(t Target, objs []*manifest.Object) error {
 			t.spreadOverZones(w)
 		}
 		t.labelPods(w)
+		t.serviceAccount(w)
 		t.mountSecrets(w)
 		if err := w.encode(o); err != nil {
 			return err

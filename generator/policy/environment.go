@@ -41,6 +41,8 @@ type Network struct {
 // Stamp is where a stamp runs.
 type Stamp struct {
 	Region string `json:"region"`
+	// IdentityClientID is the stamp's workload identity.
+	IdentityClientID string `json:"identityClientID"`
 }
 
 // Component is a component's network intent and declared exemptions.
@@ -52,6 +54,21 @@ type Component struct {
 	Ingress                bool     `json:"ingress"`
 	External               bool     `json:"external"`
 	WritableRootFilesystem string   `json:"writableRootFilesystem,omitempty"`
+	// Azure are the Azure services its main pods call with an Azure
+	// identity (the API server excepted); Jobs the same per job.
+	Azure []string            `json:"azure"`
+	Jobs  map[string][]string `json:"jobs"`
+}
+
+// withIdentity keeps the Azure services that need an Azure identity.
+func withIdentity(services []string) []string {
+	out := []string{}
+	for _, s := range services {
+		if s != "kube-apiserver" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // EnvironmentOf derives the policies' view of an environment spec.
@@ -71,7 +88,7 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		Components: map[string]Component{},
 	}
 	for _, st := range s.Stamps {
-		out.Stamps[st.Name] = Stamp{Region: st.Region}
+		out.Stamps[st.Name] = Stamp{Region: st.Region, IdentityClientID: st.IdentityClientID}
 	}
 	for _, name := range e.ComponentNames() {
 		c := s.Components[name]
@@ -83,6 +100,11 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			Ingress:                c.Ingress != nil,
 			External:               c.External != nil,
 			WritableRootFilesystem: c.WritableRootFilesystem,
+			Azure:                  withIdentity(c.Azure),
+			Jobs:                   map[string][]string{},
+		}
+		for job, j := range c.Jobs {
+			out.Components[name].Jobs[job] = withIdentity(j.Azure)
 		}
 	}
 	return out

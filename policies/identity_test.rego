@@ -1,0 +1,67 @@
+package libertum.identity_test
+
+import data.libertum.fixtures as f
+import data.libertum.identity
+import data.libertum.lib
+
+client := "0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e"
+
+env := json.patch(f.env, [
+	{"op": "add", "path": "/stamps/one/identityClientID", "value": client},
+	{"op": "add", "path": "/components/api/azure", "value": ["blob"]},
+	{"op": "add", "path": "/components/mongodb/jobs", "value": {"mongodb-backup": ["blob"]}},
+])
+
+api := json.patch(f.deployment, [
+	{"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "api"},
+	{"op": "add", "path": "/spec/template/metadata/labels/azure.workload.identity~1use", "value": "true"},
+])
+
+account(name, ns, annotations) := {
+	"apiVersion": "v1", "kind": "ServiceAccount",
+	"metadata": {"name": name, "namespace": ns, "labels": f.labels("api"), "annotations": annotations},
+}
+
+with_identity := account("api", "app", {"azure.workload.identity/client-id": client})
+
+deny_rules(obj, objs) := r if {
+	r := f.rules(identity.deny) with input as obj with data.environment as env with data.rendered as lib.index(objs)
+}
+
+test_own_account_with_identity_pass if {
+	count(deny_rules(api, [api, with_identity])) == 0
+}
+
+test_default_account_fail if {
+	default_sa := json.patch(api, [{"op": "remove", "path": "/spec/template/spec/serviceAccountName"}])
+	"identity.default-sa" in deny_rules(default_sa, [default_sa, with_identity])
+	named_default := json.patch(api, [{"op": "replace", "path": "/spec/template/spec/serviceAccountName", "value": "default"}])
+	"identity.default-sa" in deny_rules(named_default, [named_default, with_identity])
+}
+
+test_client_id_missing_fail if "identity.client-id" in deny_rules(api, [api, account("api", "app", {})])
+
+test_client_id_of_another_stamp_fail if {
+	"identity.client-id" in deny_rules(api, [api, account("api", "app", {"azure.workload.identity/client-id": "5a9e2c7d-3b1f-4d6a-8c0e-1f4b7d2a9c6e"})])
+}
+
+test_key_vault_needs_the_identity if {
+	kv := json.patch(f.db, [
+		{"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "db"},
+		{"op": "add", "path": "/spec/template/spec/volumes", "value": [{"name": "secrets-store", "csi": {"driver": "secrets-store.csi.k8s.io"}}]},
+	])
+	"identity.client-id" in deny_rules(kv, [kv, account("db", "data", {})])
+	not "identity.client-id" in deny_rules(kv, [kv, account("db", "data", {"azure.workload.identity/client-id": client})])
+}
+
+test_use_label_fail if {
+	unlabelled := json.patch(api, [{"op": "remove", "path": "/spec/template/metadata/labels/azure.workload.identity~1use"}])
+	"identity.use-label" in deny_rules(unlabelled, [unlabelled, with_identity])
+}
+
+test_job_use_label if {
+	job := json.patch(f.backup, [{"op": "add", "path": "/spec/jobTemplate/spec/template/spec/serviceAccountName", "value": "mongodb-backup"}])
+	"identity.use-label" in deny_rules(job, [job])
+	labelled := json.patch(job, [{"op": "add", "path": "/spec/jobTemplate/spec/template/metadata", "value": {"labels": {"azure.workload.identity/use": "true"}}}])
+	not "identity.use-label" in deny_rules(labelled, [labelled])
+}
