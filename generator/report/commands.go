@@ -187,7 +187,10 @@ func Published(w io.Writer, remote, branch string, res *publish.Result) {
 		fmt.Fprintf(w, "updated %s/%s at %s: render of %s for %s\n", remote, branch, ShortSHA(res.Commit), ShortSHA(res.Source), strings.Join(res.Envs, ", "))
 	}
 	for _, st := range res.Stamps {
-		fmt.Fprintf(w, "  %s (%s) takes it; later waves follow with gitops rollout --env %s\n", st.Stamp, st.Branch, st.Env)
+		fmt.Fprintf(w, "  %s (%s) takes it\n", st.Stamp, st.Branch)
+	}
+	if len(res.Stamps) > 0 {
+		fmt.Fprintln(w, "later waves, where an environment has them, follow with: gitops rollout --env ENV")
 	}
 }
 
