@@ -10,9 +10,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -109,12 +110,7 @@ func dashboards(path, out string) error {
 		Expr   string `json:"expr"`
 	}
 	var rules []rule
-	names := make([]string, 0, len(cm.Data))
-	for n := range cm.Data {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(cm.Data)) {
 		var d struct {
 			Panels []struct {
 				Targets []struct {

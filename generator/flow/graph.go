@@ -10,6 +10,7 @@ package flow
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -316,7 +317,7 @@ func (b builder) build() error {
 				}
 			}
 		}
-		for _, job := range sortedJobs(c.Jobs) {
+		for _, job := range slices.Sorted(maps.Keys(c.Jobs)) {
 			from := self
 			from.Job = job
 			if err := reach(from, c.Jobs[job].TalksTo, c.Jobs[job].Azure, "job "+job); err != nil {
@@ -332,15 +333,6 @@ func (b builder) build() error {
 // takes traffic from the internet.
 func Edge(c spec.Component) bool {
 	return c.Tier == spec.TierPublic && c.Ingress == nil && c.External == nil
-}
-
-func sortedJobs(m map[string]spec.Job) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // From returns the flows a peer opens.

@@ -2,8 +2,9 @@ package intent
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -185,7 +186,7 @@ func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, erro
 		}
 	}
 	var jobs []string
-	for _, j := range sortedKeys(t.Component.Jobs) {
+	for _, j := range slices.Sorted(maps.Keys(t.Component.Jobs)) {
 		if !rendered[j] {
 			return nil, fmt.Errorf("%s: base %s renders no CronJob or Job named %q", t.where("jobs", j), t.Component.BaseDir(t.Name), j)
 		}
@@ -200,15 +201,6 @@ func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, erro
 		out = append(out, np)
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // monitoringConfig renders what package monitoring generates from the

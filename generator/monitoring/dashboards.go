@@ -3,7 +3,8 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -152,21 +153,12 @@ func (d *Dashboard) Encode() ([]byte, error) { return json.MarshalIndent(d, "", 
 // Queries lists every dashboard query, for checking that they parse.
 func Queries(ds map[string]*Dashboard) []Query {
 	var out []Query
-	for _, name := range sortedKeys(ds) {
+	for _, name := range slices.Sorted(maps.Keys(ds)) {
 		for _, p := range ds[name].Panels {
 			for _, t := range p.Targets {
 				out = append(out, Query{Dashboard: name, Panel: p.Title, Expr: t.Expr})
 			}
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -6,6 +6,8 @@ package monitoring
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,7 +143,7 @@ func (b *builder) component(name string, c spec.Component) {
 		}
 	}
 	maxAge, _ := time.ParseDuration(b.a.BackupMaxAge)
-	for _, job := range sortedJobs(c.Jobs) {
+	for _, job := range slices.Sorted(maps.Keys(c.Jobs)) {
 		b.add("BackupMissing", name, Critical,
 			fmt.Sprintf(`time() - kube_cronjob_status_last_successful_time{%s, cronjob=%q} > %d`, sel, job, int(maxAge.Seconds())), "10m",
 			fmt.Sprintf("%s has not succeeded for %s", job, b.a.BackupMaxAge),
@@ -153,15 +155,6 @@ func (b *builder) component(name string, c spec.Component) {
 // PodDisruptionBudget: several replicas, or any in a zoned cluster.
 func replicated(env *spec.Environment, c spec.Component) bool {
 	return len(env.Spec.Cluster.Zones) > 0 || c.Scaling != nil || c.Replicas >= 2
-}
-
-func sortedJobs(m map[string]spec.Job) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Encode renders a rule file as YAML.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,21 +172,13 @@ func (x *Exceptions) Check(rules, components map[string]bool) error {
 	var errs []error
 	for _, e := range x.Exceptions {
 		if e.Rule != "" && !rules[e.Rule] {
-			errs = append(errs, fmt.Errorf("%s:%d: rule %q is no rule of the policies (known: %s)", x.file, e.line, e.Rule, strings.Join(sortedKeys(rules), ", ")))
+			errs = append(errs, fmt.Errorf("%s:%d: rule %q is no rule of the policies (known: %s)", x.file, e.line, e.Rule, strings.Join(slices.Sorted(maps.Keys(rules)), ", ")))
 		}
 		if e.Component != "" && !components[e.Component] {
 			errs = append(errs, fmt.Errorf("%s:%d: component %q is in no environment", x.file, e.line, e.Component))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return sortedStrings(out)
 }
 
 var ruleLiteral = regexp.MustCompile(`"([a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*)"`)

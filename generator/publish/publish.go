@@ -9,9 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/libertum/platform-gitops/generator/git"
@@ -251,7 +252,7 @@ func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta []b
 	for _, f := range files {
 		envs[layout.Env(f.Path)] = true
 	}
-	if err := layout.Replace(dir, sortedKeys(envs), files); err != nil {
+	if err := layout.Replace(dir, slices.Sorted(maps.Keys(envs)), files); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644); err != nil {
@@ -284,7 +285,7 @@ func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]str
 		}
 		envs[layout.Env(line)] = true
 	}
-	return sortedKeys(envs), nil
+	return slices.Sorted(maps.Keys(envs)), nil
 }
 
 func message(source string, envs []string) string {
@@ -294,13 +295,4 @@ func message(source string, envs []string) string {
 	}
 	return fmt.Sprintf("Render %s for %s\n\nRendered from %s by gitops publish.\n\n%s: %s\n%s: %s\n",
 		short, strings.Join(envs, ", "), source, SourceTrailer, source, EnvsTrailer, strings.Join(envs, ", "))
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -148,7 +149,7 @@ func (v *validator) alerting() {
 	if len(a.Receivers) == 0 {
 		v.fail(at("receivers"), "alerting.receivers: route at least the critical severity to a receiver")
 	}
-	for _, sev := range sortedKeys(a.Receivers) {
+	for _, sev := range slices.Sorted(maps.Keys(a.Receivers)) {
 		if sev != "critical" && sev != "warning" && sev != "info" {
 			v.fail(at("receivers"), "alerting.receivers: severity %q: want critical, warning or info", sev)
 		}
@@ -333,15 +334,6 @@ func (v *validator) azure(path []string, who string, services []string) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func within(inner, outer netip.Prefix) bool {
 	return outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr())
 }
@@ -423,7 +415,7 @@ func (v *validator) components() {
 			talks[t] = true
 		}
 		v.azure(at("azure"), name, c.Azure)
-		for _, job := range sortedKeys(c.Jobs) {
+		for _, job := range slices.Sorted(maps.Keys(c.Jobs)) {
 			jp := at("jobs", job)
 			if errs := validation.IsDNS1123Subdomain(job); len(errs) > 0 {
 				v.fail(jp, "component %s: job name %q: %s", name, job, errs[0])

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -140,7 +142,7 @@ func Run(ctx context.Context, cfg *rest.Config, crds []*manifest.Object, inputs 
 			return nil, fmt.Errorf("create CRD %s: %w", c.GetName(), err)
 		}
 	}
-	for _, name := range sortedKeys(namespaces) {
+	for _, name := range slices.Sorted(maps.Keys(namespaces)) {
 		obj := namespaces[name]
 		if obj == nil {
 			obj = &manifest.Object{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
@@ -243,15 +245,6 @@ func dryRun(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, 
 		return reject(err.Error())
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]*manifest.Object) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // LoadCRDs decodes the CRD manifests of the platform (crds/, path to content).
