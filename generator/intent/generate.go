@@ -33,22 +33,25 @@ func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 		}
 		out = append(out, svc, slice)
 	}
-	nps, err := t.networkPolicies(objs)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, nps...)
-	sas, err := t.serviceAccounts(objs)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, sas...)
+	// Every workload is decoded once; the generators below share them.
+	var ws []*workload
 	for _, o := range objs {
 		w, err := decodeWorkload(o)
 		if err != nil {
 			return nil, err
 		}
-		if w == nil || w.selector == nil || (w.kind != "Deployment" && w.kind != "StatefulSet") {
+		if w != nil {
+			ws = append(ws, w)
+		}
+	}
+	nps, err := t.networkPolicies(objs, ws)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, nps...)
+	out = append(out, t.serviceAccounts(objs, ws)...)
+	for _, w := range ws {
+		if w.selector == nil || (w.kind != "Deployment" && w.kind != "StatefulSet") {
 			continue
 		}
 		if hpa := t.hpa(w); hpa != nil {
@@ -157,7 +160,7 @@ func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
 // networkPolicies renders the component's NetworkPolicies from the
 // network intent graph (see package flow): the spec's flows, on the ports
 // the component's own objects serve.
-func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, error) {
+func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runtime.Object, error) {
 	iface, err := flow.InterfaceOf(t.Name, objs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.where(), err)
@@ -176,13 +179,9 @@ func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, erro
 		return nil, err
 	}
 	rendered := map[string]bool{}
-	pods := false
-	for _, o := range objs {
-		if tmpl, err := manifest.PodTemplate(o); err == nil && tmpl != nil {
-			pods = true
-			if manifest.IsJob(o.GetKind()) {
-				rendered[manifest.Name(o)] = true
-			}
+	for _, w := range ws {
+		if manifest.IsJob(w.kind) {
+			rendered[w.meta.Name] = true
 		}
 	}
 	var jobs []string
@@ -192,7 +191,7 @@ func (t Target) networkPolicies(objs []*manifest.Object) ([]runtime.Object, erro
 		}
 		jobs = append(jobs, j)
 	}
-	if !pods {
+	if len(ws) == 0 {
 		return nil, nil
 	}
 	var out []runtime.Object

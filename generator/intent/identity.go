@@ -63,17 +63,10 @@ func (t Target) serviceAccount(w *workload) string {
 // serviceAccounts returns the accounts the component's pods run as that its
 // base does not render, and annotates every account whose pods act as the
 // stamp's workload identity (generated or rendered) with its client ID.
-func (t Target) serviceAccounts(objs []*manifest.Object) ([]runtime.Object, error) {
+func (t Target) serviceAccounts(objs []*manifest.Object, ws []*workload) []runtime.Object {
 	need := map[string]bool{} // account -> needs the identity
 	var order []string
-	for _, o := range objs {
-		w, err := decodeWorkload(o)
-		if err != nil {
-			return nil, err
-		}
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		sa := w.pod.Spec.ServiceAccountName
 		if _, ok := need[sa]; !ok {
 			order = append(order, sa)
@@ -106,5 +99,5 @@ func (t Target) serviceAccounts(objs []*manifest.Object) ([]runtime.Object, erro
 			AutomountServiceAccountToken: &no,
 		})
 	}
-	return out, nil
+	return out
 }
