@@ -51,8 +51,8 @@ type Conn struct {
 	// Policies are the NetworkPolicies (namespace/name) that decide: those
 	// denying a blocked flow, those admitting an undeclared one.
 	Policies []string `json:"policies,omitempty"`
-	// Selected is false when no policy selects the side that should have
-	// refused an undeclared flow.
+	// Unselected names the workload (and direction) no policy selects when
+	// that is what lets an undeclared flow through.
 	Unselected string `json:"unselected,omitempty"`
 
 	from, to node

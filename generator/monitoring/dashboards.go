@@ -122,13 +122,10 @@ func Dashboards(env *spec.Environment) map[string]*Dashboard {
 	}
 	out["stamp-overview.json"] = o
 	data := newDashboard("data-tier", "Data tier and backup", "data")
+	// The data tier is what the HealthService checks.
 	var ext, in []string
-	for _, name := range env.ComponentNames() {
-		c := env.Spec.Components[name]
-		if c.Tier != spec.TierPrivate || len(c.Jobs) == 0 && c.External == nil && !strings.HasPrefix(c.Namespace, "data") {
-			continue
-		}
-		if c.External != nil {
+	for _, name := range slices.Sorted(slices.Values(env.Spec.Components[HealthServiceName].TalksTo)) {
+		if c := env.Spec.Components[name]; c.External != nil {
 			ext = append(ext, name)
 		} else {
 			in = append(in, name)
