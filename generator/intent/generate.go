@@ -139,7 +139,7 @@ func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
 	} else if w.replicas != nil && *w.replicas != nil {
 		replicas = **w.replicas
 	}
-	if len(t.Env.Spec.Cluster.Zones) == 0 && replicas < 2 {
+	if !t.Env.Disruptible(replicas) {
 		return nil
 	}
 	one := intstr.FromInt32(1)

@@ -60,14 +60,7 @@ func (t Target) Zones() []string {
 // Replicas returns the replica count the component's main workload runs
 // with (the HPA minimum when it scales), and whether the spec sets one.
 func (t Target) Replicas() (int32, bool) {
-	if s := t.Component.Scaling; s != nil {
-		lo, _ := s.HPABounds(t.Stamp, len(t.Env.Spec.Cluster.Zones))
-		return lo, true
-	}
-	if t.Component.Replicas > 0 {
-		return int32(t.Component.Replicas), true
-	}
-	return 0, false
+	return t.Env.MinReplicas(t.Component, t.Stamp)
 }
 
 // workload is a typed pod-bearing object and the pod spec inside it.

@@ -57,6 +57,8 @@ func TestEveryComponentHasItsAlerts(t *testing.T) {
 				}
 				if replicated(e, c) {
 					want = append(want, "PDBNoDisruptionAllowed")
+				} else if _, ok := byComp[cname]["PDBNoDisruptionAllowed"]; ok {
+					t.Errorf("%s/%s: a PDB alert for a component the generator gives no PDB", name, cname)
 				}
 				if cname == HealthServiceName {
 					want = append(want, "StampUnhealthy")
@@ -84,6 +86,17 @@ func TestEveryComponentHasItsAlerts(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPDBAlertsFollowTheRenderedPDBs: dev (one zone, HPA minimum 1) renders
+// no PodDisruptionBudget, so it has no PDB alert; prod has both.
+func TestPDBAlertsFollowTheRenderedPDBs(t *testing.T) {
+	if _, ok := alerts(Rules(env(t, "dev")))["api"]["PDBNoDisruptionAllowed"]; ok {
+		t.Error("dev: a PDB alert for api, which renders no PDB there")
+	}
+	if _, ok := alerts(Rules(env(t, "prod")))["api"]["PDBNoDisruptionAllowed"]; !ok {
+		t.Error("prod: no PDB alert for api")
 	}
 }
 

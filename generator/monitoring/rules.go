@@ -152,9 +152,15 @@ func (b *builder) component(name string, c spec.Component) {
 }
 
 // replicated reports whether the generator gives the component a
-// PodDisruptionBudget: several replicas, or any in a zoned cluster.
+// PodDisruptionBudget in some stamp (spec.Disruptible, as the generator
+// decides it).
 func replicated(env *spec.Environment, c spec.Component) bool {
-	return len(env.Spec.Cluster.Zones) > 0 || c.Scaling != nil || c.Replicas >= 2
+	for _, st := range env.Spec.Stamps {
+		if n, ok := env.MinReplicas(c, st); ok && env.Disruptible(n) {
+			return true
+		}
+	}
+	return len(env.Spec.Cluster.Zones) > 0
 }
 
 // Encode renders a rule file as YAML.

@@ -433,6 +433,26 @@ func (e *Environment) Consumers(name string) []string {
 	return e.consumers[name]
 }
 
+// MinReplicas returns the replica count a component's main workload runs
+// with in a stamp (the HPA minimum when it scales), and whether the spec
+// sets one.
+func (e *Environment) MinReplicas(c Component, st Stamp) (int32, bool) {
+	if c.Scaling != nil {
+		lo, _ := c.Scaling.HPABounds(st, len(e.Spec.Cluster.Zones))
+		return lo, true
+	}
+	if c.Replicas > 0 {
+		return int32(c.Replicas), true
+	}
+	return 0, false
+}
+
+// Disruptible reports whether a workload running replicas gets a
+// PodDisruptionBudget: several replicas, or any in a zoned cluster.
+func (e *Environment) Disruptible(replicas int32) bool {
+	return len(e.Spec.Cluster.Zones) > 0 || replicas >= 2
+}
+
 // HPABounds derives a component's HPA min and max replicas in a stamp from
 // the capacity model: enough pods for the stamp's baseline and peak load at
 // the component's per-pod throughput, and never fewer than one pod per zone.
