@@ -15,7 +15,7 @@ import (
 func stampObjects(t *testing.T) []*manifest.Object {
 	t.Helper()
 	var objs []*manifest.Object
-	for _, comp := range []string{"api", "tokenization", "kafka", "mongodb", "namespaces"} {
+	for _, comp := range []string{"api", "tokenization", "kafka", "mongodb", "ingress-nginx", "namespaces"} {
 		files, err := filepath.Glob(filepath.Join(repoRoot, "rendered", "prod", "weu-1", comp, "*.yaml"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no rendered files for %s: %v", comp, err)
@@ -300,6 +300,19 @@ func TestPolicyRules(t *testing.T) {
 		}},
 		{"identity.use-label", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			delete(at(t, find(t, objs, "CronJob", "mongodb-backup"), "spec", "jobTemplate", "spec", "template", "metadata", "labels"), "azure.workload.identity/use")
+			return objs
+		}},
+		{"entry.open-lb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "Service", "ingress-nginx"), "spec")["loadBalancerSourceRanges"] = []any{"0.0.0.0/0"}
+			return objs
+		}},
+		{"entry.frontdoor-id", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "ConfigMap", "ingress-nginx-controller"), "data"), "server-snippet")
+			delete(at(t, find(t, objs, "ConfigMap", "ingress-nginx-controller"), "data"), "http-snippet")
+			return objs
+		}},
+		{"entry.forwarded-headers", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			delete(at(t, find(t, objs, "ConfigMap", "ingress-nginx-controller"), "data"), "proxy-real-ip-cidr")
 			return objs
 		}},
 		{"backup.mongodb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {

@@ -34,7 +34,7 @@ func committed(t testing.TB, env string) (*spec.Environment, []policy.Input) {
 	var inputs []policy.Input
 	base := filepath.Join(root, workspace.RenderedDir)
 	err = filepath.WalkDir(filepath.Join(base, env), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
 			return err
 		}
 		rel, _ := filepath.Rel(base, path)

@@ -247,9 +247,15 @@ func (t Target) monitoringConfig() ([]runtime.Object, error) {
 	return out, nil
 }
 
+// ingress serves the component under its stamp host and, behind Front
+// Door, under the environment's global host too: Front Door forwards the
+// host users asked for.
 func (t Target) ingress() *networkingv1.Ingress {
 	in := t.Component.Ingress
-	host := in.Host + "." + t.Stamp.Domain
+	hosts := []string{in.Host + "." + t.Stamp.Domain}
+	if f := t.Env.Spec.FrontDoor; f != nil {
+		hosts = append(hosts, in.Host+"."+f.Domain)
+	}
 	path := in.Path
 	if path == "" {
 		path = "/"
@@ -264,24 +270,28 @@ func (t Target) ingress() *networkingv1.Ingress {
 	}
 	class := "nginx"
 	prefix := networkingv1.PathTypePrefix
+	rules := make([]networkingv1.IngressRule, len(hosts))
+	for i, h := range hosts {
+		rules[i] = networkingv1.IngressRule{
+			Host: h,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{
+					Path:     path,
+					PathType: &prefix,
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+						Name: t.Name, Port: port,
+					}},
+				}},
+			}},
+		}
+	}
 	return &networkingv1.Ingress{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
 		ObjectMeta: t.meta(t.Name),
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: &class,
-			TLS:              []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: t.Name + "-tls"}},
-			Rules: []networkingv1.IngressRule{{
-				Host: host,
-				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-					Paths: []networkingv1.HTTPIngressPath{{
-						Path:     path,
-						PathType: &prefix,
-						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-							Name: t.Name, Port: port,
-						}},
-					}},
-				}},
-			}},
+			TLS:              []networkingv1.IngressTLS{{Hosts: hosts, SecretName: t.Name + "-tls"}},
+			Rules:            rules,
 		},
 	}
 }

@@ -14,6 +14,15 @@ type Environment struct {
 	Network    Network              `json:"network"`
 	Stamps     map[string]Stamp     `json:"stamps"`
 	Components map[string]Component `json:"components"`
+	// FrontDoor is the environment's Front Door entry, absent where users
+	// reach the stamps directly.
+	FrontDoor *FrontDoor `json:"frontDoor,omitempty"`
+}
+
+// FrontDoor is what the entry rules check the ingress controller against.
+type FrontDoor struct {
+	ID           string   `json:"id"`
+	BackendCIDRs []string `json:"backendCIDRs"`
 }
 
 // Node is the node size pods must fit.
@@ -86,6 +95,9 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		Network:    Network{VNet: s.Network.VNet, PublicSubnet: s.Network.PublicSubnet, PrivateSubnet: s.Network.PrivateSubnet},
 		Stamps:     map[string]Stamp{},
 		Components: map[string]Component{},
+	}
+	if f := s.FrontDoor; f != nil {
+		out.FrontDoor = &FrontDoor{ID: f.ID, BackendCIDRs: append([]string{}, f.BackendCIDRs...)}
 	}
 	for _, st := range s.Stamps {
 		out.Stamps[st.Name] = Stamp{Region: st.Region, IdentityClientID: st.IdentityClientID}

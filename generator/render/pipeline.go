@@ -12,6 +12,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/source"
+	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // build runs one unit through the pipeline: source → shape → generate →
@@ -92,6 +93,13 @@ func chartValues(t intent.Target) map[string]any {
 	vals["stamp"] = map[string]any{"name": t.Stamp.Name, "region": t.Stamp.Region}
 	if n, ok := t.Replicas(); ok {
 		vals["replicas"] = int64(n)
+	}
+	if f := t.Env.Spec.FrontDoor; f != nil && t.Component.Tier == spec.TierPublic {
+		cidrs := make([]any, len(f.BackendCIDRs))
+		for i, c := range f.BackendCIDRs {
+			cidrs[i] = c
+		}
+		vals["frontDoor"] = map[string]any{"id": f.ID, "backendCIDRs": cidrs}
 	}
 	if a := t.Env.Spec.Alerting; a != nil && t.Component.ScrapesMetrics {
 		am := t.Env.Spec.Components[a.Alertmanager]

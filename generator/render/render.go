@@ -19,6 +19,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/argocd"
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/frontdoor"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -284,7 +285,8 @@ func finish(u *Unit, objs []*manifest.Object) error {
 }
 
 // argocdUnits renders what deploys the units: every stamp's Applications,
-// and every environment's AppProject and root Applications.
+// every environment's AppProject and root Applications, and (behind Front
+// Door) its origins document.
 func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 	var out []*Unit
 	for _, e := range envs {
@@ -314,6 +316,15 @@ func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 			return nil, fmt.Errorf("render %s: %w", u.Unit, err)
 		}
 		out = append(out, u)
+		origins, err := frontdoor.Render(e)
+		if err != nil {
+			return nil, err
+		}
+		if origins != nil {
+			fd := &Unit{Unit: layout.Unit{Env: e.Name(), Component: frontdoor.Dir}}
+			fd.Files = []layout.File{{Path: fd.File(frontdoor.File), Data: origins}}
+			out = append(out, fd)
+		}
 	}
 	return out, nil
 }

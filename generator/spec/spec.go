@@ -32,6 +32,8 @@ const (
 	AppsComponent = "argocd"
 	// BootstrapDir holds an environment's AppProject and root Applications.
 	BootstrapDir = "bootstrap"
+	// FrontDoorDir holds an environment's Front Door origins document.
+	FrontDoorDir = "frontdoor"
 )
 
 // Environment is one file under environments/.
@@ -76,7 +78,11 @@ type EnvironmentSpec struct {
 	Rollout *Rollout `yaml:"rollout,omitempty"`
 	// Alerting says where alerts go and the thresholds that differ per
 	// environment; nil renders no alert rules.
-	Alerting   *Alerting            `yaml:"alerting,omitempty"`
+	Alerting *Alerting `yaml:"alerting,omitempty"`
+	// FrontDoor is the environment's Azure Front Door profile, the only
+	// public entry point (seed 001); nil where users reach the stamps
+	// directly (dev).
+	FrontDoor  *FrontDoor           `yaml:"frontDoor,omitempty"`
 	Components map[string]Component `yaml:"components"`
 }
 
@@ -106,6 +112,34 @@ type Alerting struct {
 	BackupMaxAge string `yaml:"backupMaxAge"`
 	// RunbookURL is where the runbooks live; each alert links to its anchor.
 	RunbookURL string `yaml:"runbookURL"`
+}
+
+// FrontDoor is what the stamps need to know about the Front Door profile in
+// front of them: who may connect, how to tell its requests from anyone
+// else's, and the hosts it serves.
+type FrontDoor struct {
+	// ID is the profile's Front Door ID, which Front Door sends on every
+	// request as X-Azure-FDID; the ingress controller refuses any other.
+	ID string `yaml:"id"`
+	// Domain is the global DNS suffix Front Door serves: every Ingress
+	// answers <host>.<domain> as well as <host>.<stamp domain>.
+	Domain string `yaml:"domain"`
+	// Health names the component whose Ingress Front Door probes on each
+	// stamp, at the stamp's origin.probePath.
+	Health string `yaml:"health"`
+	// BackendCIDRs are the addresses Front Door connects to origins from
+	// (the AzureFrontDoor.Backend service tag): forwarded client addresses
+	// are believed from these only.
+	BackendCIDRs []string `yaml:"backendCIDRs"`
+}
+
+// Origin is a stamp as a Front Door origin.
+type Origin struct {
+	// ProbePath is where Front Door asks the stamp's HealthService whether
+	// the stamp can take traffic.
+	ProbePath string `yaml:"probePath"`
+	// Weight is the stamp's share of traffic among healthy stamps (1-1000).
+	Weight int `yaml:"weight"`
 }
 
 // Waves returns the stamps in rollout order: the declared waves, with the
@@ -265,6 +299,9 @@ type Stamp struct {
 	// IdentityClientID is the workload identity the CSI driver reads Key Vault as.
 	IdentityClientID string   `yaml:"identityClientID"`
 	Capacity         Capacity `yaml:"capacity"`
+	// Origin is the stamp behind Front Door; required when the
+	// environment has one.
+	Origin *Origin `yaml:"origin,omitempty"`
 }
 
 // Capacity is the load a stamp is sized for, in requests per second.

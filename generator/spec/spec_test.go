@@ -138,6 +138,12 @@ func TestParseErrors(t *testing.T) {
 		{"alerting thresholds", "  argocd:\n", "  alerting: {alertmanager: api, receivers: {}, restartsPer15m: 0, volumeUsage: 1.5, backupMaxAge: soon, runbookURL: http://x}\n  argocd:\n", []string{"restartsPer15m must be positive", "volumeUsage 1.5", `backupMaxAge "soon"`, "want an https URL", "route at least"}},
 		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
+		{"reserved stamp frontdoor", "- name: one", "- name: frontdoor", []string{":25:", "reserved"}},
+		{"front door without origin", "  stamps:\n", frontDoor + "  stamps:\n", []string{":30:", "origin (probePath, weight) is required"}},
+		{"front door id", "  stamps:\n", strings.Replace(frontDoor, "id: b3d9", "id: x3d9", 1) + "  stamps:\n", []string{":25:", "frontDoor.id"}},
+		{"front door health without ingress", "  stamps:\n", strings.Replace(frontDoor, "health: api", "health: db", 1) + "  stamps:\n", []string{":27:", `frontDoor.health "db"`}},
+		{"front door trusts anyone", "  stamps:\n", strings.Replace(frontDoor, "[147.243.0.0/16]", "[147.243.0.0/16, 0.0.0.0/0]", 1) + "  stamps:\n", []string{":28:", "from anyone"}},
+		{"origin without front door", "      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n", []string{":32:", "only to an environment with spec.frontDoor"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,6 +183,43 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("problem %d = %q, want it at %s (sorted by line)", i, lines[i], want)
 		}
+	}
+}
+
+// frontDoor is a valid spec.frontDoor for the fixture (inserted before its stamps).
+const frontDoor = `  frontDoor:
+    id: b3d9f1a7-4c2e-4e8b-9a6d-1f5c7e3b2a90
+    domain: example.com
+    health: api
+    backendCIDRs: [147.243.0.0/16]
+`
+
+func TestFrontDoor(t *testing.T) {
+	withOrigin := strings.Replace(strings.Replace(valid, "  stamps:\n", frontDoor+"  stamps:\n", 1),
+		"      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n", 1)
+	e, err := Parse("environments/test.yaml", []byte(withOrigin))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if f := e.Spec.FrontDoor; f == nil || f.Domain != "example.com" || e.Spec.Stamps[0].Origin.Weight != 50 {
+		t.Errorf("front door not decoded: %+v, origin %+v", f, e.Spec.Stamps[0].Origin)
+	}
+	for _, bad := range []struct{ old, new, want string }{
+		{"probePath: /health/stamp", "probePath: health", ":37: stamp one: origin.probePath"},
+		{"weight: 50", "weight: 0", ":37: stamp one: origin.weight 0"},
+	} {
+		_, err := Parse("environments/test.yaml", []byte(strings.Replace(withOrigin, bad.old, bad.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: err = %v, want %q", bad.new, err, bad.want)
+		}
+	}
+}
+
+func TestProductionNeedsFrontDoor(t *testing.T) {
+	in := strings.Replace(valid, "spec:\n", "spec:\n  production: true\n", 1)
+	_, err := Parse("environments/test.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "spec.frontDoor (id, domain, health, backendCIDRs) is required") {
+		t.Fatalf("err = %v, want the Front Door rule", err)
 	}
 }
 

@@ -134,6 +134,57 @@ func (v *validator) check() {
 	v.rollout()
 	v.components()
 	v.alerting()
+	v.frontDoor()
+}
+
+// frontDoor checks the entry through Front Door: required in production,
+// and then every stamp is an origin with a probe path and a weight.
+func (v *validator) frontDoor() {
+	f := v.env.Spec.FrontDoor
+	if f == nil {
+		if v.env.Spec.Production {
+			v.fail(p("spec"), "a production environment is reached through Front Door only: spec.frontDoor (id, domain, health, backendCIDRs) is required")
+		}
+		for i, s := range v.env.Spec.Stamps {
+			if s.Origin != nil {
+				v.fail(p("spec", "stamps", strconv.Itoa(i), "origin"), "stamp %s: origin applies only to an environment with spec.frontDoor", s.Name)
+			}
+		}
+		return
+	}
+	at := func(k string) []string { return p("spec", "frontDoor", k) }
+	if !guidPattern.MatchString(f.ID) {
+		v.fail(at("id"), "frontDoor.id %q: want the profile's Front Door ID (a GUID, sent as X-Azure-FDID)", f.ID)
+	}
+	if errs := validation.IsDNS1123Subdomain(f.Domain); len(errs) > 0 {
+		v.fail(at("domain"), "frontDoor.domain %q: %s", f.Domain, errs[0])
+	}
+	if c, ok := v.env.Spec.Components[f.Health]; !ok || c.Ingress == nil {
+		v.fail(at("health"), "frontDoor.health %q is not a component of this environment with an ingress for Front Door to probe", f.Health)
+	}
+	if len(f.BackendCIDRs) == 0 {
+		v.fail(at("backendCIDRs"), "frontDoor.backendCIDRs: list the AzureFrontDoor.Backend ranges forwarded headers are trusted from")
+	}
+	for i, c := range f.BackendCIDRs {
+		path := p("spec", "frontDoor", "backendCIDRs", strconv.Itoa(i))
+		if pr, ok := v.prefix(path, c); ok && pr.Bits() == 0 {
+			v.fail(path, "frontDoor.backendCIDRs: %s would trust forwarded headers from anyone", c)
+		}
+	}
+	for i, s := range v.env.Spec.Stamps {
+		sp := p("spec", "stamps", strconv.Itoa(i), "origin")
+		o := s.Origin
+		if o == nil {
+			v.fail(p("spec", "stamps", strconv.Itoa(i)), "stamp %s: origin (probePath, weight) is required behind Front Door", s.Name)
+			continue
+		}
+		if !strings.HasPrefix(o.ProbePath, "/") || strings.ContainsAny(o.ProbePath, " ?#\t") {
+			v.fail(append(sp, "probePath"), "stamp %s: origin.probePath %q: want an absolute URL path such as /health/stamp", s.Name, o.ProbePath)
+		}
+		if o.Weight < 1 || o.Weight > 1000 {
+			v.fail(append(sp, "weight"), "stamp %s: origin.weight %d: want 1 to 1000", s.Name, o.Weight)
+		}
+	}
 }
 
 func (v *validator) alerting() {
@@ -353,8 +404,8 @@ func (v *validator) stamps() {
 		if names[s.Name] {
 			v.fail(append(sp, "name"), "stamp %q listed twice", s.Name)
 		}
-		if s.Name == BootstrapDir {
-			v.fail(append(sp, "name"), "stamp name %q is reserved for the environment's Argo CD bootstrap", s.Name)
+		if s.Name == BootstrapDir || s.Name == FrontDoorDir {
+			v.fail(append(sp, "name"), "stamp name %q is reserved for an environment-wide folder of the rendered tree", s.Name)
 		}
 		names[s.Name] = true
 		if s.Region == "" {

@@ -1,0 +1,95 @@
+package libertum.entry_test
+
+import data.libertum.entry
+import data.libertum.fixtures as f
+import data.libertum.lib
+
+fdid := "b3d9f1a7-4c2e-4e8b-9a6d-1f5c7e3b2a90"
+
+env := json.patch(f.env, [{"op": "add", "path": "/frontDoor", "value": {"id": fdid, "backendCIDRs": ["147.243.0.0/16", "2a01:111:2050::/44"]}}])
+
+lb := {
+	"apiVersion": "v1", "kind": "Service",
+	"metadata": {"name": "edge", "namespace": "edge", "labels": f.labels("edge"), "annotations": {"service.beta.kubernetes.io/azure-allowed-service-tags": "AzureFrontDoor.Backend"}},
+	"spec": {"type": "LoadBalancer", "selector": {"app.kubernetes.io/name": "edge"}, "ports": [{"port": 443}]},
+}
+
+controller := {
+	"apiVersion": "apps/v1", "kind": "Deployment",
+	"metadata": {"name": "edge", "namespace": "edge", "labels": f.labels("edge")},
+	"spec": {"template": {"metadata": {"labels": f.labels("edge")}, "spec": {"containers": [{
+		"name": "controller",
+		"args": ["/nginx-ingress-controller", "--configmap=$(POD_NAMESPACE)/edge-controller"],
+	}]}}},
+}
+
+config := {
+	"apiVersion": "v1", "kind": "ConfigMap",
+	"metadata": {"name": "edge-controller", "namespace": "edge", "labels": f.labels("edge")},
+	"data": {
+		"use-forwarded-headers": "true",
+		"proxy-real-ip-cidr": "147.243.0.0/16,2a01:111:2050::/44",
+		"http-snippet": sprintf("map $http_x_azure_fdid $fd { default 0; \"%s\" 1; }", [fdid]),
+		"server-snippet": "if ($fd = 0) { return 403; }",
+	},
+}
+
+deny_rules(obj, objs, e) := r if {
+	r := f.rules(entry.deny) with input as obj with data.environment as e with data.rendered as lib.index(objs)
+}
+
+test_front_door_entry_pass if {
+	count(deny_rules(lb, [lb, controller, config], env)) == 0
+	count(deny_rules(controller, [lb, controller, config], env)) == 0
+}
+
+test_open_lb_fail if {
+	open := json.patch(lb, [{"op": "remove", "path": "/metadata/annotations"}])
+	"entry.open-lb" in deny_rules(open, [open], env)
+}
+
+test_lb_with_extra_ranges_fail if {
+	wider := json.patch(lb, [{"op": "add", "path": "/spec/loadBalancerSourceRanges", "value": ["0.0.0.0/0"]}])
+	"entry.open-lb" in deny_rules(wider, [wider], env)
+}
+
+test_internal_lb_pass if {
+	private := json.patch(lb, [{"op": "replace", "path": "/metadata/annotations", "value": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}}])
+	not "entry.open-lb" in deny_rules(private, [private], env)
+}
+
+test_open_lb_without_front_door_pass if {
+	open := json.patch(lb, [{"op": "remove", "path": "/metadata/annotations"}])
+	not "entry.open-lb" in deny_rules(open, [open], f.env)
+}
+
+test_missing_id_check_fail if {
+	unchecked := json.patch(config, [{"op": "remove", "path": "/data/server-snippet"}, {"op": "remove", "path": "/data/http-snippet"}])
+	"entry.frontdoor-id" in deny_rules(controller, [controller, unchecked], env)
+}
+
+test_another_profiles_id_fail if {
+	other := json.patch(config, [{"op": "replace", "path": "/data/http-snippet", "value": "map $http_x_azure_fdid $fd { default 0; \"6e1a4c8f-2b7d-4f3a-8c5e-9d0b3a7f1e24\" 1; }"}])
+	"entry.frontdoor-id" in deny_rules(controller, [controller, other], env)
+}
+
+test_config_not_rendered_fail if "entry.frontdoor-id" in deny_rules(controller, [controller], env)
+
+test_forwarded_from_anyone_fail if {
+	anyone := json.patch(config, [{"op": "remove", "path": "/data/proxy-real-ip-cidr"}])
+	"entry.forwarded-headers" in deny_rules(controller, [controller, anyone], env)
+}
+
+test_forwarded_beyond_front_door_fail if {
+	wider := json.patch(config, [{"op": "replace", "path": "/data/proxy-real-ip-cidr", "value": "147.243.0.0/16,10.0.0.0/8"}])
+	"entry.forwarded-headers" in deny_rules(controller, [controller, wider], env)
+}
+
+test_forwarded_without_front_door_fail if {
+	"entry.forwarded-headers" in deny_rules(controller, [controller, config], f.env)
+}
+
+test_no_forwarded_headers_without_front_door_pass if {
+	direct := {"apiVersion": "v1", "kind": "ConfigMap", "metadata": config.metadata, "data": {"use-forwarded-headers": "false", "enable-real-ip": "false"}}
+	count(deny_rules(controller, [controller, direct], f.env)) == 0
+}
