@@ -15,7 +15,7 @@ RACE_PKGS := ./generator/render/ ./generator/policy/ ./generator/cache/ ./genera
 FUZZ      := FuzzParse:./generator/spec/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/
 FUZZTIME  ?= 30s
 
-.PHONY: help build render test race fuzz golden lint bench e2e promtool azurite scale
+.PHONY: help build render test race fuzz golden lint bench e2e argocd promtool azurite scale
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench: ## benchmarks (not part of test), then gitops side by side with helm, kus
 
 e2e: ## prove every rendered object on a real kube-apiserver (installs etcd, builds the apiserver once)
 	bash scripts/e2e.sh
+
+argocd: ## a real Argo CD syncs the published platform into one kube-apiserver per stamp, then proves HPA scale-out, AppProject limits and rollback (builds Argo CD once)
+	bash scripts/argocd.sh
 
 promtool: ## promtool checks the rendered Prometheus configuration, alert rules and dashboard queries, and runs the rule tests (builds promtool once)
 	bash scripts/promtool.sh

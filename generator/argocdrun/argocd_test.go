@@ -1,0 +1,631 @@
+package argocdrun_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/action"
+	"github.com/libertum/platform-gitops/generator/argocdrun"
+	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+var (
+	appResource    = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	deployResource = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+)
+
+// run is one Argo CD run: its servers and clients.
+type run struct {
+	t      *testing.T
+	ctx    context.Context
+	procs  *argocdrun.Procs
+	argo   dynamic.Interface
+	stamps map[string]dynamic.Interface // env/stamp
+	work   string
+	cache  string
+}
+
+// cfg is a fresh configuration, as each gitops command starts with: a
+// Config keeps what its workspace read.
+func (r *run) cfg() *action.Config {
+	return &action.Config{Root: r.work, CacheDir: r.cache, LockWait: time.Minute}
+}
+
+// TestArgoCDSyncsRendered publishes the repo's platform to a local bare
+// repository served as github.com, lets a real Argo CD (v2.14.21) sync
+// every environment's Applications into one kube-apiserver per stamp, and
+// then proves that an HPA's scale-out stands, that an object the AppProject
+// does not permit is reported, and that a rollback by publish --source
+// syncs back. scripts/argocd.sh (make argocd) sets it up; without it the
+// test is skipped.
+func TestArgoCDSyncsRendered(t *testing.T) {
+	bin := os.Getenv("GITOPS_ARGOCD")
+	if bin == "" {
+		t.Skip("GITOPS_ARGOCD is not set: run make argocd")
+	}
+	ctx := context.Background()
+	began := time.Now()
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	must(t, os.MkdirAll(logs, 0o755))
+	procs := &argocdrun.Procs{Dir: logs, PIDFile: os.Getenv("GITOPS_ARGOCD_PIDFILE")}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range []string{"argocd-application-controller", "argocd-repo-server"} {
+				t.Logf("%s log ends:\n%s", name, procs.Tail(name, 40))
+			}
+		}
+		if killed := procs.Stop(); len(killed) > 0 {
+			t.Errorf("had to SIGKILL %v", killed)
+		}
+	})
+	r := &run{t: t, ctx: ctx, procs: procs, stamps: map[string]dynamic.Interface{}}
+
+	// The source repository and its remote, served where repoURL points.
+	work, remote := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	gitRoot := filepath.Join(dir, "git")
+	served := filepath.Join(gitRoot, "libertum", "platform-gitops.git")
+	gittest.Git(t, dir, "clone", "--quiet", "--bare", remote, served)
+	gittest.Git(t, work, "remote", "set-url", "origin", served)
+	r.work = work
+	r.cache = filepath.Join(dir, "cache")
+	envs, err := r.cfg().Workspace().Environments(nil)
+	must(t, err)
+	for _, e := range envs {
+		if e.Spec.RepoURL != "https://github.com/libertum/platform-gitops.git" {
+			t.Fatalf("%s: repoURL %s: this run serves github.com/libertum/platform-gitops.git only", e.Name(), e.Spec.RepoURL)
+		}
+	}
+	first := gittest.Git(t, work, "rev-parse", "HEAD")
+	r.publish("")
+	for _, e := range envs {
+		if len(e.Waves()) > 1 {
+			// Every wave takes the render now; the sync below still goes wave by wave.
+			_, err := (&action.Rollout{Config: r.cfg(), Remote: "origin", Branch: "rendered", Env: e.Name(), Now: time.Now(), Force: true}).Run(ctx)
+			must(t, err)
+		}
+	}
+	published := time.Now()
+
+	// Servers: etcd, redis, one kube-apiserver for Argo CD and one per stamp.
+	ca, err := argocdrun.NewCA()
+	must(t, err)
+	servers := &argocdrun.Servers{Procs: procs, CA: ca, Apiserver: os.Getenv("GITOPS_APISERVER")}
+	must(t, servers.StartEtcd())
+	argoCluster, err := servers.StartCluster("argocd", "")
+	must(t, err)
+	routes := map[string]string{}
+	clusters := map[string]*argocdrun.Cluster{}
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			host := hostOf(t, st.Server)
+			c, err := servers.StartCluster(e.Name()+"-"+st.Name, strings.Split(host, ":")[0])
+			must(t, err)
+			clusters[e.Name()+"/"+st.Name] = c
+			routes[host] = "127.0.0.1:" + strconv.Itoa(c.Port)
+		}
+	}
+	redisPort := r.free()
+	must(t, procs.Start("redis", nil, "redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(redisPort), "--save", "", "--appendonly", "no"))
+	must(t, procs.WaitTCP(redisPort, 30*time.Second))
+	for _, c := range append([]*argocdrun.Cluster{argoCluster}, values(clusters)...) {
+		must(t, servers.WaitReady(ctx, c, 2*time.Minute))
+	}
+
+	// github.com through the proxy, served by git http-backend.
+	gitPair, err := ca.Issue("github.com")
+	must(t, err)
+	gitServer, err := argocdrun.StartGitServer(gitRoot, gitPair)
+	must(t, err)
+	t.Cleanup(func() { _ = gitServer.Close() })
+	routes["github.com:443"] = gitServer.Addr
+	proxy := argocdrun.NewProxy(routes)
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	proxySrv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = proxySrv.Serve(pl) }()
+	t.Cleanup(func() { _ = proxySrv.Close() })
+	proxyURL := "http://" + pl.Addr().String()
+
+	// Argo CD's cluster: its CRDs, namespace, settings and one cluster
+	// Secret per stamp, at the stamp's real server URL.
+	var argoObjs []*unstructured.Unstructured
+	crds := os.Getenv("GITOPS_ARGOCD_CRDS")
+	for _, f := range []string{"application-crd.yaml", "appproject-crd.yaml"} {
+		argoObjs = append(argoObjs, decodeFile(t, filepath.Join(crds, f))...)
+	}
+	argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "argocd"}}))
+	partOf := map[string]any{"app.kubernetes.io/part-of": "argocd"}
+	for _, cm := range []string{"argocd-cm", "argocd-rbac-cm"} {
+		argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": cm, "namespace": "argocd", "labels": partOf}}))
+	}
+	argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "argocd-secret", "namespace": "argocd", "labels": partOf},
+		"stringData": map[string]any{"server.secretkey": servers.Token}}))
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			conf, err := json.Marshal(map[string]any{"bearerToken": servers.Token, "tlsClientConfig": map[string]any{"caData": ca.PEM}, "proxyUrl": proxyURL})
+			must(t, err)
+			argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "Secret",
+				"metadata": map[string]any{"name": "cluster-" + e.Name() + "-" + st.Name, "namespace": "argocd",
+					"labels": map[string]any{"argocd.argoproj.io/secret-type": "cluster"}},
+				"stringData": map[string]any{"name": e.Name() + "-" + st.Name, "server": st.Server, "config": string(conf)}}))
+		}
+	}
+	must(t, argocdrun.Create(ctx, argoCluster.Config, argoObjs))
+	// Each stamp serves the platform's CRDs (the Key Vault CSI driver's).
+	var platformCRDs []*unstructured.Unstructured
+	for _, o := range decodeDir(t, filepath.Join(work, "crds")) {
+		if o.GroupVersionKind().Group != "" && !strings.HasSuffix(o.GetName(), ".argoproj.io") {
+			platformCRDs = append(platformCRDs, o)
+		}
+	}
+	for key, c := range clusters {
+		must(t, argocdrun.Create(ctx, c.Config, platformCRDs))
+		r.stamps[key], err = dynamic.NewForConfig(c.Config)
+		must(t, err)
+	}
+	r.argo, err = dynamic.NewForConfig(argoCluster.Config)
+	must(t, err)
+
+	// Argo CD itself.
+	binDir := filepath.Join(dir, "bin")
+	must(t, os.MkdirAll(binDir, 0o755))
+	for _, name := range []string{"argocd-application-controller", "argocd-repo-server", "argocd-git-ask-pass"} {
+		must(t, os.Symlink(bin, filepath.Join(binDir, name)))
+	}
+	home, tmp, tlsDir, sshDir := filepath.Join(dir, "home"), filepath.Join(dir, "tmp"), filepath.Join(dir, "tls"), filepath.Join(dir, "ssh")
+	for _, d := range []string{home, tmp, tlsDir, sshDir} {
+		must(t, os.MkdirAll(d, 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(tlsDir, "github.com"), ca.PEM, 0o644))
+	must(t, os.WriteFile(filepath.Join(sshDir, "ssh_known_hosts"), nil, 0o644))
+	common := []string{"PATH=" + binDir + ":" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp, "ARGOCD_GPG_ENABLED=false",
+		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(tmp, "askpass.sock"), "ARGOCD_TLS_DATA_PATH=" + tlsDir, "ARGOCD_SSH_DATA_PATH=" + sshDir}
+	repoPort := r.free()
+	must(t, procs.Start("argocd-repo-server", append(common, "HTTPS_PROXY="+proxyURL, "NO_PROXY=127.0.0.1,localhost"),
+		filepath.Join(binDir, "argocd-repo-server"), "--address", "127.0.0.1", "--port", strconv.Itoa(repoPort),
+		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(r.free()), "--redis", "127.0.0.1:"+strconv.Itoa(redisPort)))
+	must(t, procs.WaitTCP(repoPort, time.Minute))
+	must(t, procs.Start("argocd-application-controller", append(common, "ARGOCD_FAKE_IN_CLUSTER=true", "KUBECONFIG="+argoCluster.Kubeconfig),
+		filepath.Join(binDir, "argocd-application-controller"), "--namespace", "argocd", "--kubeconfig", argoCluster.Kubeconfig,
+		"--repo-server", "127.0.0.1:"+strconv.Itoa(repoPort), "--redis", "127.0.0.1:"+strconv.Itoa(redisPort),
+		"--metrics-port", strconv.Itoa(r.free()), "--status-processors", "4", "--operation-processors", "4"))
+	started := time.Now()
+	t.Logf("servers up: %d kube-apiservers, etcd, redis, repo-server, controller (%.1fs since the start, %.1fs after publish)",
+		len(clusters)+1, started.Sub(began).Seconds(), started.Sub(published).Seconds())
+
+	// Every environment's bootstrap, as a platform engineer applies it.
+	var want []string
+	for _, e := range envs {
+		boot := decodeDir(t, filepath.Join(work, "rendered", e.Name(), spec.BootstrapDir))
+		must(t, argocdrun.Create(ctx, argoCluster.Config, boot))
+		for _, st := range e.Spec.Stamps {
+			for _, o := range decodeDir(t, filepath.Join(work, "rendered", e.Name(), st.Name, spec.AppsComponent)) {
+				want = append(want, o.GetName())
+			}
+		}
+		for _, o := range boot {
+			if o.GetKind() == "Application" {
+				want = append(want, o.GetName())
+			}
+		}
+	}
+	sort.Strings(want)
+
+	// Environments that sync only when a person presses sync: root first,
+	// then the stamp's Applications sync wave by sync wave, stamps in
+	// rollout order.
+	for _, e := range envs {
+		if e.Spec.ArgoCD.Sync.Automated {
+			continue
+		}
+		for _, wave := range e.Waves() {
+			for _, st := range wave {
+				root := e.Name() + "-" + st
+				r.wait("root "+root, []string{root}, 3*time.Minute, func(a *unstructured.Unstructured) bool { return a != nil })
+				r.press(root)
+				r.wait("root "+root, []string{root}, 3*time.Minute, synced)
+				for _, names := range r.childWaves(e.Name(), st) {
+					for _, n := range names {
+						r.press(n)
+					}
+					r.wait(fmt.Sprintf("%s wave", root), names, 3*time.Minute, synced)
+				}
+			}
+		}
+	}
+	r.wait("every Application", want, 5*time.Minute, synced)
+	syncedAt := time.Now()
+	t.Logf("all %d Applications Synced, operation Succeeded: %.1fs after Argo CD started", len(want), syncedAt.Sub(started).Seconds())
+
+	r.hpaScaleOutStands()
+	r.projectViolationReported()
+	r.rollbackSyncsBack(first)
+	rss := procs.PeakRSS()
+	total := 0
+	var each []string
+	for _, name := range slices.Sorted(maps.Keys(rss)) {
+		total += rss[name]
+		each = append(each, fmt.Sprintf("%s %d", name, rss[name]))
+	}
+	t.Logf("whole run %.1fs; peak RSS %d MiB in all (%s)", time.Since(began).Seconds(), total, strings.Join(each, ", "))
+}
+
+func (r *run) publish(source string) {
+	r.t.Helper()
+	res, err := (&action.Publish{Config: r.cfg(), Remote: "origin", Branch: "rendered", Source: source, Today: time.Now()}).Run(r.ctx)
+	must(r.t, err)
+	r.t.Logf("published %s (source %s): %d stamps moved", short(res.Commit), short(res.Source), len(res.Stamps))
+}
+
+func (r *run) free() int {
+	p, err := argocdrun.FreePort()
+	must(r.t, err)
+	return p
+}
+
+// hpaScaleOutStands scales a Deployment its HPA owns in a self-healing
+// environment, as the HPA would, and requires Argo CD neither to revert it
+// nor to report the Application OutOfSync.
+func (r *run) hpaScaleOutStands() {
+	t := r.t
+	const env, stamp, comp = "dev", "weu-1", "api"
+	app := env + "-" + stamp + "-" + comp
+	hpa := decodeFile(t, filepath.Join(r.work, "rendered", env, stamp, comp, "HorizontalPodAutoscaler_"+comp+".yaml"))[0]
+	max := number(t, hpa, "spec", "maxReplicas")
+	ns := hpa.GetNamespace()
+	dyn := r.stamps[env+"/"+stamp]
+	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, max)
+	_, err := dyn.Resource(deployResource).Namespace(ns).Patch(r.ctx, comp, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	must(t, err)
+	r.refresh(app)
+	// Longer than the controller's self-heal back-off (5s).
+	time.Sleep(15 * time.Second)
+	r.refresh(app)
+	a := r.get(app)
+	if s := status(a, "sync", "status"); s != "Synced" {
+		t.Errorf("%s is %s after its HPA scaled %s/%s to %d; want Synced", app, s, ns, comp, max)
+	}
+	d, err := dyn.Resource(deployResource).Namespace(ns).Get(r.ctx, comp, metav1.GetOptions{})
+	must(t, err)
+	if n := number(t, d, "spec", "replicas"); n != max {
+		t.Errorf("Argo CD reverted the HPA's scale-out of %s/%s: replicas %d, want %d", ns, comp, n, max)
+	}
+	t.Logf("HPA scale-out of %s to %d stands; %s stays Synced", comp, max, app)
+}
+
+// projectViolationReported pushes an object the AppProject does not permit
+// to a stamp's branch and waits for Argo CD to report it.
+func (r *run) projectViolationReported() {
+	t := r.t
+	const branch, app = "rendered-dev-weu-1", "dev-weu-1-api"
+	clone := filepath.Join(t.TempDir(), "branch")
+	served := gittest.Git(t, r.work, "remote", "get-url", "origin")
+	gittest.Git(t, filepath.Dir(clone), "clone", "--quiet", "--branch", branch, served, clone)
+	gittest.Configure(t, clone)
+	pc := "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: argocdrun-jump-the-queue\nvalue: 1000000\n"
+	must(t, os.WriteFile(filepath.Join(clone, "dev", "weu-1", "api", "PriorityClass_argocdrun-jump-the-queue.yaml"), []byte(pc), 0o644))
+	gittest.Commit(t, clone, "A PriorityClass the dev project does not permit")
+	gittest.Git(t, clone, "push", "--quiet", "origin", "HEAD:"+branch)
+	pushed := time.Now()
+	r.refresh(app)
+	msg := r.waitFor(app, 2*time.Minute, func(a *unstructured.Unstructured) string {
+		b, _ := json.Marshal(a.Object["status"])
+		if i := strings.Index(string(b), "not permitted in project"); i >= 0 {
+			return string(b[max(0, i-80):min(len(b), i+40)])
+		}
+		return ""
+	})
+	t.Logf("Argo CD reported the PriorityClass %.1fs after the push: …%s…", time.Since(pushed).Seconds(), msg)
+
+	// Undo it: remove the file, stop the retrying sync, and let the
+	// automated sync take the fixed branch.
+	gittest.Git(t, clone, "rm", "--quiet", "dev/weu-1/api/PriorityClass_argocdrun-jump-the-queue.yaml")
+	gittest.Commit(t, clone, "Remove the PriorityClass again")
+	gittest.Git(t, clone, "push", "--quiet", "origin", "HEAD:"+branch)
+	if status(r.get(app), "operationState", "phase") == "Running" {
+		patch := []byte(`{"status":{"operationState":{"phase":"Terminating"}}}`)
+		_, err := r.argo.Resource(appResource).Namespace("argocd").Patch(r.ctx, app, types.MergePatchType, patch, metav1.PatchOptions{})
+		must(t, err)
+	}
+	r.refresh(app)
+	fixed := gittest.Git(t, clone, "rev-parse", "HEAD")
+	r.waitFor(app, 3*time.Minute, func(a *unstructured.Unstructured) string {
+		// The terminated operation stays Failed; nothing is left to sync.
+		if status(a, "sync", "status") == "Synced" && status(a, "sync", "revision") == fixed {
+			return "ok"
+		}
+		return ""
+	})
+}
+
+// rollbackSyncsBack publishes a change to dev's api image, waits for it to
+// run, then publishes the first source again (publish --source) and waits
+// for the Deployment to run the old image.
+func (r *run) rollbackSyncsBack(first string) {
+	t := r.t
+	const app, ns, comp = "dev-weu-1-api", "libertum", "api"
+	path := filepath.Join(r.work, "environments", "dev.yaml")
+	b, err := os.ReadFile(path)
+	must(t, err)
+	const oldTag, newTag = "tag: 9f2c4e1a7b3d # api commit", "tag: 0a1b2c3d4e5f # api commit"
+	if !strings.Contains(string(b), oldTag) {
+		t.Fatalf("%s no longer pins %q; update the rollback step", path, oldTag)
+	}
+	must(t, os.WriteFile(path, []byte(strings.Replace(string(b), oldTag, newTag, 1)), 0o644))
+	_, err = (&action.Render{Config: r.cfg()}).Run(r.ctx)
+	must(t, err)
+	gittest.Commit(t, r.work, "dev runs api 0a1b2c3d4e5f")
+	image := func() string {
+		d, err := r.stamps["dev/weu-1"].Resource(deployResource).Namespace(ns).Get(r.ctx, comp, metav1.GetOptions{})
+		must(t, err)
+		cs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		return cs[0].(map[string]any)["image"].(string)
+	}
+	before := image()
+	for _, step := range []struct{ source, want string }{{"", "0a1b2c3d4e5f"}, {first, "9f2c4e1a7b3d"}} {
+		at := time.Now()
+		r.publish(step.source)
+		r.refresh(app)
+		r.waitFor(app, 2*time.Minute, func(a *unstructured.Unstructured) string {
+			if synced(a) && strings.HasSuffix(image(), ":"+step.want) {
+				return "ok"
+			}
+			return ""
+		})
+		t.Logf("%s runs %s %.1fs after the publish", comp, image(), time.Since(at).Seconds())
+	}
+	if after := image(); after != before {
+		t.Errorf("after the rollback api runs %s, want %s again", after, before)
+	}
+}
+
+// childWaves are a stamp's Applications grouped by sync wave, in order.
+func (r *run) childWaves(env, stamp string) [][]string {
+	files := decodeDir(r.t, filepath.Join(r.work, "rendered", env, stamp, spec.AppsComponent))
+	byWave := map[int][]string{}
+	for _, o := range files {
+		w, _ := strconv.Atoi(o.GetAnnotations()["argocd.argoproj.io/sync-wave"])
+		byWave[w] = append(byWave[w], o.GetName())
+	}
+	var out [][]string
+	for _, w := range slices.Sorted(maps.Keys(byWave)) {
+		out = append(out, byWave[w])
+	}
+	return out
+}
+
+// press starts a sync as the Argo CD API server does: it sets the
+// Application's operation.
+func (r *run) press(name string) {
+	a := r.get(name)
+	opts, _, _ := unstructured.NestedStringSlice(a.Object, "spec", "syncPolicy", "syncOptions")
+	op := map[string]any{"operation": map[string]any{
+		"initiatedBy": map[string]any{"username": "argocdrun"},
+		"sync":        map[string]any{"prune": true, "syncOptions": opts},
+	}}
+	b, err := json.Marshal(op)
+	must(r.t, err)
+	_, err = r.argo.Resource(appResource).Namespace("argocd").Patch(r.ctx, name, types.MergePatchType, b, metav1.PatchOptions{})
+	must(r.t, err)
+}
+
+// refresh asks for a hard refresh and waits until the controller took it.
+func (r *run) refresh(name string) {
+	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"hard"}}}`)
+	_, err := r.argo.Resource(appResource).Namespace("argocd").Patch(r.ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	must(r.t, err)
+	r.waitFor(name, time.Minute, func(a *unstructured.Unstructured) string {
+		if _, ok := a.GetAnnotations()["argocd.argoproj.io/refresh"]; ok {
+			return ""
+		}
+		return "refreshed"
+	})
+}
+
+func (r *run) get(name string) *unstructured.Unstructured {
+	a, err := r.argo.Resource(appResource).Namespace("argocd").Get(r.ctx, name, metav1.GetOptions{})
+	must(r.t, err)
+	return a
+}
+
+// waitFor polls one Application until done returns something.
+func (r *run) waitFor(name string, timeout time.Duration, done func(*unstructured.Unstructured) string) string {
+	r.t.Helper()
+	end := time.Now().Add(timeout)
+	for time.Now().Before(end) {
+		if a, err := r.argo.Resource(appResource).Namespace("argocd").Get(r.ctx, name, metav1.GetOptions{}); err == nil {
+			if s := done(a); s != "" {
+				return s
+			}
+		}
+		if err := r.procs.Dead(); err != nil {
+			r.t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+	}
+	r.t.Fatalf("%s: not there after %s; status: %s", name, timeout, brief(r.get(name)))
+	return ""
+}
+
+// wait polls until every named Application is ok, failing at once on a
+// failed sync (the retry policy would hide it for minutes).
+func (r *run) wait(what string, names []string, timeout time.Duration, ok func(*unstructured.Unstructured) bool) {
+	r.t.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		list, err := r.argo.Resource(appResource).Namespace("argocd").List(r.ctx, metav1.ListOptions{})
+		must(r.t, err)
+		apps := map[string]*unstructured.Unstructured{}
+		for i := range list.Items {
+			apps[list.Items[i].GetName()] = &list.Items[i]
+		}
+		var pending []string
+		for _, n := range names {
+			a := apps[n]
+			if a != nil {
+				if msg := failure(a); msg != "" {
+					r.t.Fatalf("%s: Application %s failed: %s", what, n, msg)
+				}
+			}
+			if !ok(a) {
+				pending = append(pending, n)
+			}
+		}
+		if len(pending) == 0 {
+			return
+		}
+		if err := r.procs.Dead(); err != nil {
+			r.t.Fatal(err)
+		}
+		if time.Now().After(end) {
+			var lines []string
+			for _, n := range pending {
+				if a := apps[n]; a != nil {
+					lines = append(lines, n+": "+brief(a))
+				} else {
+					lines = append(lines, n+": not created")
+				}
+			}
+			r.t.Fatalf("%s: %d of %d Applications not there after %s:\n%s", what, len(pending), len(names), timeout, strings.Join(lines, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func synced(a *unstructured.Unstructured) bool {
+	return a != nil && status(a, "sync", "status") == "Synced" && status(a, "operationState", "phase") == "Succeeded"
+}
+
+// failure is the resource's own message for a failed sync, if any.
+func failure(a *unstructured.Unstructured) string {
+	res, _, _ := unstructured.NestedSlice(a.Object, "status", "operationState", "syncResult", "resources")
+	for _, x := range res {
+		m, _ := x.(map[string]any)
+		if m["status"] == "SyncFailed" {
+			return fmt.Sprintf("%v %v/%v: %v", m["kind"], m["namespace"], m["name"], m["message"])
+		}
+	}
+	if p := status(a, "operationState", "phase"); p == "Failed" || p == "Error" {
+		return p + ": " + status(a, "operationState", "message")
+	}
+	conds, _, _ := unstructured.NestedSlice(a.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if tp, _ := m["type"].(string); strings.HasSuffix(tp, "Error") {
+			return fmt.Sprintf("%s: %v", tp, m["message"])
+		}
+	}
+	return ""
+}
+
+func status(a *unstructured.Unstructured, path ...string) string {
+	s, _, _ := unstructured.NestedString(a.Object, append([]string{"status"}, path...)...)
+	return s
+}
+
+func brief(a *unstructured.Unstructured) string {
+	return fmt.Sprintf("sync %s, health %s, operation %s %q", status(a, "sync", "status"), status(a, "health", "status"),
+		status(a, "operationState", "phase"), status(a, "operationState", "message"))
+}
+
+func hostOf(t *testing.T, server string) string {
+	h := strings.TrimPrefix(server, "https://")
+	if !strings.Contains(h, ":") {
+		h += ":443"
+	}
+	if strings.ContainsAny(h, "/") {
+		t.Fatalf("server %s: want https://host[:port]", server)
+	}
+	return h
+}
+
+// number reads an integer field of an object decoded from YAML or JSON
+// (a float64) or from the API (an int64).
+func number(t *testing.T, o *unstructured.Unstructured, path ...string) int64 {
+	t.Helper()
+	v, ok, _ := unstructured.NestedFieldNoCopy(o.Object, path...)
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	t.Fatalf("%s %s: %s is %v (found %v), want a number", o.GetKind(), o.GetName(), strings.Join(path, "."), v, ok)
+	return 0
+}
+
+func obj(m map[string]any) *unstructured.Unstructured { return &unstructured.Unstructured{Object: m} }
+
+func decodeFile(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(string(b), "\n---") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(m) > 0 {
+			out = append(out, obj(m))
+		}
+	}
+	return out
+}
+
+func decodeDir(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	must(t, err)
+	var out []*unstructured.Unstructured
+	for _, f := range files {
+		out = append(out, decodeFile(t, f)...)
+	}
+	return out
+}
+
+func values(m map[string]*argocdrun.Cluster) []*argocdrun.Cluster {
+	var out []*argocdrun.Cluster
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
