@@ -77,8 +77,11 @@ type node struct {
 	input     *policy.Input
 }
 
-// Evaluate returns every probed connection of every stamp of an
-// environment's rendered objects, sorted.
+// Evaluate probes every ordered pair of every stamp of an environment's
+// rendered objects and returns, sorted, the connections that matter: those
+// the engine allows and those the intent graph declares (a pair neither
+// allows nor declares is fine and not kept; at 1,000 components a stamp has
+// millions).
 func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	byStamp := map[string][]policy.Input{}
 	for _, in := range inputs {
@@ -163,6 +166,18 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	if err != nil {
 		return nil, err
 	}
+	// Which policies select a pod depends on the pod alone: ask the engine
+	// once per pod and direction, not once per pair.
+	ingressOf := map[*matcher.InternalPeer][]*matcher.Target{}
+	egressOf := map[*matcher.InternalPeer][]*matcher.Target{}
+	for _, n := range append(append([]node(nil), srcs...), dsts...) {
+		if in := n.peer.Internal; in != nil {
+			if _, ok := ingressOf[in]; !ok {
+				ingressOf[in] = engine.TargetsApplyingToPod(true, in.Namespace, in.PodLabels)
+				egressOf[in] = engine.TargetsApplyingToPod(false, in.Namespace, in.PodLabels)
+			}
+		}
+	}
 	var out []Conn
 	for _, src := range srcs {
 		for _, dst := range dsts {
@@ -170,24 +185,33 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 				continue // outside to outside, or to cluster DNS: not ours to police
 			}
 			for _, port := range dst.ports {
-				res := engine.IsTrafficAllowed(&matcher.Traffic{
+				traffic := &matcher.Traffic{
 					Source: src.peer, Destination: dst.peer,
 					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
-				})
+				}
 				f, intended := g.Allows(src.ep, dst.ep, port)
+				egress := direction(egressOf[src.peer.Internal], src.peer, dst.peer, traffic)
+				if !egress.IsAllowed() && !intended {
+					continue // denied on the way out and not needed
+				}
+				ingress := direction(ingressOf[dst.peer.Internal], dst.peer, src.peer, traffic)
+				allowed := egress.IsAllowed() && ingress.IsAllowed()
+				if !allowed && !intended {
+					continue
+				}
 				c := Conn{Stamp: stamp, From: src.name, To: dst.name, Port: port, FromComponent: src.component, ToComponent: dst.component,
-					Allowed: res.IsAllowed(), Intended: intended, from: src, to: dst}
+					Allowed: allowed, Intended: intended, from: src, to: dst}
 				if intended {
 					c.Why = f.Why
 				}
 				switch {
 				case intended && !c.Allowed:
-					c.Policies = append(names(res.Ingress.DenyingTargets), names(res.Egress.DenyingTargets)...)
+					c.Policies = append(names(ingress.DenyingTargets), names(egress.DenyingTargets)...)
 				case !intended && c.Allowed:
-					c.Policies = append(names(res.Ingress.AllowingTargets), names(res.Egress.AllowingTargets)...)
-					if len(res.Egress.AllowingTargets)+len(res.Egress.DenyingTargets) == 0 && src.peer.Internal != nil {
+					c.Policies = append(names(ingress.AllowingTargets), names(egress.AllowingTargets)...)
+					if len(egress.AllowingTargets)+len(egress.DenyingTargets) == 0 && src.peer.Internal != nil {
 						c.Unselected = src.name + " (egress)"
-					} else if len(res.Ingress.AllowingTargets)+len(res.Ingress.DenyingTargets) == 0 && dst.peer.Internal != nil {
+					} else if len(ingress.AllowingTargets)+len(ingress.DenyingTargets) == 0 && dst.peer.Internal != nil {
 						c.Unselected = dst.name + " (ingress)"
 					}
 				}
@@ -197,6 +221,26 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out, nil
+}
+
+// direction is the engine's verdict for one direction of traffic, as its
+// IsIngressOrEgressAllowed gives it, with the policies selecting the target
+// pod looked up beforehand: a pod outside the cluster is never restricted,
+// a pod no policy selects is open, otherwise the traffic needs one selecting
+// policy whose rules (the engine's Target.Allows) admit the peer and port.
+func direction(targets []*matcher.Target, target, peer *matcher.TrafficPeer, t *matcher.Traffic) *matcher.DirectionResult {
+	d := &matcher.DirectionResult{}
+	if target.Internal == nil {
+		return d
+	}
+	for _, tg := range targets {
+		if tg.Allows(peer, t.ResolvedPort, t.ResolvedPortName, t.Protocol) {
+			d.AllowingTargets = append(d.AllowingTargets, tg)
+		} else {
+			d.DenyingTargets = append(d.DenyingTargets, tg)
+		}
+	}
+	return d
 }
 
 // build hands the policies to the engine, which panics on what it cannot

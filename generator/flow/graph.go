@@ -158,12 +158,37 @@ type Graph struct {
 // Build derives an environment's flows from its spec and the interfaces of
 // its components (those missing leave the ports of flows to them nil).
 func Build(env *spec.Environment, ifaces map[string]Interface) (*Graph, error) {
-	g := &Graph{Env: env.Name()}
-	b := builder{env: env, ifaces: ifaces, g: g}
+	return build(builder{env: env, ifaces: ifaces})
+}
+
+// BuildFor is Build keeping only the flows from or to the component's pods
+// (its main pods and its jobs'): what its own NetworkPolicies are made of.
+// Rendering one unit needs no more, and the whole graph per unit would make
+// a render quadratic in the number of components.
+func BuildFor(env *spec.Environment, ifaces map[string]Interface, component string) (*Graph, error) {
+	return build(builder{env: env, ifaces: ifaces, only: component})
+}
+
+func build(b builder) (*Graph, error) {
+	g := &Graph{Env: b.env.Name()}
+	b.g = g
 	if err := b.build(); err != nil {
 		return nil, err
 	}
-	sort.SliceStable(g.Flows, func(i, j int) bool { return g.Flows[i].String() < g.Flows[j].String() })
+	keys := make(map[*Flow]string, len(g.Flows))
+	for i := range g.Flows {
+		keys[&g.Flows[i]] = g.Flows[i].String()
+	}
+	order := make([]int, len(g.Flows))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return keys[&g.Flows[order[i]]] < keys[&g.Flows[order[j]]] })
+	sorted := make([]Flow, len(g.Flows))
+	for i, k := range order {
+		sorted[i] = g.Flows[k]
+	}
+	g.Flows = sorted
 	// One flow declared twice (the edge listing a public component in
 	// talksTo as well) is one rule.
 	seen := map[string]bool{}
@@ -183,6 +208,8 @@ type builder struct {
 	env    *spec.Environment
 	ifaces map[string]Interface
 	g      *Graph
+	// only, when set, keeps the flows one of whose ends is this component.
+	only string
 }
 
 // main returns a component's main pods.
@@ -193,6 +220,9 @@ func (b builder) main(name string) Peer {
 func (b builder) add(from, to Peer, ports []Port, why string) {
 	if ports != nil && len(ports) == 0 {
 		return // the destination serves nothing this flow could use
+	}
+	if b.only != "" && from.Component != b.only && to.Component != b.only {
+		return
 	}
 	b.g.Flows = append(b.g.Flows, Flow{From: from, To: to, Ports: ports, Why: why})
 }

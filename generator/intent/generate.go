@@ -174,7 +174,7 @@ func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runt
 				t.where(), strings.Join(consumers, ", "), t.Name)
 		}
 	}
-	g, err := flow.Build(t.Env, ifaces)
+	g, err := flow.BuildFor(t.Env, ifaces, t.Name)
 	if err != nil {
 		return nil, err
 	}
