@@ -13,18 +13,19 @@ import (
 // for finding where a slow run spends its time.
 const ProfileEnv = "GITOPS_CPUPROFILE"
 
-// TuneGC trades memory for time: a render allocates a lot of short-lived
-// YAML, and with the default GOGC the collector took a third of the CPU of
-// a cold verify. gitops is a short-lived command, so the collector runs only
-// when the heap nears a soft limit well under the 1 GiB a 1,000-component
-// platform may use (the repo's own platform stays far below it and never
-// collects). GOGC and GOMEMLIMIT, when set, win.
+// TuneGC sets the collector for a short-lived command that allocates a lot
+// of short-lived YAML: GOGC 120, a little more headroom than the default,
+// and no soft limit. An earlier setting turned the percentage trigger off
+// below a 768 MiB limit; measured on the 2-core CI machine that made a cold
+// verify of the repo's platform slower, not faster (1.65 s against 0.9 s,
+// median of 5): every allocation touched fresh memory the kernel had to
+// fault in and zero, and peak RSS was 580 MB against 185 MB (110 MB of which
+// is the binary's own mapped pages; the live heap is about 25 MB). A soft
+// limit below a large platform's live heap makes the collector run without
+// pause, so there is none. GOGC and GOMEMLIMIT, when set, win.
 func TuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(-1)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(768 << 20)
+		debug.SetGCPercent(120)
 	}
 }
 
