@@ -210,25 +210,6 @@ func writeFile(root string, f File) error {
 	return os.WriteFile(p, f.Data, 0o644)
 }
 
-// syncDir flushes every file in the tree so the swap never exposes files
-// whose contents are still only in the page cache.
-func syncDir(root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		fh, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		return fh.Sync()
-	})
-}
-
 // Equal reports whether two sorted file lists hold the same paths and bytes.
 func Equal(a, b []File) bool {
 	if len(a) != len(b) {

@@ -20,3 +20,16 @@ func swap(tmp, dir string) error {
 	}
 	return err
 }
+
+// syncDir flushes the new tree before the swap so it never exposes files
+// whose contents are still only in the page cache: one syncfs(2) of the
+// filesystem holding it, instead of an fsync per file (a 1,000-service
+// platform writes 30,000 files; one fsync each took most of its render).
+func syncDir(root string) error {
+	f, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
