@@ -257,7 +257,7 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 			}
 		}
 	}
-	r.wait("every Application", want, 5*time.Minute, synced)
+	r.wait("every Application", want, 8*time.Minute, synced)
 	syncedAt := time.Now()
 	t.Logf("all %d Applications Synced, operation Succeeded: %.1fs after Argo CD started", len(want), syncedAt.Sub(started).Seconds())
 
