@@ -180,6 +180,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	}
 	var out []Conn
 	for _, src := range srcs {
+		leaving := g.Leaving(src.ep)
 		for _, dst := range dsts {
 			if src.peer.Internal == nil && (dst.peer.Internal == nil || dst.input == nil) {
 				continue // outside to outside, or to cluster DNS: not ours to police
@@ -189,7 +190,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 					Source: src.peer, Destination: dst.peer,
 					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
 				}
-				f, intended := g.Allows(src.ep, dst.ep, port)
+				f, intended := leaving.Allows(src.ep, dst.ep, port)
 				egress := direction(egressOf[src.peer.Internal], src.peer, dst.peer, traffic)
 				if !egress.IsAllowed() && !intended {
 					continue // denied on the way out and not needed

@@ -420,6 +420,19 @@ func contains(cidr string, addr netip.Addr) bool {
 	return err == nil && pf.Contains(addr)
 }
 
+// Leaving returns the graph of the flows that may start at an endpoint, in
+// order: its Allows answers as g's does for connections from there, and a
+// caller probing every pair asks it once per source, not once per pair.
+func (g *Graph) Leaving(from Endpoint) *Graph {
+	out := &Graph{Env: g.Env}
+	for _, f := range g.Flows {
+		if f.From.Contains(from) {
+			out.Flows = append(out.Flows, f)
+		}
+	}
+	return out
+}
+
 // Allows reports whether the graph declares a connection from one endpoint
 // to another on a port, and the flow that does. Every pod may reach
 // cluster DNS.
