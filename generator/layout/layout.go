@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Dir is the rendered tree's folder under the repo root.
@@ -104,6 +106,12 @@ func Read(dir string, envs []string) ([]File, error) {
 	for _, e := range envs {
 		keep[e] = true
 	}
+	return read(dir, func(env string) bool { return len(keep) == 0 || keep[env] })
+}
+
+// read returns the files whose environment (first path element) want
+// accepts, never opening the folders of the others.
+func read(dir string, want func(env string) bool) ([]File, error) {
 	var out []File
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -112,15 +120,18 @@ func Read(dir string, envs []string) ([]File, error) {
 			}
 			return err
 		}
-		if d.IsDir() {
-			return nil
-		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if len(keep) > 0 && !keep[Env(rel)] {
+		if d.IsDir() {
+			if rel != "." && !strings.Contains(rel, "/") && !want(rel) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !want(Env(rel)) {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -167,24 +178,15 @@ func Replace(dir string, envs []string, files []File) error {
 		return err
 	}
 
-	// Keep what this run does not own: other environments, and files at the top.
-	old, err := Read(dir, nil)
+	// Keep what this run does not own: other environments, and files at
+	// the top (a file's Env is its own name); the rendered environments'
+	// folders are not even read.
+	old, err := read(dir, func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) })
 	if err != nil {
 		return err
 	}
-	for _, f := range old {
-		env, _, nested := strings.Cut(f.Path, "/")
-		if nested && rendered[env] {
-			continue
-		}
-		if err := writeFile(tmp, f); err != nil {
-			return err
-		}
-	}
-	for _, f := range files {
-		if err := writeFile(tmp, f); err != nil {
-			return err
-		}
+	if err := writeAll(tmp, append(old, files...)); err != nil {
+		return err
 	}
 	if err := syncDir(tmp); err != nil {
 		return err
@@ -200,6 +202,22 @@ func checkRel(p string) error {
 		return fmt.Errorf("rendered file path %q is not a clean relative path", p)
 	}
 	return nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// writeAll writes the files under root, a few at a time: tens of thousands
+// of small files are bound by system calls, not by the disk.
+func writeAll(root string, files []File) error {
+	var g errgroup.Group
+	g.SetLimit(4)
+	for _, f := range files {
+		g.Go(func() error { return writeFile(root, f) })
+	}
+	return g.Wait()
 }
 
 func writeFile(root string, f File) error {
