@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg *rest.Config, crds []*manifest.Object, inputs 
 		}
 	}
 	for _, c := range crdObjs {
-		if err := create(ctx, dyn.Resource(crdGVR), c); err != nil {
+		if err := Create(ctx, dyn.Resource(crdGVR), c); err != nil {
 			return nil, fmt.Errorf("create CRD %s: %w", c.GetName(), err)
 		}
 	}
@@ -147,12 +147,12 @@ func Run(ctx context.Context, cfg *rest.Config, crds []*manifest.Object, inputs 
 		if obj == nil {
 			obj = &manifest.Object{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
 		}
-		if err := create(ctx, dyn.Resource(namespaceGVR), obj); err != nil {
+		if err := Create(ctx, dyn.Resource(namespaceGVR), obj); err != nil {
 			return nil, fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
 	for _, c := range crdObjs {
-		if err := waitEstablished(ctx, dyn, c.GetName()); err != nil {
+		if err := WaitEstablished(ctx, dyn, c.GetName()); err != nil {
 			return nil, err
 		}
 	}
@@ -196,7 +196,12 @@ func Run(ctx context.Context, cfg *rest.Config, crds []*manifest.Object, inputs 
 	return res, nil
 }
 
-func create(ctx context.Context, r dynamic.ResourceInterface, o *manifest.Object) error {
+// CRDResource is the API resource of CustomResourceDefinitions.
+var CRDResource = crdGVR
+
+// Create creates o for real (strict field validation); an object that
+// exists already is left as it is.
+func Create(ctx context.Context, r dynamic.ResourceInterface, o *manifest.Object) error {
 	_, err := r.Create(ctx, o.DeepCopy(), metav1.CreateOptions{FieldValidation: "Strict"})
 	if apierrors.IsAlreadyExists(err) {
 		return nil
@@ -204,7 +209,9 @@ func create(ctx context.Context, r dynamic.ResourceInterface, o *manifest.Object
 	return err
 }
 
-func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
+// WaitEstablished polls until the server serves the CRD: right after its
+// creation it has no status yet.
+func WaitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
@@ -231,20 +238,29 @@ func dryRun(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, 
 	reject := func(msg string) *Rejection {
 		return &Rejection{File: in.File, Unit: in.Unit, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Message: msg}
 	}
-	gvk := o.GroupVersionKind()
-	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	r, err := Resource(dyn, mapper, o)
 	if err != nil {
-		return reject(fmt.Sprintf("the server does not serve %s: %v", gvk, err))
-	}
-	var r dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		r = dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
+		return reject(err.Error())
 	}
 	_, err = r.Create(ctx, o.DeepCopy(), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
 	if err != nil {
 		return reject(err.Error())
 	}
 	return nil
+}
+
+// Resource is the dynamic client for o's kind, in o's namespace where the
+// kind is namespaced.
+func Resource(dyn dynamic.Interface, mapper meta.RESTMapper, o *manifest.Object) (dynamic.ResourceInterface, error) {
+	gvk := o.GroupVersionKind()
+	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("the server does not serve %s: %v", gvk, err)
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return dyn.Resource(mapping.Resource).Namespace(o.GetNamespace()), nil
+	}
+	return dyn.Resource(mapping.Resource), nil
 }
 
 // LoadCRDs decodes the CRD manifests of the platform (crds/, path to content).
