@@ -18,12 +18,6 @@ mkdir -p "$TOOLS"
 
 ARGOCD_VERSION=$(sed -n 's/^[[:space:]]*github.com\/argoproj\/argo-cd\/v2 v\([0-9.]*\)$/\1/p' tools/argocd/go.mod)
 [ -n "$ARGOCD_VERSION" ] || { echo "argocd: tools/argocd/go.mod requires no argo-cd version" >&2; exit 2; }
-KUBE_VERSION=$(sed -n 's/^ *kubernetesVersion: *\(v[0-9.]*\).*/\1/p' environments/*.yaml | sort -u)
-if [ "$(printf '%s\n' "$KUBE_VERSION" | wc -l)" != 1 ]; then
-  echo "argocd: the environments declare several Kubernetes versions ($KUBE_VERSION)" >&2
-  exit 2
-fi
-
 stop_left() {
   if [ -f "$PIDFILE" ]; then
     while read -r pid; do
@@ -61,15 +55,8 @@ if [ ! -x "$ARGOCD" ]; then
   echo "argocd: built in $(( $(date +%s) - start ))s"
 fi
 
-APISERVER="$TOOLS/kube-apiserver-$KUBE_VERSION"
-if [ ! -x "$APISERVER" ]; then
-  echo "argocd: building kube-apiserver $KUBE_VERSION (cached in $APISERVER)"
-  minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
-  (cd tools/kube-apiserver && CGO_ENABLED=0 go build -trimpath -o "$APISERVER.tmp" \
-    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-    k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$APISERVER.tmp" "$APISERVER"
-fi
+# shellcheck source=scripts/kube-apiserver.sh
+source scripts/kube-apiserver.sh
 
 CRDS="$(cd tools/argocd && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v2)/manifests/crds"
 

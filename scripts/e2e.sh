@@ -15,17 +15,6 @@ TOOLS="$PWD/.tools/bin"
 PIDFILE="$PWD/.tools/e2e.pids"
 mkdir -p "$TOOLS"
 
-versions=$(sed -n 's/^ *kubernetesVersion: *\(v[0-9.]*\).*/\1/p' environments/*.yaml | sort -u)
-if [ "$(printf '%s\n' "$versions" | wc -l)" != 1 ]; then
-  echo "e2e: the environments declare several Kubernetes versions ($versions); one API server checks one" >&2
-  exit 2
-fi
-KUBE_VERSION=$versions
-if ! grep -q "k8s.io/kubernetes $KUBE_VERSION\$" tools/kube-apiserver/go.mod; then
-  echo "e2e: environments declare $KUBE_VERSION but tools/kube-apiserver/go.mod pins another k8s.io/kubernetes" >&2
-  exit 2
-fi
-
 # A previous run killed hard (SIGKILL) leaves its pids behind: stop them.
 if [ -f "$PIDFILE" ]; then
   while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$PIDFILE"
@@ -38,15 +27,8 @@ if ! command -v etcd >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
 fi
 
-APISERVER="$TOOLS/kube-apiserver-$KUBE_VERSION"
-if [ ! -x "$APISERVER" ]; then
-  echo "e2e: building kube-apiserver $KUBE_VERSION from the module proxy (cached in $APISERVER)"
-  minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
-  (cd tools/kube-apiserver && CGO_ENABLED=0 go build -trimpath -o "$APISERVER.tmp" \
-    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-    k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$APISERVER.tmp" "$APISERVER"
-fi
+# shellcheck source=scripts/kube-apiserver.sh
+source scripts/kube-apiserver.sh
 
 WORK=$(mktemp -d)
 PIDS=()
