@@ -106,36 +106,11 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
 		}
 	}()
-	byComponent := map[string][]*manifest.Object{}
-	var netpols []*networkingv1.NetworkPolicy
-	var files []string
-	nsLabels := map[string]map[string]string{}
-	for i := range inputs {
-		in := &inputs[i]
-		o := in.Object
-		byComponent[in.Component] = append(byComponent[in.Component], o)
-		switch o.GetKind() {
-		case "NetworkPolicy":
-			var np networkingv1.NetworkPolicy
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
-				return nil, fmt.Errorf("%s: %w", in.File, err)
-			}
-			if np.Namespace == "" {
-				np.Namespace = "default"
-			}
-			// The API server's default, which the engine expects applied.
-			if len(np.Spec.PolicyTypes) == 0 {
-				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
-				if len(np.Spec.Egress) > 0 {
-					np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
-				}
-			}
-			netpols = append(netpols, &np)
-			files = append(files, in.File)
-		case "Namespace":
-			nsLabels[manifest.Name(o)] = manifest.Labels(o)
-		}
+	st, err := decodeStamp(inputs)
+	if err != nil {
+		return nil, err
 	}
+	byComponent, netpols, files, nsLabels := st.byComponent, st.netpols, st.files, st.nsLabels
 	ifaces := map[string]flow.Interface{}
 	for name, c := range env.Spec.Components {
 		if c.External != nil {
@@ -166,18 +141,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	if err != nil {
 		return nil, err
 	}
-	// Which policies select a pod depends on the pod alone: ask the engine
-	// once per pod and direction, not once per pair.
-	ingressOf := map[*matcher.InternalPeer][]*matcher.Target{}
-	egressOf := map[*matcher.InternalPeer][]*matcher.Target{}
-	for _, n := range append(append([]node(nil), srcs...), dsts...) {
-		if in := n.peer.Internal; in != nil {
-			if _, ok := ingressOf[in]; !ok {
-				ingressOf[in] = engine.TargetsApplyingToPod(true, in.Namespace, in.PodLabels)
-				egressOf[in] = engine.TargetsApplyingToPod(false, in.Namespace, in.PodLabels)
-			}
-		}
-	}
+	sel := newSelection(engine)
 	var out []Conn
 	for _, src := range srcs {
 		leaving := g.Leaving(src.ep)
@@ -191,11 +155,11 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
 				}
 				f, intended := leaving.Allows(src.ep, dst.ep, port)
-				egress := direction(egressOf[src.peer.Internal], src.peer, dst.peer, traffic)
+				egress := sel.direction(traffic, false)
 				if !egress.IsAllowed() && !intended {
 					continue // denied on the way out and not needed
 				}
-				ingress := direction(ingressOf[dst.peer.Internal], dst.peer, src.peer, traffic)
+				ingress := sel.direction(traffic, true)
 				allowed := egress.IsAllowed() && ingress.IsAllowed()
 				if !allowed && !intended {
 					continue
@@ -224,15 +188,75 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	return out, nil
 }
 
-// direction is the engine's verdict for one direction of traffic, as its
-// IsIngressOrEgressAllowed gives it, with the policies selecting the target
-// pod looked up beforehand: a pod outside the cluster is never restricted,
-// a pod no policy selects is open, otherwise the traffic needs one selecting
-// policy whose rules (the engine's Target.Allows) admit the peer and port.
-func direction(targets []*matcher.Target, target, peer *matcher.TrafficPeer, t *matcher.Traffic) *matcher.DirectionResult {
+// stampObjects is what a stamp's rendered objects give the engine.
+type stampObjects struct {
+	byComponent map[string][]*manifest.Object
+	netpols     []*networkingv1.NetworkPolicy
+	files       []string // each NetworkPolicy's file
+	nsLabels    map[string]map[string]string
+}
+
+// decodeStamp reads a stamp's NetworkPolicies (with the API server's defaults
+// applied, which the engine expects) and its namespaces' labels.
+func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
+	st := &stampObjects{byComponent: map[string][]*manifest.Object{}, nsLabels: map[string]map[string]string{}}
+	for i := range inputs {
+		in := &inputs[i]
+		o := in.Object
+		st.byComponent[in.Component] = append(st.byComponent[in.Component], o)
+		switch o.GetKind() {
+		case "NetworkPolicy":
+			var np networkingv1.NetworkPolicy
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+				return nil, fmt.Errorf("%s: %w", in.File, err)
+			}
+			if np.Namespace == "" {
+				np.Namespace = "default"
+			}
+			if len(np.Spec.PolicyTypes) == 0 {
+				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+				if len(np.Spec.Egress) > 0 {
+					np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+				}
+			}
+			st.netpols = append(st.netpols, &np)
+			st.files = append(st.files, in.File)
+		case "Namespace":
+			st.nsLabels[manifest.Name(o)] = manifest.Labels(o)
+		}
+	}
+	return st, nil
+}
+
+// selection gives the engine's verdict for one direction of traffic, as its
+// IsIngressOrEgressAllowed does, asking which policies select a pod once
+// per pod and direction instead of once per pair (the engine scans every
+// policy for that): a pod outside the cluster is never restricted, a pod no
+// policy selects is open, otherwise the traffic needs one selecting policy
+// whose rules (the engine's Target.Allows) admit the peer and port.
+type selection struct {
+	engine          *matcher.Policy
+	ingress, egress map[*matcher.InternalPeer][]*matcher.Target
+}
+
+func newSelection(engine *matcher.Policy) *selection {
+	return &selection{engine: engine, ingress: map[*matcher.InternalPeer][]*matcher.Target{}, egress: map[*matcher.InternalPeer][]*matcher.Target{}}
+}
+
+func (s *selection) direction(t *matcher.Traffic, isIngress bool) *matcher.DirectionResult {
+	target, peer, memo := t.Source, t.Destination, s.egress
+	if isIngress {
+		target, peer, memo = t.Destination, t.Source, s.ingress
+	}
 	d := &matcher.DirectionResult{}
-	if target.Internal == nil {
+	in := target.Internal
+	if in == nil {
 		return d
+	}
+	targets, ok := memo[in]
+	if !ok {
+		targets = s.engine.TargetsApplyingToPod(isIngress, in.Namespace, in.PodLabels)
+		memo[in] = targets
 	}
 	for _, tg := range targets {
 		if tg.Allows(peer, t.ResolvedPort, t.ResolvedPortName, t.Protocol) {

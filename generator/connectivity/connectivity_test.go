@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/mattfenwick/cyclonus/pkg/matcher"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
@@ -361,6 +362,55 @@ func TestBuildForKeepsTheComponentsFlows(t *testing.T) {
 			}
 			if d := cmp.Diff(want, got.Flows, cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("%s/%s: BuildFor differs from the whole graph's flows (-want +got):\n%s", env, name, d)
+			}
+		}
+	}
+}
+
+// TestSelectionIsTheEnginesVerdict: the memoised per-pod policy selection
+// gives, for every pair of workloads of every stamp and every port, the
+// answer of the engine's own IsIngressOrEgressAllowed, in both directions.
+func TestSelectionIsTheEnginesVerdict(t *testing.T) {
+	for _, env := range envs {
+		e, in := committed(t, env)
+		for _, stamp := range e.Spec.Stamps {
+			var inputs []policy.Input
+			for _, i := range in {
+				if i.Stamp == stamp.Name {
+					inputs = append(inputs, i)
+				}
+			}
+			st, err := decodeStamp(inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			engine, err := build(st.netpols, st.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel := newSelection(engine)
+			compared := 0
+			for _, src := range pods {
+				for _, dst := range pods {
+					for _, port := range dst.ports {
+						tr := &matcher.Traffic{Source: src.peer, Destination: dst.peer, ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol}
+						for _, ingress := range []bool{false, true} {
+							want := engine.IsIngressOrEgressAllowed(tr, ingress)
+							got := sel.direction(tr, ingress)
+							if got.IsAllowed() != want.IsAllowed() || len(got.AllowingTargets) != len(want.AllowingTargets) || len(got.DenyingTargets) != len(want.DenyingTargets) {
+								t.Fatalf("%s/%s %s -> %s %s (ingress %v): selection %v, engine %v", env, stamp.Name, src.name, dst.name, port, ingress, got.IsAllowed(), want.IsAllowed())
+							}
+							compared++
+						}
+					}
+				}
+			}
+			if compared < 300 {
+				t.Errorf("%s/%s: only %d verdicts compared", env, stamp.Name, compared)
 			}
 		}
 	}
