@@ -21,11 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/argocdrun"
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
@@ -584,16 +584,8 @@ func decodeFile(t *testing.T, path string) []*unstructured.Unstructured {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	must(t, err)
-	var out []*unstructured.Unstructured
-	for _, doc := range strings.Split(string(b), "\n---") {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if len(m) > 0 {
-			out = append(out, obj(m))
-		}
-	}
+	out, err := manifest.Decode(path, b)
+	must(t, err)
 	return out
 }
 
