@@ -245,6 +245,14 @@ func walk(v any, num func(float64) (any, bool)) (any, bool) {
 	return nil, false
 }
 
+// Clean returns a copy of o's content as it is written: without status,
+// null values and the empty stubs typed round trips leave behind.
+func Clean(o *Object) map[string]any {
+	clean := prune(o.Object).(map[string]any)
+	delete(clean, "status")
+	return clean
+}
+
 // prune drops null values and the empty status/creationTimestamp stubs typed
 // round trips leave behind.
 func prune(v any) any {
@@ -294,9 +302,7 @@ func EncodeJSONStream(objs []*Object) ([]byte, error) {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		clean := prune(o.Object).(map[string]any)
-		delete(clean, "status")
-		b, err := json.Marshal(clean)
+		b, err := json.Marshal(Clean(o))
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", IDOf(o), err)
 		}

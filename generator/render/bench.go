@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -75,6 +76,9 @@ func cliUnit(repo *sources, pu *plan.Unit) (CLIUnit, error) {
 	if err != nil {
 		return u, err
 	}
+	for _, o := range gen {
+		o.SetNamespace("")
+	}
 	files, err := stage(repo, pu, gen, "/"+u.StageDir)
 	if err != nil {
 		return u, err
@@ -86,7 +90,7 @@ func cliUnit(repo *sources, pu *plan.Unit) (CLIUnit, error) {
 	generated := path.Join(u.StageDir, "objects.yaml")
 	u.Files[path.Join(u.StageDir, "generated.yaml")] = u.Files[generated]
 	delete(u.Files, generated)
-	var k kustomization
+	var k types.Kustomization
 	kfile := path.Join(u.StageDir, "kustomization.yaml")
 	if err := yaml.Unmarshal(u.Files[kfile], &k); err != nil {
 		return u, err

@@ -23,12 +23,14 @@ func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := "/" + path.Join("render", t.Env.Name(), t.Name)
-	files, err := stage(repo, pu, append(objs, gen...), dir)
-	if err != nil {
-		return nil, err
+	objs = append(objs, gen...)
+	// The namespace transformer puts every object in the component's
+	// namespace; clearing it first means overlay patches never need one,
+	// whether they target a base's, a chart's or a generated object.
+	for _, o := range objs {
+		o.SetNamespace("")
 	}
-	out, err := kustomize.Build(files, dir)
+	out, err := finalStage(repo, pu, objs, len(pu.Overlays) == 0 && kustomize.CanApply(objs))
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +38,22 @@ func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// finalStage runs the unit's last kustomization over objs: a build of the
+// staged kustomization, or, when direct (nothing of the environment's to
+// apply, nothing a build would rewrite), kustomize's transformers on the
+// objects as they are.
+func finalStage(repo *sources, pu *plan.Unit, objs []*manifest.Object, direct bool) ([]*manifest.Object, error) {
+	if direct {
+		return kustomize.Apply(objs, final(pu.Target))
+	}
+	dir := "/" + path.Join("render", pu.Target.Env.Name(), pu.Target.Name)
+	files, err := stage(repo, pu, objs, dir)
+	if err != nil {
+		return nil, err
+	}
+	return kustomize.Build(files, dir)
 }
 
 // shaped renders the component's base and applies the spec to it: the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/argocd"
@@ -357,34 +358,26 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp) (*Unit, error) {
 	return u, finish(u, objs)
 }
 
-// kustomization is the subset of kustomization.yaml the final stage writes.
-type kustomization struct {
-	APIVersion string        `json:"apiVersion"`
-	Kind       string        `json:"kind"`
-	Resources  []string      `json:"resources"`
-	Components []string      `json:"components,omitempty"`
-	Namespace  string        `json:"namespace,omitempty"`
-	Labels     []labelSet    `json:"labels"`
-	Images     []imageChange `json:"images,omitempty"`
-}
-
-type labelSet struct {
-	Pairs            map[string]string `json:"pairs"`
-	IncludeTemplates bool              `json:"includeTemplates"`
-}
-
-type imageChange struct {
-	Name    string `json:"name"`
-	NewName string `json:"newName"`
-	NewTag  string `json:"newTag,omitempty"`
-	Digest  string `json:"digest,omitempty"`
+// final is what the unit's last kustomization sets on its objects: the
+// component's namespace, the platform's labels and the image pins.
+func final(t intent.Target) kustomize.Final {
+	return kustomize.Final{
+		Namespace: t.Component.Namespace,
+		Labels: map[string]string{
+			intent.LabelName:        t.Name,
+			intent.LabelPartOf:      intent.PartOf,
+			intent.LabelEnvironment: t.Env.Name(),
+			intent.LabelStamp:       t.Stamp.Name,
+		},
+		Images: imageChanges(t.Env, t.Component),
+	}
 }
 
 // imageChanges points every pinned image at the environment's registry.
-func imageChanges(e *spec.Environment, c spec.Component) []imageChange {
-	var out []imageChange
+func imageChanges(e *spec.Environment, c spec.Component) []types.Image {
+	var out []types.Image
 	for _, im := range c.Images {
-		ch := imageChange{Name: im.Name, NewName: RegistryImage(e.Spec.Registry, im.Name)}
+		ch := types.Image{Name: im.Name, NewName: RegistryImage(e.Spec.Registry, im.Name)}
 		tag := im.Tag
 		if i := strings.Index(tag, "@"); i >= 0 {
 			ch.Digest = tag[i+1:]
@@ -414,35 +407,13 @@ func RegistryImage(registry, name string) string {
 // resource, the environment's overlays as kustomize Components, then the
 // environment's namespace, labels and image pins.
 func stage(repo *sources, pu *plan.Unit, objs []*manifest.Object, dir string) (kustomize.Files, error) {
-	t := pu.Target
 	files := kustomize.Files{}
-	// The stage's namespace transformer puts every object in the
-	// component's namespace; clearing it first means overlay patches never
-	// need one, whether they target a base's, a chart's or a generated object.
-	for _, o := range objs {
-		o.SetNamespace("")
-	}
 	stream, err := manifest.EncodeJSONStream(objs)
 	if err != nil {
 		return nil, err
 	}
 	files[dir+"/objects.yaml"] = stream
-	k := kustomization{
-		APIVersion: "kustomize.config.k8s.io/v1beta1",
-		Kind:       "Kustomization",
-		Resources:  []string{"objects.yaml"},
-		Namespace:  t.Component.Namespace,
-		Labels: []labelSet{{
-			Pairs: map[string]string{
-				intent.LabelName:        t.Name,
-				intent.LabelPartOf:      intent.PartOf,
-				intent.LabelEnvironment: t.Env.Name(),
-				intent.LabelStamp:       t.Stamp.Name,
-			},
-			IncludeTemplates: true,
-		}},
-		Images: imageChanges(t.Env, t.Component),
-	}
+	k := final(pu.Target).Kustomization("objects.yaml")
 	up := strings.Repeat("../", strings.Count(strings.Trim(dir, "/"), "/")+1)
 	for _, d := range pu.Overlays {
 		k.Components = append(k.Components, up+d)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
@@ -279,4 +280,61 @@ func TestRunStopsOnInterrupt(t *testing.T) {
 	if rendered >= len(p.Units) {
 		t.Errorf("%d of %d units rendered after the interrupt", rendered, len(p.Units))
 	}
+}
+
+// TestFinalStageDirectIsBuild: for every unit of the platform and of the
+// small test platform that the direct final stage may take (overlays aside),
+// its objects are those of a kustomize build of the staged kustomization.
+func TestFinalStageDirectIsBuild(t *testing.T) {
+	for _, root := range []string{platformtest.Repo(), platformtest.Small(t)} {
+		p, err := plan.New(workspace.Open(root), plan.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo := newSources(p)
+		direct := 0
+		for _, pu := range p.Units {
+			stageOf := func(direct bool) []*manifest.Object {
+				objs, gen, err := shaped(repo, pu)
+				if err != nil {
+					t.Fatalf("%s: %v", pu.Unit, err)
+				}
+				objs = append(objs, gen...)
+				for _, o := range objs {
+					o.SetNamespace("")
+				}
+				if direct && !kustomize.CanApply(objs) {
+					return nil
+				}
+				noOverlays := *pu
+				noOverlays.Overlays = nil
+				out, err := finalStage(repo, &noOverlays, objs, direct)
+				if err != nil {
+					t.Fatalf("%s: %v", pu.Unit, err)
+				}
+				manifest.Sort(out)
+				return out
+			}
+			got := stageOf(true)
+			if got == nil {
+				continue
+			}
+			direct++
+			want := stageOf(false)
+			if diff := cmp.Diff(objectMaps(want), objectMaps(got)); diff != "" {
+				t.Errorf("%s: the direct final stage differs from a build (-build +direct):\n%s", pu.Unit, diff)
+			}
+		}
+		if direct < len(p.Units)/2 {
+			t.Errorf("%s: only %d of %d units may take the direct final stage", root, direct, len(p.Units))
+		}
+	}
+}
+
+func objectMaps(objs []*manifest.Object) []map[string]any {
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		out[i] = o.Object
+	}
+	return out
 }

@@ -1,0 +1,146 @@
+package kustomize
+
+import (
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+)
+
+func finalFixture(t *testing.T) []*manifest.Object {
+	t.Helper()
+	b, err := os.ReadFile("testdata/final-objects.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Decode("testdata/final-objects.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// built is what krusty gives for f's kustomization over objs.
+func built(t *testing.T, objs []*manifest.Object, f Final) []*manifest.Object {
+	t.Helper()
+	stream, err := manifest.EncodeJSONStream(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := yaml.Marshal(f.Kustomization("objects.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Build(Files{"/stage/objects.yaml": stream, "/stage/kustomization.yaml": k}, "/stage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestApplyIsBuild: Apply's objects are a kustomize build's, for objects of
+// every kind its field specs name (and some they do not), for several
+// namespaces, label sets and image pins (by tag, digest, new name only).
+func TestApplyIsBuild(t *testing.T) {
+	labels := map[string]string{"app.kubernetes.io/part-of": "libertum", "libertum.io/stamp": "weu-1"}
+	for _, tc := range []struct {
+		name string
+		f    Final
+	}{
+		{"namespace only", Final{Namespace: "apps"}},
+		{"labels", Final{Namespace: "monitoring", Labels: labels}},
+		{"images", Final{Namespace: "apps", Labels: labels, Images: []types.Image{
+			{Name: "libertum/api", NewName: "acr.azurecr.io/libertum/api", NewTag: "1.2.3"},
+			{Name: "ghcr.io/libertum/api", NewName: "acr.azurecr.io/libertum/api", Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111"},
+			{Name: "busybox", NewName: "acr.azurecr.io/library/busybox"},
+			{Name: "libertum/model", NewTag: "v2"},
+			{Name: "grafana/promtail", NewName: "acr.azurecr.io/grafana/promtail"},
+			{Name: "libertum/tools", NewTag: "t1", Digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222"},
+		}}},
+		{"no namespace", Final{Labels: labels}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := built(t, applicable(t), tc.f)
+			in := applicable(t)
+			got, err := Apply(in, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			manifest.Sort(want)
+			manifest.Sort(got)
+			if len(want) == 0 {
+				t.Fatal("the build gave no objects")
+			}
+			if diff := cmp.Diff(objects(want), objects(got)); diff != "" {
+				t.Errorf("Apply differs from a build (-build +apply):\n%s", diff)
+			}
+			if diff := cmp.Diff(objects(applicable(t)), objects(in)); diff != "" {
+				t.Errorf("Apply changed its input (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// applicable is the fixture without the kinds CanApply refuses.
+func applicable(t *testing.T) []*manifest.Object {
+	var out []*manifest.Object
+	for _, o := range finalFixture(t) {
+		if CanApply([]*manifest.Object{o}) {
+			out = append(out, o)
+		}
+	}
+	if CanApply(finalFixture(t)) || len(out) == 0 {
+		t.Fatal("the fixture should hold kinds CanApply refuses and kinds it accepts")
+	}
+	return out
+}
+
+// TestCanApplyRefusesReferrers: a build moves a role binding's subject
+// with the service account it names; Apply does not, so CanApply refuses
+// it.
+func TestCanApplyRefusesReferrers(t *testing.T) {
+	var objs []*manifest.Object
+	for _, o := range finalFixture(t) {
+		if k := o.GetKind(); k == "ServiceAccount" || k == "RoleBinding" {
+			objs = append(objs, o)
+		}
+	}
+	f := Final{Namespace: "apps"}
+	got, err := Apply(objs, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := built(t, objs, f)
+	manifest.Sort(got)
+	manifest.Sort(want)
+	if cmp.Equal(objects(want), objects(got)) {
+		t.Fatal("Apply gave a build's objects for a RoleBinding naming a moved service account: CanApply need not refuse it")
+	}
+	if CanApply(objs) {
+		t.Fatal("CanApply accepted a RoleBinding")
+	}
+}
+
+func objects(objs []*manifest.Object) []map[string]any {
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		out[i] = o.Object
+	}
+	return out
+}
+
+// TestApplyRefusesConflicts: two objects that end up with one ID are an
+// error, as in a build.
+func TestApplyRefusesConflicts(t *testing.T) {
+	objs := finalFixture(t)
+	dup := objs[0].DeepCopy()
+	dup.SetNamespace("elsewhere")
+	objs = append(objs, dup)
+	if _, err := Apply(objs, Final{Namespace: "apps"}); err == nil {
+		t.Fatal("Apply put two Deployments api in one namespace without an error")
+	}
+}
