@@ -81,6 +81,16 @@ func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
+	if o.Drift {
+		// The committed tree is read while rendering: opening thousands
+		// of files waits on the kernel more than it uses a CPU.
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			_, _ = ws.Committed() // read once; the error is seen below
+		}()
+		defer func() { <-read }()
+	}
 	res, err := render.Run(ctx, p, render.Options{Workers: o.Workers, Cache: o.Cache})
 	if err != nil {
 		return nil, err
