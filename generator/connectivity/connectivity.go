@@ -155,10 +155,10 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 					ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol,
 				}
 				f, intended := leaving.Allows(src.ep, dst.ep, port)
-				egress := sel.direction(traffic, false)
-				if !egress.IsAllowed() && !intended {
-					continue // denied on the way out and not needed
+				if !intended && !sel.allowed(traffic, false) {
+					continue // denied on the way out and not needed: most pairs
 				}
+				egress := sel.direction(traffic, false)
 				ingress := sel.direction(traffic, true)
 				allowed := egress.IsAllowed() && ingress.IsAllowed()
 				if !allowed && !intended {
@@ -237,6 +237,12 @@ func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
 type selection struct {
 	engine          *matcher.Policy
 	ingress, egress map[*matcher.InternalPeer][]*matcher.Target
+	// last is the pod looked up last in each direction (egress, ingress)
+	// and its policies: the source's, asked once per pair, hit it.
+	last [2]struct {
+		pod      *matcher.InternalPeer
+		policies []*matcher.Target
+	}
 }
 
 func newSelection(engine *matcher.Policy) *selection {
@@ -244,20 +250,8 @@ func newSelection(engine *matcher.Policy) *selection {
 }
 
 func (s *selection) direction(t *matcher.Traffic, isIngress bool) *matcher.DirectionResult {
-	target, peer, memo := t.Source, t.Destination, s.egress
-	if isIngress {
-		target, peer, memo = t.Destination, t.Source, s.ingress
-	}
 	d := &matcher.DirectionResult{}
-	in := target.Internal
-	if in == nil {
-		return d
-	}
-	targets, ok := memo[in]
-	if !ok {
-		targets = s.engine.TargetsApplyingToPod(isIngress, in.Namespace, in.PodLabels)
-		memo[in] = targets
-	}
+	targets, peer := s.targets(t, isIngress)
 	for _, tg := range targets {
 		if tg.Allows(peer, t.ResolvedPort, t.ResolvedPortName, t.Protocol) {
 			d.AllowingTargets = append(d.AllowingTargets, tg)
@@ -266,6 +260,49 @@ func (s *selection) direction(t *matcher.Traffic, isIngress bool) *matcher.Direc
 		}
 	}
 	return d
+}
+
+// allowed is direction(t, isIngress).IsAllowed() without collecting which
+// policies decide (no policy selects the pod, or one admits the traffic),
+// for the million pairs of a large stamp that are denied and need no more.
+func (s *selection) allowed(t *matcher.Traffic, isIngress bool) bool {
+	targets, peer := s.targets(t, isIngress)
+	if len(targets) == 0 {
+		return true
+	}
+	for _, tg := range targets {
+		if tg.Allows(peer, t.ResolvedPort, t.ResolvedPortName, t.Protocol) {
+			return true
+		}
+	}
+	return false
+}
+
+// targets returns the policies selecting the pod the traffic leaves
+// (egress) or reaches (ingress), none outside the cluster, and the other end.
+func (s *selection) targets(t *matcher.Traffic, isIngress bool) ([]*matcher.Target, *matcher.TrafficPeer) {
+	target, peer, memo := t.Source, t.Destination, s.egress
+	if isIngress {
+		target, peer, memo = t.Destination, t.Source, s.ingress
+	}
+	in := target.Internal
+	if in == nil {
+		return nil, peer
+	}
+	last := &s.last[0]
+	if isIngress {
+		last = &s.last[1]
+	}
+	if last.pod == in {
+		return last.policies, peer
+	}
+	targets, ok := memo[in]
+	if !ok {
+		targets = s.engine.TargetsApplyingToPod(isIngress, in.Namespace, in.PodLabels)
+		memo[in] = targets
+	}
+	last.pod, last.policies = in, targets
+	return targets, peer
 }
 
 // build hands the policies to the engine, which panics on what it cannot

@@ -369,7 +369,8 @@ func TestBuildForKeepsTheComponentsFlows(t *testing.T) {
 
 // TestSelectionIsTheEnginesVerdict: the memoised per-pod policy selection
 // gives, for every pair of workloads of every stamp and every port, the
-// answer of the engine's own IsIngressOrEgressAllowed, in both directions.
+// answer of the engine's own IsIngressOrEgressAllowed, in both directions,
+// and so does its allocation-free allowed.
 func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 	for _, env := range envs {
 		e, in := committed(t, env)
@@ -401,7 +402,8 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 						for _, ingress := range []bool{false, true} {
 							want := engine.IsIngressOrEgressAllowed(tr, ingress)
 							got := sel.direction(tr, ingress)
-							if got.IsAllowed() != want.IsAllowed() || len(got.AllowingTargets) != len(want.AllowingTargets) || len(got.DenyingTargets) != len(want.DenyingTargets) {
+							if got.IsAllowed() != want.IsAllowed() || len(got.AllowingTargets) != len(want.AllowingTargets) || len(got.DenyingTargets) != len(want.DenyingTargets) ||
+								sel.allowed(tr, ingress) != want.IsAllowed() {
 								t.Fatalf("%s/%s %s -> %s %s (ingress %v): selection %v, engine %v", env, stamp.Name, src.name, dst.name, port, ingress, got.IsAllowed(), want.IsAllowed())
 							}
 							compared++
