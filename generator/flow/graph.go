@@ -293,6 +293,9 @@ func (b builder) build() error {
 	}
 	for _, name := range names {
 		c := b.env.Spec.Components[name]
+		if b.only != "" && name != b.only && !involves(c, b.only, scrapers, edges) {
+			continue // none of this component's flows has b.only at an end
+		}
 		self := b.main(name)
 		inCluster := c.External == nil
 		reach := func(from Peer, targets, services []string, why string) error {
@@ -356,6 +359,21 @@ func (b builder) build() error {
 		}
 	}
 	return nil
+}
+
+// involves reports whether another component c's flows may have component
+// only at one end: c or one of its jobs talks to it, or only scrapes every
+// component's metrics, or only is an edge every Ingress is reached through.
+func involves(c spec.Component, only string, scrapers, edges []string) bool {
+	if slices.Contains(c.TalksTo, only) || slices.Contains(scrapers, only) || slices.Contains(edges, only) {
+		return true
+	}
+	for _, j := range c.Jobs {
+		if slices.Contains(j.TalksTo, only) {
+			return true
+		}
+	}
+	return false
 }
 
 // Edge reports whether a component is the cluster's edge (the ingress

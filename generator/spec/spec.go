@@ -6,6 +6,7 @@ package spec
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,8 @@ type Environment struct {
 	// environment is not changed after it is loaded.
 	consumersOnce sync.Once
 	consumers     map[string][]string
+	namesOnce     sync.Once
+	names         []string
 }
 
 // Metadata names the environment.
@@ -436,12 +439,14 @@ func (e *Environment) Name() string { return e.Metadata.Name }
 
 // ComponentNames returns the environment's component names in sorted order.
 func (e *Environment) ComponentNames() []string {
-	names := make([]string, 0, len(e.Spec.Components))
-	for n := range e.Spec.Components {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	e.namesOnce.Do(func() {
+		e.names = make([]string, 0, len(e.Spec.Components))
+		for n := range e.Spec.Components {
+			e.names = append(e.names, n)
+		}
+		sort.Strings(e.names)
+	})
+	return slices.Clone(e.names)
 }
 
 // BaseDir returns the folder under base/ a component is built from.
