@@ -2,7 +2,11 @@ package action
 
 import (
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/credential"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -32,22 +36,38 @@ func (e *CredentialError) Error() string {
 
 // refuseCredentials returns a CredentialError when any object of the
 // render carries a credential in the clear.
+//
+// Units are scanned in parallel (every leaf of every object is read).
 func refuseCredentials(res *render.Result) error {
-	var fs []policy.Finding
-	for _, u := range res.Units {
-		for i, o := range u.Objects {
-			for _, l := range credential.Literals(o.Object) {
-				fs = append(fs, policy.Finding{
-					Rule: PlaintextRule, Level: policy.Deny, Unit: u.Unit,
-					Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: layout.RepoPath(u.Files[i].Path),
-					Message: l.Path + ": " + l.Why, Fix: "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
-				})
-			}
-		}
+	found := make([][]policy.Finding, len(res.Units))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, u := range res.Units {
+		g.Go(func() error {
+			found[i] = credentialsOf(u)
+			return nil
+		})
 	}
+	_ = g.Wait()
+	fs := slices.Concat(found...)
 	if len(fs) == 0 {
 		return nil
 	}
 	policy.Sort(fs)
 	return &CredentialError{Findings: fs}
+}
+
+// credentialsOf lists the credentials a unit's objects carry in the clear.
+func credentialsOf(u *render.Unit) []policy.Finding {
+	var fs []policy.Finding
+	for i, o := range u.Objects {
+		for _, l := range credential.Literals(o.Object) {
+			fs = append(fs, policy.Finding{
+				Rule: PlaintextRule, Level: policy.Deny, Unit: u.Unit,
+				Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: layout.RepoPath(u.Files[i].Path),
+				Message: l.Path + ": " + l.Why, Fix: "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
+			})
+		}
+	}
+	return fs
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -289,43 +290,60 @@ func finish(u *Unit, objs []*manifest.Object) error {
 // every environment's AppProject and root Applications, and (behind Front
 // Door) its origins document.
 func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
+	// Environments in parallel: each scans all of its objects for the
+	// cluster-scoped kinds its AppProject must permit.
+	out := make([][]*Unit, len(envs))
+	var g errgroup.Group
+	for i, e := range envs {
+		g.Go(func() error {
+			var err error
+			out[i], err = argocdEnvUnits(e, units)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(out...), nil
+}
+
+// argocdEnvUnits renders what deploys one environment's units.
+func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
 	var out []*Unit
-	for _, e := range envs {
-		var all []*manifest.Object
-		for _, u := range units {
-			if u.Env == e.Name() {
-				all = append(all, u.Objects...)
-			}
+	var all []*manifest.Object
+	for _, u := range units {
+		if u.Env == e.Name() {
+			all = append(all, u.Objects...)
 		}
-		for _, st := range e.Spec.Stamps {
-			objs, err := argocd.Stamp(e, st)
-			if err != nil {
-				return nil, err
-			}
-			u := &Unit{Unit: layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}}
-			if err := finish(u, objs); err != nil {
-				return nil, fmt.Errorf("render %s: %w", u.Unit, err)
-			}
-			out = append(out, u)
-		}
-		objs, err := argocd.Bootstrap(e, argocd.ClusterKinds(all))
+	}
+	for _, st := range e.Spec.Stamps {
+		objs, err := argocd.Stamp(e, st)
 		if err != nil {
 			return nil, err
 		}
-		u := &Unit{Unit: layout.Unit{Env: e.Name(), Component: spec.BootstrapDir}}
+		u := &Unit{Unit: layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}}
 		if err := finish(u, objs); err != nil {
 			return nil, fmt.Errorf("render %s: %w", u.Unit, err)
 		}
 		out = append(out, u)
-		origins, err := frontdoor.Render(e)
-		if err != nil {
-			return nil, err
-		}
-		if origins != nil {
-			fd := &Unit{Unit: layout.Unit{Env: e.Name(), Component: frontdoor.Dir}}
-			fd.Files = []layout.File{{Path: fd.File(frontdoor.File), Data: origins}}
-			out = append(out, fd)
-		}
+	}
+	objs, err := argocd.Bootstrap(e, argocd.ClusterKinds(all))
+	if err != nil {
+		return nil, err
+	}
+	u := &Unit{Unit: layout.Unit{Env: e.Name(), Component: spec.BootstrapDir}}
+	if err := finish(u, objs); err != nil {
+		return nil, fmt.Errorf("render %s: %w", u.Unit, err)
+	}
+	out = append(out, u)
+	origins, err := frontdoor.Render(e)
+	if err != nil {
+		return nil, err
+	}
+	if origins != nil {
+		fd := &Unit{Unit: layout.Unit{Env: e.Name(), Component: frontdoor.Dir}}
+		fd.Files = []layout.File{{Path: fd.File(frontdoor.File), Data: origins}}
+		out = append(out, fd)
 	}
 	return out, nil
 }
