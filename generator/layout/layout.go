@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -111,6 +112,25 @@ func Read(dir string, envs []string) ([]File, error) {
 // accepts, never opening the folders of the others.
 func read(dir string, want func(env string) bool) ([]File, error) {
 	var out []File
+	err := walk(dir, want, func(rel, p string, _ fs.DirEntry) error {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, File{Path: rel, Data: b})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// walk calls fn for each file under dir whose environment (first path
+// element) want accepts, with its slash-separated relative path, never
+// entering the folders of the others. A missing dir holds nothing.
+func walk(dir string, want func(env string) bool, fn func(rel, p string, d fs.DirEntry) error) error {
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir && errors.Is(err, fs.ErrNotExist) {
@@ -132,18 +152,12 @@ func read(dir string, want func(env string) bool) ([]File, error) {
 		if !want(Env(rel)) {
 			return nil
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out = append(out, File{Path: rel, Data: b})
-		return nil
+		return fn(rel, p, d)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return fmt.Errorf("read %s: %w", dir, err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+	return nil
 }
 
 // Replace makes dir hold exactly files for the environments in envs, keeping
@@ -177,13 +191,32 @@ func Replace(dir string, envs []string, files []File) error {
 	}
 
 	// Keep what this run does not own: other environments, and files at
-	// the top (a file's Env is its own name); the rendered environments'
-	// folders are not even read.
-	old, err := read(dir, func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) })
+	// the top (a file's Env is its own name), linked from the old tree; the
+	// rendered environments' folders are not even listed.
+	keep := func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) }
+	err = walk(dir, keep, func(rel, p string, d fs.DirEntry) error {
+		if d.Type().IsRegular() {
+			if err := mkdirFor(tmp, rel); err != nil {
+				return err
+			}
+			if os.Link(p, filepath.Join(tmp, filepath.FromSlash(rel))) == nil {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return writeFile(tmp, File{Path: rel, Data: b})
+	})
 	if err != nil {
 		return err
 	}
-	if err := writeAll(tmp, append(old, files...)); err != nil {
+	prev := ""
+	if isDir(dir) {
+		prev = dir
+	}
+	if err := writeAll(tmp, prev, files); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -207,11 +240,29 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// writeAll writes the files under root. One at a time: on the CI machine
-// four writers at once spent four times the kernel CPU (creating files in
-// one tree contends) for no shorter wall time.
-func writeAll(root string, files []File) error {
+// writeAll writes the files under root, each one the previous tree at prev
+// (if any) holds with the same bytes as a hard link to it: no new inode is
+// allocated for it, and removing the previous tree afterwards frees none.
+// A re-render of a large platform changes few of its tens of thousands of
+// files, and on the CI machine's ext4 creating and freeing inodes, not
+// writing bytes, is what takes the time (ext4 skips recently freed inodes
+// when it allocates one, so a tree created right after one was removed is
+// slower still). One file at a time: four writers at once spent four times
+// the kernel CPU (creating files in one tree contends) for no shorter wall
+// time.
+func writeAll(root, prev string, files []File) error {
 	for _, f := range files {
+		if prev != "" {
+			old := filepath.Join(prev, filepath.FromSlash(f.Path))
+			if same(old, f.Data) {
+				if err := mkdirFor(root, f.Path); err != nil {
+					return err
+				}
+				if os.Link(old, filepath.Join(root, filepath.FromSlash(f.Path))) == nil {
+					continue
+				}
+			}
+		}
 		if err := writeFile(root, f); err != nil {
 			return err
 		}
@@ -219,12 +270,34 @@ func writeAll(root string, files []File) error {
 	return nil
 }
 
+// same reports whether the regular file at p holds exactly data, with the
+// mode writeFile gives.
+func same(p string, data []byte) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != fileMode || st.Size() != int64(len(data)) {
+		return false
+	}
+	b := make([]byte, len(data)+1)
+	n, _ := io.ReadFull(f, b)
+	return n == len(data) && bytes.Equal(b[:n], data)
+}
+
+const fileMode = 0o644
+
+func mkdirFor(root, rel string) error {
+	return os.MkdirAll(filepath.Dir(filepath.Join(root, filepath.FromSlash(rel))), 0o755)
+}
+
 func writeFile(root string, f File) error {
-	p := filepath.Join(root, filepath.FromSlash(f.Path))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := mkdirFor(root, f.Path); err != nil {
 		return err
 	}
-	return os.WriteFile(p, f.Data, 0o644)
+	return os.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, fileMode)
 }
 
 // Equal reports whether two sorted file lists hold the same paths and bytes.

@@ -121,3 +121,78 @@ func TestUnitPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceLinksUnchangedFiles: a file the new tree holds with the same
+// bytes is the old tree's file (same inode), as is a kept environment's;
+// changed and new files are new files, and editing the new tree's linked
+// file afterwards would be seen by nothing else (the old tree is gone).
+func TestReplaceLinksUnchangedFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rendered")
+	write(t, dir, map[string]string{
+		"dev/s/api/same.yaml":  "same",
+		"dev/s/api/moved.yaml": "v1",
+		"prod/s/api/a.yaml":    "prod",
+	})
+	stat := func(rel string) os.FileInfo {
+		t.Helper()
+		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := map[string]os.FileInfo{}
+	for _, p := range []string{"dev/s/api/same.yaml", "dev/s/api/moved.yaml", "prod/s/api/a.yaml"} {
+		before[p] = stat(p)
+	}
+	if err := os.Chmod(filepath.Join(dir, "dev/s/api/same.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Replace(dir, []string{"dev"}, []File{
+		{Path: "dev/s/api/same.yaml", Data: []byte("same")},
+		{Path: "dev/s/api/moved.yaml", Data: []byte("v2")},
+		{Path: "dev/s/web/new.yaml", Data: []byte("v1")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, linked := range map[string]bool{"dev/s/api/same.yaml": true, "prod/s/api/a.yaml": true, "dev/s/api/moved.yaml": false} {
+		if got := os.SameFile(before[p], stat(p)); got != linked {
+			t.Errorf("%s: same file as before = %v, want %v", p, got, linked)
+		}
+	}
+	got := tree(t, dir)
+	want := map[string]string{"dev/s/api/same.yaml": "same", "dev/s/api/moved.yaml": "v2", "dev/s/web/new.yaml": "v1", "prod/s/api/a.yaml": "prod"}
+	if len(got) != len(want) {
+		t.Errorf("tree = %v, want %v", got, want)
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s = %q, want %q", p, got[p], w)
+		}
+	}
+	if st := stat("dev/s/api/same.yaml"); st.Mode().Perm() != 0o644 {
+		t.Errorf("linked file mode %v", st.Mode())
+	}
+}
+
+// TestReplaceRewritesAFileOfAnotherMode: a file with the right bytes but
+// not the mode a render writes is written anew, not kept.
+func TestReplaceRewritesAFileOfAnotherMode(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rendered")
+	write(t, dir, map[string]string{"dev/s/api/x.yaml": "x"})
+	p := filepath.Join(dir, "dev/s/api/x.yaml")
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(dir, []string{"dev"}, []File{{Path: "dev/s/api/x.yaml", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm()&0o044 == 0 {
+		t.Errorf("mode %v: the 0600 file was kept", st.Mode())
+	}
+}
