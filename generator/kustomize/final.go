@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/kustomize/api/builtins"
 	"sigs.k8s.io/kustomize/api/filters/namespace"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -60,8 +61,7 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		}
 		nodes[i] = n
 	}
-	rf := resourceFactory()
-	m, err := resmap.NewFactory(rf).NewResMapFromRNodeSlice(nodes)
+	m, err := resmap.NewFactory(resourceFactory()).NewResMapFromRNodeSlice(nodes)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize: %w", err)
 	}
@@ -86,12 +86,17 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	// What the transformers noted for a build's later steps (the IDs
 	// objects had before) is not output, as a build removes it too.
 	m.RemoveBuildAnnotations()
-	kept, err := rf.DropLocalNodes(m.ToRNodeSlice())
-	if err != nil {
-		return nil, fmt.Errorf("kustomize: %w", err)
-	}
-	out := make([]*manifest.Object, 0, len(kept))
-	for _, res := range kept {
+	out := make([]*manifest.Object, 0, m.Size())
+	for _, res := range m.Resources() {
+		// A build drops local-config objects (resource.Factory's
+		// DropLocalNodes, which copies every object to read one annotation).
+		if v, ok := res.GetAnnotations()[konfig.IgnoredByKustomizeAnnotation]; ok && v != "false" {
+			continue
+		}
+		if v, ok := fromNode(res.YNode()); ok {
+			out = append(out, &manifest.Object{Object: v.(map[string]any)})
+			continue
+		}
 		mp, err := res.Map()
 		if err != nil {
 			return nil, fmt.Errorf("kustomize: %s: %w", res.CurId(), err)
@@ -232,4 +237,54 @@ func str(s string) *kyaml.Node {
 
 func scalar(tag, value string) *kyaml.Node {
 	return &kyaml.Node{Kind: kyaml.ScalarNode, Tag: tag, Value: value}
+}
+
+// fromNode reads a node back as manifest.Normalize gives it (every number
+// a float64), without decoding it to Go values and copying those. ok is
+// false for anything but a mapping of string keys to JSON-like values with
+// decimal numbers below 2^53; the caller then decodes it.
+func fromNode(n *kyaml.Node) (any, bool) {
+	switch n.Kind {
+	case kyaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != kyaml.ScalarNode || k.ShortTag() != kyaml.NodeTagString {
+				return nil, false
+			}
+			v, ok := fromNode(n.Content[i+1])
+			if !ok {
+				return nil, false
+			}
+			m[k.Value] = v
+		}
+		return m, true
+	case kyaml.SequenceNode:
+		l := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, ok := fromNode(c)
+			if !ok {
+				return nil, false
+			}
+			l[i] = v
+		}
+		return l, true
+	case kyaml.ScalarNode:
+		switch n.ShortTag() {
+		case kyaml.NodeTagString:
+			return n.Value, true
+		case kyaml.NodeTagBool:
+			b, err := strconv.ParseBool(n.Value)
+			return b, err == nil && (n.Value == "true" || n.Value == "false")
+		case kyaml.NodeTagNull:
+			return nil, true
+		case kyaml.NodeTagInt:
+			i, err := strconv.ParseInt(n.Value, 10, 64)
+			return float64(i), err == nil && i < 1<<53 && i > -(1<<53)
+		case kyaml.NodeTagFloat:
+			f, err := strconv.ParseFloat(n.Value, 64)
+			return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+		}
+	}
+	return nil, false
 }
