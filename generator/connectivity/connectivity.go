@@ -10,6 +10,7 @@ package connectivity
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -235,8 +236,12 @@ func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
 // policy selects is open, otherwise the traffic needs one selecting policy
 // whose rules (the engine's Target.Allows) admit the peer and port.
 type selection struct {
-	engine          *matcher.Policy
 	ingress, egress map[*matcher.InternalPeer][]*matcher.Target
+	// index holds each direction's policies (egress, ingress) by one
+	// label their pod selector requires, so finding those selecting a pod
+	// looks at a handful instead of every policy of the stamp (which the
+	// engine's TargetsApplyingToPod does: quadratic for a large stamp).
+	index [2]targetIndex
 	// last is the pod looked up last in each direction (egress, ingress)
 	// and its policies: the source's, asked once per pair, hit it.
 	last [2]struct {
@@ -246,7 +251,51 @@ type selection struct {
 }
 
 func newSelection(engine *matcher.Policy) *selection {
-	return &selection{engine: engine, ingress: map[*matcher.InternalPeer][]*matcher.Target{}, egress: map[*matcher.InternalPeer][]*matcher.Target{}}
+	return &selection{
+		ingress: map[*matcher.InternalPeer][]*matcher.Target{}, egress: map[*matcher.InternalPeer][]*matcher.Target{},
+		index: [2]targetIndex{newTargetIndex(engine.Egress), newTargetIndex(engine.Ingress)},
+	}
+}
+
+// targetIndex files policies under namespace and the first (sorted) label
+// of their selector's matchLabels; those without matchLabels under the
+// namespace alone.
+type targetIndex struct {
+	byLabel map[[3]string][]*matcher.Target // namespace, key, value
+	any     map[string][]*matcher.Target
+}
+
+func newTargetIndex(targets map[string]*matcher.Target) targetIndex {
+	ix := targetIndex{byLabel: map[[3]string][]*matcher.Target{}, any: map[string][]*matcher.Target{}}
+	for _, tg := range targets {
+		if len(tg.PodSelector.MatchLabels) == 0 {
+			ix.any[tg.Namespace] = append(ix.any[tg.Namespace], tg)
+			continue
+		}
+		k := slices.Min(slices.Collect(maps.Keys(tg.PodSelector.MatchLabels)))
+		key := [3]string{tg.Namespace, k, tg.PodSelector.MatchLabels[k]}
+		ix.byLabel[key] = append(ix.byLabel[key], tg)
+	}
+	return ix
+}
+
+// selecting returns the policies selecting a pod: the engine's
+// TargetsApplyingToPod, from the index's candidates by the engine's own
+// Target.IsMatch.
+func (ix targetIndex) selecting(namespace string, labels map[string]string) []*matcher.Target {
+	var out []*matcher.Target
+	keep := func(tgs []*matcher.Target) {
+		for _, tg := range tgs {
+			if tg.IsMatch(namespace, labels) {
+				out = append(out, tg)
+			}
+		}
+	}
+	keep(ix.any[namespace])
+	for k, v := range labels {
+		keep(ix.byLabel[[3]string{namespace, k, v}])
+	}
+	return out
 }
 
 func (s *selection) direction(t *matcher.Traffic, isIngress bool) *matcher.DirectionResult {
@@ -289,16 +338,17 @@ func (s *selection) targets(t *matcher.Traffic, isIngress bool) ([]*matcher.Targ
 	if in == nil {
 		return nil, peer
 	}
-	last := &s.last[0]
+	dir := 0
 	if isIngress {
-		last = &s.last[1]
+		dir = 1
 	}
+	last := &s.last[dir]
 	if last.pod == in {
 		return last.policies, peer
 	}
 	targets, ok := memo[in]
 	if !ok {
-		targets = s.engine.TargetsApplyingToPod(isIngress, in.Namespace, in.PodLabels)
+		targets = s.index[dir].selecting(in.Namespace, in.PodLabels)
 		memo[in] = targets
 	}
 	last.pod, last.policies = in, targets

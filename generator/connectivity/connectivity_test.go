@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -394,6 +395,16 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 				t.Fatal(err)
 			}
 			sel := newSelection(engine)
+			for _, pod := range pods {
+				in := pod.peer.Internal
+				for dir, ingress := range []bool{false, true} {
+					want := engine.TargetsApplyingToPod(ingress, in.Namespace, in.PodLabels)
+					got := sel.index[dir].selecting(in.Namespace, in.PodLabels)
+					if !sameTargets(got, want) {
+						t.Fatalf("%s/%s %s (ingress %v): index selects %v, engine %v", env, stamp.Name, pod.name, ingress, got, want)
+					}
+				}
+			}
 			compared := 0
 			for _, src := range pods {
 				for _, dst := range pods {
@@ -416,4 +427,16 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 			}
 		}
 	}
+}
+
+func sameTargets(a, b []*matcher.Target) bool {
+	key := func(ts []*matcher.Target) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.GetPrimaryKey())
+		}
+		sort.Strings(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
 }
