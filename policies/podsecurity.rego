@@ -4,7 +4,7 @@ package libertum.podsecurity
 
 import data.libertum.lib
 
-pod_context := object.get(lib.pod_spec(input), "securityContext", {})
+pod_context := object.get(lib.input_pod_spec, "securityContext", {})
 
 setting(c, key) := v if {
 	v := c.securityContext[key]
@@ -17,7 +17,7 @@ deny contains lib.violation(
 	sprintf("container %q may run as root", [c.name]),
 	"set runAsNonRoot: true and a non-zero runAsUser in the pod or container securityContext",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	not runs_as_non_root(c)
 }
 
@@ -31,7 +31,7 @@ deny contains lib.violation(
 	sprintf("container %q does not set allowPrivilegeEscalation: false", [c.name]),
 	"set securityContext.allowPrivilegeEscalation: false on the container",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	not c.securityContext.allowPrivilegeEscalation == false
 }
 
@@ -40,7 +40,7 @@ deny contains lib.violation(
 	sprintf("container %q is privileged", [c.name]),
 	"remove securityContext.privileged",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	c.securityContext.privileged == true
 }
 
@@ -50,7 +50,7 @@ deny contains lib.violation(
 	"remove hostNetwork, hostPID and hostIPC",
 ) if {
 	some ns in ["hostNetwork", "hostPID", "hostIPC"]
-	lib.pod_spec(input)[ns] == true
+	lib.input_pod_spec[ns] == true
 }
 
 deny contains lib.violation(
@@ -58,7 +58,7 @@ deny contains lib.violation(
 	sprintf("volume %q mounts host path %s", [v.name, v.hostPath.path]),
 	"use an emptyDir or a persistent volume; a reviewed exception is needed for node agents",
 ) if {
-	some v in object.get(lib.pod_spec(input), "volumes", [])
+	some v in object.get(lib.input_pod_spec, "volumes", [])
 	v.hostPath
 }
 
@@ -67,7 +67,7 @@ deny contains lib.violation(
 	sprintf("container %q has a writable root filesystem", [c.name]),
 	"set readOnlyRootFilesystem: true (mount an emptyDir where it writes), or state why not in spec.components.<name>.writableRootFilesystem",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	not c.securityContext.readOnlyRootFilesystem == true
 	not object.get(lib.spec_component(input), "writableRootFilesystem", "") != ""
 }
@@ -81,7 +81,7 @@ deny contains lib.violation(
 	sprintf("container %q adds capability %s", [c.name, cap]),
 	"drop ALL and add nothing but NET_BIND_SERVICE; a component that truly needs more says why in policies/exceptions.yaml",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	some cap in object.get(c, ["securityContext", "capabilities", "add"], [])
 	not cap in allowed_capabilities
 }
@@ -91,7 +91,7 @@ deny contains lib.violation(
 	sprintf("container %q runs with seccomp profile Unconfined", [c.name]),
 	"use seccompProfile type RuntimeDefault (or Localhost) in the pod or container securityContext",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	setting(c, "seccompProfile").type == "Unconfined"
 }
 
@@ -100,7 +100,7 @@ deny contains lib.violation(
 	sprintf("container %q binds host port %v", [c.name, p.hostPort]),
 	"expose the port through a Service; a hostPort ties the pod to a node and opens the node's address",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	some p in object.get(c, "ports", [])
 	object.get(p, "hostPort", 0) != 0
 }

@@ -10,7 +10,7 @@ deny contains lib.violation(
 	sprintf("add a %s to the container in the base or chart", [p]),
 ) if {
 	input.kind in lib.long_running_kinds
-	some c in lib.containers(input)
+	some c in lib.input_containers
 	some p in ["readinessProbe", "livenessProbe"]
 	not c[p]
 }

@@ -9,7 +9,7 @@ deny contains lib.violation(
 	sprintf("container %q has no %s request", [c.name, r]),
 	"set resources.requests.cpu and .memory (spec.components.<name>.resources for the main container; the base or chart for others)",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	some r in ["cpu", "memory"]
 	not c.resources.requests[r]
 }
@@ -19,7 +19,7 @@ deny contains lib.violation(
 	sprintf("container %q has no memory limit", [c.name]),
 	"set resources.limits.memory so one pod cannot exhaust a node",
 ) if {
-	some c in lib.all_containers(input)
+	some c in lib.input_all_containers
 	not c.resources.limits.memory
 }
 

@@ -72,21 +72,21 @@ allowed_zones := {sprintf("%s-%s", [data.environment.stamps[lib.stamp(input)].re
 
 # zone_values are the zones a pod's node affinity and node selector name.
 zone_values contains v if {
-	some term in lib.pod_spec(input).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms
+	some term in lib.input_pod_spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms
 	some e in term.matchExpressions
 	e.key == "topology.kubernetes.io/zone"
 	some v in e.values
 }
 
 zone_values contains v if {
-	some pref in lib.pod_spec(input).affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution
+	some pref in lib.input_pod_spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution
 	some e in pref.preference.matchExpressions
 	e.key == "topology.kubernetes.io/zone"
 	some v in e.values
 }
 
 zone_values contains v if {
-	v := lib.pod_spec(input).nodeSelector["topology.kubernetes.io/zone"]
+	v := lib.input_pod_spec.nodeSelector["topology.kubernetes.io/zone"]
 }
 
 deny contains lib.violation(
