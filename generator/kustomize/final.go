@@ -75,12 +75,28 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	if len(f.Labels) > 0 {
 		ts = append(ts, &builtins.LabelTransformerPlugin{Labels: f.Labels, FieldSpecs: templateLabelSpecs})
 	}
-	for _, im := range f.Images {
-		ts = append(ts, &builtins.ImageTagTransformerPlugin{ImageTag: im, FieldSpecs: imageSpecs})
-	}
 	for _, t := range ts {
 		if err := t.Transform(m); err != nil {
 			return nil, fmt.Errorf("kustomize: %w", err)
+		}
+	}
+	if len(f.Images) > 0 {
+		// The image transformer looks for containers in every field of
+		// every object; it only ever changes containers, init containers
+		// and image volumes, so it is handed the objects that have any.
+		// They are the same resources: what it sets, m holds.
+		pinned := resmap.New()
+		for i, res := range m.Resources() {
+			if mayHoldImages(objs[i].Object) {
+				if err := pinned.Append(res); err != nil {
+					return nil, fmt.Errorf("kustomize: %w", err)
+				}
+			}
+		}
+		for _, im := range f.Images {
+			if err := (&builtins.ImageTagTransformerPlugin{ImageTag: im, FieldSpecs: imageSpecs}).Transform(pinned); err != nil {
+				return nil, fmt.Errorf("kustomize: %w", err)
+			}
 		}
 	}
 	// What the transformers noted for a build's later steps (the IDs
@@ -108,6 +124,27 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// mayHoldImages reports whether v has a field the image transformer sets
+// images in (its legacy filter: containers and initContainers anywhere; its
+// field specs: those and volumes).
+func mayHoldImages(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, c := range v {
+			if k == "containers" || k == "initContainers" || k == "volumes" || mayHoldImages(c) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range v {
+			if mayHoldImages(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CanApply reports whether Apply gives what a build gives for objs. A build
