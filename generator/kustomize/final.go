@@ -86,8 +86,8 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		// and image volumes, so it is handed the objects that have any.
 		// They are the same resources: what it sets, m holds.
 		pinned := resmap.New()
-		for i, res := range m.Resources() {
-			if mayHoldImages(objs[i].Object) {
+		for _, res := range m.Resources() {
+			if mayHoldImages(res.YNode()) {
 				if err := pinned.Append(res); err != nil {
 					return nil, fmt.Errorf("kustomize: %w", err)
 				}
@@ -126,23 +126,29 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	return out, nil
 }
 
-// mayHoldImages reports whether v has a field the image transformer sets
+// mayHoldImages reports whether n has a field the image transformer sets
 // images in (its legacy filter: containers and initContainers anywhere; its
 // field specs: those and volumes).
-func mayHoldImages(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, c := range v {
-			if k == "containers" || k == "initContainers" || k == "volumes" || mayHoldImages(c) {
+func mayHoldImages(n *kyaml.Node) bool {
+	switch n.Kind {
+	case kyaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch n.Content[i].Value {
+			case "containers", "initContainers", "volumes":
+				return true
+			}
+			if mayHoldImages(n.Content[i+1]) {
 				return true
 			}
 		}
-	case []any:
-		for _, c := range v {
+	case kyaml.SequenceNode, kyaml.DocumentNode:
+		for _, c := range n.Content {
 			if mayHoldImages(c) {
 				return true
 			}
 		}
+	case kyaml.AliasNode:
+		return true
 	}
 	return false
 }
