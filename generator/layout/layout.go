@@ -163,7 +163,9 @@ func walk(dir string, want func(env string) bool, fn func(rel, p string, d fs.Di
 // Replace makes dir hold exactly files for the environments in envs, keeping
 // the other environments' folders as they were. Files no longer produced are
 // pruned. The new tree is built beside dir and swapped in with one atomic
-// exchange; if anything fails before the swap, dir is untouched.
+// exchange; if anything fails before the swap, dir is untouched. Files the
+// new tree holds unchanged, and the other environments' files, are hard
+// links to the old tree's (see writeAll).
 func Replace(dir string, envs []string, files []File) error {
 	rendered := map[string]bool{}
 	for _, e := range envs {
