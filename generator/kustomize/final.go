@@ -110,8 +110,10 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 			continue
 		}
 		if v, ok := fromNode(res.YNode()); ok {
-			out = append(out, &manifest.Object{Object: v.(map[string]any)})
-			continue
+			if obj, isMap := v.(map[string]any); isMap {
+				out = append(out, &manifest.Object{Object: obj})
+				continue
+			}
 		}
 		mp, err := res.Map()
 		if err != nil {

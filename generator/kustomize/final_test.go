@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/api/types"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -142,5 +143,46 @@ func TestApplyRefusesConflicts(t *testing.T) {
 	objs = append(objs, dup)
 	if _, err := Apply(objs, Final{Namespace: "apps"}); err == nil {
 		t.Fatal("Apply put two Deployments api in one namespace without an error")
+	}
+}
+
+// TestFromNodeIsNormalize: reading a node back gives what decoding and
+// normalizing it gives, and declines what it does not read the same way.
+func TestFromNodeIsNormalize(t *testing.T) {
+	for _, tc := range []struct {
+		doc string
+		ok  bool
+	}{
+		{`{"a": "x", "n": 3, "f": 1.5, "b": true, "z": null, "l": [1, "2", {"k": false}]}`, true},
+		{"a: yes\nb: '10'\nc: -7\nd: 1e3\n", true},
+		{"a: 0x1F\n", false},  // YAML's hex integer: decoded, not read
+		{"a: .inf\n", false},  // no JSON value
+		{"a: 1_000\n", false}, // YAML 1.1 digit separators
+		{"a: 9007199254740993\n", false},
+		{"? [1, 2]\n: x\n", false}, // not a string key
+	} {
+		n, err := kyaml.Parse(tc.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := fromNode(n.YNode())
+		if ok != tc.ok {
+			t.Errorf("%q: ok = %v, want %v", tc.doc, ok, tc.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		m, err := n.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := manifest.Normalize(&manifest.Object{Object: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.Object, got); diff != "" {
+			t.Errorf("%q: fromNode differs from decode and Normalize (-want +got):\n%s", tc.doc, diff)
+		}
 	}
 }
