@@ -124,8 +124,7 @@ func TestUnitPaths(t *testing.T) {
 
 // TestReplaceLinksUnchangedFiles: a file the new tree holds with the same
 // bytes is the old tree's file (same inode), as is a kept environment's;
-// changed and new files are new files, and editing the new tree's linked
-// file afterwards would be seen by nothing else (the old tree is gone).
+// a changed file is a new file; the tree holds exactly the new contents.
 func TestReplaceLinksUnchangedFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rendered")
 	write(t, dir, map[string]string{
