@@ -231,29 +231,26 @@ func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
 
 // selection gives the engine's verdict for one direction of traffic, as its
 // IsIngressOrEgressAllowed does, asking which policies select a pod once
-// per pod and direction instead of once per pair (the engine scans every
-// policy for that): a pod outside the cluster is never restricted, a pod no
-// policy selects is open, otherwise the traffic needs one selecting policy
-// whose rules (the engine's Target.Allows) admit the peer and port.
+// per pod and direction instead of once per pair, and through an index
+// instead of the engine's scan of every policy (quadratic for a large
+// stamp): a pod outside the cluster is never restricted, a pod no policy
+// selects is open, otherwise the traffic needs one selecting policy whose
+// rules (the engine's Target.Allows) admit the peer and port.
 type selection struct {
-	ingress, egress map[*matcher.InternalPeer][]*matcher.Target
-	// index holds each direction's policies (egress, ingress) by one
-	// label their pod selector requires, so finding those selecting a pod
-	// looks at a handful instead of every policy of the stamp (which the
-	// engine's TargetsApplyingToPod does: quadratic for a large stamp).
-	index [2]targetIndex
-	// last is the pod looked up last in each direction (egress, ingress)
-	// and its policies: the source's, asked once per pair, hit it.
-	last [2]struct {
-		pod      *matcher.InternalPeer
-		policies []*matcher.Target
-	}
+	egress, ingress side
+}
+
+// side is one direction's policies: indexed, and those selecting each pod
+// asked about so far.
+type side struct {
+	index targetIndex
+	pods  map[*matcher.InternalPeer][]*matcher.Target
 }
 
 func newSelection(engine *matcher.Policy) *selection {
 	return &selection{
-		ingress: map[*matcher.InternalPeer][]*matcher.Target{}, egress: map[*matcher.InternalPeer][]*matcher.Target{},
-		index: [2]targetIndex{newTargetIndex(engine.Egress), newTargetIndex(engine.Ingress)},
+		egress:  side{index: newTargetIndex(engine.Egress), pods: map[*matcher.InternalPeer][]*matcher.Target{}},
+		ingress: side{index: newTargetIndex(engine.Ingress), pods: map[*matcher.InternalPeer][]*matcher.Target{}},
 	}
 }
 
@@ -330,28 +327,18 @@ func (s *selection) allowed(t *matcher.Traffic, isIngress bool) bool {
 // targets returns the policies selecting the pod the traffic leaves
 // (egress) or reaches (ingress), none outside the cluster, and the other end.
 func (s *selection) targets(t *matcher.Traffic, isIngress bool) ([]*matcher.Target, *matcher.TrafficPeer) {
-	target, peer, memo := t.Source, t.Destination, s.egress
+	pod, peer, sd := t.Source.Internal, t.Destination, &s.egress
 	if isIngress {
-		target, peer, memo = t.Destination, t.Source, s.ingress
+		pod, peer, sd = t.Destination.Internal, t.Source, &s.ingress
 	}
-	in := target.Internal
-	if in == nil {
+	if pod == nil {
 		return nil, peer
 	}
-	dir := 0
-	if isIngress {
-		dir = 1
-	}
-	last := &s.last[dir]
-	if last.pod == in {
-		return last.policies, peer
-	}
-	targets, ok := memo[in]
+	targets, ok := sd.pods[pod]
 	if !ok {
-		targets = s.index[dir].selecting(in.Namespace, in.PodLabels)
-		memo[in] = targets
+		targets = sd.index.selecting(pod.Namespace, pod.PodLabels)
+		sd.pods[pod] = targets
 	}
-	last.pod, last.policies = in, targets
 	return targets, peer
 }
 

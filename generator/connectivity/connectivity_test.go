@@ -397,9 +397,9 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 			sel := newSelection(engine)
 			for _, pod := range pods {
 				in := pod.peer.Internal
-				for dir, ingress := range []bool{false, true} {
+				for ingress, ix := range map[bool]targetIndex{false: sel.egress.index, true: sel.ingress.index} {
 					want := engine.TargetsApplyingToPod(ingress, in.Namespace, in.PodLabels)
-					got := sel.index[dir].selecting(in.Namespace, in.PodLabels)
+					got := ix.selecting(in.Namespace, in.PodLabels)
 					if !sameTargets(got, want) {
 						t.Fatalf("%s/%s %s (ingress %v): index selects %v, engine %v", env, stamp.Name, pod.name, ingress, got, want)
 					}
