@@ -105,14 +105,8 @@ func Read(dir string, envs []string) ([]File, error) {
 	for _, e := range envs {
 		keep[e] = true
 	}
-	return read(dir, func(env string) bool { return len(keep) == 0 || keep[env] })
-}
-
-// read returns the files whose environment (first path element) want
-// accepts, never opening the folders of the others.
-func read(dir string, want func(env string) bool) ([]File, error) {
 	var out []File
-	err := walk(dir, want, func(rel, p string, _ fs.DirEntry) error {
+	err := walk(dir, func(env string) bool { return len(keep) == 0 || keep[env] }, func(rel, p string, _ fs.DirEntry) error {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
@@ -198,11 +192,8 @@ func Replace(dir string, envs []string, files []File) error {
 	keep := func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) }
 	err = walk(dir, keep, func(rel, p string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
-			if err := mkdirFor(tmp, rel); err != nil {
+			if linked, err := linkInto(tmp, rel, p); linked || err != nil {
 				return err
-			}
-			if os.Link(p, filepath.Join(tmp, filepath.FromSlash(rel))) == nil {
-				return nil
 			}
 		}
 		b, err := os.ReadFile(p)
@@ -257,10 +248,11 @@ func writeAll(root, prev string, files []File) error {
 		if prev != "" {
 			old := filepath.Join(prev, filepath.FromSlash(f.Path))
 			if same(old, f.Data) {
-				if err := mkdirFor(root, f.Path); err != nil {
+				linked, err := linkInto(root, f.Path, old)
+				if err != nil {
 					return err
 				}
-				if os.Link(old, filepath.Join(root, filepath.FromSlash(f.Path))) == nil {
+				if linked {
 					continue
 				}
 			}
@@ -290,6 +282,15 @@ func same(p string, data []byte) bool {
 }
 
 const fileMode = 0o644
+
+// linkInto makes root/rel a hard link to the file old; false, with no
+// error, when the file system refuses the link (the caller writes the file).
+func linkInto(root, rel, old string) (bool, error) {
+	if err := mkdirFor(root, rel); err != nil {
+		return false, err
+	}
+	return os.Link(old, filepath.Join(root, filepath.FromSlash(rel))) == nil, nil
+}
 
 func mkdirFor(root, rel string) error {
 	return os.MkdirAll(filepath.Dir(filepath.Join(root, filepath.FromSlash(rel))), 0o755)

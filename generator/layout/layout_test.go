@@ -32,6 +32,20 @@ func tree(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// wantTree fails t unless dir holds exactly want (path to contents).
+func wantTree(t *testing.T, dir string, want map[string]string) {
+	t.Helper()
+	got := tree(t, dir)
+	if len(got) != len(want) {
+		t.Errorf("tree = %v, want %v", got, want)
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s = %q, want %q", p, got[p], w)
+		}
+	}
+}
+
 func TestReplace(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rendered")
 	write(t, dir, map[string]string{
@@ -47,21 +61,12 @@ func TestReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := tree(t, dir)
-	want := map[string]string{
+	wantTree(t, dir, map[string]string{
 		"dev/s/api/keep.yaml": "v2",
 		"dev/s/web/new.yaml":  "new",
 		"prod/s/api/a.yaml":   "prod",
 		"README.md":           "top",
-	}
-	if len(got) != len(want) {
-		t.Errorf("tree = %v, want %v", got, want)
-	}
-	for p, w := range want {
-		if got[p] != w {
-			t.Errorf("%s = %q, want %q", p, got[p], w)
-		}
-	}
+	})
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".rendered.new-*"))
 	if len(leftovers) > 0 {
 		t.Errorf("temporary trees left: %v", leftovers)
@@ -160,16 +165,7 @@ func TestReplaceLinksUnchangedFiles(t *testing.T) {
 			t.Errorf("%s: same file as before = %v, want %v", p, got, linked)
 		}
 	}
-	got := tree(t, dir)
-	want := map[string]string{"dev/s/api/same.yaml": "same", "dev/s/api/moved.yaml": "v2", "dev/s/web/new.yaml": "v1", "prod/s/api/a.yaml": "prod"}
-	if len(got) != len(want) {
-		t.Errorf("tree = %v, want %v", got, want)
-	}
-	for p, w := range want {
-		if got[p] != w {
-			t.Errorf("%s = %q, want %q", p, got[p], w)
-		}
-	}
+	wantTree(t, dir, map[string]string{"dev/s/api/same.yaml": "same", "dev/s/api/moved.yaml": "v2", "dev/s/web/new.yaml": "v1", "prod/s/api/a.yaml": "prod"})
 	if st := stat("dev/s/api/same.yaml"); st.Mode().Perm() != 0o644 {
 		t.Errorf("linked file mode %v", st.Mode())
 	}
