@@ -76,9 +76,7 @@ func cliUnit(repo *sources, pu *plan.Unit) (CLIUnit, error) {
 	if err != nil {
 		return u, err
 	}
-	for _, o := range gen {
-		o.SetNamespace("")
-	}
+	unsetNamespaces(gen)
 	files, err := stage(repo, pu, gen, "/"+u.StageDir)
 	if err != nil {
 		return u, err

@@ -24,12 +24,7 @@ func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
 		return nil, err
 	}
 	objs = append(objs, gen...)
-	// The namespace transformer puts every object in the component's
-	// namespace; clearing it first means overlay patches never need one,
-	// whether they target a base's, a chart's or a generated object.
-	for _, o := range objs {
-		o.SetNamespace("")
-	}
+	unsetNamespaces(objs)
 	out, err := finalStage(repo, pu, objs, len(pu.Overlays) == 0 && kustomize.CanApply(objs))
 	if err != nil {
 		return nil, err
@@ -38,6 +33,16 @@ func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// unsetNamespaces clears the objects' namespaces before the final stage,
+// whose namespace transformer puts every object in the component's
+// namespace: overlay patches then never need one, whether they target a
+// base's, a chart's or a generated object.
+func unsetNamespaces(objs []*manifest.Object) {
+	for _, o := range objs {
+		o.SetNamespace("")
+	}
 }
 
 // finalStage runs the unit's last kustomization over objs: a build of the

@@ -300,9 +300,7 @@ func TestFinalStageDirectIsBuild(t *testing.T) {
 					t.Fatalf("%s: %v", pu.Unit, err)
 				}
 				objs = append(objs, gen...)
-				for _, o := range objs {
-					o.SetNamespace("")
-				}
+				unsetNamespaces(objs)
 				if direct && !kustomize.CanApply(objs) {
 					return nil
 				}
