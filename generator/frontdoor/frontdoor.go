@@ -72,13 +72,9 @@ func Build(e *spec.Environment) (Origins, bool) {
 		if in == nil {
 			continue
 		}
-		path := in.Path
-		if path == "" {
-			path = "/"
-		}
-		r := Route{Component: name, Host: in.Host + "." + f.Domain, Path: path, OriginHosts: map[string]string{}}
+		r := Route{Component: name, Host: in.GlobalHost(f), Path: in.RoutePath(), OriginHosts: map[string]string{}}
 		for _, st := range e.Spec.Stamps {
-			r.OriginHosts[st.Name] = in.Host + "." + st.Domain
+			r.OriginHosts[st.Name] = in.StampHost(st)
 		}
 		doc.Routes = append(doc.Routes, r)
 	}
@@ -90,7 +86,7 @@ func Build(e *spec.Environment) (Origins, bool) {
 			s.Probe = Probe{Path: st.Origin.ProbePath, Protocol: "Https"}
 		}
 		if health != nil {
-			s.Probe.Host = health.Host + "." + st.Domain
+			s.Probe.Host = health.StampHost(st)
 		}
 		doc.Stamps = append(doc.Stamps, s)
 	}

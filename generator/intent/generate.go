@@ -252,14 +252,11 @@ func (t Target) monitoringConfig() ([]runtime.Object, error) {
 // host users asked for.
 func (t Target) ingress() *networkingv1.Ingress {
 	in := t.Component.Ingress
-	hosts := []string{in.Host + "." + t.Stamp.Domain}
+	hosts := []string{in.StampHost(t.Stamp)}
 	if f := t.Env.Spec.FrontDoor; f != nil {
-		hosts = append(hosts, in.Host+"."+f.Domain)
+		hosts = append(hosts, in.GlobalHost(f))
 	}
-	path := in.Path
-	if path == "" {
-		path = "/"
-	}
+	path := in.RoutePath()
 	port := networkingv1.ServiceBackendPort{Name: "http"}
 	if in.Port != "" {
 		port = networkingv1.ServiceBackendPort{Name: in.Port}

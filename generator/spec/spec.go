@@ -422,6 +422,22 @@ type Ingress struct {
 	Port string `yaml:"port,omitempty"`
 }
 
+// StampHost is the host the component answers on one stamp:
+// <host>.<stamp domain>.
+func (in Ingress) StampHost(st Stamp) string { return in.Host + "." + st.Domain }
+
+// GlobalHost is the host users reach through Front Door:
+// <host>.<frontDoor domain>.
+func (in Ingress) GlobalHost(f *FrontDoor) string { return in.Host + "." + f.Domain }
+
+// RoutePath is the path prefix served, "/" when none is set.
+func (in Ingress) RoutePath() string {
+	if in.Path == "" {
+		return "/"
+	}
+	return in.Path
+}
+
 // External places the component on an ExternalHost.
 type External struct {
 	Host  string `yaml:"host"`
