@@ -43,11 +43,7 @@ func TuneGC() {
 		return
 	}
 	debug.SetGCPercent(smallHeapGOGC)
-	watchHeap(func(live uint64) {
-		if live >= largeHeap {
-			debug.SetGCPercent(largeHeapGOGC)
-		}
-	})
+	raiseOnLargeHeap()
 }
 
 const (
@@ -56,26 +52,20 @@ const (
 	largeHeap     = 64 << 20
 )
 
-// watchHeap calls f with the live heap after every collection, from the
-// finalizer of an object that each call replaces, until f has seen a large
-// heap (the heap only grows for the rest of a command).
-func watchHeap(f func(live uint64)) {
+// raiseOnLargeHeap reads the live heap after every collection, from the
+// finalizer of an object each collection replaces, and sets GOGC 400 the
+// first time it reaches largeHeap; it stops watching then (the heap only
+// grows for the rest of a command).
+func raiseOnLargeHeap() {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	var arm func()
-	arm = func() {
-		runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
-			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return
-			}
-			live := sample[0].Value.Uint64()
-			f(live)
-			if live < largeHeap {
-				arm()
-			}
-		})
-	}
-	arm()
+	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= largeHeap {
+			debug.SetGCPercent(largeHeapGOGC)
+			return
+		}
+		raiseOnLargeHeap()
+	})
 }
 
 // sentinel is large enough not to share a tiny-allocator block, whose
