@@ -65,20 +65,18 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kustomize: %w", err)
 	}
-	ts := []resmap.Transformer{
-		&builtins.NamespaceTransformerPlugin{
-			ObjectMeta:             types.ObjectMeta{Namespace: f.Namespace},
-			FieldSpecs:             namespaceSpecs,
-			SetRoleBindingSubjects: namespace.DefaultSubjectsOnly,
-		},
+	ns := &builtins.NamespaceTransformerPlugin{
+		ObjectMeta:             types.ObjectMeta{Namespace: f.Namespace},
+		FieldSpecs:             namespaceSpecs,
+		SetRoleBindingSubjects: namespace.DefaultSubjectsOnly,
 	}
-	if len(f.Labels) > 0 {
-		ts = append(ts, &builtins.LabelTransformerPlugin{Labels: f.Labels, FieldSpecs: templateLabelSpecs})
+	if err := ns.Transform(m); err != nil {
+		return nil, fmt.Errorf("kustomize: %w", err)
 	}
-	for _, t := range ts {
-		if err := t.Transform(m); err != nil {
-			return nil, fmt.Errorf("kustomize: %w", err)
-		}
+	// The label transformer does nothing without labels.
+	labels := &builtins.LabelTransformerPlugin{Labels: f.Labels, FieldSpecs: templateLabelSpecs}
+	if err := labels.Transform(m); err != nil {
+		return nil, fmt.Errorf("kustomize: %w", err)
 	}
 	if len(f.Images) > 0 {
 		// The image transformer looks for containers in every field of
