@@ -159,6 +159,15 @@ func FileName(o *Object) string {
 // carries none), nulls and empty creationTimestamps dropped; so the same
 // object always gives the same bytes.
 func Encode(o *Object) ([]byte, error) {
+	if b, ok := emit(o.Object); ok {
+		return b, nil
+	}
+	return encodeGoYAML(o)
+}
+
+// encodeGoYAML is Encode through go-yaml v2: the definition of the bytes
+// emit reproduces, and what Encode falls back to.
+func encodeGoYAML(o *Object) ([]byte, error) {
 	clean := prune(o.Object).(map[string]any)
 	delete(clean, "status")
 	var b []byte

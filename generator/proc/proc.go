@@ -15,6 +15,11 @@ import (
 // for finding where a slow run spends its time.
 const ProfileEnv = "GITOPS_CPUPROFILE"
 
+// AllocProfileEnv names a file to write an allocation profile of the whole
+// command to (every allocation since start, sampled as Go does by default),
+// for finding what makes the collector and fresh memory cost what they do.
+const AllocProfileEnv = "GITOPS_ALLOCPROFILE"
+
 // TuneGC sets the collector for a short-lived command that allocates a lot
 // of short-lived YAML: GOGC 120 while the live heap is small, GOGC 400 once
 // it passes 64 MiB (twice the repo's platform at its largest), and no soft
@@ -73,8 +78,17 @@ func raiseOnLargeHeap() {
 type sentinel struct{ _ [32]byte }
 
 // StartProfile profiles the CPU into the file $GITOPS_CPUPROFILE names, if
-// any; stop ends the profile.
+// any; stop ends the profile and writes the allocation profile
+// $GITOPS_ALLOCPROFILE names, if any.
 func StartProfile() (stop func()) {
+	stopCPU := startCPUProfile()
+	return func() {
+		stopCPU()
+		writeAllocProfile()
+	}
+}
+
+func startCPUProfile() (stop func()) {
 	file := os.Getenv(ProfileEnv)
 	if file == "" {
 		return func() {}
@@ -90,5 +104,22 @@ func StartProfile() (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+func writeAllocProfile() {
+	file := os.Getenv(AllocProfileEnv)
+	if file == "" {
+		return
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gitops: %s: %v\n", AllocProfileEnv, err)
 	}
 }
