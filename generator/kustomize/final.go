@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -51,8 +52,174 @@ func (f Final) Kustomization(resources ...string) types.Kustomization {
 // every builtin plugin through a YAML round trip of kustomize's default
 // field specs.
 //
+// Objects of the kinds a build only gives a namespace and metadata labels
+// (labelledKinds: services, autoscalers, network policies, ...) take those
+// directly, without kyaml's nodes: the label transformer parses every
+// value it sets with a YAML parser of its own, and these kinds were most
+// of a large render's objects and most of its kustomize time. The
+// objects still come out in the order given, and two objects with one ID
+// are refused as in a build.
+//
 // objs are not modified.
 func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
+	out := make([]*manifest.Object, len(objs))
+	var transformed []int
+	for i, o := range objs {
+		if !labelledOnly(o, f) {
+			transformed = append(transformed, i)
+			continue
+		}
+		c, err := applyLabelled(o, f)
+		if err != nil {
+			return nil, fmt.Errorf("kustomize: %s: %w", manifest.IDOf(o), err)
+		}
+		out[i] = c
+	}
+	if len(transformed) > 0 {
+		picked := make([]*manifest.Object, len(transformed))
+		for j, i := range transformed {
+			picked[j] = objs[i]
+		}
+		res, err := transform(picked, f)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range transformed {
+			out[i] = res[j]
+		}
+		if len(transformed) < len(objs) {
+			if err := uniqueIDs(out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return slices.DeleteFunc(out, func(o *manifest.Object) bool { return o == nil }), nil
+}
+
+// labelledKinds are namespaced kinds a kustomization's namespace, labels
+// with includeTemplates and images set nothing in but metadata.namespace
+// and metadata.labels: no pod template, no reference by namespace, no
+// field spec naming them. TestApplyIsBuild builds one of each.
+var labelledKinds = map[string]bool{
+	"ConfigMap":               true,
+	"Service":                 true,
+	"ServiceAccount":          true,
+	"HorizontalPodAutoscaler": true,
+	"PodDisruptionBudget":     true,
+	"NetworkPolicy":           true,
+	"Ingress":                 true,
+	"SecretProviderClass":     true,
+	"PrometheusRule":          true,
+	"ServiceMonitor":          true,
+	"PodMonitor":              true,
+	"Role":                    true,
+	"PersistentVolumeClaim":   true,
+}
+
+// labelledOnly reports whether Final sets nothing on o but its namespace
+// and labels: a labelled kind, with labels (if any) a map, no field the
+// image transformer looks into, and no annotation a build reads or
+// removes.
+func labelledOnly(o *manifest.Object, f Final) bool {
+	if !labelledKinds[o.GetKind()] {
+		return false
+	}
+	meta, ok := o.Object["metadata"].(map[string]any)
+	if !ok {
+		return false
+	}
+	if l, ok := meta["labels"]; ok && l != nil {
+		if _, isMap := l.(map[string]any); !isMap {
+			return false
+		}
+	}
+	if a, ok := meta["annotations"]; ok && a != nil {
+		am, isMap := a.(map[string]any)
+		if !isMap {
+			return false
+		}
+		if _, ok := am[konfig.IgnoredByKustomizeAnnotation]; ok {
+			return false
+		}
+		for _, b := range resource.BuildAnnotations {
+			if _, ok := am[b]; ok {
+				return false
+			}
+		}
+	}
+	return len(f.Images) == 0 || !holdsImages(o.Object)
+}
+
+// holdsImages is mayHoldImages for plain values.
+func holdsImages(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, c := range v {
+			switch k {
+			case "containers", "initContainers", "volumes":
+				return true
+			}
+			if holdsImages(c) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range v {
+			if holdsImages(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// applyLabelled is what a build gives for a labelledOnly object: its
+// clean, normalized copy with f's namespace and labels set.
+func applyLabelled(o *manifest.Object, f Final) (*manifest.Object, error) {
+	c, err := manifest.Normalize(&manifest.Object{Object: manifest.Clean(o)})
+	if err != nil {
+		return nil, err
+	}
+	meta := c.Object["metadata"].(map[string]any)
+	if f.Namespace != "" {
+		meta["namespace"] = f.Namespace
+	}
+	if len(f.Labels) > 0 {
+		labels, _ := meta["labels"].(map[string]any)
+		if labels == nil {
+			labels = make(map[string]any, len(f.Labels))
+			meta["labels"] = labels
+		}
+		for k, v := range f.Labels {
+			labels[k] = v
+		}
+	}
+	return c, nil
+}
+
+// uniqueIDs refuses two objects with one ID (API version, kind, namespace
+// and name), as a build's resource map does, across objects that took
+// different paths through Apply.
+func uniqueIDs(objs []*manifest.Object) error {
+	type id struct{ apiVersion, kind, namespace, name string }
+	seen := make(map[id]bool, len(objs))
+	for _, o := range objs {
+		if o == nil {
+			continue
+		}
+		k := id{o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName()}
+		if seen[k] {
+			return fmt.Errorf("kustomize: may not add resource with an already registered id: %s", manifest.IDOf(o))
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// transform runs kustomize's builtin transformers for f on objs; the
+// result is aligned with objs, nil where a build drops the object
+// (local config).
+func transform(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	nodes := make([]*kyaml.RNode, len(objs))
 	for i, o := range objs {
 		n, err := toRNode(manifest.Clean(o))
@@ -100,8 +267,8 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	// What the transformers noted for a build's later steps (the IDs
 	// objects had before) is not output, as a build removes it too.
 	m.RemoveBuildAnnotations()
-	out := make([]*manifest.Object, 0, m.Size())
-	for _, res := range m.Resources() {
+	out := make([]*manifest.Object, len(objs))
+	for i, res := range m.Resources() {
 		// A build drops local-config objects (resource.Factory's
 		// DropLocalNodes, which copies every object to read one annotation).
 		if v, ok := res.GetAnnotations()[konfig.IgnoredByKustomizeAnnotation]; ok && v != "false" {
@@ -109,7 +276,7 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		}
 		if v, ok := fromNode(res.YNode()); ok {
 			if obj, isMap := v.(map[string]any); isMap {
-				out = append(out, &manifest.Object{Object: obj})
+				out[i] = &manifest.Object{Object: obj}
 				continue
 			}
 		}
@@ -121,7 +288,7 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, o)
+		out[i] = o
 	}
 	return out, nil
 }

@@ -186,3 +186,27 @@ func TestFromNodeIsNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelledKindsAreBuilt: every kind Apply labels without kustomize's
+// transformers is in the fixture TestApplyIsBuild builds, and the fixture
+// has objects of those kinds that take either path.
+func TestLabelledKindsAreBuilt(t *testing.T) {
+	f := Final{Namespace: "apps", Labels: map[string]string{"a": "b"}, Images: []types.Image{{Name: "libertum/api", NewTag: "1"}}}
+	direct := map[string]bool{}
+	transformed := 0
+	for _, o := range applicable(t) {
+		if labelledOnly(o, f) {
+			direct[o.GetKind()] = true
+		} else if labelledKinds[o.GetKind()] {
+			transformed++
+		}
+	}
+	for kind := range labelledKinds {
+		if !direct[kind] {
+			t.Errorf("no %s in the fixture that Apply labels directly", kind)
+		}
+	}
+	if transformed < 2 {
+		t.Errorf("the fixture should hold labelled kinds that still take the transformers (local config, image fields): %d", transformed)
+	}
+}
