@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/builtins"
@@ -489,6 +490,11 @@ func fromNode(n *kyaml.Node) (any, bool) {
 		case kyaml.NodeTagNull:
 			return nil, true
 		case kyaml.NodeTagInt:
+			// Decimal as JSON writes it: YAML reads 0777 as octal, +7 as 7.
+			v := strings.TrimPrefix(n.Value, "-")
+			if v == "" || v[0] == '+' || len(v) > 1 && v[0] == '0' {
+				return nil, false
+			}
 			i, err := strconv.ParseInt(n.Value, 10, 64)
 			return float64(i), err == nil && i < 1<<53 && i > -(1<<53)
 		case kyaml.NodeTagFloat:

@@ -156,6 +156,8 @@ func TestFromNodeIsNormalize(t *testing.T) {
 		{`{"a": "x", "n": 3, "f": 1.5, "b": true, "z": null, "l": [1, "2", {"k": false}]}`, true},
 		{"a: yes\nb: '10'\nc: -7\nd: 1e3\n", true},
 		{"a: 0x1F\n", false},  // YAML's hex integer: decoded, not read
+		{"a: 0777\n", false},  // YAML's octal integer
+		{"a: +7\n", false},    // a sign JSON does not write
 		{"a: .inf\n", false},  // no JSON value
 		{"a: 1_000\n", false}, // YAML 1.1 digit separators
 		{"a: 9007199254740993\n", false},

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 
@@ -41,26 +40,31 @@ type Files map[string][]byte
 // kustomize's output order. Errors name the in-memory paths, which callers
 // lay out to mirror repo paths.
 func Build(files Files, dir string) (objs []*manifest.Object, err error) {
-	fs := filesys.MakeFsInMemory()
-	names := make([]string, 0, len(files))
 	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
 		if !strings.HasPrefix(name, "/") {
 			return nil, fmt.Errorf("kustomize: file path %q must be absolute", name)
 		}
+	}
+	if err := errors.Join(checkKustomizations(files), checkDocuments(files)); err != nil {
+		return nil, err
+	}
+	if objs, ok := buildPlain(files, dir); ok {
+		return objs, nil
+	}
+	return buildKrusty(files, dir)
+}
+
+// buildKrusty is Build through krusty, on an in-memory filesystem holding
+// files.
+func buildKrusty(files Files, dir string) (objs []*manifest.Object, err error) {
+	fs := filesys.MakeFsInMemory()
+	for _, name := range sortedFileNames(files) {
 		if err := fs.MkdirAll(path.Dir(name)); err != nil {
 			return nil, fmt.Errorf("kustomize: stage %s: %w", name, err)
 		}
 		if err := fs.WriteFile(name, files[name]); err != nil {
 			return nil, fmt.Errorf("kustomize: stage %s: %w", name, err)
 		}
-	}
-
-	if err := errors.Join(checkKustomizations(files), checkDocuments(files)); err != nil {
-		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil {
