@@ -280,22 +280,14 @@ func (b builder) endpoint(service string) (Peer, error) {
 }
 
 func (b builder) build() error {
-	names := b.env.ComponentNames()
-	var scrapers, edges []string
-	for _, name := range names {
-		c := b.env.Spec.Components[name]
-		if c.ScrapesMetrics && c.External == nil {
-			scrapers = append(scrapers, name)
-		}
-		if Edge(c) {
-			edges = append(edges, name)
-		}
+	idx := indexOf(b.env)
+	scrapers, edges := idx.scrapers, idx.edges
+	names := idx.names
+	if b.only != "" {
+		names = idx.involving(b.only)
 	}
 	for _, name := range names {
 		c := b.env.Spec.Components[name]
-		if b.only != "" && name != b.only && !involves(c, b.only, scrapers, edges) {
-			continue // none of this component's flows has b.only at an end
-		}
 		self := b.main(name)
 		inCluster := c.External == nil
 		reach := func(from Peer, targets, services []string, why string) error {
@@ -361,19 +353,58 @@ func (b builder) build() error {
 	return nil
 }
 
-// involves reports whether another component c's flows may have component
-// only at one end: c or one of its jobs talks to it, or only scrapes every
-// component's metrics, or only is an edge every Ingress is reached through.
-func involves(c spec.Component, only string, scrapers, edges []string) bool {
-	if slices.Contains(c.TalksTo, only) || slices.Contains(scrapers, only) || slices.Contains(edges, only) {
-		return true
-	}
-	for _, j := range c.Jobs {
-		if slices.Contains(j.TalksTo, only) {
-			return true
+// envIndex is what every unit's graph needs from the whole environment,
+// derived once per environment (a 1,000-component environment copied
+// every component's spec twice per unit to find it).
+type envIndex struct {
+	names, scrapers, edges []string
+	// users[t] are the components other than t some of whose flows have
+	// t at one end because they or one of their jobs talk to it.
+	users map[string][]string
+}
+
+type envIndexKey struct{}
+
+func indexOf(env *spec.Environment) *envIndex {
+	return env.Derived(envIndexKey{}, func() any {
+		idx := &envIndex{names: env.ComponentNames(), users: map[string][]string{}}
+		for _, name := range idx.names {
+			c := env.Spec.Components[name]
+			if c.ScrapesMetrics && c.External == nil {
+				idx.scrapers = append(idx.scrapers, name)
+			}
+			if Edge(c) {
+				idx.edges = append(idx.edges, name)
+			}
+			targets := slices.Clone(c.TalksTo)
+			for _, j := range c.Jobs {
+				targets = append(targets, j.TalksTo...)
+			}
+			slices.Sort(targets)
+			for _, t := range slices.Compact(targets) {
+				if t != name {
+					idx.users[t] = append(idx.users[t], name)
+				}
+			}
 		}
+		return idx
+	}).(*envIndex)
+}
+
+// involving returns the components whose flows may have component only at
+// one end, sorted: only itself, those that (or whose jobs) talk to it, and
+// every component when only scrapes every component's metrics or is an
+// edge every Ingress is reached through.
+func (idx *envIndex) involving(only string) []string {
+	if slices.Contains(idx.scrapers, only) || slices.Contains(idx.edges, only) {
+		return idx.names
 	}
-	return false
+	out := idx.users[only]
+	if _, found := slices.BinarySearch(idx.names, only); found {
+		out = append(slices.Clone(out), only)
+		slices.Sort(out)
+	}
+	return out
 }
 
 // Edge reports whether a component is the cluster's edge (the ingress

@@ -54,6 +54,13 @@ type Environment struct {
 	consumers     map[string][]string
 	namesOnce     sync.Once
 	names         []string
+	derivedMu     sync.Mutex
+	derived       map[any]*derivedValue
+}
+
+type derivedValue struct {
+	once sync.Once
+	v    any
 }
 
 // Metadata names the environment.
@@ -463,6 +470,26 @@ func (e *Environment) ComponentNames() []string {
 		sort.Strings(e.names)
 	})
 	return slices.Clone(e.names)
+}
+
+// Derived returns compute's value for key, computed once per environment
+// (an environment does not change after it is loaded): an index another
+// package derives from the whole environment, shared by every unit
+// rendered from it instead of rebuilt per unit. key is a type of the
+// caller's own, as for context values.
+func (e *Environment) Derived(key any, compute func() any) any {
+	e.derivedMu.Lock()
+	if e.derived == nil {
+		e.derived = map[any]*derivedValue{}
+	}
+	d, ok := e.derived[key]
+	if !ok {
+		d = &derivedValue{}
+		e.derived[key] = d
+	}
+	e.derivedMu.Unlock()
+	d.once.Do(func() { d.v = compute() })
+	return d.v
 }
 
 // BaseDir returns the folder under base/ a component is built from.
