@@ -16,7 +16,7 @@ deny contains lib.violation(
 	sprintf("%s runs its pods as the namespace's default service account", [input.kind]),
 	"give the pods a serviceAccountName of their own (the generator names it after the component or job)",
 ) if {
-	input.kind in lib.workload_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	service_account(input) in {"", "default"}
 }
 
@@ -36,7 +36,7 @@ deny contains lib.violation(
 	sprintf("%s's pods read Key Vault or call Azure as service account %q, which is not annotated with the stamp's client ID %s", [input.kind, service_account(input), want]),
 	"annotate the ServiceAccount with azure.workload.identity/client-id: <spec.stamps[].identityClientID>",
 ) if {
-	input.kind in lib.workload_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	needs_identity(input)
 	want := data.environment.stamps[lib.stamp(input)].identityClientID
 	not annotated(input, service_account(input), want)
@@ -57,7 +57,7 @@ deny contains lib.violation(
 	sprintf("%s's pods call Azure (%v) without the label %s: \"true\", so no federated token is injected", [input.kind, pod_azure(input), use_label]),
 	"label the pod template azure.workload.identity/use: \"true\" (the generator does for components and jobs that declare azure)",
 ) if {
-	input.kind in lib.workload_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	count(pod_azure(input)) > 0
 	not calls_azure(input)
 }

@@ -10,6 +10,7 @@ deny contains lib.violation(
 	sprintf("container %q runs %s, outside the environment's registry %s", [c.name, c.image, registry]),
 	"import the image into the environment's ACR and pin it in spec.components.<name>.images",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not startswith(c.image, concat("", [registry, "/"]))
 }
@@ -30,6 +31,7 @@ deny contains lib.violation(
 	sprintf("container %q runs %s: no tag or latest", [c.name, c.image]),
 	"pin the image to a commit hash or digest in spec.components.<name>.images",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not has_digest(c.image)
 	tag(c.image) in {"", "latest"}
@@ -40,6 +42,7 @@ deny contains lib.violation(
 	sprintf("container %q runs %s: the tag is neither a commit hash nor a digest", [c.name, c.image]),
 	"tag images with the commit hash they were built from, or pin third-party images by digest",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not has_digest(c.image)
 	t := tag(c.image)

@@ -51,7 +51,7 @@ deny contains lib.violation(
 	sprintf("private component %q has no default-deny NetworkPolicy selecting its pods", [lib.component(input)]),
 	"the generator renders <name>-default-deny; keep pods labelled app.kubernetes.io/name: <name>",
 ) if {
-	input.kind in lib.long_running_kinds
+	input.kind in {"DaemonSet", "Deployment", "StatefulSet"}
 	private_component(input)
 	not default_denied(input)
 }

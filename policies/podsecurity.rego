@@ -17,6 +17,7 @@ deny contains lib.violation(
 	sprintf("container %q may run as root", [c.name]),
 	"set runAsNonRoot: true and a non-zero runAsUser in the pod or container securityContext",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not runs_as_non_root(c)
 }
@@ -31,6 +32,7 @@ deny contains lib.violation(
 	sprintf("container %q does not set allowPrivilegeEscalation: false", [c.name]),
 	"set securityContext.allowPrivilegeEscalation: false on the container",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not c.securityContext.allowPrivilegeEscalation == false
 }
@@ -40,6 +42,7 @@ deny contains lib.violation(
 	sprintf("container %q is privileged", [c.name]),
 	"remove securityContext.privileged",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	c.securityContext.privileged == true
 }
@@ -49,6 +52,7 @@ deny contains lib.violation(
 	sprintf("the pod shares the node's %s namespace", [ns]),
 	"remove hostNetwork, hostPID and hostIPC",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some ns in ["hostNetwork", "hostPID", "hostIPC"]
 	lib.input_pod_spec[ns] == true
 }
@@ -58,6 +62,7 @@ deny contains lib.violation(
 	sprintf("volume %q mounts host path %s", [v.name, v.hostPath.path]),
 	"use an emptyDir or a persistent volume; a reviewed exception is needed for node agents",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some v in object.get(lib.input_pod_spec, "volumes", [])
 	v.hostPath
 }
@@ -67,6 +72,7 @@ deny contains lib.violation(
 	sprintf("container %q has a writable root filesystem", [c.name]),
 	"set readOnlyRootFilesystem: true (mount an emptyDir where it writes), or state why not in spec.components.<name>.writableRootFilesystem",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not c.securityContext.readOnlyRootFilesystem == true
 	not object.get(lib.spec_component(input), "writableRootFilesystem", "") != ""
@@ -81,6 +87,7 @@ deny contains lib.violation(
 	sprintf("container %q adds capability %s", [c.name, cap]),
 	"drop ALL and add nothing but NET_BIND_SERVICE; a component that truly needs more says why in policies/exceptions.yaml",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	some cap in object.get(c, ["securityContext", "capabilities", "add"], [])
 	not cap in allowed_capabilities
@@ -91,6 +98,7 @@ deny contains lib.violation(
 	sprintf("container %q runs with seccomp profile Unconfined", [c.name]),
 	"use seccompProfile type RuntimeDefault (or Localhost) in the pod or container securityContext",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	setting(c, "seccompProfile").type == "Unconfined"
 }
@@ -100,6 +108,7 @@ deny contains lib.violation(
 	sprintf("container %q binds host port %v", [c.name, p.hostPort]),
 	"expose the port through a Service; a hostPort ties the pod to a node and opens the node's address",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	some p in object.get(c, "ports", [])
 	object.get(p, "hostPort", 0) != 0
@@ -115,8 +124,6 @@ deny contains lib.violation(
 	some r in object.get(rule, "resources", [])
 	r in {"nodes/proxy", "nodes/*", "*"}
 }
-
-pod_kinds := {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"}
 
 service_account(w) := object.get(lib.pod_spec(w), "serviceAccountName", "default")
 
@@ -150,7 +157,7 @@ deny contains lib.violation(
 	sprintf("%s mounts an API token for service account %s, which no RoleBinding or ClusterRoleBinding grants anything", [input.kind, service_account(input)]),
 	"set automountServiceAccountToken: false in the pod spec, or bind the service account the role it needs",
 ) if {
-	input.kind in pod_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "StatefulSet"}
 	token_mounted(input)
 	not bound(input)
 }

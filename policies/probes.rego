@@ -9,7 +9,7 @@ deny contains lib.violation(
 	sprintf("container %q has no %s", [c.name, p]),
 	sprintf("add a %s to the container in the base or chart", [p]),
 ) if {
-	input.kind in lib.long_running_kinds
+	input.kind in {"DaemonSet", "Deployment", "StatefulSet"}
 	some c in lib.input_containers
 	some p in ["readinessProbe", "livenessProbe"]
 	not c[p]

@@ -9,6 +9,7 @@ deny contains lib.violation(
 	sprintf("container %q has no %s request", [c.name, r]),
 	"set resources.requests.cpu and .memory (spec.components.<name>.resources for the main container; the base or chart for others)",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	some r in ["cpu", "memory"]
 	not c.resources.requests[r]
@@ -19,6 +20,7 @@ deny contains lib.violation(
 	sprintf("container %q has no memory limit", [c.name]),
 	"set resources.limits.memory so one pod cannot exhaust a node",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	not c.resources.limits.memory
 }
@@ -28,7 +30,7 @@ deny contains lib.violation(
 	sprintf("the pod requests %v of %s but a %s node has %v allocatable", [need, r, data.environment.node.size, have]),
 	"lower the requests or choose a larger node size in spec.cluster.node",
 ) if {
-	input.kind in lib.workload_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some r in ["cpu", "memory"]
 	need := lib.pod_request(input, r)
 	have := lib.quantity(data.environment.node.allocatable[r])

@@ -5,8 +5,6 @@ package libertum.scaling
 
 import data.libertum.lib
 
-scaled_kinds := {"Deployment", "StatefulSet"}
-
 # scaled_by(w) names the HPAs scaling w. The HPA named after the workload
 # is looked up first; only a workload without one scans the stamp's HPAs.
 scaled_by(w) := h.metadata.name if {
@@ -23,7 +21,7 @@ deny contains lib.violation(
 	sprintf("%s sets spec.replicas (%v) while HorizontalPodAutoscaler %s scales it: every sync resets the autoscaler's choice", [input.kind, input.spec.replicas, scaled_by(input)]),
 	"leave spec.replicas out of the base or chart for a component with scaling (the generator removes it from workloads it shapes)",
 ) if {
-	input.kind in scaled_kinds
+	input.kind in {"Deployment", "StatefulSet"}
 	object.get(input, ["spec", "replicas"], null) != null
 	scaled_by(input)
 }

@@ -21,6 +21,7 @@ warn contains lib.violation(
 	sprintf("container %q sets %s to a literal value", [c.name, e.name]),
 	"mount it from Key Vault and point the app at the file (e.g. <NAME>_FILE)",
 ) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some c in lib.input_all_containers
 	some e in object.get(c, "env", [])
 	regex.match(secret_like, e.name)

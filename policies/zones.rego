@@ -8,8 +8,6 @@ zones := data.environment.zones
 
 zoned if count(zones) > 0
 
-replicated_kinds := {"Deployment", "StatefulSet"}
-
 # replicas is the HPA minimum when an HPA scales the workload. The HPA named
 # after the workload is looked up first; only a workload without one pays
 # for a scan of the stamp's HPAs.
@@ -29,7 +27,7 @@ deny contains lib.violation(
 	"raise spec.components.<name>.replicas, or the stamp's baselineRPS so the HPA minimum covers every zone",
 ) if {
 	zoned
-	input.kind in replicated_kinds
+	input.kind in {"Deployment", "StatefulSet"}
 	replicas(input) < count(zones)
 }
 
@@ -39,7 +37,7 @@ deny contains lib.violation(
 	"the generator adds one for workloads it shapes; keep the workload named after its component, or add the constraint in the base",
 ) if {
 	zoned
-	input.kind in replicated_kinds
+	input.kind in {"Deployment", "StatefulSet"}
 	not has_zone_spread(input)
 }
 
@@ -54,7 +52,7 @@ deny contains lib.violation(
 	"the generator adds one for Deployments and StatefulSets; check the workload's selector",
 ) if {
 	zoned
-	input.kind in replicated_kinds
+	input.kind in {"Deployment", "StatefulSet"}
 	not has_pdb(input)
 }
 
@@ -94,7 +92,7 @@ deny contains lib.violation(
 	sprintf("%s names zone %q, outside the environment's zones %v", [input.kind, z, sort(allowed_zones)]),
 	"name only the stamp's zones (<region>-<zone> for each of spec.cluster.zones)",
 ) if {
-	input.kind in lib.workload_kinds
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	some z in zone_values
 	not z in allowed_zones
 }

@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"context"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// podSpecKinds are the kinds lib.pod_spec reads a pod spec from; the test
+// checks lib agrees.
+var podSpecKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "ReplicaSet": true, "CronJob": true, "Pod": true}
+
+// TestPodRulesAreIndexed: every deny or warn rule that reads the pod spec
+// names the kinds it applies to as a literal in its body, which OPA's rule
+// index can use to skip it for every other kind, and names only kinds
+// that have a pod spec.
+func TestPodRulesAreIndexed(t *testing.T) {
+	e, err := Load("../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	podSpecKindsAgree(t, e)
+	reads := []ast.Ref{
+		ast.MustParseRef("data.libertum.lib.input_pod_spec"),
+		ast.MustParseRef("data.libertum.lib.input_containers"),
+		ast.MustParseRef("data.libertum.lib.input_all_containers"),
+	}
+	checked := 0
+	for _, m := range e.compiler.Modules {
+		for _, r := range m.Rules {
+			if name := r.Head.Name.String(); name != "deny" && name != "warn" && r.Head.Ref()[0].String() != "deny" && r.Head.Ref()[0].String() != "warn" {
+				continue
+			}
+			readsPod := false
+			ast.WalkRefs(r.Body, func(ref ast.Ref) bool {
+				for _, p := range reads {
+					if ref.HasPrefix(p) {
+						readsPod = true
+					}
+				}
+				return false
+			})
+			if !readsPod {
+				continue
+			}
+			checked++
+			kinds := kindGuard(r.Body)
+			if len(kinds) == 0 {
+				t.Errorf("%s: a rule reading the pod spec has no literal kind guard (input.kind in {...})", r.Location)
+			}
+			for _, k := range kinds {
+				if !podSpecKinds[k] {
+					t.Errorf("%s: kind %q in the guard has no pod spec", r.Location, k)
+				}
+			}
+		}
+	}
+	if checked < 15 {
+		t.Errorf("found %d rules reading the pod spec; the policies have more", checked)
+	}
+}
+
+// kindGuard returns the kinds of an `input.kind in {literal}` or
+// `input.kind == "Kind"` expression of body (compiled: input.kind may be
+// hoisted into a local variable first, as OPA's index also sees through).
+func kindGuard(body ast.Body) []string {
+	kindRef := ast.MustParseRef("input.kind")
+	isKind := func(v ast.Value) bool { return v.Compare(kindRef) == 0 }
+	locals := map[ast.Var]bool{}
+	for _, expr := range body {
+		if expr.IsCall() && expr.Operator().Equal(ast.Equality.Ref()) && len(expr.Operands()) == 2 {
+			if v, ok := expr.Operand(0).Value.(ast.Var); ok && isKind(expr.Operand(1).Value) {
+				locals[v] = true
+			}
+		}
+	}
+	for _, expr := range body {
+		if !expr.IsCall() || len(expr.Operands()) != 2 {
+			continue
+		}
+		lhs := expr.Operand(0).Value
+		if v, ok := lhs.(ast.Var); !isKind(lhs) && !(ok && locals[v]) {
+			continue
+		}
+		var kinds []string
+		switch op, arg := expr.Operator(), expr.Operand(1).Value; {
+		case op.Equal(ast.Member.Ref()):
+			set, ok := arg.(ast.Set)
+			if !ok || !set.IsGround() {
+				continue
+			}
+			set.Foreach(func(k *ast.Term) {
+				if s, ok := k.Value.(ast.String); ok {
+					kinds = append(kinds, string(s))
+				}
+			})
+		case op.Equal(ast.Equal.Ref()) || op.Equal(ast.Equality.Ref()):
+			if s, ok := arg.(ast.String); ok {
+				kinds = append(kinds, string(s))
+			}
+		}
+		if len(kinds) > 0 {
+			return kinds
+		}
+	}
+	return nil
+}
+
+// podSpecKindsAgree: lib.pod_spec reads a pod spec from exactly the kinds
+// of podSpecKinds, among those and some that have none.
+func podSpecKindsAgree(t *testing.T, e *Engine) {
+	t.Helper()
+	candidates := []string{"Service", "ConfigMap", "NetworkPolicy", "HorizontalPodAutoscaler"}
+	for k := range podSpecKinds {
+		candidates = append(candidates, k)
+	}
+	spec := map[string]any{"template": map[string]any{"spec": map[string]any{}}, "jobTemplate": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{}}}}}
+	for _, k := range candidates {
+		rs, err := rego.New(rego.Compiler(e.compiler), rego.Query("data.libertum.lib.pod_spec(input)"),
+			rego.Input(map[string]any{"kind": k, "spec": spec})).Eval(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := len(rs) > 0; has != podSpecKinds[k] {
+			t.Errorf("lib.pod_spec for %s: defined = %v, podSpecKinds says %v", k, has, podSpecKinds[k])
+		}
+	}
+}
