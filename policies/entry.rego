@@ -32,6 +32,7 @@ deny contains lib.violation(
 	sprintf("public LoadBalancer Service of %q admits more than Front Door: want only %s: AzureFrontDoor.Backend", [lib.component(input), service_tags]),
 	"behind Front Door the generator sets the service tag (values.frontDoor); remove loadBalancerSourceRanges and azure-allowed-ip-ranges",
 ) if {
+	input.kind == "Service"
 	data.environment.frontDoor
 	public_lb(input)
 	not front_door_only(input)
@@ -66,6 +67,7 @@ deny contains lib.violation(
 	sprintf("ingress controller %q does not refuse requests without this environment's Front Door ID %s in X-Azure-FDID", [input.metadata.name, data.environment.frontDoor.id]),
 	"the generator's ingress-nginx chart maps $http_x_azure_fdid and returns 403 for any other value (values.frontDoor)",
 ) if {
+	input.kind in {"DaemonSet", "Deployment", "StatefulSet"}
 	data.environment.frontDoor
 	controller(input)
 	not checks_front_door_id(controller_config(input), data.environment.frontDoor.id)
@@ -90,6 +92,7 @@ deny contains lib.violation(
 	sprintf("ingress controller %q believes forwarded client addresses from %v, beyond Front Door's backends", [input.metadata.name, untrusted]),
 	"trust forwarded headers only behind Front Door, with proxy-real-ip-cidr within spec.frontDoor.backendCIDRs (use-forwarded-headers and enable-real-ip \"false\" otherwise)",
 ) if {
+	input.kind in {"DaemonSet", "Deployment", "StatefulSet"}
 	controller(input)
 	cm := controller_config(input)
 	trusts_forwarded(cm)

@@ -4,13 +4,14 @@
 # that stamp, indexed so rules across objects look up instead of scanning.
 package libertum.lib
 
-# Rules about pods name the kinds they apply to as a literal set in their
-# body (input.kind in {"Deployment", ...}), not through a rule such as
-# long_running_kinds: OPA indexes a rule by a literal collection, so it
-# skips the rule for every other kind without evaluating it; through a
-# reference it evaluates every rule for every object (two thirds of the
-# policies' time went to rules that could not apply). TestPodRulesAreIndexed
-# holds every rule that reads the pod spec to it.
+# Every deny and warn rule names the kinds it applies to as a literal in
+# its body (input.kind in {"Deployment", ...} or input.kind == "Service"),
+# not through a rule such as long_running_kinds or a function that checks
+# the kind: OPA indexes a rule by a literal, so it skips the rule for every
+# other kind without evaluating it; otherwise it evaluates every rule for
+# every object (two thirds of the policies' time went to rules that could
+# not apply). Only the labels rules apply to every kind. TestRulesAreIndexed
+# (generator/policy) holds the policies to this.
 long_running_kinds := {"Deployment", "StatefulSet", "DaemonSet"}
 
 pod_spec(obj) := obj.spec.template.spec if obj.kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}

@@ -13,6 +13,7 @@ deny contains lib.violation(
 	sprintf("%s exposes private component %q outside the cluster", [exposure, lib.component(input)]),
 	"make the component public in spec.components.<name>.tier, or remove the exposure",
 ) if {
+	input.kind in {"Ingress", "Service"}
 	some exposure in exposures
 	not lib.is_public(input)
 }

@@ -78,6 +78,7 @@ deny contains lib.stamp_violation_at(
 	"raise spec.cluster.autoscaler.maxNodes, or lower replicas, HPA maxima (stamp capacity.peakRPS) or requests",
 	object.get(data.environment.autoscaler, "source", ""),
 ) if {
+	input.kind == "Namespace"
 	lib.anchor(input)
 	some r in ["cpu", "memory"]
 	need := peak(input, r)
