@@ -66,11 +66,17 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	out := make([]*manifest.Object, len(objs))
 	var transformed []int
 	for i, o := range objs {
-		if !labelledOnly(o, f) {
+		var c *manifest.Object
+		var err error
+		switch {
+		case labelledOnly(o, f):
+			c, err = applyLabelled(o, f)
+		case podTemplated(o):
+			c, err = applyTemplated(o, f)
+		default:
 			transformed = append(transformed, i)
 			continue
 		}
-		c, err := applyLabelled(o, f)
 		if err != nil {
 			return nil, fmt.Errorf("kustomize: %s: %w", manifest.IDOf(o), err)
 		}
@@ -122,33 +128,7 @@ var labelledKinds = map[string]bool{
 // image transformer looks into, and no annotation a build reads or
 // removes.
 func labelledOnly(o *manifest.Object, f Final) bool {
-	if !labelledKinds[o.GetKind()] {
-		return false
-	}
-	meta, ok := o.Object["metadata"].(map[string]any)
-	if !ok {
-		return false
-	}
-	if l, ok := meta["labels"]; ok && l != nil {
-		if _, isMap := l.(map[string]any); !isMap {
-			return false
-		}
-	}
-	if a, ok := meta["annotations"]; ok && a != nil {
-		am, isMap := a.(map[string]any)
-		if !isMap {
-			return false
-		}
-		if _, ok := am[konfig.IgnoredByKustomizeAnnotation]; ok {
-			return false
-		}
-		for _, b := range resource.BuildAnnotations {
-			if _, ok := am[b]; ok {
-				return false
-			}
-		}
-	}
-	return len(f.Images) == 0 || !holdsImages(o.Object)
+	return labelledKinds[o.GetKind()] && plainMeta(o) && (len(f.Images) == 0 || !holdsImages(o.Object))
 }
 
 // holdsImages is mayHoldImages for plain values.
@@ -196,6 +176,239 @@ func applyLabelled(o *manifest.Object, f Final) (*manifest.Object, error) {
 		}
 	}
 	return c, nil
+}
+
+// templated are the workloads Apply sets directly, by API version and
+// kind: where their pod template is, and where a labels entry with
+// includeTemplates sets labels besides metadata (templateLabelSpecs).
+var templated = map[[2]string]struct{ spec, labels [][]string }{
+	{"apps/v1", "Deployment"}:  {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
+	{"apps/v1", "StatefulSet"}: {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
+	{"apps/v1", "DaemonSet"}:   {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
+	{"apps/v1", "ReplicaSet"}:  {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
+	{"batch/v1", "Job"}:        {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
+	{"batch/v1", "CronJob"}: {[][]string{{"spec", "jobTemplate", "spec", "template", "spec"}},
+		[][]string{{"spec", "jobTemplate", "metadata", "labels"}, {"spec", "jobTemplate", "spec", "template", "metadata", "labels"}}},
+}
+
+// podTemplated reports whether Apply can set Final on o without kustomize's
+// transformers: a templated workload whose label maps are maps, whose
+// images are all strings in its pod template's containers and init
+// containers, with no container field elsewhere and no image volume (the
+// image transformer looks into both), and no annotation a build reads.
+// Its images are still pinned by kustomize's image transformer (pinned).
+func podTemplated(o *manifest.Object) bool {
+	t, ok := templated[[2]string{o.GetAPIVersion(), o.GetKind()}]
+	if !ok || !plainMeta(o) {
+		return false
+	}
+	for _, path := range t.labels {
+		if !mapsAlong(o.Object, path) {
+			return false
+		}
+	}
+	pod, ok := nestedMap(o.Object, t.spec[0])
+	if !ok {
+		return false
+	}
+	// Containers anywhere else in the object, or image volumes, are the
+	// transformer's to find.
+	if holdsImages(withoutPath(o.Object, t.spec[0])) {
+		return false
+	}
+	for k, v := range pod {
+		switch k {
+		case "containers", "initContainers":
+			list, ok := v.([]any)
+			if !ok {
+				return false
+			}
+			for _, c := range list {
+				cm, ok := c.(map[string]any)
+				if !ok || holdsImages(cm) {
+					return false
+				}
+				if img, has := cm["image"]; has {
+					if _, isString := img.(string); !isString {
+						return false
+					}
+				}
+			}
+		case "volumes":
+			list, _ := v.([]any)
+			for _, vol := range list {
+				if vm, ok := vol.(map[string]any); !ok || vm["image"] != nil {
+					return false
+				}
+			}
+		default:
+			if holdsImages(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// plainMeta: o's metadata is a map whose labels are a map (or absent) and
+// whose annotations carry nothing a build reads or removes.
+func plainMeta(o *manifest.Object) bool {
+	meta, ok := o.Object["metadata"].(map[string]any)
+	if !ok {
+		return false
+	}
+	if l, ok := meta["labels"]; ok && l != nil {
+		if _, isMap := l.(map[string]any); !isMap {
+			return false
+		}
+	}
+	if a, ok := meta["annotations"]; ok && a != nil {
+		am, isMap := a.(map[string]any)
+		if !isMap {
+			return false
+		}
+		if _, ok := am[konfig.IgnoredByKustomizeAnnotation]; ok {
+			return false
+		}
+		for _, b := range resource.BuildAnnotations {
+			if _, ok := am[b]; ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mapsAlong: every value along path in v that exists is a map (a build
+// creates the missing ones).
+func mapsAlong(v map[string]any, path []string) bool {
+	for _, k := range path {
+		next, ok := v[k]
+		if !ok || next == nil {
+			return true
+		}
+		m, isMap := next.(map[string]any)
+		if !isMap {
+			return false
+		}
+		v = m
+	}
+	return true
+}
+
+func nestedMap(v map[string]any, path []string) (map[string]any, bool) {
+	for _, k := range path {
+		m, ok := v[k].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		v = m
+	}
+	return v, true
+}
+
+// withoutPath is a shallow view of v without the value at path.
+func withoutPath(v map[string]any, path []string) map[string]any {
+	out := make(map[string]any, len(v))
+	for k, val := range v {
+		out[k] = val
+	}
+	if len(path) == 1 {
+		delete(out, path[0])
+		return out
+	}
+	if m, ok := v[path[0]].(map[string]any); ok {
+		out[path[0]] = withoutPath(m, path[1:])
+	}
+	return out
+}
+
+// applyTemplated is what a build gives for a podTemplated object: its
+// clean, normalized copy with f's namespace, its labels on metadata and
+// the template paths, and its container images pinned.
+func applyTemplated(o *manifest.Object, f Final) (*manifest.Object, error) {
+	c, err := manifest.Normalize(&manifest.Object{Object: manifest.Clean(o)})
+	if err != nil {
+		return nil, err
+	}
+	t := templated[[2]string{o.GetAPIVersion(), o.GetKind()}]
+	meta := c.Object["metadata"].(map[string]any)
+	if f.Namespace != "" {
+		meta["namespace"] = f.Namespace
+	}
+	if len(f.Labels) > 0 {
+		for _, path := range append([][]string{{"metadata", "labels"}}, t.labels...) {
+			labels := createMaps(c.Object, path)
+			for k, v := range f.Labels {
+				labels[k] = v
+			}
+		}
+	}
+	if len(f.Images) == 0 {
+		return c, nil
+	}
+	pod, _ := nestedMap(c.Object, t.spec[0])
+	for _, field := range []string{"initContainers", "containers"} {
+		list, _ := pod[field].([]any)
+		for _, ct := range list {
+			cm := ct.(map[string]any)
+			img, ok := cm["image"].(string)
+			if !ok {
+				continue
+			}
+			pinnedImage, err := pinned(o.GetAPIVersion(), o.GetKind(), t.spec[0], field, img, f.Images)
+			if err != nil {
+				return nil, err
+			}
+			cm["image"] = pinnedImage
+		}
+	}
+	return c, nil
+}
+
+// createMaps returns the map at path in v, creating the missing maps on
+// the way (mapsAlong has checked the existing ones are maps).
+func createMaps(v map[string]any, path []string) map[string]any {
+	for _, k := range path {
+		m, ok := v[k].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			v[k] = m
+		}
+		v = m
+	}
+	return v
+}
+
+// pins caches what kustomize's image transformer makes of one image at one
+// place of one kind of workload, for one list of pins.
+var pins sync.Map // pinKey -> string
+
+type pinKey struct{ apiVersion, kind, path, field, image, images string }
+
+// pinned is the image kustomize's image transformer leaves at field of the
+// pod spec at path of a workload of this kind, for images in order: found
+// by running the transformers on a workload holding only that container,
+// once per image and list of pins.
+func pinned(apiVersion, kind string, path []string, field, image string, images []types.Image) (string, error) {
+	k := pinKey{apiVersion, kind, strings.Join(path, "/"), field, image, fmt.Sprintf("%+v", images)}
+	if v, ok := pins.Load(k); ok {
+		return v.(string), nil
+	}
+	probe := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": "probe"}}
+	createMaps(probe, path)[field] = []any{map[string]any{"name": "c", "image": image}}
+	out, err := transform([]*manifest.Object{{Object: probe}}, Final{Images: images})
+	if err != nil {
+		return "", err
+	}
+	pod, _ := nestedMap(out[0].Object, path)
+	list, _ := pod[field].([]any)
+	if len(list) != 1 {
+		return "", fmt.Errorf("image %s: the image transformer's probe came back without its container", image)
+	}
+	got, _ := list[0].(map[string]any)["image"].(string)
+	pins.Store(k, got)
+	return got, nil
 }
 
 // uniqueIDs refuses two objects with one ID (API version, kind, namespace

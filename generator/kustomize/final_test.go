@@ -212,3 +212,28 @@ func TestLabelledKindsAreBuilt(t *testing.T) {
 		t.Errorf("the fixture should hold labelled kinds that still take the transformers (local config, image fields): %d", transformed)
 	}
 }
+
+// TestTemplatedKindsAreBuilt: every workload kind Apply sets without
+// kustomize's transformers is in the fixture TestApplyIsBuild builds, and
+// the fixture has workloads that still take the transformers (an image
+// volume).
+func TestTemplatedKindsAreBuilt(t *testing.T) {
+	direct := map[[2]string]bool{}
+	transformed := 0
+	for _, o := range applicable(t) {
+		k := [2]string{o.GetAPIVersion(), o.GetKind()}
+		if podTemplated(o) {
+			direct[k] = true
+		} else if _, ok := templated[k]; ok {
+			transformed++
+		}
+	}
+	for k := range templated {
+		if !direct[k] {
+			t.Errorf("no %s %s in the fixture that Apply sets directly", k[0], k[1])
+		}
+	}
+	if transformed == 0 {
+		t.Error("the fixture should hold a templated workload that still takes the transformers (an image volume)")
+	}
+}
