@@ -411,17 +411,23 @@ func pinned(apiVersion, kind string, path []string, field, image string, images 
 	return got, nil
 }
 
+// resID is what a resource map tells objects apart by.
+type resID struct{ apiVersion, kind, namespace, name string }
+
+func idOf(o *manifest.Object) resID {
+	return resID{o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName()}
+}
+
 // uniqueIDs refuses two objects with one ID (API version, kind, namespace
 // and name), as a build's resource map does, across objects that took
 // different paths through Apply.
 func uniqueIDs(objs []*manifest.Object) error {
-	type id struct{ apiVersion, kind, namespace, name string }
-	seen := make(map[id]bool, len(objs))
+	seen := make(map[resID]bool, len(objs))
 	for _, o := range objs {
 		if o == nil {
 			continue
 		}
-		k := id{o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName()}
+		k := idOf(o)
 		if seen[k] {
 			return fmt.Errorf("kustomize: may not add resource with an already registered id: %s", manifest.IDOf(o))
 		}

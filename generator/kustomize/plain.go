@@ -36,8 +36,7 @@ func buildPlain(files Files, dir string) (objs []*manifest.Object, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	type id struct{ apiVersion, kind, namespace, name string }
-	seen := map[id]bool{}
+	seen := map[resID]bool{}
 	for _, r := range k.Resources {
 		name := path.Join(dir, r)
 		data, isFile := files[name]
@@ -49,7 +48,7 @@ func buildPlain(files Files, dir string) (objs []*manifest.Object, ok bool) {
 			return nil, false
 		}
 		for _, o := range docs {
-			k := id{o.GetAPIVersion(), o.GetKind(), o.GetNamespace(), o.GetName()}
+			k := idOf(o)
 			if seen[k] {
 				return nil, false
 			}
