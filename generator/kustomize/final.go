@@ -181,15 +181,29 @@ func applyLabelled(o *manifest.Object, f Final) (*manifest.Object, error) {
 // templated are the workloads Apply sets directly, by API version and
 // kind: where their pod template is, and where a labels entry with
 // includeTemplates sets labels besides metadata (templateLabelSpecs).
-var templated = map[[2]string]struct{ spec, labels [][]string }{
-	{"apps/v1", "Deployment"}:  {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
-	{"apps/v1", "StatefulSet"}: {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
-	{"apps/v1", "DaemonSet"}:   {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
-	{"apps/v1", "ReplicaSet"}:  {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
-	{"batch/v1", "Job"}:        {[][]string{{"spec", "template", "spec"}}, [][]string{{"spec", "template", "metadata", "labels"}}},
-	{"batch/v1", "CronJob"}: {[][]string{{"spec", "jobTemplate", "spec", "template", "spec"}},
-		[][]string{{"spec", "jobTemplate", "metadata", "labels"}, {"spec", "jobTemplate", "spec", "template", "metadata", "labels"}}},
+var templated = map[[2]string]workload{
+	{"apps/v1", "Deployment"}:  {podSpec: templateSpec, labels: [][]string{templateLabels}},
+	{"apps/v1", "StatefulSet"}: {podSpec: templateSpec, labels: [][]string{templateLabels}},
+	{"apps/v1", "DaemonSet"}:   {podSpec: templateSpec, labels: [][]string{templateLabels}},
+	{"apps/v1", "ReplicaSet"}:  {podSpec: templateSpec, labels: [][]string{templateLabels}},
+	{"batch/v1", "Job"}:        {podSpec: templateSpec, labels: [][]string{templateLabels}},
+	{"batch/v1", "CronJob"}: {
+		podSpec: []string{"spec", "jobTemplate", "spec", "template", "spec"},
+		labels:  [][]string{{"spec", "jobTemplate", "metadata", "labels"}, {"spec", "jobTemplate", "spec", "template", "metadata", "labels"}},
+	},
 }
+
+// workload says where a kind's pod spec is and where, besides metadata, a
+// labels entry with includeTemplates sets labels.
+type workload struct {
+	podSpec []string
+	labels  [][]string
+}
+
+var (
+	templateSpec   = []string{"spec", "template", "spec"}
+	templateLabels = []string{"spec", "template", "metadata", "labels"}
+)
 
 // podTemplated reports whether Apply can set Final on o without kustomize's
 // transformers: a templated workload whose label maps are maps, whose
@@ -207,13 +221,13 @@ func podTemplated(o *manifest.Object) bool {
 			return false
 		}
 	}
-	pod, ok := nestedMap(o.Object, t.spec[0])
+	pod, ok := nestedMap(o.Object, t.podSpec)
 	if !ok {
 		return false
 	}
 	// Containers anywhere else in the object, or image volumes, are the
 	// transformer's to find.
-	if holdsImages(withoutPath(o.Object, t.spec[0])) {
+	if holdsImages(withoutPath(o.Object, t.podSpec)) {
 		return false
 	}
 	for k, v := range pod {
@@ -347,7 +361,7 @@ func applyTemplated(o *manifest.Object, f Final) (*manifest.Object, error) {
 	if len(f.Images) == 0 {
 		return c, nil
 	}
-	pod, _ := nestedMap(c.Object, t.spec[0])
+	pod, _ := nestedMap(c.Object, t.podSpec)
 	for _, field := range []string{"initContainers", "containers"} {
 		list, _ := pod[field].([]any)
 		for _, ct := range list {
@@ -356,7 +370,7 @@ func applyTemplated(o *manifest.Object, f Final) (*manifest.Object, error) {
 			if !ok {
 				continue
 			}
-			pinnedImage, err := pinned(o.GetAPIVersion(), o.GetKind(), t.spec[0], field, img, f.Images)
+			pinnedImage, err := pinned(o.GetAPIVersion(), o.GetKind(), t.podSpec, field, img, f.Images)
 			if err != nil {
 				return nil, err
 			}
