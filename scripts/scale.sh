@@ -26,6 +26,9 @@ for n in $SIZES; do
       verify) args=(verify --root "$dir" --no-cache) ;;
       verify-warm) args=(verify --root "$dir"); bin/gitops "${args[@]}" >/dev/null ;;
     esac
+    # Each step starts with the file system settled: the kernel writing
+    # back the previous step's 33,000 files would otherwise be timed too.
+    sync
     out=$("$TIME" -f '%e %M' bin/gitops "${args[@]}" 2>&1 >/dev/null | tail -1) || { echo "scale: $step at N=$n failed: $out" >&2; exit 1; }
     read -r secs kb <<<"$out"
     printf '%-6s %-12s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
