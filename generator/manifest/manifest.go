@@ -6,7 +6,6 @@ package manifest
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -311,7 +310,7 @@ func EncodeJSONStream(objs []*Object) ([]byte, error) {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		b, err := json.Marshal(Clean(o))
+		b, err := MarshalJSON(Clean(o))
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", IDOf(o), err)
 		}

@@ -5,7 +5,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -132,7 +131,7 @@ func (v *Validator) Check(o *manifest.Object) error {
 		}
 		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, v.dir)
 	}
-	data, err := json.Marshal(o.Object)
+	data, err := manifest.MarshalJSON(o.Object)
 	if err != nil {
 		return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 	}
