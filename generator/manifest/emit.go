@@ -178,31 +178,6 @@ func liveKeys(keys []string, m map[string]any, top bool) []string {
 	return keys
 }
 
-// anyKept: prune keeps some entry of m.
-func anyKept(m map[string]any) bool {
-	for k, v := range m {
-		if kept(k, v) {
-			return true
-		}
-	}
-	return false
-}
-
-// kept: prune keeps the entry k: v (not null, not an empty status or
-// creationTimestamp).
-func kept(k string, v any) bool {
-	return v != nil && !((k == "status" || k == "creationTimestamp") && prunedEmpty(v))
-}
-
-// prunedEmpty: prune leaves v empty (nil, "", or a map none of whose
-// entries it keeps), so a status or creationTimestamp holding it goes.
-func prunedEmpty(v any) bool {
-	if m, ok := v.(map[string]any); ok {
-		return !anyKept(m)
-	}
-	return v == nil || v == ""
-}
-
 func lineStart(buf []byte) int {
 	for i := len(buf) - 1; i >= 0; i-- {
 		if buf[i] == '\n' {

@@ -262,20 +262,15 @@ func Clean(o *Object) map[string]any {
 }
 
 // prune drops null values and the empty status/creationTimestamp stubs typed
-// round trips leave behind.
+// round trips leave behind: the entries kept refuses.
 func prune(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
-			if val == nil {
-				continue
+			if kept(k, val) {
+				out[k] = prune(val)
 			}
-			val = prune(val)
-			if (k == "status" || k == "creationTimestamp") && isEmpty(val) {
-				continue
-			}
-			out[k] = val
 		}
 		return out
 	case []any:
@@ -289,16 +284,29 @@ func prune(v any) any {
 	}
 }
 
-func isEmpty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		return len(t) == 0
-	case string:
-		return t == ""
+// anyKept: prune keeps some entry of m.
+func anyKept(m map[string]any) bool {
+	for k, v := range m {
+		if kept(k, v) {
+			return true
+		}
 	}
 	return false
+}
+
+// kept: prune keeps the entry k: v (not null, not an empty status or
+// creationTimestamp).
+func kept(k string, v any) bool {
+	return v != nil && !((k == "status" || k == "creationTimestamp") && prunedEmpty(v))
+}
+
+// prunedEmpty: prune leaves v empty (nil, "", or a map none of whose
+// entries it keeps), so a status or creationTimestamp holding it goes.
+func prunedEmpty(v any) bool {
+	if m, ok := v.(map[string]any); ok {
+		return !anyKept(m)
+	}
+	return v == nil || v == ""
 }
 
 // EncodeJSONStream returns objs as one multi-document stream of JSON
