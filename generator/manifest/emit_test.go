@@ -89,9 +89,34 @@ func TestEmitIsGoYAML(t *testing.T) {
 // encodes to its committed bytes, and emit writes nearly all of them
 // (only those with block scalars are left to go-yaml).
 func TestEmitWritesTheRenderedTree(t *testing.T) {
-	root := filepath.Join("..", "..", "rendered")
 	var objects, emitted int
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+	forRenderedFiles(t, func(path string, data []byte, objs []*Object) {
+		if len(objs) != 1 {
+			return // a stream file (kustomize output) is not one object's file
+		}
+		objects++
+		got, err := Encode(objs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(data) {
+			t.Errorf("%s: Encode differs from the committed file:\n%s", path, cmp.Diff(string(data), string(got)))
+		}
+		if _, ok := emit(objs[0].Object); ok {
+			emitted++
+		}
+	})
+	if objects < 500 || emitted*100 < objects*85 {
+		t.Errorf("emit wrote %d of %d objects; want at least 85%% of at least 500", emitted, objects)
+	}
+	t.Logf("emit wrote %d of %d objects", emitted, objects)
+}
+
+// forRenderedFiles calls fn with every YAML file of the repo's rendered
+// tree and its objects.
+func forRenderedFiles(t *testing.T, fn func(path string, data []byte, objs []*Object)) {
+	t.Helper()
+	err := filepath.WalkDir(filepath.Join("..", "..", "rendered"), func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
 			return err
 		}
@@ -100,29 +125,15 @@ func TestEmitWritesTheRenderedTree(t *testing.T) {
 			return err
 		}
 		objs, err := Decode(path, data)
-		if err != nil || len(objs) != 1 {
-			return err // a stream file (kustomize output) is not one object's file
-		}
-		objects++
-		got, err := Encode(objs[0])
 		if err != nil {
 			return err
 		}
-		if string(got) != string(data) {
-			t.Errorf("%s: Encode differs from the committed file:\n%s", path, cmp.Diff(string(data), string(got)))
-		}
-		if _, ok := emit(objs[0].Object); ok {
-			emitted++
-		}
+		fn(path, data, objs)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if objects < 500 || emitted*100 < objects*85 {
-		t.Errorf("emit wrote %d of %d objects; want at least 85%% of at least 500", emitted, objects)
-	}
-	t.Logf("emit wrote %d of %d objects", emitted, objects)
 }
 
 // FuzzEmit: for documents built from arbitrary bytes, emit either steps

@@ -3,8 +3,6 @@ package manifest
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -41,29 +39,13 @@ func TestMarshalJSONIsEncodingJSON(t *testing.T) {
 		sameAsEncodingJSON(t, v)
 	}
 
-	root := filepath.Join("..", "..", "rendered")
 	objects := 0
-	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		objs, err := Decode(path, data)
-		if err != nil {
-			return err
-		}
+	forRenderedFiles(t, func(_ string, _ []byte, objs []*Object) {
 		for _, o := range objs {
 			objects++
 			sameAsEncodingJSON(t, o.Object)
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if objects < 500 {
 		t.Errorf("compared %d objects of rendered/", objects)
 	}
