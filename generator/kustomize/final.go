@@ -65,14 +65,15 @@ func (f Final) Kustomization(resources ...string) types.Kustomization {
 func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 	out := make([]*manifest.Object, len(objs))
 	var transformed []int
+	p := pinning{images: f.Images, key: fmt.Sprintf("%+v", f.Images)}
 	for i, o := range objs {
 		var c *manifest.Object
 		var err error
 		switch {
 		case labelledOnly(o, f):
-			c, err = applyLabelled(o, f)
+			c, err = applyDirect(o, f, workload{}, p)
 		case podTemplated(o):
-			c, err = applyTemplated(o, f)
+			c, err = applyDirect(o, f, templated[[2]string{o.GetAPIVersion(), o.GetKind()}], p)
 		default:
 			transformed = append(transformed, i)
 			continue
@@ -152,30 +153,6 @@ func holdsImages(v any) bool {
 		}
 	}
 	return false
-}
-
-// applyLabelled is what a build gives for a labelledOnly object: its
-// clean, normalized copy with f's namespace and labels set.
-func applyLabelled(o *manifest.Object, f Final) (*manifest.Object, error) {
-	c, err := manifest.Normalize(&manifest.Object{Object: manifest.Clean(o)})
-	if err != nil {
-		return nil, err
-	}
-	meta := c.Object["metadata"].(map[string]any)
-	if f.Namespace != "" {
-		meta["namespace"] = f.Namespace
-	}
-	if len(f.Labels) > 0 {
-		labels, _ := meta["labels"].(map[string]any)
-		if labels == nil {
-			labels = make(map[string]any, len(f.Labels))
-			meta["labels"] = labels
-		}
-		for k, v := range f.Labels {
-			labels[k] = v
-		}
-	}
-	return c, nil
 }
 
 // templated are the workloads Apply sets directly, by API version and
@@ -337,31 +314,30 @@ func withoutPath(v map[string]any, path []string) map[string]any {
 	return out
 }
 
-// applyTemplated is what a build gives for a podTemplated object: its
-// clean, normalized copy with f's namespace, its labels on metadata and
-// the template paths, and its container images pinned.
-func applyTemplated(o *manifest.Object, f Final) (*manifest.Object, error) {
+// applyDirect is what a build gives for a labelledOnly object (w is
+// zero) or a podTemplated one: its clean, normalized copy with f's
+// namespace, its labels on metadata and w's template paths, and the images
+// of w's pod spec pinned.
+func applyDirect(o *manifest.Object, f Final, w workload, p pinning) (*manifest.Object, error) {
 	c, err := manifest.Normalize(&manifest.Object{Object: manifest.Clean(o)})
 	if err != nil {
 		return nil, err
 	}
-	t := templated[[2]string{o.GetAPIVersion(), o.GetKind()}]
-	meta := c.Object["metadata"].(map[string]any)
 	if f.Namespace != "" {
-		meta["namespace"] = f.Namespace
+		c.Object["metadata"].(map[string]any)["namespace"] = f.Namespace
 	}
 	if len(f.Labels) > 0 {
-		for _, path := range append([][]string{{"metadata", "labels"}}, t.labels...) {
+		for _, path := range append([][]string{{"metadata", "labels"}}, w.labels...) {
 			labels := createMaps(c.Object, path)
 			for k, v := range f.Labels {
 				labels[k] = v
 			}
 		}
 	}
-	if len(f.Images) == 0 {
+	if len(f.Images) == 0 || w.podSpec == nil {
 		return c, nil
 	}
-	pod, _ := nestedMap(c.Object, t.podSpec)
+	pod, _ := nestedMap(c.Object, w.podSpec)
 	for _, field := range []string{"initContainers", "containers"} {
 		list, _ := pod[field].([]any)
 		for _, ct := range list {
@@ -370,7 +346,7 @@ func applyTemplated(o *manifest.Object, f Final) (*manifest.Object, error) {
 			if !ok {
 				continue
 			}
-			pinnedImage, err := pinned(o.GetAPIVersion(), o.GetKind(), t.podSpec, field, img, f.Images)
+			pinnedImage, err := p.pinned(o.GetAPIVersion(), o.GetKind(), w.podSpec, field, img)
 			if err != nil {
 				return nil, err
 			}
@@ -400,18 +376,24 @@ var pins sync.Map // pinKey -> string
 
 type pinKey struct{ apiVersion, kind, path, field, image, images string }
 
+// pinning is a Final's image pins, with the key they are cached under.
+type pinning struct {
+	images []types.Image
+	key    string
+}
+
 // pinned is the image kustomize's image transformer leaves at field of the
-// pod spec at path of a workload of this kind, for images in order: found
-// by running the transformers on a workload holding only that container,
-// once per image and list of pins.
-func pinned(apiVersion, kind string, path []string, field, image string, images []types.Image) (string, error) {
-	k := pinKey{apiVersion, kind, strings.Join(path, "/"), field, image, fmt.Sprintf("%+v", images)}
+// pod spec at path of a workload of this kind, for the pins in order:
+// found by running the transformers on a workload holding only that
+// container, once per image and list of pins.
+func (p pinning) pinned(apiVersion, kind string, path []string, field, image string) (string, error) {
+	k := pinKey{apiVersion, kind, strings.Join(path, "/"), field, image, p.key}
 	if v, ok := pins.Load(k); ok {
 		return v.(string), nil
 	}
 	probe := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": "probe"}}
 	createMaps(probe, path)[field] = []any{map[string]any{"name": "c", "image": image}}
-	out, err := transform([]*manifest.Object{{Object: probe}}, Final{Images: images})
+	out, err := transform([]*manifest.Object{{Object: probe}}, Final{Images: p.images})
 	if err != nil {
 		return "", err
 	}
