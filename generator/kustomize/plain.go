@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
@@ -133,23 +132,16 @@ func unadorned(n *kyaml.Node) bool {
 }
 
 // plainObject: o is one named object that kustomize takes as it is: not a
-// list it would expand, without annotations it reads or removes.
+// list it would expand, with metadata Apply would also set directly
+// (plainMeta), and no annotation of kustomize's or kyaml's at all (the
+// reader's own are stripped by a build).
 func plainObject(o *manifest.Object) bool {
-	if o.GetName() == "" || o.GetKind() == "" || strings.HasSuffix(o.GetKind(), "List") {
+	if o.GetName() == "" || o.GetKind() == "" || strings.HasSuffix(o.GetKind(), "List") || !plainMeta(o) {
 		return false
 	}
-	meta, _ := o.Object["metadata"].(map[string]any)
-	annotations, isMap := meta["annotations"].(map[string]any)
-	if !isMap {
-		return meta["annotations"] == nil
-	}
+	annotations, _ := o.Object["metadata"].(map[string]any)["annotations"].(map[string]any)
 	for a := range annotations {
 		if strings.Contains(a, "config.kubernetes.io/") || strings.Contains(a, "kustomize") {
-			return false
-		}
-	}
-	for _, b := range resource.BuildAnnotations {
-		if _, ok := annotations[b]; ok {
 			return false
 		}
 	}
