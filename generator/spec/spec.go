@@ -48,14 +48,10 @@ type Environment struct {
 	File string `yaml:"-"`
 	pos  positions
 
-	// consumers indexes who talks to whom, built on first use; an
-	// environment is not changed after it is loaded.
-	consumersOnce sync.Once
-	consumers     map[string][]string
-	namesOnce     sync.Once
-	names         []string
-	derivedMu     sync.Mutex
-	derived       map[any]*derivedValue
+	namesOnce sync.Once
+	names     []string
+	derivedMu sync.Mutex
+	derived   map[any]*derivedValue
 }
 
 type derivedValue struct {
@@ -503,20 +499,23 @@ func (c Component) BaseDir(name string) string {
 // Consumers returns the components of env that declare name in their
 // talksTo, sorted.
 func (e *Environment) Consumers(name string) []string {
-	e.consumersOnce.Do(func() {
-		e.consumers = map[string][]string{}
+	consumers := e.Derived(consumersKey{}, func() any {
+		index := map[string][]string{}
 		for _, other := range e.ComponentNames() {
 			seen := map[string]bool{}
 			for _, t := range e.Spec.Components[other].TalksTo {
 				if !seen[t] {
 					seen[t] = true
-					e.consumers[t] = append(e.consumers[t], other)
+					index[t] = append(index[t], other)
 				}
 			}
 		}
-	})
-	return e.consumers[name]
+		return index
+	}).(map[string][]string)
+	return consumers[name]
 }
+
+type consumersKey struct{}
 
 // MinReplicas returns the replica count a component's main workload runs
 // with in a stamp (the HPA minimum when it scales), and whether the spec
