@@ -106,8 +106,9 @@ func Read(dir string, envs []string) ([]File, error) {
 		keep[e] = true
 	}
 	var out []File
+	var r reader
 	err := walk(dir, func(env string) bool { return len(keep) == 0 || keep[env] }, func(rel, p string, _ fs.DirEntry) error {
-		b, err := os.ReadFile(p)
+		b, err := r.readFile(p)
 		if err != nil {
 			return err
 		}
@@ -190,13 +191,14 @@ func Replace(dir string, envs []string, files []File) error {
 	// the top (a file's Env is its own name), linked from the old tree; the
 	// rendered environments' folders are not even listed.
 	keep := func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) }
+	var r reader
 	err = walk(dir, keep, func(rel, p string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
 			if linked, err := linkInto(tmp, rel, p); linked || err != nil {
 				return err
 			}
 		}
-		b, err := os.ReadFile(p)
+		b, err := r.readFile(p)
 		if err != nil {
 			return err
 		}
