@@ -112,6 +112,9 @@ func writeAllocProfile() {
 	if file == "" {
 		return
 	}
+	// The profile holds what the last completed collection saw; one more
+	// brings in every allocation up to the end of the command.
+	runtime.GC()
 	f, err := os.Create(file)
 	if err == nil {
 		err = pprof.Lookup("allocs").WriteTo(f, 0)
