@@ -319,7 +319,7 @@ func withoutPath(v map[string]any, path []string) map[string]any {
 // namespace, its labels on metadata and w's template paths, and the images
 // of w's pod spec pinned.
 func applyDirect(o *manifest.Object, f Final, w workload, p pinning) (*manifest.Object, error) {
-	c, err := manifest.Normalize(&manifest.Object{Object: manifest.Clean(o)})
+	c, err := manifest.CleanNormal(o)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func encodeGoYAML(o *Object) ([]byte, error) {
 // false for anything whose JSON form is not that obvious (typed values,
 // integral floats beyond 2^53); the caller then takes the round trip.
 func yamlValue(v any) (any, bool) {
-	return walk(v, func(n float64) (any, bool) {
+	return walk(v, nil, func(n float64) (any, bool) {
 		if n == math.Trunc(n) {
 			if math.Abs(n) >= 1<<53 {
 				return nil, false
@@ -204,19 +204,25 @@ func yamlValue(v any) (any, bool) {
 // plain copies v with every number as float64, as encoding/json decodes
 // it; ok is false for a value JSON would treat otherwise.
 func plain(v any) (any, bool) {
-	return walk(v, func(n float64) (any, bool) { return n, true })
+	return walk(v, nil, plainNumber)
 }
 
+func plainNumber(n float64) (any, bool) { return n, true }
+
 // walk copies a JSON-shaped value (maps, slices, strings, bools, nil and
-// numbers), handing every number to num as a float64. ok is false for any
-// other type, for integers a float64 would round and for NaN and infinities,
-// which JSON cannot hold.
-func walk(v any, num func(float64) (any, bool)) (any, bool) {
+// numbers), handing every number to num as a float64 and, when keep is set,
+// leaving out the map entries it refuses. ok is false for any other type,
+// for integers a float64 would round and for NaN and infinities, which JSON
+// cannot hold.
+func walk(v any, keep func(k string, v any) bool, num func(float64) (any, bool)) (any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
-			c, ok := walk(val, num)
+			if keep != nil && !keep(k, val) {
+				continue
+			}
+			c, ok := walk(val, keep, num)
 			if !ok {
 				return nil, false
 			}
@@ -226,7 +232,7 @@ func walk(v any, num func(float64) (any, bool)) (any, bool) {
 	case []any:
 		out := make([]any, len(t))
 		for i, val := range t {
-			c, ok := walk(val, num)
+			c, ok := walk(val, keep, num)
 			if !ok {
 				return nil, false
 			}
@@ -236,7 +242,7 @@ func walk(v any, num func(float64) (any, bool)) (any, bool) {
 	case string, bool, nil:
 		return t, true
 	case int:
-		return walk(int64(t), num)
+		return walk(int64(t), keep, num)
 	case int32:
 		return num(float64(t))
 	case int64:
@@ -259,6 +265,18 @@ func Clean(o *Object) map[string]any {
 	clean := prune(o.Object).(map[string]any)
 	delete(clean, "status")
 	return clean
+}
+
+// CleanNormal is Normalize(&Object{Object: Clean(o)}): o's content as it is
+// written, with plain maps, slices and float64 numbers, copied once instead
+// of twice.
+func CleanNormal(o *Object) (*Object, error) {
+	if m, ok := walk(o.Object, kept, plainNumber); ok {
+		clean := m.(map[string]any)
+		delete(clean, "status")
+		return &Object{Object: clean}, nil
+	}
+	return Normalize(&Object{Object: Clean(o)})
 }
 
 // prune drops null values and the empty status/creationTimestamp stubs typed

@@ -148,3 +148,35 @@ func TestNormalizeMatchesTheJSONRoundTrip(t *testing.T) {
 		t.Errorf("a typed slice was not converted by the round trip: %#v", n.Object["data"])
 	}
 }
+
+// TestCleanNormalIsNormalizeClean: one copy gives what cleaning and then
+// normalizing give, for plain objects and for those that take the round
+// trip (a typed value, one in a status that Clean drops anyway).
+func TestCleanNormalIsNormalizeClean(t *testing.T) {
+	meta := func() map[string]any {
+		return map[string]any{"name": "x", "creationTimestamp": nil, "labels": map[string]any{"a": "b"}}
+	}
+	for name, obj := range map[string]map[string]any{
+		"plain": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(),
+			"spec":   map[string]any{"replicas": int64(2), "paused": nil, "f": 0.5, "list": []any{nil, 1, map[string]any{"x": nil, "y": int32(3)}}},
+			"status": map[string]any{"replicas": 1}},
+		"empty stubs": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x", "creationTimestamp": ""},
+			"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"creationTimestamp": nil}}, "status": map[string]any{"z": nil}}},
+		"typed value":   {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(), "data": map[string]any{"typed": []string{"a"}}},
+		"typed status":  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(), "status": map[string]any{"typed": []string{"a"}}},
+		"large integer": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(), "data": map[string]any{"n": int64(1) << 60}},
+	} {
+		o := &Object{Object: obj}
+		want, wantErr := Normalize(&Object{Object: Clean(o)})
+		got, err := CleanNormal(o)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%s: error %v, want %v", name, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if diff := cmp.Diff(want.Object, got.Object); diff != "" {
+			t.Errorf("%s: CleanNormal differs from Normalize(Clean) (-want +got):\n%s", name, diff)
+		}
+	}
+}
