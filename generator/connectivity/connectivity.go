@@ -107,46 +107,17 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
 		}
 	}()
-	st, err := decodeStamp(inputs)
+	p, err := newProbe(env, inputs)
 	if err != nil {
 		return nil, err
 	}
-	byComponent, netpols, files, nsLabels := st.byComponent, st.netpols, st.files, st.nsLabels
-	ifaces := map[string]flow.Interface{}
-	for name, c := range env.Spec.Components {
-		if c.External != nil {
-			continue
-		}
-		iface, err := flow.InterfaceOf(name, byComponent[name])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		ifaces[name] = iface
-	}
-	g, err := flow.Build(env, ifaces)
-	if err != nil {
-		return nil, err
-	}
-	pods, err := workloads(inputs, nsLabels, env.Spec.Network.Pods())
-	if err != nil {
-		return nil, err
-	}
-	dsts := append([]node(nil), pods...)
-	dsts = append(dsts, dnsNode())
-	srcs := append([]node(nil), pods...)
-	for _, a := range addresses(g) {
-		dsts = append(dsts, a)
-		srcs = append(srcs, a)
-	}
-	engine, err := build(netpols, files)
-	if err != nil {
-		return nil, err
-	}
-	sel := newSelection(engine)
+	g, srcs, dsts, sel := p.graph, p.srcs, p.dsts, p.sel
+	dix := newDestinations(dsts)
 	var out []Conn
 	for _, src := range srcs {
 		leaving := g.Leaving(src.ep)
-		for _, dst := range dsts {
+		for _, d := range dix.candidates(src, leaving, sel) {
+			dst := dsts[d]
 			if src.peer.Internal == nil && (dst.peer.Internal == nil || dst.input == nil) {
 				continue // outside to outside, or to cluster DNS: not ours to police
 			}
@@ -187,6 +158,54 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out, nil
+}
+
+// probe is what a stamp is probed with: its intent graph, the probe ends
+// (workloads, cluster DNS, the addresses outside) and the engine's
+// policies.
+type probe struct {
+	graph      *flow.Graph
+	srcs, dsts []node
+	engine     *matcher.Policy
+	sel        *selection
+}
+
+func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
+	st, err := decodeStamp(inputs)
+	if err != nil {
+		return nil, err
+	}
+	ifaces := map[string]flow.Interface{}
+	for name, c := range env.Spec.Components {
+		if c.External != nil {
+			continue
+		}
+		iface, err := flow.InterfaceOf(name, st.byComponent[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		ifaces[name] = iface
+	}
+	g, err := flow.Build(env, ifaces)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods())
+	if err != nil {
+		return nil, err
+	}
+	dsts := append([]node(nil), pods...)
+	dsts = append(dsts, dnsNode())
+	srcs := append([]node(nil), pods...)
+	for _, a := range addresses(g) {
+		dsts = append(dsts, a)
+		srcs = append(srcs, a)
+	}
+	engine, err := build(st.netpols, st.files)
+	if err != nil {
+		return nil, err
+	}
+	return &probe{graph: g, srcs: srcs, dsts: dsts, engine: engine, sel: newSelection(engine)}, nil
 }
 
 // stampObjects is what a stamp's rendered objects give the engine.

@@ -440,3 +440,94 @@ func sameTargets(a, b []*matcher.Target) bool {
 	}
 	return slices.Equal(key(a), key(b))
 }
+
+// TestCandidatesHoldEveryPairThatMatters: every pair the destination index
+// leaves out is one the graph does not declare and the engine itself
+// denies on the way out, on every port, in every stamp of the repo's
+// platform; also with egress policies the index cannot narrow by labels
+// (an address block over the pods, a whole namespace, every pod of every
+// namespace). And it does leave pairs out.
+func TestCandidatesHoldEveryPairThatMatters(t *testing.T) {
+	// Each alone: one peer of another kind would hide a mistake in
+	// narrowing the others.
+	widen := func(peer string) string {
+		return `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: kafka-wide, namespace: data}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: kafka}}
+  policyTypes: [Egress]
+  egress: [{to: [` + peer + `]}]
+`
+	}
+	add := func(np string) func(env, stamp string, in []policy.Input) []policy.Input {
+		return func(env, stamp string, in []policy.Input) []policy.Input {
+			return append(in, policy.Input{Unit: layout.Unit{Env: env, Stamp: stamp, Component: "kafka"},
+				File: "NetworkPolicy_kafka-wide.yaml", Object: decode(t, np)})
+		}
+	}
+	variants := map[string]func(env, stamp string, in []policy.Input) []policy.Input{
+		"as rendered":   func(_, _ string, in []policy.Input) []policy.Input { return in },
+		"address block": add(widen(`{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/24]}}`)),
+		"namespace":     add(widen(`{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}, podSelector: {}}`)),
+		"expressions":   add(widen(`{podSelector: {matchExpressions: [{key: app.kubernetes.io/name, operator: Exists}]}}`)),
+		// Declared flows no policy admits any more: the index must still
+		// pair them, for the engine to deny.
+		"egress lost": func(_, _ string, in []policy.Input) []policy.Input {
+			out := slices.Clone(in)
+			for i, x := range out {
+				if x.Object.GetKind() == "NetworkPolicy" && strings.HasSuffix(manifest.Name(x.Object), "-egress") {
+					o := x.Object.DeepCopy()
+					o.Object["spec"].(map[string]any)["egress"] = []any{}
+					out[i].Object = &manifest.Object{Object: o.Object}
+				}
+			}
+			return out
+		},
+	}
+	for _, env := range envs {
+		e, in := committed(t, env)
+		for name, variant := range variants {
+			for _, stamp := range e.Spec.Stamps {
+				var inputs []policy.Input
+				for _, i := range in {
+					if i.Stamp == stamp.Name {
+						inputs = append(inputs, i)
+					}
+				}
+				inputs = variant(env, stamp.Name, inputs)
+				p, err := newProbe(e, inputs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dix := newDestinations(p.dsts)
+				left := 0
+				for _, src := range p.srcs {
+					leaving := p.graph.Leaving(src.ep)
+					candidate := map[int]bool{}
+					for _, i := range dix.candidates(src, leaving, p.sel) {
+						candidate[i] = true
+					}
+					for i, dst := range p.dsts {
+						if candidate[i] {
+							continue
+						}
+						left++
+						for _, port := range dst.ports {
+							if f, ok := p.graph.Allows(src.ep, dst.ep, port); ok {
+								t.Fatalf("%s/%s (%s): %s -> %s on %s left out, but %s declares it", env, stamp.Name, name, src.name, dst.name, port, f)
+							}
+							tr := &matcher.Traffic{Source: src.peer, Destination: dst.peer, ResolvedPort: int(port.Port), ResolvedPortName: port.Name, Protocol: port.Protocol}
+							if p.engine.IsIngressOrEgressAllowed(tr, false).IsAllowed() {
+								t.Fatalf("%s/%s (%s): %s -> %s on %s left out, but the engine lets it leave", env, stamp.Name, name, src.name, dst.name, port)
+							}
+						}
+					}
+				}
+				if left < len(p.srcs) {
+					t.Errorf("%s/%s (%s): the index left out only %d pairs of %d sources", env, stamp.Name, name, left, len(p.srcs))
+				}
+			}
+		}
+	}
+}
