@@ -25,14 +25,6 @@ import (
 // Generate returns the objects the component's intent calls for, given the
 // (shaped) objects its base or chart produced.
 func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
-	var out []runtime.Object
-	if t.Component.External != nil {
-		svc, slice, err := t.external()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, svc, slice)
-	}
 	// Every workload is decoded once; the generators below share them.
 	var ws []*workload
 	for _, o := range objs {
@@ -43,6 +35,30 @@ func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 		if w != nil {
 			ws = append(ws, w)
 		}
+	}
+	return generate(t, objs, ws)
+}
+
+// ShapeAndGenerate is Shape followed by Generate, with each workload
+// decoded once: the generators read the workloads as Shape left them
+// instead of decoding the shaped objects again.
+func ShapeAndGenerate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
+	ws, err := shape(t, objs)
+	if err != nil {
+		return nil, err
+	}
+	return generate(t, objs, ws)
+}
+
+// generate is Generate with objs' workloads decoded, in order.
+func generate(t Target, objs []*manifest.Object, ws []*workload) ([]*manifest.Object, error) {
+	var out []runtime.Object
+	if t.Component.External != nil {
+		svc, slice, err := t.external()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, svc, slice)
 	}
 	nps, err := t.networkPolicies(objs, ws)
 	if err != nil {

@@ -289,3 +289,38 @@ func TestWorkloadIdentity(t *testing.T) {
 		t.Errorf("edge: want an account without identity:\n%s", e)
 	}
 }
+
+// TestShapeAndGenerateIsShapeThenGenerate: generating from the workloads
+// as shaped gives what generating from the shaped objects decoded again
+// gives, and the same shaped objects, for zoned, single-zone and
+// Azure-calling components. (The render's golden files and the 1,000
+// service tree hold it for whole platforms.)
+func TestShapeAndGenerateIsShapeThenGenerate(t *testing.T) {
+	azure := target(t, `[]`, "api")
+	azure.Component.Azure = []string{"blob"}
+	for name, tg := range map[string]Target{
+		"zoned":  target(t, `["1", "2", "3"]`, "api"),
+		"single": target(t, `[]`, "edge"),
+		"azure":  azure,
+	} {
+		twoStep := served(tg.Name)
+		if err := Shape(tg, twoStep); err != nil {
+			t.Fatal(err)
+		}
+		want, err := Generate(tg, twoStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneStep := served(tg.Name)
+		got, err := ShapeAndGenerate(tg, oneStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if encode(t, got) != encode(t, want) || encode(t, oneStep) != encode(t, twoStep) {
+			t.Errorf("%s: ShapeAndGenerate differs from Shape then Generate:\n%s\n---\n%s", name, encode(t, got), encode(t, want))
+		}
+		if len(got) == 0 {
+			t.Errorf("%s: nothing generated", name)
+		}
+	}
+}

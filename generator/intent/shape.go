@@ -123,11 +123,19 @@ func (w *workload) encode(o *manifest.Object) error {
 // chart produced, in place. The main workload and container carry the
 // component's name; the spec's resources and replicas apply to them.
 func Shape(t Target, objs []*manifest.Object) error {
+	_, err := shape(t, objs)
+	return err
+}
+
+// shape is Shape, returning the workloads as shaped: what decoding the
+// shaped objects again gives.
+func shape(t Target, objs []*manifest.Object) ([]*workload, error) {
 	foundMain := false
+	var ws []*workload
 	for _, o := range objs {
 		w, err := decodeWorkload(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if w == nil {
 			continue
@@ -136,7 +144,7 @@ func Shape(t Target, objs []*manifest.Object) error {
 		if main {
 			foundMain = true
 			if err := t.shapeMain(w); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if w.kind == "Deployment" || w.kind == "StatefulSet" {
@@ -146,14 +154,15 @@ func Shape(t Target, objs []*manifest.Object) error {
 		t.serviceAccount(w)
 		t.mountSecrets(w)
 		if err := w.encode(o); err != nil {
-			return err
+			return nil, err
 		}
+		ws = append(ws, w)
 	}
 	if !foundMain && t.Component.External == nil {
-		return fmt.Errorf("%s: base %s renders no Deployment, StatefulSet or DaemonSet named %q (the main workload carries the component's name)",
+		return nil, fmt.Errorf("%s: base %s renders no Deployment, StatefulSet or DaemonSet named %q (the main workload carries the component's name)",
 			t.where(), t.Component.BaseDir(t.Name), t.Name)
 	}
-	return nil
+	return ws, nil
 }
 
 func (t Target) shapeMain(w *workload) error {

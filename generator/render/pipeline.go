@@ -68,10 +68,7 @@ func shaped(repo *sources, pu *plan.Unit) (objs, gen []*manifest.Object, err err
 	if objs, err = sourceObjects(repo, pu); err != nil {
 		return nil, nil, err
 	}
-	if err := intent.Shape(t, objs); err != nil {
-		return nil, nil, err
-	}
-	if gen, err = intent.Generate(t, objs); err != nil {
+	if gen, err = intent.ShapeAndGenerate(t, objs); err != nil {
 		return nil, nil, err
 	}
 	return objs, gen, nil
