@@ -45,10 +45,11 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 			return nil, fmt.Errorf("kustomize: file path %q must be absolute", name)
 		}
 	}
-	if err := errors.Join(checkKustomizations(files), checkDocuments(files)); err != nil {
+	parsed, err := checkDocuments(files)
+	if err := errors.Join(checkKustomizations(files), err); err != nil {
 		return nil, err
 	}
-	if objs, ok := buildPlain(files, dir); ok {
+	if objs, ok := buildPlain(files, dir, parsed); ok {
 		return objs, nil
 	}
 	return buildKrusty(files, dir)

@@ -1,9 +1,6 @@
 package kustomize
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"path"
 	"reflect"
 	"strings"
@@ -30,7 +27,10 @@ import (
 // itself, lists, local-config or kustomize's own annotations, objects
 // without a name, and two objects with one ID (krusty reports those).
 // TestBuildPlainIsKrusty holds it to krusty.
-func buildPlain(files Files, dir string) (objs []*manifest.Object, ok bool) {
+//
+// parsed holds documents already parsed, by file name (see checkDocuments);
+// files not in it are parsed here.
+func buildPlain(files Files, dir string, parsed map[string][]*kyaml.Node) (objs []*manifest.Object, ok bool) {
 	k, ok := plainKustomization(files, dir)
 	if !ok {
 		return nil, false
@@ -42,7 +42,14 @@ func buildPlain(files Files, dir string) (objs []*manifest.Object, ok bool) {
 		if !isFile || !strings.HasPrefix(name, dir+"/") {
 			return nil, false
 		}
-		docs, ok := plainDocuments(data)
+		nodes, isParsed := parsed[name]
+		if !isParsed {
+			var err error
+			if nodes, err = parseDocuments(data); err != nil {
+				return nil, false
+			}
+		}
+		docs, ok := plainDocuments(nodes)
 		if !ok {
 			return nil, false
 		}
@@ -83,16 +90,10 @@ func plainKustomization(files Files, dir string) (types.Kustomization, bool) {
 
 // plainDocuments reads a resource file's objects, skipping empty
 // documents; ok is false for any document buildPlain leaves to krusty.
-func plainDocuments(data []byte) ([]*manifest.Object, bool) {
+func plainDocuments(docs []*kyaml.Node) ([]*manifest.Object, bool) {
 	var out []*manifest.Object
-	dec := kyaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc kyaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return out, true
-		}
-		if err != nil || doc.Kind != kyaml.DocumentNode || len(doc.Content) != 1 {
+	for _, doc := range docs {
+		if doc.Kind != kyaml.DocumentNode || len(doc.Content) != 1 {
 			return nil, false
 		}
 		root := doc.Content[0]
@@ -112,6 +113,7 @@ func plainDocuments(data []byte) ([]*manifest.Object, bool) {
 		}
 		out = append(out, o)
 	}
+	return out, true
 }
 
 // unadorned: n has no anchor, alias or merge key, which kustomize's reader

@@ -88,7 +88,7 @@ func TestBuildPlainDeclinesWhatKrustyRefuses(t *testing.T) {
 		"/k/a.yaml":             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"),
 		"/k/b.yaml":             []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"),
 	}
-	if _, ok := buildPlain(files, "/k"); ok {
+	if _, ok := buildPlain(files, "/k", nil); ok {
 		t.Fatal("buildPlain built two ConfigMaps a")
 	}
 	if _, err := Build(files, "/k"); err == nil {
@@ -139,7 +139,7 @@ func checkPlain(t *testing.T, files Files, dir string, mustBePlain bool) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := buildPlain(files, dir)
+	got, ok := buildPlain(files, dir, nil)
 	if mustBePlain && !ok {
 		t.Errorf("%s: buildPlain declined", dir)
 	}

@@ -192,8 +192,14 @@ func checkPatch(files Files, kustomization string, item *yaml.Node) error {
 // checkDocuments reports, with file and line, a resource file that is not
 // valid YAML or repeats a key: krusty gives the line but not the file.
 // JSON streams (what the generator itself stages) are not people's files
-// and are skipped.
-func checkDocuments(files Files) error {
+// and are skipped. It returns the documents it parsed, by file name, for
+// buildPlain to read without parsing the files again.
+//
+// A document is checked as decoding it would check it: parsed, and, when
+// it has anything decoding could refuse (a repeated key, an anchor, alias,
+// merge key or tag), decoded. A plain tree decodes without error.
+func checkDocuments(files Files) (map[string][]*yaml.Node, error) {
+	parsed := map[string][]*yaml.Node{}
 	var errs []error
 	for _, name := range sortedFileNames(files) {
 		if kustomizationNames[path.Base(name)] || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
@@ -202,25 +208,65 @@ func checkDocuments(files Files) error {
 		if t := bytes.TrimSpace(files[name]); len(t) > 0 && t[0] == '{' {
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(files[name]))
-		for {
-			var v any
-			err := dec.Decode(&v)
-			if errors.Is(err, io.EOF) {
-				break
+		docs, err := parseDocuments(files[name])
+		if err != nil {
+			msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: ")
+			if m := lineMsg.FindStringSubmatch(msg); m != nil {
+				errs = append(errs, fmt.Errorf("%s:%s: %s", repoPath(name), m[1], m[2]))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %s", repoPath(name), msg))
 			}
-			if err != nil {
-				msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: ")
-				if m := lineMsg.FindStringSubmatch(msg); m != nil {
-					errs = append(errs, fmt.Errorf("%s:%s: %s", repoPath(name), m[1], m[2]))
-				} else {
-					errs = append(errs, fmt.Errorf("%s: %s", repoPath(name), msg))
+			continue
+		}
+		parsed[name] = docs
+	}
+	return parsed, errors.Join(errs...)
+}
+
+// parseDocuments parses a YAML stream into its documents, with the errors
+// decoding each into a Go value would give; the first error ends it.
+func parseDocuments(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		doc := new(yaml.Node)
+		err := dec.Decode(doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err == nil && !(unadorned(doc) && plainKeys(doc)) {
+			var v any
+			err = doc.Decode(&v)
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// plainKeys: every key in n is a scalar (a Go map cannot hold a list or
+// map as a key) and no mapping repeats one, as the YAML decoder compares
+// keys (same kind, same text).
+func plainKeys(n *yaml.Node) bool {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			if n.Content[i].Kind != yaml.ScalarNode {
+				return false
+			}
+			for j := i + 2; j < len(n.Content); j += 2 {
+				if n.Content[i].Kind == n.Content[j].Kind && n.Content[i].Value == n.Content[j].Value {
+					return false
 				}
-				break
 			}
 		}
 	}
-	return errors.Join(errs...)
+	for _, c := range n.Content {
+		if !plainKeys(c) {
+			return false
+		}
+	}
+	return true
 }
 
 var lineMsg = regexp.MustCompile(`^line (\d+): (.*)`)
