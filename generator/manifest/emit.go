@@ -16,9 +16,9 @@ import (
 // object: what Encode's prune, number conversion and go-yaml v2 give, byte
 // for byte, without copying the object twice and without go-yaml's emitter,
 // whose event queue allocated a third of a large render's memory. ok is
-// false for anything it does not reproduce exactly (strings written as
-// blocks, keys too long to be simple, values JSON would not hold); Encode
-// then takes go-yaml. Scalars other than plain words are still go-yaml's:
+// false for anything it does not reproduce exactly (keys too long to be
+// simple, strings go-yaml quotes over several lines, values JSON would not
+// hold); Encode then takes go-yaml. Scalars other than plain words are still go-yaml's:
 // each is marshalled alone once (scalarToken) and its bytes reused.
 //
 // go-yaml v2's block style, as reproduced here: mappings indent by two,
@@ -129,6 +129,9 @@ func (e *emitter) value(v any, indent, col int, inMapping bool) bool {
 		e.buf = append(e.buf, ' ')
 		return e.sequence(t, indent+2, true)
 	}
+	if s, isString := v.(string); isString && strings.IndexByte(s, '\n') >= 0 {
+		return e.block(s, indent)
+	}
 	e.buf = append(e.buf, ' ')
 	ok := false
 	switch t := v.(type) {
@@ -152,6 +155,38 @@ func (e *emitter) value(v any, indent, col int, inMapping bool) bool {
 	}
 	e.buf = append(e.buf, '\n')
 	return ok
+}
+
+// block writes a string holding line breaks as go-yaml v2 writes it in
+// block context: a literal block scalar ("|", "|-", "|2+", ...) after the
+// key or dash, its lines two columns right of them. The bytes are
+// go-yaml's for the string alone (header, then lines two columns in),
+// each line that has any moved right by indent; a blank line stays empty,
+// as go-yaml indents only before text. ok is false when go-yaml would
+// quote the string instead, and for line breaks other than "\n", after
+// which go-yaml indents too.
+func (e *emitter) block(s string, indent int) bool {
+	if !utf8.ValidString(s) || strings.ContainsAny(s, "\r\u0085\u2028\u2029") {
+		return false
+	}
+	b, err := yamlv2.Marshal(s)
+	if err != nil || len(b) == 0 || b[0] != '|' {
+		return false
+	}
+	header, body, _ := strings.Cut(string(b), "\n")
+	e.buf = append(e.buf, ' ')
+	e.buf = append(e.buf, header...)
+	e.buf = append(e.buf, '\n')
+	for body != "" {
+		line, rest, _ := strings.Cut(body, "\n")
+		if line != "" {
+			e.indent(indent)
+			e.buf = append(e.buf, line...)
+		}
+		e.buf = append(e.buf, '\n')
+		body = rest
+	}
+	return true
 }
 
 // appendNumber writes a number as Encode's conversion and go-yaml do:
