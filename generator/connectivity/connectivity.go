@@ -175,12 +175,24 @@ func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each pod template is decoded once, for the interfaces and the probes.
+	templates := map[*manifest.Object]*corev1.PodTemplateSpec{}
+	template := func(o *manifest.Object) (*corev1.PodTemplateSpec, error) {
+		if t, ok := templates[o]; ok {
+			return t, nil
+		}
+		t, err := manifest.PodTemplate(o)
+		if err == nil {
+			templates[o] = t
+		}
+		return t, err
+	}
 	ifaces := map[string]flow.Interface{}
 	for name, c := range env.Spec.Components {
 		if c.External != nil {
 			continue
 		}
-		iface, err := flow.InterfaceOf(name, st.byComponent[name])
+		iface, err := flow.InterfaceWith(name, st.byComponent[name], template)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -190,7 +202,7 @@ func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods())
+	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods(), template)
 	if err != nil {
 		return nil, err
 	}
@@ -386,10 +398,10 @@ func names(targets []*matcher.Target) []string {
 	return out
 }
 
-// workloads lists every pod template of the stamp as a probe node, with a
-// pod address from the pod range so address blocks are tested against pods
-// too.
-func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, podCIDR string) ([]node, error) {
+// workloads lists every pod template of the stamp (read with template) as
+// a probe node, with a pod address from the pod range so address blocks are
+// tested against pods too.
+func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, podCIDR string, template func(*manifest.Object) (*corev1.PodTemplateSpec, error)) ([]node, error) {
 	pf, err := netip.ParsePrefix(podCIDR)
 	if err != nil {
 		return nil, err
@@ -398,7 +410,7 @@ func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, pod
 	var out []node
 	for i := range inputs {
 		in := &inputs[i]
-		t, err := manifest.PodTemplate(in.Object)
+		t, err := template(in.Object)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.File, err)
 		}

@@ -390,7 +390,7 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods())
+			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods(), manifest.PodTemplate)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,13 @@ import (
 // ports its pod template names in libertum.io/peer-ports, and the metrics
 // port of prometheus.io/port.
 func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
+	return InterfaceWith(component, objs, manifest.PodTemplate)
+}
+
+// InterfaceWith is InterfaceOf reading each object's pod template with
+// template (which has manifest.PodTemplate's contract), for callers that
+// have the templates decoded already. The templates are only read.
+func InterfaceWith(component string, objs []*manifest.Object, template func(*manifest.Object) (*corev1.PodTemplateSpec, error)) (Interface, error) {
 	var iface Interface
 	var pods []*corev1.PodTemplateSpec
 	var podIDs []manifest.ID
@@ -26,7 +33,7 @@ func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
 		if manifest.IsJob(o.GetKind()) {
 			continue
 		}
-		t, err := manifest.PodTemplate(o)
+		t, err := template(o)
 		if err != nil {
 			return iface, err
 		}

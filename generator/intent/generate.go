@@ -177,7 +177,18 @@ func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
 // network intent graph (see package flow): the spec's flows, on the ports
 // the component's own objects serve.
 func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runtime.Object, error) {
-	iface, err := flow.InterfaceOf(t.Name, objs)
+	// The workloads are decoded already: their pod templates are what
+	// decoding the objects' would give.
+	templates := make(map[*manifest.Object]*corev1.PodTemplateSpec, len(ws))
+	for _, w := range ws {
+		templates[w.src] = w.pod
+	}
+	iface, err := flow.InterfaceWith(t.Name, objs, func(o *manifest.Object) (*corev1.PodTemplateSpec, error) {
+		if p, ok := templates[o]; ok {
+			return p, nil
+		}
+		return manifest.PodTemplate(o)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.where(), err)
 	}

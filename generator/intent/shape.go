@@ -65,6 +65,7 @@ func (t Target) Replicas() (int32, bool) {
 
 // workload is a typed pod-bearing object and the pod spec inside it.
 type workload struct {
+	src      *manifest.Object // the object decoded (and, once shaped, encoded back)
 	obj      runtime.Object
 	meta     *metav1.ObjectMeta
 	pod      *corev1.PodTemplateSpec
@@ -74,7 +75,7 @@ type workload struct {
 }
 
 func decodeWorkload(o *manifest.Object) (*workload, error) {
-	var w workload
+	w := workload{src: o}
 	w.kind = o.GetKind()
 	switch w.kind {
 	case "Deployment":
