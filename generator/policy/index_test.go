@@ -65,52 +65,6 @@ func TestRulesAreIndexed(t *testing.T) {
 	}
 }
 
-// kindGuard returns the kinds of an `input.kind in {literal}` or
-// `input.kind == "Kind"` expression of body (compiled: input.kind may be
-// hoisted into a local variable first, as OPA's index also sees through).
-func kindGuard(body ast.Body) []string {
-	kindRef := ast.MustParseRef("input.kind")
-	isKind := func(v ast.Value) bool { return v.Compare(kindRef) == 0 }
-	locals := map[ast.Var]bool{}
-	for _, expr := range body {
-		if expr.IsCall() && expr.Operator().Equal(ast.Equality.Ref()) && len(expr.Operands()) == 2 {
-			if v, ok := expr.Operand(0).Value.(ast.Var); ok && isKind(expr.Operand(1).Value) {
-				locals[v] = true
-			}
-		}
-	}
-	for _, expr := range body {
-		if !expr.IsCall() || len(expr.Operands()) != 2 {
-			continue
-		}
-		lhs := expr.Operand(0).Value
-		if v, ok := lhs.(ast.Var); !isKind(lhs) && !(ok && locals[v]) {
-			continue
-		}
-		var kinds []string
-		switch op, arg := expr.Operator(), expr.Operand(1).Value; {
-		case op.Equal(ast.Member.Ref()):
-			set, ok := arg.(ast.Set)
-			if !ok || !set.IsGround() {
-				continue
-			}
-			set.Foreach(func(k *ast.Term) {
-				if s, ok := k.Value.(ast.String); ok {
-					kinds = append(kinds, string(s))
-				}
-			})
-		case op.Equal(ast.Equal.Ref()) || op.Equal(ast.Equality.Ref()):
-			if s, ok := arg.(ast.String); ok {
-				kinds = append(kinds, string(s))
-			}
-		}
-		if len(kinds) > 0 {
-			return kinds
-		}
-	}
-	return nil
-}
-
 // podSpecKindsAgree: lib.pod_spec reads a pod spec from exactly the kinds
 // of podSpecKinds, among those and some that have none.
 func podSpecKindsAgree(t *testing.T, e *Engine) {

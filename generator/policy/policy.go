@@ -1,7 +1,8 @@
 // Package policy evaluates the Rego policies under policies/ against
 // rendered objects, in process through OPA: modules are compiled once, each
-// environment gets one prepared query, and objects are evaluated in
-// parallel. Violations are results (Findings), not errors.
+// environment gets a prepared query per set of packages an object's kind
+// needs, and objects are evaluated in parallel. Violations are results
+// (Findings), not errors.
 package policy
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"golang.org/x/sync/errgroup"
 
@@ -91,6 +93,7 @@ type Input struct {
 type Engine struct {
 	compiler *ast.Compiler
 	modules  map[string]*ast.Module
+	kinds    packageKinds
 }
 
 // Load parses and compiles every policy under dir (test files excluded).
@@ -117,7 +120,7 @@ func LoadFiles(dir string, files map[string][]byte) (*Engine, error) {
 	if c.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", c.Errors)
 	}
-	return &Engine{compiler: c, modules: modules}, nil
+	return &Engine{compiler: c, modules: modules, kinds: kindsOfPackages(c.Modules)}, nil
 }
 
 // ReadDir reads the .rego files under dir, keyed by path.
@@ -230,20 +233,15 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	if err != nil {
 		return nil, err
 	}
-	pq, err := rego.New(
-		rego.Compiler(e.compiler),
-		rego.Store(inmem.NewFromASTObject(data)),
-		rego.StoreReadAST(true),
-		rego.Query(query),
-	).PrepareForEval(ctx)
+	byKind, err := e.prepare(ctx, env.Name, inmem.NewFromASTObject(data), inputs)
 	if err != nil {
-		return nil, fmt.Errorf("prepare policies for %s: %w", env.Name, err)
+		return nil, err
 	}
 
 	results := make([][]Finding, len(inputs))
 	err = each(ctx, len(inputs), workers, func(i int) error {
 		var err error
-		results[i], err = evalOne(ctx, pq, env.Name, inputs[i], values[i])
+		results[i], err = evalOne(ctx, byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
 		return err
 	})
 	if err != nil {
@@ -254,6 +252,32 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 		out = append(out, r...)
 	}
 	return Dedupe(out), nil
+}
+
+// prepare readies the query for each kind of the inputs, asking only the
+// packages whose rules may apply to it (packageKinds); kinds with the same
+// packages share one.
+func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, inputs []Input) (map[string]rego.PreparedEvalQuery, error) {
+	byQuery := map[string]rego.PreparedEvalQuery{}
+	byKind := map[string]rego.PreparedEvalQuery{}
+	for _, in := range inputs {
+		kind := in.Object.GetKind()
+		if _, ok := byKind[kind]; ok {
+			continue
+		}
+		q := queryFor(e.kinds.packagesFor(kind))
+		pq, ok := byQuery[q]
+		if !ok {
+			var err error
+			pq, err = rego.New(rego.Compiler(e.compiler), rego.Store(store), rego.StoreReadAST(true), rego.Query(q)).PrepareForEval(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("prepare policies for %s: %w", env, err)
+			}
+			byQuery[q] = pq
+		}
+		byKind[kind] = pq
+	}
+	return byKind, nil
 }
 
 // astData is Data as OPA's values, with each object's value from values.

@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// packageKinds says, for each policy package (data.libertum.NAME), which
+// kinds of object its deny and warn rules can apply to: nil for every kind
+// (some rule has no literal kind guard), otherwise the union of its rules'
+// guards. A rule whose body requires `input.kind in {...}` or
+// `input.kind == "..."` holds for no other kind, so a package none of
+// whose rules names a kind finds nothing on an object of that kind, and
+// the query for such an object need not ask it (packagesFor). Asking a
+// package costs every evaluation even when OPA's index skips all of its
+// rules: for the kinds only the label rules apply to, three quarters of
+// their evaluation.
+type packageKinds map[string]map[string]bool
+
+func kindsOfPackages(modules map[string]*ast.Module) packageKinds {
+	out := packageKinds{}
+	every := map[string]bool{}
+	libertum := ast.MustParseRef("data.libertum")
+	for _, m := range modules {
+		path := m.Package.Path
+		if len(path) != 3 || !path.HasPrefix(libertum) {
+			continue // the query asks data.libertum[pkg] only
+		}
+		name, ok := path[2].Value.(ast.String)
+		if !ok {
+			continue
+		}
+		pkg := string(name)
+		if _, seen := out[pkg]; !seen {
+			out[pkg] = map[string]bool{}
+		}
+		for _, r := range m.Rules {
+			if head := r.Head.Ref()[0].String(); head != "deny" && head != "warn" {
+				continue
+			}
+			kinds := kindGuard(r.Body)
+			if len(kinds) == 0 {
+				every[pkg] = true
+			}
+			for _, k := range kinds {
+				out[pkg][k] = true
+			}
+		}
+	}
+	for pkg := range every {
+		out[pkg] = nil
+	}
+	return out
+}
+
+// packagesFor lists, sorted, the packages whose rules may apply to an
+// object of kind.
+func (pk packageKinds) packagesFor(kind string) []string {
+	var out []string
+	for pkg, kinds := range pk {
+		if kinds == nil || kinds[kind] {
+			out = append(out, pkg)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// queryFor is query asking only the given packages.
+func queryFor(packages []string) string {
+	quoted := make([]string, len(packages))
+	for i, p := range packages {
+		quoted[i] = strconv.Quote(p)
+	}
+	return strings.ReplaceAll(query, "some pkg;", "some pkg in ["+strings.Join(quoted, ", ")+"];")
+}
+
+// kindGuard returns the kinds of an `input.kind in {literal}` or
+// `input.kind == "Kind"` conjunct of a compiled rule body (input.kind may
+// be hoisted into a local variable first, as OPA's index also sees
+// through). Negated conjuncts, those evaluated with other input and sets
+// holding anything but strings do not guard.
+func kindGuard(body ast.Body) []string {
+	kindRef := ast.MustParseRef("input.kind")
+	isKind := func(v ast.Value) bool { return v.Compare(kindRef) == 0 }
+	plain := func(expr *ast.Expr) bool {
+		return expr.IsCall() && !expr.Negated && len(expr.With) == 0 && len(expr.Operands()) == 2
+	}
+	locals := map[ast.Var]bool{}
+	for _, expr := range body {
+		if plain(expr) && expr.Operator().Equal(ast.Equality.Ref()) {
+			if v, ok := expr.Operand(0).Value.(ast.Var); ok && isKind(expr.Operand(1).Value) {
+				locals[v] = true
+			}
+		}
+	}
+	for _, expr := range body {
+		if !plain(expr) {
+			continue
+		}
+		lhs := expr.Operand(0).Value
+		if v, ok := lhs.(ast.Var); !isKind(lhs) && !(ok && locals[v]) {
+			continue
+		}
+		var kinds []string
+		switch op, arg := expr.Operator(), expr.Operand(1).Value; {
+		case op.Equal(ast.Member.Ref()):
+			set, ok := arg.(ast.Set)
+			if !ok || !set.IsGround() {
+				continue
+			}
+			strs := true
+			set.Foreach(func(k *ast.Term) {
+				s, ok := k.Value.(ast.String)
+				strs = strs && ok
+				kinds = append(kinds, string(s))
+			})
+			if !strs {
+				continue
+			}
+		case op.Equal(ast.Equal.Ref()) || op.Equal(ast.Equality.Ref()):
+			if s, ok := arg.(ast.String); ok {
+				kinds = append(kinds, string(s))
+			}
+		}
+		if len(kinds) > 0 {
+			slices.Sort(kinds)
+			return kinds
+		}
+	}
+	return nil
+}

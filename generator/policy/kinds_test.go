@@ -1,0 +1,185 @@
+package policy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// TestKindsOfPackages: a package is asked about the kinds its rules'
+// literal guards name, and about every kind once any of its rules has
+// none (or one that does not hold for the object evaluated: negated, with
+// other input, or naming something other than strings).
+func TestKindsOfPackages(t *testing.T) {
+	src := map[string]string{
+		"a.rego": "package libertum.a\ndeny contains 1 if input.kind in {\"X\", \"Y\"}\nwarn contains 2 if { input.kind == \"Z\"; input.x }\n",
+		"b.rego": "package libertum.b\ndeny contains 1 if input.kind in {\"X\"}\ndeny contains 2 if input.metadata.name == \"n\"\n",
+		"c.rego": "package libertum.c\ndeny contains 1 if not input.kind in {\"X\"}\n",
+		"d.rego": "package libertum.d\ndeny contains 1 if input.kind in {\"X\"} with input as {\"kind\": \"X\"}\n",
+		"e.rego": "package libertum.e\ndeny contains 1 if input.kind in {\"X\", 5}\n",
+		"f.rego": "package libertum.f\nk := input.kind\ndeny contains 1 if { k := input.kind; k == \"W\" }\n",
+		"g.rego": "package libertum.g.h\ndeny contains 1 if true\n",
+		"l.rego": "package libertum.lib\nx := 1\n",
+	}
+	files := map[string][]byte{}
+	for name, s := range src {
+		files[name] = []byte(s)
+	}
+	e, err := LoadFiles("test", files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[string][]string{
+		"X": {"a", "b", "c", "d", "e"},
+		"Z": {"a", "b", "c", "d", "e"},
+		"W": {"b", "c", "d", "e", "f"},
+		"Q": {"b", "c", "d", "e"},
+	} {
+		if got := e.kinds.packagesFor(kind); !slices.Equal(got, want) {
+			t.Errorf("packages for %s: %v, want %v", kind, got, want)
+		}
+	}
+}
+
+// TestQueriesByKindFindWhatEveryPackageFinds: over the repo's rendered
+// environments, with objects added that break rules of most packages,
+// Evaluate (each kind asking only its packages) finds exactly what the
+// query asking every package finds for every object.
+func TestQueriesByKindFindWhatEveryPackageFinds(t *testing.T) {
+	e, err := Load("../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := manifest.Decode("bad.yaml", []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: apps}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: bad}}
+  template:
+    metadata: {labels: {app: bad}}
+    spec:
+      hostNetwork: true
+      containers: [{name: bad, image: "nginx", securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bad, namespace: apps, labels: {app.kubernetes.io/name: bad}}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unlabelled, namespace: apps}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	packages := map[string]bool{}
+	for _, name := range []string{"dev", "staging", "prod"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "environments", name+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := spec.Parse(name+".yaml", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs := renderedInputs(t, name)
+		for _, o := range bad {
+			inputs = append(inputs, Input{Unit: layout.Unit{Env: name, Stamp: inputs[0].Stamp, Component: "bad"}, File: "bad.yaml", Object: o})
+		}
+		got, err := e.Evaluate(context.Background(), EnvironmentOf(env), inputs, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := everyPackage(t, e, EnvironmentOf(env), inputs)
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmp.AllowUnexported(Finding{})); d != "" {
+			t.Errorf("%s: findings differ from the query asking every package (-want +got):\n%s", name, d)
+		}
+		for _, f := range got {
+			pkg, _, _ := strings.Cut(f.Rule, ".")
+			packages[pkg] = true
+		}
+	}
+	if len(packages) < 5 {
+		t.Errorf("the findings come from %d packages only (%v); the comparison needs more", len(packages), packages)
+	}
+}
+
+// everyPackage evaluates every input with the query that asks every
+// package.
+func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Finding {
+	t.Helper()
+	values := make([]ast.Value, len(inputs))
+	for i, in := range inputs {
+		v, err := ast.InterfaceToValue(in.Object.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[i] = v
+	}
+	data, err := astData(env, inputs, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pq, err := rego.New(rego.Compiler(e.compiler), rego.Store(inmem.NewFromASTObject(data)), rego.StoreReadAST(true), rego.Query(query)).PrepareForEval(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Finding
+	for i, in := range inputs {
+		fs, err := evalOne(ctx, pq, env.Name, in, values[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fs...)
+	}
+	return Dedupe(out)
+}
+
+// renderedInputs reads an environment of the repo's committed render.
+func renderedInputs(t *testing.T, env string) []Input {
+	t.Helper()
+	base := filepath.Join("..", "..", "rendered")
+	var inputs []Input
+	err := filepath.WalkDir(filepath.Join(base, env), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" {
+			return err
+		}
+		rel, _ := filepath.Rel(base, p)
+		u, _, ok := layout.Parse(filepath.ToSlash(rel))
+		if !ok {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		objs, err := manifest.Decode(rel, b)
+		for _, o := range objs {
+			inputs = append(inputs, Input{Unit: u, File: rel, Object: o})
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) < 100 {
+		t.Fatalf("%s: only %d rendered objects", env, len(inputs))
+	}
+	return inputs
+}
