@@ -9,19 +9,26 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// packageKinds says, for each policy package (data.libertum.NAME), which
-// kinds of object its deny and warn rules can apply to: nil for every kind
-// (some rule has no literal kind guard), otherwise the union of its rules'
-// guards. A rule whose body requires `input.kind in {...}` or
+// packageKinds says, for each policy package (data.libertum.NAME) with
+// rules of one level (deny or warn), which kinds of object those rules can
+// apply to: nil for every kind (some rule has no literal kind guard),
+// otherwise the union of the rules' guards. A rule whose body requires `input.kind in {...}` or
 // `input.kind == "..."` holds for no other kind, so a package none of
 // whose rules names a kind finds nothing on an object of that kind, and
 // the query for such an object need not ask it (packagesFor). Asking a
 // package costs every evaluation even when OPA's index skips all of its
 // rules: for the kinds only the label rules apply to, three quarters of
 // their evaluation.
+//
+// Deny and warn rules are counted apart (kindsOfPackages): most packages
+// have no warn rules, and the query need not ask them for any.
 type packageKinds map[string]map[string]bool
 
-func kindsOfPackages(modules map[string]*ast.Module) packageKinds {
+func kindsOfPackages(modules map[string]*ast.Module) map[Level]packageKinds {
+	return map[Level]packageKinds{Deny: kindsOf(modules, Deny), Warn: kindsOf(modules, Warn)}
+}
+
+func kindsOf(modules map[string]*ast.Module, level Level) packageKinds {
 	out := packageKinds{}
 	every := map[string]bool{}
 	libertum := ast.MustParseRef("data.libertum")
@@ -35,12 +42,12 @@ func kindsOfPackages(modules map[string]*ast.Module) packageKinds {
 			continue
 		}
 		pkg := string(name)
-		if _, seen := out[pkg]; !seen {
-			out[pkg] = map[string]bool{}
-		}
 		for _, r := range m.Rules {
-			if head := r.Head.Ref()[0].String(); head != "deny" && head != "warn" {
+			if r.Head.Ref()[0].String() != string(level) {
 				continue
+			}
+			if out[pkg] == nil {
+				out[pkg] = map[string]bool{}
 			}
 			kinds := kindGuard(r.Body)
 			if len(kinds) == 0 {
@@ -70,13 +77,20 @@ func (pk packageKinds) packagesFor(kind string) []string {
 	return out
 }
 
-// queryFor is query asking only the given packages.
-func queryFor(packages []string) string {
-	quoted := make([]string, len(packages))
-	for i, p := range packages {
-		quoted[i] = strconv.Quote(p)
+// queryFor is query asking only the given packages for deny and for warn
+// rules.
+func queryFor(deny, warn []string) string {
+	list := func(packages []string) string {
+		quoted := make([]string, len(packages))
+		for i, p := range packages {
+			quoted[i] = strconv.Quote(p)
+		}
+		return "some pkg in [" + strings.Join(quoted, ", ") + "];"
 	}
-	return strings.ReplaceAll(query, "some pkg;", "some pkg in ["+strings.Join(quoted, ", ")+"];")
+	lines := strings.Split(query, "\n")
+	lines[0] = strings.Replace(lines[0], "some pkg;", list(deny), 1)
+	lines[1] = strings.Replace(lines[1], "some pkg;", list(warn), 1)
+	return strings.Join(lines, "\n")
 }
 
 // kindGuard returns the kinds of an `input.kind in {literal}` or

@@ -19,10 +19,11 @@ import (
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
-// TestKindsOfPackages: a package is asked about the kinds its rules'
-// literal guards name, and about every kind once any of its rules has
-// none (or one that does not hold for the object evaluated: negated, with
-// other input, or naming something other than strings).
+// TestKindsOfPackages: a package is asked about the kinds its deny (or
+// warn) rules' literal guards name, and about every kind once any of them
+// has none (or one that does not hold for the object evaluated: negated,
+// with other input, or naming something other than strings); a package
+// without warn rules is not asked for warnings.
 func TestKindsOfPackages(t *testing.T) {
 	src := map[string]string{
 		"a.rego": "package libertum.a\ndeny contains 1 if input.kind in {\"X\", \"Y\"}\nwarn contains 2 if { input.kind == \"Z\"; input.x }\n",
@@ -44,12 +45,17 @@ func TestKindsOfPackages(t *testing.T) {
 	}
 	for kind, want := range map[string][]string{
 		"X": {"a", "b", "c", "d", "e"},
-		"Z": {"a", "b", "c", "d", "e"},
+		"Z": {"b", "c", "d", "e"},
 		"W": {"b", "c", "d", "e", "f"},
 		"Q": {"b", "c", "d", "e"},
 	} {
-		if got := e.kinds.packagesFor(kind); !slices.Equal(got, want) {
-			t.Errorf("packages for %s: %v, want %v", kind, got, want)
+		if got := e.kinds[Deny].packagesFor(kind); !slices.Equal(got, want) {
+			t.Errorf("deny packages for %s: %v, want %v", kind, got, want)
+		}
+	}
+	for kind, want := range map[string][]string{"Z": {"a"}, "X": nil} {
+		if got := e.kinds[Warn].packagesFor(kind); !slices.Equal(got, want) {
+			t.Errorf("warn packages for %s: %v, want %v", kind, got, want)
 		}
 	}
 }

@@ -93,7 +93,7 @@ type Input struct {
 type Engine struct {
 	compiler *ast.Compiler
 	modules  map[string]*ast.Module
-	kinds    packageKinds
+	kinds    map[Level]packageKinds
 }
 
 // Load parses and compiles every policy under dir (test files excluded).
@@ -265,7 +265,7 @@ func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, i
 		if _, ok := byKind[kind]; ok {
 			continue
 		}
-		q := queryFor(e.kinds.packagesFor(kind))
+		q := queryFor(e.kinds[Deny].packagesFor(kind), e.kinds[Warn].packagesFor(kind))
 		pq, ok := byQuery[q]
 		if !ok {
 			var err error
