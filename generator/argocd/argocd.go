@@ -223,5 +223,6 @@ func encode(v any) (*manifest.Object, error) {
 			}
 		}
 	}
-	return manifest.Normalize(&manifest.Object{Object: m})
+	// Decoded from JSON, m is already what Normalize would make of it.
+	return &manifest.Object{Object: m}, nil
 }
