@@ -14,7 +14,7 @@ func gcPercent() int {
 	return p
 }
 
-// TestTuneGCRaisesGOGCForALargeHeap: GOGC 120 with a small heap, 400 once
+// TestTuneGCRaisesGOGCForALargeHeap: GOGC 120 with a small heap, 250 once
 // the live heap passes largeHeap.
 func TestTuneGCRaisesGOGCForALargeHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
