@@ -77,20 +77,17 @@ func (pk packageKinds) packagesFor(kind string) []string {
 	return out
 }
 
-// queryFor is query asking only the given packages for deny and for warn
-// rules.
+// queryFor is query asking only the given packages for denials and for
+// warnings.
 func queryFor(deny, warn []string) string {
-	list := func(packages []string) string {
+	in := func(packages []string) string {
 		quoted := make([]string, len(packages))
 		for i, p := range packages {
 			quoted[i] = strconv.Quote(p)
 		}
-		return "some pkg in [" + strings.Join(quoted, ", ") + "];"
+		return "some pkg in [" + strings.Join(quoted, ", ") + "]"
 	}
-	lines := strings.Split(query, "\n")
-	lines[0] = strings.Replace(lines[0], "some pkg;", list(deny), 1)
-	lines[1] = strings.Replace(lines[1], "some pkg;", list(warn), 1)
-	return strings.Join(lines, "\n")
+	return queryOver(in(deny), in(warn))
 }
 
 // kindGuard returns the kinds of an `input.kind in {literal}` or

@@ -172,8 +172,16 @@ func parseFiles(files map[string][]byte, withTests bool) (map[string]*ast.Module
 	return modules, nil
 }
 
-const query = `deny := {[pkg, v] | some pkg; some v in data.libertum[pkg].deny}
-warn := {[pkg, v] | some pkg; some v in data.libertum[pkg].warn}`
+// query asks every package under data.libertum for its denials and
+// warnings, as [package, violation] pairs.
+var query = queryOver("some pkg", "some pkg")
+
+// queryOver is query with the packages asked for denials and for warnings
+// chosen by the given clauses binding pkg.
+func queryOver(deny, warn string) string {
+	return "deny := {[pkg, v] | " + deny + "; some v in data.libertum[pkg].deny}\n" +
+		"warn := {[pkg, v] | " + warn + "; some v in data.libertum[pkg].warn}"
+}
 
 // Files lists the policy files the engine evaluates, sorted.
 func (e *Engine) Files() []string {
