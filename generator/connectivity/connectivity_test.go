@@ -35,29 +35,23 @@ func committed(t testing.TB, env string) (*spec.Environment, []policy.Input) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inputs []policy.Input
-	base := filepath.Join(root, workspace.RenderedDir)
-	err = filepath.WalkDir(filepath.Join(base, env), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
-			return err
-		}
-		rel, _ := filepath.Rel(base, path)
-		u, _, ok := layout.Parse(filepath.ToSlash(rel))
-		if !ok {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		objs, err := manifest.Decode(rel, b)
-		for _, o := range objs {
-			inputs = append(inputs, policy.Input{Unit: u, File: layout.RepoPath(filepath.ToSlash(rel)), Object: o})
-		}
-		return err
-	})
+	files, err := layout.Read(filepath.Join(root, workspace.RenderedDir), []string{env})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var inputs []policy.Input
+	for _, f := range files {
+		u, _, ok := layout.Parse(f.Path)
+		if !ok || filepath.Ext(f.Path) != ".yaml" {
+			continue
+		}
+		objs, err := manifest.Decode(f.Path, f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			inputs = append(inputs, policy.Input{Unit: u, File: layout.RepoPath(f.Path), Object: o})
+		}
 	}
 	return e, inputs
 }

@@ -161,29 +161,23 @@ func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Fi
 // renderedInputs reads an environment of the repo's committed render.
 func renderedInputs(t *testing.T, env string) []Input {
 	t.Helper()
-	base := filepath.Join("..", "..", "rendered")
-	var inputs []Input
-	err := filepath.WalkDir(filepath.Join(base, env), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" {
-			return err
-		}
-		rel, _ := filepath.Rel(base, p)
-		u, _, ok := layout.Parse(filepath.ToSlash(rel))
-		if !ok {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		objs, err := manifest.Decode(rel, b)
-		for _, o := range objs {
-			inputs = append(inputs, Input{Unit: u, File: rel, Object: o})
-		}
-		return err
-	})
+	files, err := layout.Read(filepath.Join("..", "..", "rendered"), []string{env})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var inputs []Input
+	for _, f := range files {
+		u, _, ok := layout.Parse(f.Path)
+		if !ok || filepath.Ext(f.Path) != ".yaml" {
+			continue
+		}
+		objs, err := manifest.Decode(f.Path, f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			inputs = append(inputs, Input{Unit: u, File: f.Path, Object: o})
+		}
 	}
 	if len(inputs) < 100 {
 		t.Fatalf("%s: only %d rendered objects", env, len(inputs))
