@@ -35,23 +35,9 @@ func committed(t testing.TB, env string) (*spec.Environment, []policy.Input) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := layout.Read(filepath.Join(root, workspace.RenderedDir), []string{env})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var inputs []policy.Input
-	for _, f := range files {
-		u, _, ok := layout.Parse(f.Path)
-		if !ok || filepath.Ext(f.Path) != ".yaml" {
-			continue
-		}
-		objs, err := manifest.Decode(f.Path, f.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			inputs = append(inputs, policy.Input{Unit: u, File: layout.RepoPath(f.Path), Object: o})
-		}
+	for _, o := range platformtest.Rendered(t, root, env) {
+		inputs = append(inputs, policy.Input{Unit: o.Unit, File: layout.RepoPath(o.File), Object: o.Object})
 	}
 	return e, inputs
 }

@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
 // Dirs are the folders a copy of a platform needs.
@@ -73,4 +76,37 @@ func CopyRepo(t testing.TB, dst string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Object is one object of a committed render: its unit, its file (relative
+// to the rendered tree) and the object.
+type Object struct {
+	layout.Unit
+	File   string
+	Object *manifest.Object
+}
+
+// Rendered reads the objects of one environment from the committed
+// rendered tree under root.
+func Rendered(t testing.TB, root, env string) []Object {
+	t.Helper()
+	files, err := layout.Read(filepath.Join(root, layout.Dir), []string{env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Object
+	for _, f := range files {
+		u, _, ok := layout.Parse(f.Path)
+		if !ok || filepath.Ext(f.Path) != ".yaml" {
+			continue
+		}
+		objs, err := manifest.Decode(f.Path, f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			out = append(out, Object{Unit: u, File: f.Path, Object: o})
+		}
+	}
+	return out
 }

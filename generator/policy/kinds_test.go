@@ -16,6 +16,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -161,23 +162,9 @@ func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Fi
 // renderedInputs reads an environment of the repo's committed render.
 func renderedInputs(t *testing.T, env string) []Input {
 	t.Helper()
-	files, err := layout.Read(filepath.Join("..", "..", "rendered"), []string{env})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var inputs []Input
-	for _, f := range files {
-		u, _, ok := layout.Parse(f.Path)
-		if !ok || filepath.Ext(f.Path) != ".yaml" {
-			continue
-		}
-		objs, err := manifest.Decode(f.Path, f.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			inputs = append(inputs, Input{Unit: u, File: f.Path, Object: o})
-		}
+	for _, o := range platformtest.Rendered(t, filepath.Join("..", ".."), env) {
+		inputs = append(inputs, Input{Unit: o.Unit, File: o.File, Object: o.Object})
 	}
 	if len(inputs) < 100 {
 		t.Fatalf("%s: only %d rendered objects", env, len(inputs))
