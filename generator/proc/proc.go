@@ -48,6 +48,12 @@ const AllocProfileEnv = "GITOPS_ALLOCPROFILE"
 //
 // A soft limit below a large platform's live heap would make the collector
 // run without pause, so there is none.
+//
+// Past largeHeap the heap also grows onto huge pages, on Linux where the
+// kernel gives them on request (growHeapOnHugePages): most of a fresh
+// page's cost on the CI machine is its fault. A 1,000 x 3 verify took
+// 300,000-350,000 faults and 15-16 s of CPU on 4 KiB pages, 45,000 and
+// 11-13 s on 2 MiB ones.
 func TuneGC() {
 	if os.Getenv("GOGC") != "" {
 		return
@@ -60,18 +66,22 @@ const (
 	smallHeapGOGC = 120
 	largeHeapGOGC = 250
 	largeHeap     = 64 << 20
+	// hugeHeap is how much of a large platform's heap is put on huge
+	// pages: a 1,000-service platform's verify peaks at 1.1-1.4 GB.
+	hugeHeap = 2 << 30
 )
 
 // raiseOnLargeHeap reads the live heap after every collection, from the
 // finalizer of an object each collection replaces, and sets GOGC 250 the
-// first time it reaches largeHeap; it stops watching then (the heap only
-// grows for the rest of a command).
+// first time it reaches largeHeap, then grows the heap onto huge pages; it
+// stops watching then (the heap only grows for the rest of a command).
 func raiseOnLargeHeap() {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
 		metrics.Read(sample)
 		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() >= largeHeap {
 			debug.SetGCPercent(largeHeapGOGC)
+			growHeapOnHugePages(hugeHeap)
 			return
 		}
 		raiseOnLargeHeap()

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package proc
+
+type stretch struct{ start, end uintptr }
+
+// growHeapOnHugePages is Linux's; elsewhere the heap grows as the runtime
+// decides.
+func growHeapOnHugePages(int) []stretch { return nil }
