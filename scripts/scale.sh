@@ -16,9 +16,12 @@ go build -o bin/scalegen ./cmd/scalegen
 # it creates in that block group, so removing one size's 33,000 files would
 # slow the next render 4-10x (a test creating 33,000 files: 0.9 s on a
 # quiet file system, 4.4 s after removing one such tree, 11.8 s after
-# two). For the same reason, a run started within minutes of the last one's
-# clean-up measures that clean-up too.
-WORK=$(mktemp -d)
+# two). For the same reason the platforms are generated under the repo, not
+# in /tmp, where a test run has just removed thousands of files; and a run
+# started within minutes of the last one's clean-up measures that clean-up
+# too.
+mkdir -p .scale
+WORK=$(mktemp -d .scale/run.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 printf '%-6s %-12s %8s %10s %12s %10s\n' N step units seconds "peak RSS" "ms/unit"
