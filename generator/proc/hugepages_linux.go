@@ -34,8 +34,8 @@ type stretch struct{ start, end uintptr }
 // 2 MiB instead of one per 4 KiB. It does nothing unless the kernel gives
 // huge pages only on request (THP "madvise", as on the CI machine: with
 // "always" they come anyway, with "never" not at all), maps at most a
-// quarter of the machine's memory, and nothing under strict overcommit,
-// where mapped but untouched memory still counts against a limit.
+// quarter of the machine's memory, and nothing where mapped but untouched
+// memory still counts against a limit (adviceWanted).
 //
 // The heap is grown by allocating byte slices with the collector off: the
 // runtime maps fresh arena space for them and does not touch it (fresh
@@ -101,10 +101,16 @@ func contiguous(pieces [][]byte) []stretch {
 }
 
 // adviceWanted reports whether huge pages come only on request and
-// mapping untouched memory is not charged against a strict limit.
+// mapping untouched memory is not charged against a limit: strict
+// overcommit, or a cap on the process's address space (ulimit -v), under
+// which the runtime would fail to map the heap and end the process.
 func adviceWanted() bool {
 	thp, err := os.ReadFile(thpSetting)
 	if err != nil || !bytes.Contains(thp, []byte("[madvise]")) {
+		return false
+	}
+	var as unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_AS, &as) != nil || as.Cur != unix.RLIM_INFINITY {
 		return false
 	}
 	overcommit, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
