@@ -36,8 +36,15 @@ func TestCacheCommand(t *testing.T) {
 	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 56 files") {
 		t.Errorf("prune: exit %d, %q", code, stdout)
 	}
-	if code, _, _ := gitops(t, "cache", "--cache-dir", dir, "explode"); code != exitError {
-		t.Errorf("unknown subcommand: exit %d, want %d", code, exitError)
+	if code, _, stderr := gitops(t, "cache", "--cache-dir", dir, "explode"); code != exitError || !strings.Contains(stderr, "usage: gitops cache") {
+		t.Errorf("unknown subcommand: exit %d, want %d and the usage\n%s", code, exitError, stderr)
+	}
+	// A remote tier that cannot be opened is its error alone: the command
+	// was right, the usage would bury the reason.
+	missing := "file://" + t.TempDir() + "/missing"
+	code, _, stderr := gitops(t, "cache", "--cache-dir", dir, "--cache-url", missing, "stats")
+	if code != exitError || strings.Contains(stderr, "usage:") || !strings.Contains(stderr, "missing") {
+		t.Errorf("stats with a missing remote: exit %d, want %d and only the error naming it\n%s", code, exitError, stderr)
 	}
 }
 

@@ -84,7 +84,10 @@ func runCache(_ context.Context, s *streams, args []string) int {
 	a.Op, a.OlderThan = sub, *age
 	st, err := a.Run()
 	if err != nil {
-		f.Usage()
+		// The usage answers a wrong operation, not a cache that fails.
+		if sub != "dir" && sub != "stats" && sub != "prune" {
+			f.Usage()
+		}
 		return s.fail("cache", err)
 	}
 	switch sub {
