@@ -192,9 +192,10 @@ func Replace(dir string, envs []string, files []File) error {
 	// rendered environments' folders are not even listed.
 	keep := func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) }
 	var r reader
+	w := newWriter(tmp)
 	err = walk(dir, keep, func(rel, p string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
-			if linked, err := linkInto(tmp, rel, p); linked || err != nil {
+			if linked, err := w.link(rel, p); linked || err != nil {
 				return err
 			}
 		}
@@ -202,7 +203,7 @@ func Replace(dir string, envs []string, files []File) error {
 		if err != nil {
 			return err
 		}
-		return writeFile(tmp, File{Path: rel, Data: b})
+		return w.write(File{Path: rel, Data: b})
 	})
 	if err != nil {
 		return err
@@ -211,7 +212,7 @@ func Replace(dir string, envs []string, files []File) error {
 	if isDir(dir) {
 		prev = dir
 	}
-	if err := writeAll(tmp, prev, files); err != nil {
+	if err := w.writeAll(prev, files); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -235,22 +236,22 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// writeAll writes the files under root, each one the previous tree at prev
-// (if any) holds with the same bytes as a hard link to it: no new inode is
-// allocated for it, and removing the previous tree afterwards frees none.
-// A re-render of a large platform changes few of its tens of thousands of
-// files, and on the CI machine's ext4 creating and freeing inodes, not
-// writing bytes, is what takes the time (ext4 skips recently freed inodes
-// when it allocates one, so a tree created right after one was removed is
-// slower still). One file at a time: four writers at once spent four times
-// the kernel CPU (creating files in one tree contends) for no shorter wall
-// time.
-func writeAll(root, prev string, files []File) error {
+// writeAll writes the files under the writer's root, each one the
+// previous tree at prev (if any) holds with the same bytes as a hard link to
+// it: no new inode is allocated for it, and removing the previous tree
+// afterwards frees none. A re-render of a large platform changes few of its
+// tens of thousands of files, and on the CI machine's ext4 creating and
+// freeing inodes, not writing bytes, is what takes the time (ext4 skips
+// recently freed inodes when it allocates one, so a tree created right
+// after one was removed is slower still). One file at a time: four writers
+// at once spent four times the kernel CPU (creating files in one tree
+// contends) for no shorter wall time.
+func (w *writer) writeAll(prev string, files []File) error {
 	for _, f := range files {
 		if prev != "" {
 			old := filepath.Join(prev, filepath.FromSlash(f.Path))
 			if same(old, f.Data) {
-				linked, err := linkInto(root, f.Path, old)
+				linked, err := w.link(f.Path, old)
 				if err != nil {
 					return err
 				}
@@ -259,7 +260,7 @@ func writeAll(root, prev string, files []File) error {
 				}
 			}
 		}
-		if err := writeFile(root, f); err != nil {
+		if err := w.write(f); err != nil {
 			return err
 		}
 	}
@@ -267,7 +268,7 @@ func writeAll(root, prev string, files []File) error {
 }
 
 // same reports whether the regular file at p holds exactly data, with the
-// mode writeFile gives.
+// mode write gives.
 func same(p string, data []byte) bool {
 	f, err := os.Open(p)
 	if err != nil {
@@ -285,24 +286,46 @@ func same(p string, data []byte) bool {
 
 const fileMode = 0o644
 
-// linkInto makes root/rel a hard link to the file old; false, with no
-// error, when the file system refuses the link (the caller writes the file).
-func linkInto(root, rel, old string) (bool, error) {
-	if err := mkdirFor(root, rel); err != nil {
+// writer builds a tree under root, making each folder once: the files
+// arrive sorted, a folder's together, so asking the file system whether
+// the folder exists for each of them (os.MkdirAll) was one stat a file.
+type writer struct {
+	root string
+	made map[string]bool
+}
+
+func newWriter(root string) *writer { return &writer{root: root, made: map[string]bool{}} }
+
+// link makes root/rel a hard link to the file old; false, with no error,
+// when the file system refuses the link (the caller writes the file).
+func (w *writer) link(rel, old string) (bool, error) {
+	p, err := w.mkdirFor(rel)
+	if err != nil {
 		return false, err
 	}
-	return os.Link(old, filepath.Join(root, filepath.FromSlash(rel))) == nil, nil
+	return os.Link(old, p) == nil, nil
 }
 
-func mkdirFor(root, rel string) error {
-	return os.MkdirAll(filepath.Dir(filepath.Join(root, filepath.FromSlash(rel))), 0o755)
-}
-
-func writeFile(root string, f File) error {
-	if err := mkdirFor(root, f.Path); err != nil {
+// write creates root/<f.Path> holding f.Data.
+func (w *writer) write(f File) error {
+	p, err := w.mkdirFor(f.Path)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, fileMode)
+	return createFile(p, f.Data, fileMode)
+}
+
+// mkdirFor makes the folder of root/rel, once, and returns the file's path.
+func (w *writer) mkdirFor(rel string) (string, error) {
+	p := filepath.Join(w.root, filepath.FromSlash(rel))
+	dir := filepath.Dir(p)
+	if !w.made[dir] {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		w.made[dir] = true
+	}
+	return p, nil
 }
 
 // Equal reports whether two sorted file lists hold the same paths and bytes.
