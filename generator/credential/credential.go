@@ -182,16 +182,23 @@ func Hide(kind, path string, v any) (shown any, secret string) {
 
 // named reports whether the value at path is known by a name that says
 // what it holds: an environment variable's value, or a ConfigMap entry.
+// It reads the path's segments split at every '.', as strings.Split
+// would, without making the list: it runs for every string in every
+// rendered object.
 func named(kind, path string) bool {
-	segs := strings.Split(path, ".")
-	last := segs[len(segs)-1]
+	dot := strings.LastIndexByte(path, '.')
+	last := path[dot+1:]
 	if strings.HasPrefix(last, "env[name=") {
 		return true // a whole variable
 	}
-	if len(segs) > 1 && last == "value" && strings.HasPrefix(segs[len(segs)-2], "env[name=") {
+	if dot < 0 {
+		return false
+	}
+	before := path[:dot]
+	if last == "value" && strings.HasPrefix(before[strings.LastIndexByte(before, '.')+1:], "env[name=") {
 		return true
 	}
-	return kind == "ConfigMap" && len(segs) == 2 && segs[0] == "data"
+	return kind == "ConfigMap" && before == "data"
 }
 
 func under(path, field string) bool {
@@ -234,27 +241,52 @@ func Map(path string, v any, f func(path string, leaf any) any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for _, k := range slices.Sorted(maps.Keys(t)) {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			out[k] = Map(p, t[k], f)
+			out[k] = Map(keyPath(path, k), t[k], f)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, x := range t {
-			p := path + "[" + strconv.Itoa(i) + "]"
-			if m, ok := x.(map[string]any); ok {
-				if name, ok := m["name"].(string); ok {
-					p = path + "[name=" + name + "]"
-				}
-			}
-			out[i] = Map(p, x, f)
+			out[i] = Map(itemPath(path, i, x), x, f)
 		}
 		return out
 	}
 	return f(path, v)
+}
+
+// Walk calls f with every leaf of v, found at path, and the leaf's path as
+// Map names it, in no particular order; it copies nothing.
+func Walk(path string, v any, f func(path string, leaf any)) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			Walk(keyPath(path, k), x, f)
+		}
+	case []any:
+		for i, x := range t {
+			Walk(itemPath(path, i, x), x, f)
+		}
+	default:
+		f(path, v)
+	}
+}
+
+// keyPath is the path of a map's key k, the map found at path.
+func keyPath(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+// itemPath is the path of a list's item x at i, the list found at path.
+func itemPath(path string, i int, x any) string {
+	if m, ok := x.(map[string]any); ok {
+		if name, ok := m["name"].(string); ok {
+			return path + "[name=" + name + "]"
+		}
+	}
+	return path + "[" + strconv.Itoa(i) + "]"
 }
 
 // Literal is a credential written in the clear in an object.
@@ -265,17 +297,18 @@ type Literal struct {
 	Why string
 }
 
-// Literals finds the credentials an object carries in the clear (see Why);
-// references (valueFrom, secretKeyRef, the CSI driver) are not literals.
+// Literals finds the credentials an object carries in the clear (see Why),
+// sorted by path; references (valueFrom, secretKeyRef, the CSI driver) are
+// not literals.
 func Literals(obj map[string]any) []Literal {
 	var out []Literal
 	kind, _ := obj["kind"].(string)
-	Map("", obj, func(path string, leaf any) any {
+	Walk("", obj, func(path string, leaf any) {
 		if why := Why(kind, path, leaf); why != "" {
 			out = append(out, Literal{Path: path, Why: why})
 		}
-		return leaf
 	})
+	slices.SortFunc(out, func(a, b Literal) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 

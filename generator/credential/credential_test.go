@@ -1,6 +1,11 @@
 package credential
 
-import "testing"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
 
 func TestIsName(t *testing.T) {
 	tests := []struct {
@@ -92,4 +97,60 @@ func TestLiterals(t *testing.T) {
 	if l := Literals(cm); len(l) != 1 || l[0].Path != "data.api-token" {
 		t.Errorf("ConfigMap: %+v", l)
 	}
+}
+
+// TestWalkVisitsWhatMapVisits: Walk calls f for the leaves Map calls it for,
+// with the same paths (named and unnamed list items, nested lists, leaves
+// of every type), and Literals comes back sorted by path.
+func TestWalkVisitsWhatMapVisits(t *testing.T) {
+	obj := map[string]any{
+		"kind": "ConfigMap",
+		"data": map[string]any{"b-token": "x", "a-password": "y", "port": "8080"},
+		"list": []any{
+			map[string]any{"name": "first", "on": true, "n": int64(3)},
+			map[string]any{"id": "second", "nested": []any{"a", nil, 1.5, []any{"deep"}}},
+		},
+		"empty": map[string]any{},
+		"none":  nil,
+	}
+	var fromMap, fromWalk []string
+	Map("", obj, func(path string, leaf any) any {
+		fromMap = append(fromMap, fmt.Sprintf("%s=%v", path, leaf))
+		return leaf
+	})
+	Walk("", obj, func(path string, leaf any) {
+		fromWalk = append(fromWalk, fmt.Sprintf("%s=%v", path, leaf))
+	})
+	slices.Sort(fromMap)
+	slices.Sort(fromWalk)
+	if !slices.Equal(fromMap, fromWalk) {
+		t.Errorf("Walk visited\n%v\nMap visited\n%v", fromWalk, fromMap)
+	}
+	l := Literals(obj)
+	if len(l) != 2 || l[0].Path != "data.a-password" || l[1].Path != "data.b-token" {
+		t.Errorf("Literals = %+v, want data.a-password then data.b-token", l)
+	}
+}
+
+// FuzzNamed holds named, which reads a path's segments without splitting
+// it, to the reading that splits it at every '.'.
+func FuzzNamed(f *testing.F) {
+	for _, p := range []string{
+		"", ".", "..", "data", "data.x", "data.x.y", "x.data", "env[name=A]", "a.env[name=A]",
+		"a.env[name=A].value", "env[name=A].value", "env[name=a.b].value", "a.env[name=A].value.x",
+		"spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value",
+	} {
+		f.Add("ConfigMap", p)
+		f.Add("Deployment", p)
+	}
+	f.Fuzz(func(t *testing.T, kind, path string) {
+		segs := strings.Split(path, ".")
+		last := segs[len(segs)-1]
+		want := strings.HasPrefix(last, "env[name=") ||
+			len(segs) > 1 && last == "value" && strings.HasPrefix(segs[len(segs)-2], "env[name=") ||
+			kind == "ConfigMap" && len(segs) == 2 && segs[0] == "data"
+		if got := named(kind, path); got != want {
+			t.Errorf("named(%q, %q) = %v, want %v", kind, path, got, want)
+		}
+	})
 }
