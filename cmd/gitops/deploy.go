@@ -85,7 +85,8 @@ func runCache(_ context.Context, s *streams, args []string) int {
 	st, err := a.Run()
 	if err != nil {
 		// The usage answers a wrong operation, not a cache that fails.
-		if sub != "dir" && sub != "stats" && sub != "prune" {
+		var op *action.OperationError
+		if errors.As(err, &op) {
 			f.Usage()
 		}
 		return s.fail("cache", err)

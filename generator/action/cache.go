@@ -33,7 +33,15 @@ func (c *Cache) Run() (*CacheStats, error) {
 	case "prune":
 		return c.Prune(c.OlderThan)
 	}
-	return nil, fmt.Errorf("unknown operation %q: want dir, stats or prune", c.Op)
+	return nil, &OperationError{Op: c.Op}
+}
+
+// OperationError is Run's answer to an Op that is none of dir, stats and
+// prune: a wrong command line, not a cache that failed.
+type OperationError struct{ Op string }
+
+func (e *OperationError) Error() string {
+	return fmt.Sprintf("unknown operation %q: want dir, stats or prune", e.Op)
 }
 
 // CacheStats is the cache's size, or what a prune removed.
