@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -24,9 +25,6 @@ const thpSetting = "/sys/kernel/mm/transparent_hugepage/enabled"
 // starts in pages the heap used before (the runtime then zeroes the whole
 // span, faulting in its fresh part on small pages).
 const piece = 4 << 20
-
-// stretch is an advised range of the heap, [start, end).
-type stretch struct{ start, end uintptr }
 
 // growHeapOnHugePages has the runtime map up to limit bytes of fresh heap
 // and asks the kernel to back them with 2 MiB pages (MADV_HUGEPAGE), then
@@ -74,8 +72,7 @@ func growHeapOnHugePages(limit int) []stretch {
 			advised = append(advised, stretch{start, end})
 		}
 	}
-	runtime.KeepAlive(pieces)
-	pieces = nil
+	runtime.KeepAlive(pieces) // their last use: the collection below frees them
 	debug.SetGCPercent(gogc)
 	runtime.GC()
 	return advised
@@ -88,7 +85,7 @@ func contiguous(pieces [][]byte) []stretch {
 		start := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 		runs = append(runs, stretch{start, start + uintptr(len(p))})
 	}
-	slices.SortFunc(runs, func(a, b stretch) int { return int(int64(a.start - b.start)) })
+	slices.SortFunc(runs, func(a, b stretch) int { return cmp.Compare(a.start, b.start) })
 	out := runs[:0]
 	for _, r := range runs {
 		if last := len(out) - 1; last >= 0 && out[last].end == r.start {

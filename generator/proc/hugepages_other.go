@@ -2,8 +2,6 @@
 
 package proc
 
-type stretch struct{ start, end uintptr }
-
 // growHeapOnHugePages is Linux's; elsewhere the heap grows as the runtime
 // decides.
 func growHeapOnHugePages(int) []stretch { return nil }

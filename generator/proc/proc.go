@@ -88,6 +88,9 @@ func raiseOnLargeHeap() {
 	})
 }
 
+// stretch is a range of the heap advised onto huge pages, [start, end).
+type stretch struct{ start, end uintptr }
+
 // sentinel is large enough not to share a tiny-allocator block, whose
 // finalizers may never run.
 type sentinel struct{ _ [32]byte }
