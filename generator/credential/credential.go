@@ -254,17 +254,17 @@ func Map(path string, v any, f func(path string, leaf any) any) any {
 	return f(path, v)
 }
 
-// Walk calls f with every leaf of v, found at path, and the leaf's path as
+// walk calls f with every leaf of v, found at path, and the leaf's path as
 // Map names it, in no particular order; it copies nothing.
-func Walk(path string, v any, f func(path string, leaf any)) {
+func walk(path string, v any, f func(path string, leaf any)) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			Walk(keyPath(path, k), x, f)
+			walk(keyPath(path, k), x, f)
 		}
 	case []any:
 		for i, x := range t {
-			Walk(itemPath(path, i, x), x, f)
+			walk(itemPath(path, i, x), x, f)
 		}
 	default:
 		f(path, v)
@@ -303,7 +303,7 @@ type Literal struct {
 func Literals(obj map[string]any) []Literal {
 	var out []Literal
 	kind, _ := obj["kind"].(string)
-	Walk("", obj, func(path string, leaf any) {
+	walk("", obj, func(path string, leaf any) {
 		if why := Why(kind, path, leaf); why != "" {
 			out = append(out, Literal{Path: path, Why: why})
 		}

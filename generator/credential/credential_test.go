@@ -99,7 +99,7 @@ func TestLiterals(t *testing.T) {
 	}
 }
 
-// TestWalkVisitsWhatMapVisits: Walk calls f for the leaves Map calls it for,
+// TestWalkVisitsWhatMapVisits: walk calls f for the leaves Map calls it for,
 // with the same paths (named and unnamed list items, nested lists, leaves
 // of every type), and Literals comes back sorted by path.
 func TestWalkVisitsWhatMapVisits(t *testing.T) {
@@ -118,7 +118,7 @@ func TestWalkVisitsWhatMapVisits(t *testing.T) {
 		fromMap = append(fromMap, fmt.Sprintf("%s=%v", path, leaf))
 		return leaf
 	})
-	Walk("", obj, func(path string, leaf any) {
+	walk("", obj, func(path string, leaf any) {
 		fromWalk = append(fromWalk, fmt.Sprintf("%s=%v", path, leaf))
 	})
 	slices.Sort(fromMap)
