@@ -98,7 +98,7 @@ func (d *destinations) candidates(src node, leaving *flow.Graph, sel *selection)
 		case flow.Pods:
 			add(d.byComponent[[2]string{f.To.Namespace, f.To.Component}])
 		case flow.DNS:
-			add(d.dns)
+			// Listed above for every source.
 		default:
 			// Any other peer holds only endpoints without labels.
 			add(d.unlabelled)
