@@ -25,6 +25,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/programs"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -192,7 +193,7 @@ func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
 		if c.External != nil {
 			continue
 		}
-		iface, err := flow.InterfaceWith(name, st.byComponent[name], template)
+		iface, err := programs.Interface(name, st.byComponent[name], template)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -202,7 +203,7 @@ func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods(), template)
+	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods(), template, ifaces)
 	if err != nil {
 		return nil, err
 	}
@@ -400,8 +401,10 @@ func names(targets []*matcher.Target) []string {
 
 // workloads lists every pod template of the stamp (read with template) as
 // a probe node, with a pod address from the pod range so address blocks are
-// tested against pods too.
-func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, podCIDR string, template func(*manifest.Object) (*corev1.PodTemplateSpec, error)) ([]node, error) {
+// tested against pods too. A component's main pods are probed on the ports
+// they declare and on those their interface names (a program's peer port
+// need not be declared: UDP gossip beside its TCP twin).
+func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, podCIDR string, template func(*manifest.Object) (*corev1.PodTemplateSpec, error), ifaces map[string]flow.Interface) ([]node, error) {
 	pf, err := netip.ParsePrefix(podCIDR)
 	if err != nil {
 		return nil, err
@@ -426,6 +429,13 @@ func workloads(inputs []policy.Input, nsLabels map[string]map[string]string, pod
 			labels[k] = v
 		}
 		ports := flow.ContainerPorts(t)
+		if iface, ok := ifaces[in.Component]; ok && t.Labels[flow.LabelName] == in.Component && t.Labels[flow.LabelJob] == "" {
+			for _, p := range slices.Concat(iface.Client, iface.Peer, iface.Metrics) {
+				if !slices.ContainsFunc(ports, p.Same) {
+					ports = append(ports, p)
+				}
+			}
+		}
 		addr = addr.Next()
 		podLabels := t.Labels
 		if podLabels == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/programs"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
@@ -134,11 +135,13 @@ func TestPlatformMatchesIntent(t *testing.T) {
 	}
 }
 
-// TestClusteredComponentsReachTheirPeers: every component running several
-// replicas that declares peer ports reaches itself on each, in every stamp;
-// Kafka, MongoDB, Redis and Loki in staging and Loki in prod among them.
+// TestClusteredComponentsReachTheirPeers: every component whose programs
+// need their replicas to reach each other (package programs, from their
+// rendered configuration) reaches itself on each such port, in every
+// stamp; Kafka, MongoDB, Redis, Loki and the Alertmanager in staging, Loki
+// and the Alertmanager in prod among them.
 func TestClusteredComponentsReachTheirPeers(t *testing.T) {
-	clustered := map[string][]string{"staging": {"kafka", "mongodb", "redis", "loki"}, "prod": {"loki"}}
+	clustered := map[string][]string{"staging": {"kafka", "mongodb", "redis", "loki", "alertmanager"}, "prod": {"loki", "alertmanager"}}
 	for _, env := range envs {
 		e, in := committed(t, env)
 		for _, st := range e.Spec.Stamps {
@@ -153,7 +156,7 @@ func TestClusteredComponentsReachTheirPeers(t *testing.T) {
 				if c.External != nil {
 					continue
 				}
-				iface, err := flow.InterfaceOf(name, objs)
+				iface, err := programs.Interface(name, objs, manifest.PodTemplate)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -370,7 +373,7 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods(), manifest.PodTemplate)
+			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods(), manifest.PodTemplate, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

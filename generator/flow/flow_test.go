@@ -26,7 +26,7 @@ spec:
   template:
     metadata:
       labels: {app.kubernetes.io/name: kafka}
-      annotations: {libertum.io/peer-ports: "broker,controller", prometheus.io/scrape: "true", prometheus.io/port: "9404"}
+      annotations: {prometheus.io/scrape: "true", prometheus.io/port: "9404"}
     spec:
       containers:
         - name: kafka
@@ -54,9 +54,9 @@ func TestInterfaceOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	tcp := corev1.ProtocolTCP
+	// Peer ports are the programs' (package programs): not read here.
 	want := Interface{
 		Client:  []Port{{Name: "broker", Port: 9092, Protocol: tcp}}, // the ClusterIP Service's target, not the headless one's
-		Peer:    []Port{{Name: "broker", Port: 9092, Protocol: tcp}, {Name: "controller", Port: 9093, Protocol: tcp}},
 		Metrics: []Port{{Name: "metrics", Port: 9404, Protocol: tcp}},
 	}
 	if got := iface; !equal(got.Client, want.Client) || !equal(got.Peer, want.Peer) || !equal(got.Metrics, want.Metrics) {
@@ -78,7 +78,6 @@ func equal(a, b []Port) bool {
 
 func TestInterfaceOfErrors(t *testing.T) {
 	for _, tc := range []struct{ name, from, to, want string }{
-		{"unknown peer port", `"broker,controller"`, `"broker,quorum"`, `names "quorum"`},
 		{"unknown target port", "targetPort: broker", "targetPort: brokers", `targetPort "brokers"`},
 		{"unknown metrics port", `prometheus.io/port: "9404"`, `prometheus.io/port: "metricz"`, `"metricz" is no container port`},
 	} {

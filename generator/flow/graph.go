@@ -28,9 +28,6 @@ const (
 	// LabelJob marks a job's pods with the job's name; a component's main
 	// pods do not carry it.
 	LabelJob = "libertum.io/job"
-	// PeerPortsAnnotation on a pod template names the container ports the
-	// component's replicas use among themselves ("broker,controller").
-	PeerPortsAnnotation = "libertum.io/peer-ports"
 	// ScrapeAnnotation and MetricsPortAnnotation declare the metrics port
 	// Prometheus scrapes.
 	ScrapeAnnotation      = "prometheus.io/scrape"
@@ -267,16 +264,23 @@ func (b builder) kubelets() Peer {
 	return Peer{Kind: Address, Name: "nodes", CIDR: b.env.Spec.Network.PrivateSubnet}
 }
 
-// endpoint returns the peer an Azure service is reached at.
-func (b builder) endpoint(service string) (Peer, error) {
+// endpoint returns the peers an Azure service is reached at: its private
+// endpoint, its public ranges, or the internet.
+func (b builder) endpoint(service string) ([]Peer, error) {
 	ep, ok := b.env.Spec.Network.Endpoint(service)
 	switch {
 	case !ok:
-		return Peer{}, fmt.Errorf("%s: Azure service %q has no endpoint in spec.network.azureEndpoints", b.env.Where("spec", "network"), service)
+		return nil, fmt.Errorf("%s: Azure service %q has no endpoint in spec.network.azureEndpoints", b.env.Where("spec", "network"), service)
 	case ep.NAT:
-		return Internet, nil
+		return []Peer{Internet}, nil
+	case len(ep.Public) > 0:
+		out := make([]Peer, len(ep.Public))
+		for i, c := range ep.Public {
+			out[i] = Peer{Kind: Address, Name: "azure:" + service, CIDR: c}
+		}
+		return out, nil
 	}
-	return Peer{Kind: Address, Name: "azure:" + service, CIDR: ep.CIDR}, nil
+	return []Peer{{Kind: Address, Name: "azure:" + service, CIDR: ep.CIDR}}, nil
 }
 
 func (b builder) build() error {
@@ -298,12 +302,23 @@ func (b builder) build() error {
 				}
 				b.add(from, to, ports, why)
 			}
+			// Workload identity exchanges the pod's token at Entra ID
+			// before any call to Azure with it (package programs).
+			if spec.CallsWithIdentity(services) {
+				services = append(slices.Clone(services), spec.EntraID)
+			}
 			for _, s := range services {
-				to, err := b.endpoint(s)
+				tos, err := b.endpoint(s)
 				if err != nil {
 					return err
 				}
-				b.add(from, to, []Port{HTTPS}, "azure "+s)
+				why := "azure " + s
+				if s == spec.EntraID {
+					why = "workload identity token exchange"
+				}
+				for _, to := range tos {
+					b.add(from, to, []Port{HTTPS}, why)
+				}
 			}
 			return nil
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,11 +12,13 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
-// InterfaceOf reads what a component serves from its own rendered objects:
-// the ports of the Services selecting its main pods (the ClusterIP ones when
-// there are any: a headless Service also carries peer ports), the container
-// ports its pod template names in libertum.io/peer-ports, and the metrics
-// port of prometheus.io/port.
+// InterfaceOf reads what a component serves its consumers and scraper from
+// its own rendered objects: the ports of the Services selecting its main
+// pods (the ClusterIP ones when there are any: a headless Service also
+// carries peer ports) and the metrics port of prometheus.io/port, the
+// annotation the rendered Prometheus configuration keeps pods by. The
+// ports replicas use among themselves are their programs' (package
+// programs), which this package does not know: Peer is left empty.
 func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
 	return InterfaceWith(component, objs, manifest.PodTemplate)
 }
@@ -76,15 +77,6 @@ func InterfaceWith(component string, objs []*manifest.Object, template func(*man
 		iface.Client = headless
 	}
 	for i, t := range pods {
-		if v := strings.TrimSpace(t.Annotations[PeerPortsAnnotation]); v != "" {
-			for _, ref := range strings.Split(v, ",") {
-				p, ok := lookup(strings.TrimSpace(ref), ports)
-				if !ok {
-					return iface, fmt.Errorf("%s: %s names %q, which is no container port of the pod", podIDs[i], PeerPortsAnnotation, ref)
-				}
-				iface.Peer = append(iface.Peer, p)
-			}
-		}
 		if t.Annotations[ScrapeAnnotation] == "true" {
 			v := t.Annotations[MetricsPortAnnotation]
 			p, ok := lookup(v, ports)
@@ -94,7 +86,7 @@ func InterfaceWith(component string, objs []*manifest.Object, template func(*man
 			iface.Metrics = append(iface.Metrics, p)
 		}
 	}
-	iface.Client, iface.Peer, iface.Metrics = sortPorts(iface.Client), sortPorts(iface.Peer), sortPorts(iface.Metrics)
+	iface.Client, iface.Metrics = SortPorts(iface.Client), SortPorts(iface.Metrics)
 	return iface, nil
 }
 
@@ -161,8 +153,8 @@ func selectsAny(selector map[string]string, pods []*corev1.PodTemplateSpec) bool
 	return false
 }
 
-// sortPorts orders ports by number and protocol, once each.
-func sortPorts(ps []Port) []Port {
+// SortPorts orders ports by number and protocol, once each.
+func SortPorts(ps []Port) []Port {
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].Port != ps[j].Port {
 			return ps[i].Port < ps[j].Port

@@ -1,6 +1,8 @@
 package flow
 
 import (
+	"fmt"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -45,7 +47,18 @@ func Policies(g *Graph, component, namespace string, jobs []string, hasMain bool
 	}
 	for _, p := range groups {
 		var eg []networkingv1.NetworkPolicyEgressRule
+		// The ranges of one address peer (an Azure service's public
+		// ranges) on the same ports are one rule.
+		ranges := map[string]int{}
 		for _, f := range g.From(p) {
+			if f.To.Kind == Address {
+				k := fmt.Sprintf("%s|%v", f.To.Name, f.Ports)
+				if i, ok := ranges[k]; ok {
+					eg[i].To = append(eg[i].To, f.To.NetworkPolicyPeer())
+					continue
+				}
+				ranges[k] = len(eg)
+			}
 			eg = append(eg, networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{f.To.NetworkPolicyPeer()}, Ports: policyPorts(f.Ports)})
 		}
 		if len(eg) == 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/monitoring"
+	"github.com/libertum/platform-gitops/generator/programs"
 )
 
 // Generate returns the objects the component's intent calls for, given the
@@ -60,7 +61,21 @@ func generate(t Target, objs []*manifest.Object, ws []*workload) ([]*manifest.Ob
 		}
 		out = append(out, svc, slice)
 	}
-	nps, err := t.networkPolicies(objs, ws)
+	// The generated configuration is what the programs will read: their
+	// needs (the peer ports of the NetworkPolicies) are derived with it.
+	cms, err := t.monitoringConfig()
+	if err != nil {
+		return nil, err
+	}
+	seen := slices.Clone(objs)
+	for _, cm := range cms {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cm)
+		if err != nil {
+			return nil, fmt.Errorf("generate %s/%s: %w", t.Env.Name(), t.Name, err)
+		}
+		seen = append(seen, &manifest.Object{Object: m})
+	}
+	nps, err := t.networkPolicies(seen, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -85,10 +100,6 @@ func generate(t Target, objs []*manifest.Object, ws []*workload) ([]*manifest.Ob
 	}
 	if spc := t.secretProviderClass(); spc != nil {
 		out = append(out, spc)
-	}
-	cms, err := t.monitoringConfig()
-	if err != nil {
-		return nil, err
 	}
 	out = append(out, cms...)
 	res := make([]*manifest.Object, 0, len(out))
@@ -175,7 +186,8 @@ func (t Target) pdb(w *workload) *policyv1.PodDisruptionBudget {
 
 // networkPolicies renders the component's NetworkPolicies from the
 // network intent graph (see package flow): the spec's flows, on the ports
-// the component's own objects serve.
+// the component's own objects serve and its programs need among their
+// replicas (package programs, from their rendered configuration).
 func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runtime.Object, error) {
 	// The workloads are decoded already: their pod templates are what
 	// decoding the objects' would give.
@@ -183,7 +195,7 @@ func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runt
 	for _, w := range ws {
 		templates[w.src] = w.pod
 	}
-	iface, err := flow.InterfaceWith(t.Name, objs, func(o *manifest.Object) (*corev1.PodTemplateSpec, error) {
+	iface, err := programs.Interface(t.Name, objs, func(o *manifest.Object) (*corev1.PodTemplateSpec, error) {
 		if p, ok := templates[o]; ok {
 			return p, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // Azure workload identity's pod label and service account annotation.
@@ -15,9 +16,6 @@ const (
 	WorkloadIdentityUse      = "azure.workload.identity/use"
 	WorkloadIdentityClientID = "azure.workload.identity/client-id"
 )
-
-// kubeAPIServer is the Azure endpoint that needs no Azure identity.
-const kubeAPIServer = "kube-apiserver"
 
 // azureOf returns the Azure services a workload's pods call: its job's, or
 // the component's for the main pods.
@@ -31,7 +29,7 @@ func (t Target) azureOf(w *workload) []string {
 // callsAzure reports whether pods calling services need an Azure identity
 // of their own (the API server takes the service account's token).
 func callsAzure(services []string) bool {
-	return slices.ContainsFunc(services, func(s string) bool { return s != kubeAPIServer })
+	return spec.CallsWithIdentity(services)
 }
 
 // needsIdentity reports whether a workload's pods act as the stamp's

@@ -275,7 +275,7 @@ func (t Target) labelPods(w *workload) {
 }
 
 // mountSecrets mounts the component's SecretProviderClass read-only into
-// every container of the workload.
+// every container of the workload, init containers included.
 func (t Target) mountSecrets(w *workload) {
 	if len(t.secretObjects()) == 0 {
 		return
@@ -293,8 +293,10 @@ func (t Target) mountSecrets(w *workload) {
 			VolumeAttributes: map[string]string{"secretProviderClass": t.secretProviderClassName()},
 		}},
 	})
-	for i := range ps.Containers {
-		ps.Containers[i].VolumeMounts = append(ps.Containers[i].VolumeMounts,
-			corev1.VolumeMount{Name: secretsVolume, MountPath: secretsMountPath, ReadOnly: true})
+	for _, cs := range [][]corev1.Container{ps.InitContainers, ps.Containers} {
+		for i := range cs {
+			cs[i].VolumeMounts = append(cs[i].VolumeMounts,
+				corev1.VolumeMount{Name: secretsVolume, MountPath: secretsMountPath, ReadOnly: true})
+		}
 	}
 }

@@ -251,6 +251,21 @@ type Network struct {
 	AzureEndpoints []AzureEndpoint `yaml:"azureEndpoints,omitempty"`
 }
 
+// EntraID is the Azure endpoint workload identity exchanges the pods'
+// tokens at (login.microsoftonline.com): every pod that calls Azure with
+// its workload identity reaches it first.
+const EntraID = "entra-id"
+
+// KubeAPIServer is the Azure endpoint that needs no Azure identity: the
+// API server takes the service account's token.
+const KubeAPIServer = "kube-apiserver"
+
+// CallsWithIdentity reports whether pods calling these Azure services act
+// as a workload identity (any service but the API server).
+func CallsWithIdentity(services []string) bool {
+	return slices.ContainsFunc(services, func(s string) bool { return s != KubeAPIServer && s != EntraID })
+}
+
 // DefaultPodCIDR is AKS's default pod address range with Azure CNI overlay.
 const DefaultPodCIDR = "10.244.0.0/16"
 
@@ -280,6 +295,10 @@ type AzureEndpoint struct {
 	Service string `yaml:"service"`
 	// CIDR is the private endpoint's address range.
 	CIDR string `yaml:"cidr,omitempty"`
+	// Public are the public ranges the service answers on (its service
+	// tag's, such as AzureActiveDirectory's for entra-id), reached through
+	// the NAT gateway: egress on 443 to these ranges only.
+	Public []string `yaml:"public,omitempty"`
 	// NAT reaches the service's public address through the NAT gateway:
 	// egress to the internet on 443, private ranges excepted.
 	NAT bool `yaml:"nat,omitempty"`

@@ -126,7 +126,8 @@ func TestParseErrors(t *testing.T) {
 		{"argocd revision", "    targetRevision: rendered\n", "", []string{"targetRevision"}},
 		{"azure service undeclared", "      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n", []string{":37:", `Azure service "blob"`}},
 		{"azure endpoint without cidr or nat", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob}]\n", []string{":21:", "nat: true"}},
-		{"azure endpoint both", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.0.6.0/28, nat: true}]\n", []string{"not both"}},
+		{"azure endpoint both", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.0.6.0/28, nat: true}]\n", []string{":21:", "give one of"}},
+		{"azure endpoint public range is private", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: entra-id, public: [10.9.0.0/16]}]\n", []string{":21:", "private address range"}},
 		{"azure endpoint outside vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.9.6.0/28}]\n", []string{"outside the VNet"}},
 		{"pod cidr overlaps vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    podCIDR: 10.0.128.0/17\n", []string{":21:", "overlaps the VNet"}},
 		{"job talks to unknown", "      tier: private\n      external", "      tier: private\n      jobs: {db-backup: {talksTo: [cache]}}\n      external", []string{`job db-backup of db talks to "cache"`}},
@@ -166,6 +167,24 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkloadIdentityNeedsEntraID: a component that calls Azure with its
+// workload identity exchanges the pod's token at Entra ID first, so the
+// spec must say where Entra ID is.
+func TestWorkloadIdentityNeedsEntraID(t *testing.T) {
+	in := strings.NewReplacer(
+		"    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, nat: true}]\n",
+		"      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n",
+	).Replace(valid)
+	_, err := Parse("environments/test.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "Entra ID") || !strings.Contains(err.Error(), "environments/test.yaml:") {
+		t.Fatalf("err = %v, want a file:line error asking for the entra-id endpoint", err)
+	}
+	in = strings.Replace(in, "[{service: blob, nat: true}]", "[{service: blob, nat: true}, {service: entra-id, public: [20.190.128.0/18]}]", 1)
+	if _, err := Parse("environments/test.yaml", []byte(in)); err != nil {
+		t.Fatalf("with entra-id declared: %v", err)
 	}
 }
 

@@ -360,21 +360,35 @@ func (v *validator) network() {
 			v.fail(append(ip, "service"), "azure endpoint service %q is not a DNS label or is listed twice", ep.Service)
 		}
 		services[ep.Service] = true
+		ways := 0
+		for _, set := range []bool{ep.NAT, ep.CIDR != "", len(ep.Public) > 0} {
+			if set {
+				ways++
+			}
+		}
 		switch {
-		case ep.NAT && ep.CIDR != "":
-			v.fail(ip, "azure endpoint %s: give a private endpoint cidr or nat: true, not both", ep.Service)
+		case ways > 1:
+			v.fail(ip, "azure endpoint %s: give one of a private endpoint cidr, its public ranges or nat: true", ep.Service)
 		case ep.CIDR != "":
 			if pf, ok := v.prefix(append(ip, "cidr"), ep.CIDR); ok && okV && !within(pf, vnet) {
 				v.fail(append(ip, "cidr"), "azure endpoint %s: private endpoint %s lies outside the VNet %s", ep.Service, pf, vnet)
 			}
+		case len(ep.Public) > 0:
+			for j, c := range ep.Public {
+				pf, ok := v.prefix(append(ip, "public", strconv.Itoa(j)), c)
+				if ok && isPrivate(pf) {
+					v.fail(append(ip, "public", strconv.Itoa(j)), "azure endpoint %s: public range %s lies in a private address range", ep.Service, pf)
+				}
+			}
 		case !ep.NAT:
-			v.fail(ip, "azure endpoint %s: give its private endpoint cidr, or nat: true to reach it through the NAT gateway", ep.Service)
+			v.fail(ip, "azure endpoint %s: give its private endpoint cidr, its public ranges, or nat: true to reach it through the NAT gateway", ep.Service)
 		}
 	}
 }
 
 // azure checks that every Azure service a component or job calls has an
-// endpoint declared in spec.network.azureEndpoints.
+// endpoint declared in spec.network.azureEndpoints, and that Entra ID has
+// one where the pods call Azure with their workload identity.
 func (v *validator) azure(path []string, who string, services []string) {
 	seen := map[string]bool{}
 	for i, s := range services {
@@ -383,6 +397,20 @@ func (v *validator) azure(path []string, who string, services []string) {
 		}
 		seen[s] = true
 	}
+	if _, ok := v.env.Spec.Network.Endpoint(EntraID); CallsWithIdentity(services) && !ok {
+		v.fail(path, "%s calls Azure (%s) with its workload identity, which exchanges the pod's token at Entra ID (login.microsoftonline.com:443) first: declare spec.network.azureEndpoints %s with its public ranges (the AzureActiveDirectory service tag)",
+			who, strings.Join(services, ", "), EntraID)
+	}
+}
+
+// isPrivate reports whether a range lies in a private address range.
+func isPrivate(pf netip.Prefix) bool {
+	for _, r := range []string{"10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"} {
+		if within(pf, netip.MustParsePrefix(r)) {
+			return true
+		}
+	}
+	return false
 }
 
 func within(inner, outer netip.Prefix) bool {

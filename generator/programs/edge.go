@@ -1,0 +1,70 @@
+package programs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Sources the ingress-nginx entry cites.
+const (
+	ingressNginxFlags    = "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.12.1/pkg/flags/flags.go (--http-port 80, --https-port 443, --healthz-port 10254)"
+	ingressNginxTemplate = "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.12.1/rootfs/etc/nginx/template/nginx.tmpl (http-snippet inside http {}, server-snippet inside every server {})"
+	ingressNginxConfig   = "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/"
+)
+
+var ingressNginx = &Program{Name: "ingress-nginx", Images: []string{"ingress-nginx/controller"}, Versions: []string{"1.12"}, needs: ingressNginxNeeds}
+
+func ingressNginxNeeds(c Container) (Needs, error) {
+	var n Needs
+	for _, f := range []struct {
+		flag  string
+		def   int32
+		users Users
+		why   string
+	}{
+		{"http-port", 80, Clients, "--http-port (default 80): requests from the load balancer"},
+		{"https-port", 443, Clients, "--https-port (default 443): requests from the load balancer"},
+		{"healthz-port", 10254, Scrapers, "--healthz-port (default 10254): /healthz and /metrics"},
+	} {
+		port := f.def
+		if v, ok := c.Flag(f.flag); ok {
+			p, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				return n, fmt.Errorf("--%s %q: not a port", f.flag, v)
+			}
+			port = int32(p)
+		}
+		n.Listens = append(n.Listens, Listen{Port: tcp(f.flag[:len(f.flag)-5], port), Users: f.users, Why: f.why, Source: ingressNginxFlags})
+	}
+	if _, ok := c.Flag("kubeconfig"); !ok {
+		if _, ok := c.Flag("apiserver-host"); !ok {
+			c := apiServerCall
+			c.Why = "watches Ingresses, Services and EndpointSlices; holds the leader election lease"
+			n.Calls = append(n.Calls, c)
+			n.ServiceAccountToken = true
+		}
+	}
+	n.Writes = append(n.Writes,
+		Write{Path: "/etc/nginx", Why: "the controller writes nginx.conf from the Ingresses and the ConfigMap", Source: ingressNginxTemplate},
+		Write{Path: "/tmp", Why: "nginx's client body and proxy temp paths", Source: ingressNginxTemplate})
+	return n, nil
+}
+
+// ConfigMapOf returns the namespace/name of the ConfigMap an ingress-nginx
+// controller container reads its settings from (--configmap), with
+// $(POD_NAMESPACE) resolved; false for any other container.
+func ConfigMapOf(c Container) (string, bool) {
+	if Of(c.Spec) != ingressNginx {
+		return "", false
+	}
+	v, ok := c.Flag("configmap")
+	if !ok {
+		return "", false
+	}
+	return expandPodNamespace(v, c.Object.GetNamespace()), true
+}
+
+func expandPodNamespace(s, ns string) string {
+	return strings.ReplaceAll(s, "$(POD_NAMESPACE)", ns)
+}
