@@ -1,8 +1,9 @@
 # Entry through Front Door only (seed 001, issue 14). Where the environment
 # has a Front Door, the public load balancer admits Front Door's service tag
-# and nothing else, and the ingress controller refuses requests that do not
-# carry the profile's ID (X-Azure-FDID). Anywhere, a controller believes
-# forwarded client addresses only from Front Door's backend ranges.
+# and nothing else (the ingress controller's refusal of requests without
+# the profile's ID is judged in Go, by behaviour: generator/needs).
+# Anywhere, a controller believes forwarded client addresses only from
+# Front Door's backend ranges.
 package libertum.entry
 
 import data.libertum.lib
@@ -54,24 +55,10 @@ controller(obj) if {
 
 setting(cm, key) := object.get(cm, ["data", key], "")
 
-snippets(cm) := concat("\n", [setting(cm, "http-snippet"), setting(cm, "server-snippet"), setting(cm, "location-snippet")])
-
-checks_front_door_id(cm, id) if {
-	s := snippets(cm)
-	contains(s, "$http_x_azure_fdid")
-	contains(s, id)
-}
-
-deny contains lib.violation(
-	"entry.frontdoor-id",
-	sprintf("ingress controller %q does not refuse requests without this environment's Front Door ID %s in X-Azure-FDID", [input.metadata.name, data.environment.frontDoor.id]),
-	"the generator's ingress-nginx chart maps $http_x_azure_fdid and returns 403 for any other value (values.frontDoor)",
-) if {
-	input.kind in {"DaemonSet", "Deployment", "StatefulSet"}
-	data.environment.frontDoor
-	controller(input)
-	not checks_front_door_id(controller_config(input), data.environment.frontDoor.id)
-}
+# Whether the controller refuses requests without the profile's ID
+# (entry.frontdoor-id) is judged by what nginx does with its snippets, not
+# by the text they contain: generator/needs, with generator/nginxconf, and
+# the real nginx in make programs.
 
 trusts_forwarded(cm) if setting(cm, "use-forwarded-headers") == "true"
 

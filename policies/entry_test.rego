@@ -63,18 +63,6 @@ test_open_lb_without_front_door_pass if {
 	not "entry.open-lb" in deny_rules(open, [open], f.env)
 }
 
-test_missing_id_check_fail if {
-	unchecked := json.patch(config, [{"op": "remove", "path": "/data/server-snippet"}, {"op": "remove", "path": "/data/http-snippet"}])
-	"entry.frontdoor-id" in deny_rules(controller, [controller, unchecked], env)
-}
-
-test_another_profiles_id_fail if {
-	other := json.patch(config, [{"op": "replace", "path": "/data/http-snippet", "value": "map $http_x_azure_fdid $fd { default 0; \"6e1a4c8f-2b7d-4f3a-8c5e-9d0b3a7f1e24\" 1; }"}])
-	"entry.frontdoor-id" in deny_rules(controller, [controller, other], env)
-}
-
-test_config_not_rendered_fail if "entry.frontdoor-id" in deny_rules(controller, [controller], env)
-
 test_forwarded_from_anyone_fail if {
 	anyone := json.patch(config, [{"op": "remove", "path": "/data/proxy-real-ip-cidr"}])
 	"entry.forwarded-headers" in deny_rules(controller, [controller, anyone], env)

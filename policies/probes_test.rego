@@ -17,3 +17,23 @@ test_pass if {
 test_readiness_fail if "probes.readiness" in deny_rules(json.remove(f.deployment, ["spec/template/spec/containers/0/readinessProbe"]))
 
 test_liveness_fail if "probes.liveness" in deny_rules(json.remove(f.deployment, ["spec/template/spec/containers/0/livenessProbe"]))
+
+test_named_port_declared_pass if {
+	named := json.patch(f.deployment, [
+		{"op": "add", "path": "/spec/template/spec/containers/0/ports", "value": [{"name": "http", "containerPort": 8080}]},
+		{"op": "replace", "path": "/spec/template/spec/containers/0/livenessProbe/httpGet/port", "value": "http"},
+	])
+	not "probes.port" in deny_rules(named)
+}
+
+test_named_port_of_another_container_fail if {
+	sidecar := json.patch(f.deployment, [
+		{"op": "add", "path": "/spec/template/spec/containers/0/ports", "value": [{"name": "http", "containerPort": 8080}]},
+		{"op": "add", "path": "/spec/template/spec/containers/1", "value": {
+			"name": "sidecar",
+			"readinessProbe": {"exec": {"command": ["true"]}},
+			"livenessProbe": {"tcpSocket": {"port": "http"}},
+		}},
+	])
+	"probes.port" in deny_rules(sidecar)
+}

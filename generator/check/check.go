@@ -23,6 +23,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/needs"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/schema"
@@ -184,6 +185,9 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 		rules[SchemaRule] = true
 		rules[connectivity.Rule] = true
 		rules[UpstreamRule] = true
+		for _, r := range needs.Rules {
+			rules[r] = true
+		}
 		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
 		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
 		for _, e := range envs {
@@ -352,6 +356,14 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	}
 	out = append(out, fs...)
 	out = append(out, imageFindings(env)...)
+	// What each program needs, from its rendered configuration: the
+	// connections it opens (judged by the NetworkPolicy engine), the
+	// files it reads and writes, and what its configuration implies.
+	needed, err := needs.Check(env, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
+	}
+	out = append(out, needed...)
 	// An engine we did not write reads the NetworkPolicies: every flow the
 	// spec declares and no other. Objects without any NetworkPolicy (a
 	// lone manifest given to policy check) leave it nothing to read.

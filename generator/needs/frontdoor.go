@@ -1,0 +1,103 @@
+package needs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/nginxconf"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/programs"
+)
+
+// FrontDoorHeader carries the Front Door profile's ID on every request it
+// forwards.
+const FrontDoorHeader = "X-Azure-FDID"
+
+// frontDoorSource is where the header and its use come from.
+const frontDoorSource = "https://learn.microsoft.com/en-us/azure/frontdoor/origin-security#front-door-identifier (X-Azure-FDID: refuse requests whose value is not your profile's ID)"
+
+// FrontDoorRequest is one request the ingress controller is asked about,
+// and whether it must be refused.
+type FrontDoorRequest struct {
+	Name    string
+	Headers map[string]string
+	Refused bool
+}
+
+// FrontDoorRequests are the requests that prove an ingress controller
+// admits only the profile's: none without the header or with another
+// profile's ID, the profile's own.
+func FrontDoorRequests(id string) []FrontDoorRequest {
+	other := "00000000-0000-4000-8000-000000000000"
+	if strings.EqualFold(other, id) {
+		other = "00000000-0000-4000-8000-000000000001"
+	}
+	return []FrontDoorRequest{
+		{Name: "a request without " + FrontDoorHeader, Headers: map[string]string{}, Refused: true},
+		{Name: "a request with another profile's " + FrontDoorHeader, Headers: map[string]string{FrontDoorHeader: other}, Refused: true},
+		{Name: "a request with this profile's " + FrontDoorHeader, Headers: map[string]string{FrontDoorHeader: id}, Refused: false},
+	}
+}
+
+// frontDoor holds an ingress-nginx controller behind Front Door to what
+// its ConfigMap's snippets make nginx do: refuse every request that does
+// not carry the profile's ID, and forward the profile's.
+func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, error) {
+	fd := s.env.Spec.FrontDoor
+	if fd == nil {
+		return nil, nil
+	}
+	var out []policy.Finding
+	for i := range p.tpl.Spec.Containers {
+		c := programs.Container{Component: p.in.Component, Workload: manifest.IDOf(p.in.Object), Object: p.in.Object, Pod: p.tpl, Spec: &p.tpl.Spec.Containers[i], Objects: objs}
+		ref, ok := programs.ConfigMapOf(c)
+		if !ok {
+			continue
+		}
+		ns, name, _ := strings.Cut(ref, "/")
+		var cm *manifest.Object
+		for _, in := range s.inputs {
+			if in.Object.GetKind() == "ConfigMap" && in.Object.GetNamespace() == ns && manifest.Name(in.Object) == name {
+				cm = in.Object
+			}
+		}
+		data := map[string]string{}
+		if cm != nil {
+			if d, ok := cm.Object["data"].(map[string]any); ok {
+				for k, v := range d {
+					if s, ok := v.(string); ok {
+						data[k] = s
+					}
+				}
+			}
+		}
+		fix := "refuse the request in the controller's server-snippet unless X-Azure-FDID is the profile's ID (the generator's ingress-nginx chart maps $http_x_azure_fdid and returns 403; values.frontDoor)"
+		conf, err := nginxconf.Parse(data["http-snippet"], data["server-snippet"], data["location-snippet"])
+		if err != nil {
+			out = append(out, p.finding(RuleFrontDoor, policy.Deny,
+				fmt.Sprintf("cannot tell whether ingress controller %q refuses requests without this environment's Front Door ID: ConfigMap %s: %v [%s]", c.Spec.Name, ref, err, frontDoorSource), fix))
+			continue
+		}
+		for _, r := range FrontDoorRequests(fd.ID) {
+			res, err := conf.Do(nginxconf.Request{Headers: r.Headers})
+			var problem string
+			switch {
+			case err != nil:
+				problem = fmt.Sprintf("cannot tell what nginx does with %s: ConfigMap %s: %v", r.Name, ref, err)
+			case r.Refused && (res.Status < 400 || res.Status > 499):
+				problem = fmt.Sprintf("nginx forwards %s: ConfigMap %s's snippets refuse nothing without the ID %s", r.Name, ref, fd.ID)
+				if res.Status != 0 {
+					problem = fmt.Sprintf("nginx answers %s with %d (%s), not a refusal", r.Name, res.Status, res.By)
+				}
+			case !r.Refused && res.Status != 0:
+				problem = fmt.Sprintf("nginx ends %s with %d (%s): Front Door's own requests would not reach the services", r.Name, res.Status, res.By)
+			}
+			if problem != "" {
+				out = append(out, p.finding(RuleFrontDoor, policy.Deny,
+					fmt.Sprintf("ingress controller %q behind Front Door: %s [%s]", c.Spec.Name, problem, frontDoorSource), fix))
+			}
+		}
+	}
+	return out, nil
+}
