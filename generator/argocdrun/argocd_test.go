@@ -1,6 +1,8 @@
 package argocdrun_test
 
 import (
+	"github.com/libertum/platform-gitops/generator/servers"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,7 +41,7 @@ var (
 type run struct {
 	t      *testing.T
 	ctx    context.Context
-	procs  *argocdrun.Procs
+	procs  *servers.Procs
 	argo   dynamic.Interface
 	stamps map[string]dynamic.Interface // env/stamp
 	work   string
@@ -69,7 +71,7 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 	dir := t.TempDir()
 	logs := filepath.Join(dir, "logs")
 	must(t, os.MkdirAll(logs, 0o755))
-	procs := &argocdrun.Procs{Dir: logs, PIDFile: os.Getenv("GITOPS_ARGOCD_PIDFILE")}
+	procs := &servers.Procs{Dir: logs, PIDFile: os.Getenv("GITOPS_ARGOCD_PIDFILE")}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, name := range []string{"argocd-application-controller", "argocd-repo-server"} {
@@ -109,7 +111,7 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 	published := time.Now()
 
 	// Servers: etcd, redis, one kube-apiserver for Argo CD and one per stamp.
-	ca, err := argocdrun.NewCA()
+	ca, err := servers.NewCA()
 	must(t, err)
 	servers := &argocdrun.Servers{Procs: procs, CA: ca, Apiserver: os.Getenv("GITOPS_APISERVER")}
 	must(t, servers.StartEtcd())
@@ -282,7 +284,7 @@ func (r *run) publish(source string) {
 }
 
 func (r *run) free() int {
-	p, err := argocdrun.FreePort()
+	p, err := servers.FreePort()
 	must(r.t, err)
 	return p
 }

@@ -1,6 +1,8 @@
 package argocdrun
 
 import (
+	"github.com/libertum/platform-gitops/generator/servers"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -21,8 +23,8 @@ import (
 // Servers starts one etcd and the kube-apiservers that share it (each under
 // an etcd prefix of its own).
 type Servers struct {
-	Procs *Procs
-	CA    *CA
+	Procs *servers.Procs
+	CA    *servers.CA
 	// Apiserver is the kube-apiserver binary (make e2e builds it).
 	Apiserver string
 	// Token is the one admin bearer token every apiserver accepts.
@@ -73,11 +75,11 @@ func (s *Servers) StartEtcd() error {
 	if err := os.WriteFile(s.tokens, []byte(s.Token+",argocdrun-admin,argocdrun-admin,system:masters\n"), 0o600); err != nil {
 		return err
 	}
-	client, err := FreePort()
+	client, err := servers.FreePort()
 	if err != nil {
 		return err
 	}
-	peer, err := FreePort()
+	peer, err := servers.FreePort()
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func (s *Servers) StartCluster(name, host string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
+	port, err := servers.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package argocdrun
 
 import (
+	"github.com/libertum/platform-gitops/generator/servers"
+
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -21,7 +23,7 @@ type GitServer struct {
 }
 
 // StartGitServer serves root with the pair's certificate.
-func StartGitServer(root string, pair Pair) (*GitServer, error) {
+func StartGitServer(root string, pair servers.Pair) (*GitServer, error) {
 	out, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		return nil, fmt.Errorf("git --exec-path: %w", err)

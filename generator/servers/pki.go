@@ -1,4 +1,4 @@
-package argocdrun
+package servers
 
 import (
 	"crypto/ecdsa"
@@ -32,7 +32,7 @@ func NewCA() (*CA, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "argocdrun CA"},
+		Subject:               pkix.Name{CommonName: "test run CA"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,

@@ -1,4 +1,4 @@
-package argocdrun
+package servers
 
 import (
 	"bytes"
@@ -21,6 +21,9 @@ import (
 type Procs struct {
 	Dir     string
 	PIDFile string
+	// Grace is how long Stop waits after SIGTERM before SIGKILL (default
+	// five seconds).
+	Grace time.Duration
 
 	mu   sync.Mutex
 	list []*proc
@@ -35,14 +38,24 @@ type proc struct {
 
 // Start runs bin with args and env (added to a minimal environment).
 func (p *Procs) Start(name string, env []string, bin string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	return p.StartCmd(name, cmd)
+}
+
+// StartCmd starts a prepared command as Start does: in a process group of
+// its own (kept with whatever else its SysProcAttr asks for), logging to
+// <dir>/<name>.log, its pid in PIDFile.
+func (p *Procs) StartCmd(name string, cmd *exec.Cmd) error {
 	log, err := os.Create(filepath.Join(p.Dir, name+".log"))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("start %s: %w", name, err)
@@ -67,6 +80,35 @@ func (p *Procs) Start(name string, env []string, bin string, args ...string) err
 		}
 	}
 	return nil
+}
+
+// Pid returns the process id of the process started under name (0 when
+// none is).
+func (p *Procs) Pid(name string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pr := range p.list {
+		if pr.name == name {
+			return pr.cmd.Process.Pid
+		}
+	}
+	return 0
+}
+
+// Exited returns the names of the started processes that have exited,
+// each with its error.
+func (p *Procs) Exited() map[string]error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]error{}
+	for _, pr := range p.list {
+		select {
+		case <-pr.done:
+			out[pr.name] = pr.err
+		default:
+		}
+	}
+	return out
 }
 
 // Dead returns an error naming the first started process that has exited,
@@ -94,8 +136,8 @@ func (p *Procs) Tail(name string, n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// Stop sends SIGTERM to every process group, waits up to five seconds,
-// then SIGKILLs what is left; it returns the names of those killed hard.
+// Stop sends SIGTERM to every process group, waits up to Grace, then
+// SIGKILLs what is left; it returns the names of those killed hard.
 func (p *Procs) Stop() []string {
 	p.mu.Lock()
 	list := append([]*proc(nil), p.list...)
@@ -103,7 +145,11 @@ func (p *Procs) Stop() []string {
 	for i := len(list) - 1; i >= 0; i-- {
 		_ = syscall.Kill(-list[i].cmd.Process.Pid, syscall.SIGTERM)
 	}
-	deadline := time.After(5 * time.Second)
+	grace := p.Grace
+	if grace <= 0 {
+		grace = 5 * time.Second
+	}
+	deadline := time.After(grace)
 	var killed []string
 	for _, pr := range list {
 		select {
