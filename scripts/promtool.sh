@@ -7,20 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Prometheus v3.16.0's module version. Older 3.x modules carry replace
-# directives and cannot be installed with go install; promtool 3.16 reads the
-# configuration of the v3.2 server we run. Only the service discoveries the
-# configuration uses are compiled in.
-VERSION=v0.316.0
+# promtool of the Prometheus the environments run (v3.2.1, module
+# v0.302.1), built in the tools/prometheus module that make programs builds
+# the server in (its replace directive repeated there; one build cache for
+# both). Only the service discoveries the configuration uses are compiled in.
 TAGS=remove_all_sd,enable_kubernetes_sd,enable_dns_sd
+mod=$(sed -n 's|^require github.com/prometheus/prometheus \(v[0-9.]*\)$|\1|p' tools/prometheus/go.mod)
+VERSION="v3.$(echo "$mod" | sed 's/^v0\.3\([0-9]*\)\.\([0-9]*\)$/\1.\2/' | sed 's/^0*\([0-9]\)/\1/')"
 PROMTOOL="$PWD/.tools/bin/promtool-$VERSION"
 if [ ! -x "$PROMTOOL" ]; then
   echo "promtool: building $VERSION from the module proxy (once; cached in $PROMTOOL)..."
-  tmp="$PWD/.tools/build-promtool-$VERSION"
-  GOBIN="$tmp" go install -tags "$TAGS" "github.com/prometheus/prometheus/cmd/promtool@$VERSION"
   mkdir -p "$(dirname "$PROMTOOL")"
-  mv "$tmp/promtool" "$PROMTOOL"
-  rm -rf "$tmp"
+  (cd tools/prometheus && CGO_ENABLED=0 go build -trimpath -tags "$TAGS" -ldflags "-s -w" -o "$PROMTOOL.tmp" github.com/prometheus/prometheus/cmd/promtool)
+  mv "$PROMTOOL.tmp" "$PROMTOOL"
 fi
 
 work="$(mktemp -d)"
