@@ -15,7 +15,7 @@ RACE_PKGS := ./generator/render/ ./generator/kustomize/ ./generator/policy/ ./ge
 FUZZ      := FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
 FUZZTIME  ?= 30s
 
-.PHONY: help build render test race fuzz golden lint bench e2e argocd promtool azurite scale
+.PHONY: help build render test race fuzz golden lint bench e2e argocd promtool programs azurite scale
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ argocd: ## a real Argo CD syncs the published platform into one kube-apiserver p
 
 promtool: ## promtool checks the rendered Prometheus configuration, alert rules and dashboard queries, and runs the rule tests (builds promtool once)
 	bash scripts/promtool.sh
+
+programs: ## the stamp in a box: staging's and prod's programs run from the rendered objects, every flow judged by the NetworkPolicy engine (builds Prometheus, Alertmanager, kube-state-metrics once)
+	bash scripts/programs.sh
 
 azurite: ## the remote render cache against Azure Blob's emulator: two runners, one container (installs Azurite from npm once)
 	bash scripts/azurite.sh
