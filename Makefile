@@ -8,7 +8,7 @@ TAGS      := kubernetes_protomessage_one_more_release
 
 # Packages that run work concurrently: their tests run under the race
 # detector (which needs cgo; only that run enables it).
-RACE_PKGS := ./generator/render/ ./generator/kustomize/ ./generator/policy/ ./generator/cache/ ./generator/blobcache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/
+RACE_PKGS := ./generator/render/ ./generator/kustomize/ ./generator/policy/ ./generator/cache/ ./generator/blobcache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/ ./generator/stampbox/ ./generator/needs/
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.

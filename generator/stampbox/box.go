@@ -97,7 +97,7 @@ func Start(ctx context.Context, plan *Plan, o Options) (b *Box, err error) {
 	if err := b.waitLog("tcpdump", "listening on", 30*time.Second); err != nil {
 		return b, err
 	}
-	if b.dns, err = StartDNS(plan); err != nil {
+	if b.dns, err = StartDNS(plan, ClusterDNS); err != nil {
 		return b, err
 	}
 	ca, err := servers.NewCA()

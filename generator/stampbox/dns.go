@@ -33,14 +33,17 @@ type DNS struct {
 	questions []Question
 }
 
-// StartDNS serves cluster DNS on its address, UDP and TCP.
-func StartDNS(p *Plan) (*DNS, error) {
-	addr := net.JoinHostPort(clusterDNSIP.String(), "53")
+// ClusterDNS is where pods ask: cluster DNS's service address, port 53.
+var ClusterDNS = net.JoinHostPort(clusterDNSIP.String(), "53")
+
+// StartDNS serves cluster DNS on an address (ClusterDNS in the box), UDP
+// and TCP on the same port.
+func StartDNS(p *Plan, addr string) (*DNS, error) {
 	udp, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return nil, err
 	}
-	tcp, err := net.Listen("tcp", addr)
+	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
 	if err != nil {
 		udp.Close()
 		return nil, err

@@ -62,26 +62,8 @@ func RunStub() error {
 	if err := json.Unmarshal([]byte(os.Getenv(StubEnv)), &s); err != nil {
 		return fmt.Errorf("%s: %w", StubEnv, err)
 	}
-	for _, p := range s.Private {
-		st, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("%s: error reading file %s: %w", s.Program, p, err)
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return fmt.Errorf("%s: permissions on %s are too open (%04o)", s.Program, p, st.Mode().Perm())
-		}
-	}
-	for _, p := range append(append([]string(nil), s.Private...), s.Reads...) {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("%s: error opening file %s: %w", s.Program, p, err)
-		}
-		f.Close()
-	}
-	for _, p := range s.Writes {
-		if err := writable(p); err != nil {
-			return fmt.Errorf("%s: cannot write %s: %w", s.Program, p, err)
-		}
+	if err := checkFiles(s); err != nil {
+		return err
 	}
 	for _, l := range s.Listens {
 		if err := serve(l); err != nil {
@@ -120,6 +102,34 @@ func RunStub() error {
 		}
 		time.Sleep(3 * time.Second)
 	}
+}
+
+// checkFiles holds the files the program reads and writes to what it
+// would accept: private ones owner-only (mongod's keyfile check), every
+// one readable, every written path writable.
+func checkFiles(s Stub) error {
+	for _, p := range s.Private {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("%s: error reading file %s: %w", s.Program, p, err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return fmt.Errorf("%s: permissions on %s are too open (%04o)", s.Program, p, st.Mode().Perm())
+		}
+	}
+	for _, p := range append(append([]string(nil), s.Private...), s.Reads...) {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("%s: error opening file %s: %w", s.Program, p, err)
+		}
+		f.Close()
+	}
+	for _, p := range s.Writes {
+		if err := writable(p); err != nil {
+			return fmt.Errorf("%s: cannot write %s: %w", s.Program, p, err)
+		}
+	}
+	return nil
 }
 
 func allTrue(m map[int]bool) bool {
