@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
+	"github.com/libertum/platform-gitops/generator/blobcache"
 	"github.com/libertum/platform-gitops/generator/report"
 )
 
@@ -72,13 +73,20 @@ func runHistory(ctx context.Context, s *streams, args []string) int {
 
 // runCache is `gitops cache`: where the cache is, how big, and pruning it.
 func runCache(_ context.Context, s *streams, args []string) int {
-	f := newFlags(s, "cache", "gitops cache [--cache-dir DIR] dir|stats|prune [--older-than 720h]", "gitops cache prune --older-than 168h")
+	f := newFlags(s, "cache", "gitops cache [--cache-dir DIR] dir|stats|prune [--older-than 720h]|keygen", "gitops cache prune --older-than 168h")
 	a := &action.Cache{}
 	f.StringVar(&a.Dir, "cache-dir", "", "the cache (default $GITOPS_CACHE_DIR or the user cache dir)")
 	f.StringVar(&a.URL, "cache-url", "", "the remote tier stats also counts (default $GITOPS_CACHE_URL)")
 	age := f.Duration("older-than", 30*24*time.Hour, "prune: remove entries not used for this long")
 	if code, done := f.parse(args, 1, 1); done {
 		return code
+	}
+	if a.URL != "" {
+		if err := blobcache.CheckURL(a.URL); err != nil {
+			fmt.Fprintf(s.err, "gitops cache: %v\n", err)
+			f.Usage()
+			return exitError
+		}
 	}
 	sub := f.args[0]
 	a.Op, a.OlderThan = sub, *age
@@ -99,6 +107,9 @@ func runCache(_ context.Context, s *streams, args []string) int {
 		if r := st.Remote; r != nil {
 			fmt.Fprintf(s.out, "%s (remote): %d entries, %d bytes\n", r.URL, r.Entries, r.Bytes)
 		}
+	case "keygen":
+		fmt.Fprintf(s.out, "# the protected branch's jobs only (a CI secret): they sign what they write to the shared cache\n%s=%s\n", action.EnvCacheSigningKey, st.SigningKey)
+		fmt.Fprintf(s.out, "# every reader: shared entries not signed with the key above are refused\n%s=%s\n", action.EnvCacheVerifyKey, st.VerifyKey)
 	default:
 		fmt.Fprintf(s.out, "removed %d files (%d bytes) not used for %s from %s\n", st.Entries, st.Bytes, *age, st.Dir)
 	}

@@ -53,6 +53,8 @@ type flags struct {
 	*flag.FlagSet
 	name string
 	args []string // positional arguments, wherever they stood among the flags
+	// cfg, when the command takes the cache flags, is checked once parsed.
+	cfg *action.Config
 }
 
 func newFlags(s *streams, name, synopsis, example string) *flags {
@@ -92,6 +94,11 @@ func (f *flags) parse(args []string, lo, hi int, required ...string) (code int, 
 			problem = "--" + name + " is required"
 		}
 	}
+	if f.cfg != nil && !f.cfg.NoCache && problem == "" {
+		if err := f.cfg.CheckCache(); err != nil {
+			problem = err.Error()
+		}
+	}
 	if problem != "" {
 		fmt.Fprintf(f.Output(), "gitops %s: %s\n", f.name, problem)
 		f.Usage()
@@ -110,6 +117,8 @@ func (f *flags) config(s *streams, cache bool) *action.Config {
 		f.StringVar(&c.CacheDir, "cache-dir", "", "cache of rendered units and findings (default $GITOPS_CACHE_DIR or the user cache dir)")
 		f.BoolVar(&c.NoCache, "no-cache", false, "render and check everything, reading and writing no cache")
 		f.StringVar(&c.CacheURL, "cache-url", "", "shared remote cache behind the local one: azblob://CONTAINER, s3://BUCKET, file:///DIR (default $GITOPS_CACHE_URL)")
+		f.BoolVar(&c.CacheReadOnly, "cache-read-only", false, "read the shared cache, write nothing to it (default $GITOPS_CACHE_READ_ONLY; a pull request's jobs)")
+		f.cfg = c
 		f.DurationVar(&c.LockWait, "lock-timeout", 2*time.Minute, "how long a command that writes waits for another writer of the checkout")
 		f.StringVar(&c.Shard, "shard", "", "I/N: render this runner's share of the units, read the rest from rendered/")
 	}

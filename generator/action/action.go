@@ -7,6 +7,8 @@ package action
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +55,9 @@ type Config struct {
 	// remote read or write.
 	CacheURL      string
 	RemoteTimeout time.Duration
+	// CacheReadOnly reads the remote tier and writes nothing to it
+	// (default $GITOPS_CACHE_READ_ONLY): what a pull request's jobs do.
+	CacheReadOnly bool
 
 	wsMu sync.Mutex
 	ws   *workspace.Workspace
@@ -83,6 +88,64 @@ func (c *Config) reopen() {
 	c.wsMu.Unlock()
 }
 
+// Environment variables of the shared tier's trust.
+const (
+	// EnvCacheSigningKey holds the key (ed25519, base64) the protected
+	// branch's jobs sign the entries they write with; never a pull
+	// request's.
+	EnvCacheSigningKey = "GITOPS_CACHE_SIGNING_KEY"
+	// EnvCacheVerifyKey holds its public key: a reader given it refuses
+	// every shared entry not signed with it.
+	EnvCacheVerifyKey = "GITOPS_CACHE_VERIFY_KEY"
+	// EnvCacheReadOnly, when "true" or "1", makes the shared tier read-only.
+	EnvCacheReadOnly = "GITOPS_CACHE_READ_ONLY"
+)
+
+// CheckCache says whether the cache settings can be used: a remote URL of
+// a scheme the tool opens, keys that decode. Bad settings are bad input
+// (exit 2), not a warning.
+func (c *Config) CheckCache() error {
+	u := c.CacheURL
+	if u == "" {
+		u = os.Getenv(blobcache.EnvURL)
+	}
+	if u != "" {
+		if err := blobcache.CheckURL(u); err != nil {
+			return err
+		}
+	}
+	_, _, err := cacheKeys()
+	return err
+}
+
+// cacheKeys reads the signing and verifying keys from the environment.
+func cacheKeys() (ed25519.PrivateKey, ed25519.PublicKey, error) {
+	var priv ed25519.PrivateKey
+	var pub ed25519.PublicKey
+	if v := strings.TrimSpace(os.Getenv(EnvCacheSigningKey)); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		switch {
+		case err == nil && len(b) == ed25519.SeedSize:
+			priv = ed25519.NewKeyFromSeed(b)
+		case err == nil && len(b) == ed25519.PrivateKeySize:
+			priv = ed25519.PrivateKey(b)
+		default:
+			return nil, nil, fmt.Errorf("%s: want an ed25519 private key or seed, base64 (gitops cache keygen makes one)", EnvCacheSigningKey)
+		}
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvCacheVerifyKey)); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, nil, fmt.Errorf("%s: want an ed25519 public key, base64 (gitops cache keygen makes one)", EnvCacheVerifyKey)
+		}
+		pub = ed25519.PublicKey(b)
+	}
+	if priv != nil && pub != nil && !pub.Equal(priv.Public()) {
+		return nil, nil, fmt.Errorf("%s is not the public key of %s", EnvCacheVerifyKey, EnvCacheSigningKey)
+	}
+	return priv, pub, nil
+}
+
 // Cache returns the store to use, or nil when caching is off; opened once
 // per Config. A cache that cannot be opened (read-only home, no cache dir)
 // only costs speed, so it turns caching off rather than failing the
@@ -104,7 +167,12 @@ func (c *Config) Cache() *cache.Store {
 		if err != nil {
 			return
 		}
-		c.store = s
+		priv, pub, err := cacheKeys()
+		if err != nil {
+			c.logf("warning: %v; caching off\n", err)
+			return
+		}
+		c.store = s.Sign(priv).Verify(pub).Warn(c.logf)
 		u := c.CacheURL
 		if u == "" {
 			u = os.Getenv(blobcache.EnvURL)
@@ -124,6 +192,9 @@ func (c *Config) Cache() *cache.Store {
 			return
 		}
 		s.WithRemote(b, timeout, c.logf)
+		if v := os.Getenv(EnvCacheReadOnly); c.CacheReadOnly || v == "true" || v == "1" {
+			s.ReadOnly()
+		}
 	})
 	return c.store
 }

@@ -2,6 +2,9 @@ package action
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"time"
@@ -32,8 +35,21 @@ func (c *Cache) Run() (*CacheStats, error) {
 		return c.Stats()
 	case "prune":
 		return c.Prune(c.OlderThan)
+	case "keygen":
+		return c.Keygen()
 	}
 	return nil, &OperationError{Op: c.Op}
+}
+
+// Keygen makes a key pair for the shared tier: the private key goes to
+// the protected branch's jobs (a CI secret, $GITOPS_CACHE_SIGNING_KEY),
+// the public key to every reader ($GITOPS_CACHE_VERIFY_KEY).
+func (c *Cache) Keygen() (*CacheStats, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &CacheStats{SigningKey: base64.StdEncoding.EncodeToString(priv.Seed()), VerifyKey: base64.StdEncoding.EncodeToString(pub)}, nil
 }
 
 // OperationError is Run's answer to an Op that is none of dir, stats and
@@ -41,7 +57,7 @@ func (c *Cache) Run() (*CacheStats, error) {
 type OperationError struct{ Op string }
 
 func (e *OperationError) Error() string {
-	return fmt.Sprintf("unknown operation %q: want dir, stats or prune", e.Op)
+	return fmt.Sprintf("unknown operation %q: want dir, stats, prune or keygen", e.Op)
 }
 
 // CacheStats is the cache's size, or what a prune removed.
@@ -51,6 +67,8 @@ type CacheStats struct {
 	Bytes   int64
 	// Remote is the remote tier's size, when one is configured.
 	Remote *RemoteTier
+	// SigningKey and VerifyKey are what keygen made (base64).
+	SigningKey, VerifyKey string
 }
 
 // RemoteTier is the remote cache's address and size.

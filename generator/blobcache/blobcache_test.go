@@ -2,12 +2,15 @@ package blobcache
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +70,7 @@ func TestReadThroughWriteBack(t *testing.T) {
 	if st, _ := b.Remote(); st.Hits != 1 {
 		t.Errorf("the second read went to the bucket again (hits %d): the entry was not kept locally", st.Hits)
 	}
-	if n, _, err := a.RemoteSize(context.Background()); err != nil || n != 1 {
+	if n, _, err := a.RemoteSize(); err != nil || n != 1 {
 		t.Errorf("bucket holds %d entries (%v), want 1", n, err)
 	}
 }
@@ -97,7 +100,7 @@ func TestCorruptRemoteEntryIsRefused(t *testing.T) {
 	if got, ok := c.Get(k); ok {
 		t.Fatalf("a corrupt remote entry was used: %q", got)
 	}
-	if st, _ := c.Remote(); st.Refused != 1 || len(warned) != 1 || !strings.Contains(warned[0], "SHA-256") {
+	if st, _ := c.Remote(); st.Refused != 1 || st.Down || len(warned) != 1 || !strings.Contains(warned[0], "SHA-256") {
 		t.Errorf("refused %d, warnings %q", st.Refused, warned)
 	}
 }
@@ -159,8 +162,8 @@ func TestStoreDownOrSlowNeverFails(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("ten operations took %s: the timeout did not bound them", d)
 	}
-	if st, _ := s.Remote(); !st.Down || warned != 1 || hang.calls != 1 {
-		t.Errorf("down %v, %d warnings, %d calls; want off after one timed-out call and one warning", st.Down, warned, hang.calls)
+	if st, _ := s.Remote(); !st.Down || warned != 1 || hang.calls.Load() != 1 {
+		t.Errorf("down %v, %d warnings, %d calls; want off after one timed-out call and one warning", st.Down, warned, hang.calls.Load())
 	}
 	if _, ok := s.Get(key(t, "0")); !ok {
 		t.Error("the local tier lost what it was given while the remote was down")
@@ -171,11 +174,11 @@ func TestStoreDownOrSlowNeverFails(t *testing.T) {
 // bucket behind a dead network path does.
 type hangingTier struct {
 	addr  string
-	calls int
+	calls atomic.Int64
 }
 
 func (h *hangingTier) wait(ctx context.Context) error {
-	h.calls++
+	h.calls.Add(1)
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.addr)
 	if err != nil {
 		return err
@@ -186,9 +189,11 @@ func (h *hangingTier) wait(ctx context.Context) error {
 }
 
 func (h *hangingTier) Get(ctx context.Context, _ string) ([]byte, error) { return nil, h.wait(ctx) }
-func (h *hangingTier) Put(ctx context.Context, _ string, _ []byte) error { return h.wait(ctx) }
-func (h *hangingTier) Size(ctx context.Context) (int, int64, error)      { return 0, 0, h.wait(ctx) }
-func (h *hangingTier) String() string                                    { return "tcp://" + h.addr }
+func (h *hangingTier) Put(ctx context.Context, _ string, _ []byte, _ bool) error {
+	return h.wait(ctx)
+}
+func (h *hangingTier) Size(ctx context.Context) (int, int64, error) { return 0, 0, h.wait(ctx) }
+func (h *hangingTier) String() string                               { return "tcp://" + h.addr }
 
 // TestTwoWritersOneBucket: runners writing the same entries at once leave
 // every entry whole.
@@ -217,5 +222,160 @@ func TestTwoWritersOneBucket(t *testing.T) {
 	}
 	if st, _ := c.Remote(); st.Refused != 0 || st.Hits != 50 {
 		t.Errorf("third runner: %+v", st)
+	}
+}
+
+// signer returns a key pair for the shared tier's writer.
+func signer(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, priv
+}
+
+// entryPath is where a file:// bucket keeps an entry.
+func entryPath(dir string, k cache.Key) string { return filepath.Join(dir, k.String()[:2], k.String()) }
+
+// TestSwappedSharedEntry: an older entry of a unit copied over the new
+// key in the shared store is refused (not served as the new render), the
+// tier stays on, and the runner's fresh render replaces it for the next.
+func TestSwappedSharedEntry(t *testing.T) {
+	u, dir := fileURL(t)
+	pub, priv := signer(t)
+	ci := tiered(t, u, nil).Sign(priv).Verify(pub)
+	old, now := key(t, "api tag 1"), key(t, "api tag 2")
+	if err := ci.Put(old, []byte("image: api:1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ci.Put(key(t, "web"), []byte("image: web:1")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(entryPath(dir, old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(entryPath(dir, now)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entryPath(dir, now), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	runner := tiered(t, u, func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }).Sign(priv).Verify(pub)
+	if got, ok := runner.Get(now); ok {
+		t.Fatalf("the old render was served for the new key: %q", got)
+	}
+	if _, ok := runner.Get(key(t, "web")); !ok {
+		t.Error("one refused entry turned the shared tier off")
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "entry of key "+old.String()) {
+		t.Errorf("warnings %q", warned)
+	}
+	if err := runner.Put(now, []byte("image: api:2")); err != nil {
+		t.Fatal(err)
+	}
+	next := tiered(t, u, nil).Verify(pub)
+	if got, ok := next.Get(now); !ok || string(got) != "image: api:2" {
+		t.Errorf("after the runner's render: %q, %v: the refused entry was not replaced", got, ok)
+	}
+}
+
+// TestOnlySignedEntriesAreRead: a reader given the public key refuses
+// entries nobody signed (a pull request with a write token) or another
+// key signed; a run that cannot sign does not write where readers verify,
+// and a read-only one writes nothing.
+func TestOnlySignedEntriesAreRead(t *testing.T) {
+	u, dir := fileURL(t)
+	pub, priv := signer(t)
+	_, mallory := signer(t)
+	k := key(t, "unit")
+	for name, w := range map[string]*cache.Store{
+		"unsigned":              tiered(t, u, nil),
+		"signed by another key": tiered(t, u, nil).Sign(mallory),
+	} {
+		if err := w.Put(k, []byte("planted")); err != nil {
+			t.Fatal(err)
+		}
+		reader := tiered(t, u, nil).Verify(pub)
+		if got, ok := reader.Get(k); ok {
+			t.Errorf("%s: the reader took %q", name, got)
+		}
+		os.Remove(entryPath(dir, k))
+	}
+	pr := tiered(t, u, nil).Verify(pub)
+	if err := pr.Put(k, []byte("from a pull request")); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := tiered(t, u, nil).Sign(priv).Verify(pub).ReadOnly()
+	if err := readOnly.Put(key(t, "other"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := pr.RemoteSize(); err != nil || n != 0 {
+		t.Errorf("the shared tier holds %d entries (%v): a run that cannot sign, or a read-only one, wrote", n, err)
+	}
+	ci := tiered(t, u, nil).Sign(priv).Verify(pub)
+	if err := ci.Put(k, []byte("rendered by CI")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tiered(t, u, nil).Verify(pub).Get(k); !ok || string(got) != "rendered by CI" {
+		t.Errorf("CI's signed entry: %q, %v", got, ok)
+	}
+}
+
+// TestFIFOInAFileStore: an entry that blocks (a FIFO; a hung mount) costs
+// one bounded call, then the tier is off; the run goes on.
+func TestFIFOInAFileStore(t *testing.T) {
+	u, dir := fileURL(t)
+	k := key(t, "unit")
+	if err := os.MkdirAll(filepath.Dir(entryPath(dir, k)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(entryPath(dir, k), 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	s := tiered(t, u, nil)
+	// Let the read that blocked go when the test is done.
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(entryPath(dir, k), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	start := time.Now()
+	if _, ok := s.Get(k); ok {
+		t.Fatal("a FIFO was an entry")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the read took %s", d)
+	}
+	if st, _ := s.Remote(); !st.Down {
+		t.Error("a store that blocked is still used")
+	}
+}
+
+// TestFileStoreWithoutTMPDIR: a file:// store writes its temporary files
+// beside its entries, so it works when $TMPDIR is on another file system
+// (or, here, not writable at all).
+func TestFileStoreWithoutTMPDIR(t *testing.T) {
+	u, _ := fileURL(t)
+	s := tiered(t, u, nil)
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	if err := s.Put(key(t, "unit"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := s.RemoteSize(); err != nil || n != 1 {
+		t.Errorf("the store holds %d entries (%v), want 1", n, err)
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"azblob://cache": true, "s3://bucket": true, "file:///var/cache/gitops": true,
+		"http://cache.example.com": false, "https://x": false, "/var/cache": false, "": false,
+	} {
+		if err := CheckURL(u); (err == nil) != ok {
+			t.Errorf("CheckURL(%q) = %v", u, err)
+		}
 	}
 }

@@ -3,13 +3,19 @@
 // the tool that computed it), the value is the result's bytes.
 //
 // Entries are written to a temporary file and renamed into place, so
-// concurrent runs never see half an entry; every entry carries the checksum
-// of its payload, so a corrupt or truncated one is a miss (and is removed),
-// never a result.
+// concurrent runs never see half an entry. Every entry names the key it is
+// the entry of and carries the checksum of its payload, and may carry a
+// signature (ed25519, over both) by the key CI writes the shared tier
+// with: an entry found under another key (a copy of an older render), a
+// corrupt or truncated one, or — where the reader is given the public key
+// — an unsigned or foreign one is a miss, warned about once and replaced,
+// never a result. Reading an entry never blocks: only regular files are
+// read, and every call to the shared tier has a deadline.
 package cache
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,12 +23,15 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -30,7 +39,10 @@ import (
 const EnvDir = "GITOPS_CACHE_DIR"
 
 // magic starts every entry; a format change bumps its version.
-const magic = "gitops-cache/1\n"
+const magic = "gitops-cache/2\n"
+
+// maxEntry bounds what is read as one entry.
+const maxEntry = 256 << 20
 
 // Key identifies a cached result.
 type Key [sha256.Size]byte
@@ -101,6 +113,14 @@ type Store struct {
 	hits, misses atomic.Int64
 	// remote is the optional shared second tier.
 	remote *remote
+	// signer signs every entry written; verifier, when set, is the key
+	// the shared tier's entries must be signed with.
+	signer   ed25519.PrivateKey
+	verifier ed25519.PublicKey
+	// warn reports a refused entry, once per run.
+	warn     func(format string, args ...any)
+	warnOnce sync.Once
+	refused  atomic.Int64
 }
 
 // DefaultDir is $GITOPS_CACHE_DIR, or libertum-gitops under the user cache
@@ -124,6 +144,51 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// Sign makes the store sign every entry it writes with key (the shared
+// tier's writer: CI on the protected branch).
+func (s *Store) Sign(key ed25519.PrivateKey) *Store {
+	if s != nil {
+		s.signer = key
+	}
+	return s
+}
+
+// Verify makes the store refuse every shared-tier entry not signed with
+// key: a pull request that reads the shared tier trusts only what CI
+// wrote.
+func (s *Store) Verify(key ed25519.PublicKey) *Store {
+	if s != nil {
+		s.verifier = key
+	}
+	return s
+}
+
+// Warn sets where refused entries are reported.
+func (s *Store) Warn(f func(format string, args ...any)) *Store {
+	if s != nil {
+		s.warn = f
+	}
+	return s
+}
+
+// refuse counts a refused entry and warns about the first of the run.
+func (s *Store) refuse(where string, k Key, why string) {
+	s.refused.Add(1)
+	s.warnOnce.Do(func() {
+		if s.warn != nil {
+			s.warn("warning: %s cache entry %s refused (%s); rendering it again and replacing it (further refusals are counted by gitops cache stats)\n", where, k, why)
+		}
+	})
+}
+
+// Refused counts the entries refused in this run.
+func (s *Store) Refused() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.refused.Load()
+}
+
 // Dir is where the store keeps its entries.
 func (s *Store) Dir() string { return s.dir }
 
@@ -132,20 +197,26 @@ func (s *Store) path(k Key) string {
 	return filepath.Join(s.dir, hex[:2], hex)
 }
 
-// Get returns the payload stored under k. A missing, unreadable, truncated
-// or corrupt entry is a miss; a corrupt one is removed.
+// Get returns the payload stored under k. A missing or unreadable entry
+// is a miss; one that is not k's, is corrupt or truncated, or is not a
+// regular file is a miss, reported and removed.
 func (s *Store) Get(k Key) ([]byte, bool) {
 	if s == nil {
 		return nil, false
 	}
-	b, err := os.ReadFile(s.path(k))
-	if err == nil {
-		payload, ok := unwrap(b)
-		if ok {
+	b, err := readEntry(s.path(k))
+	switch {
+	case err == nil:
+		payload, why := unwrap(k, b, nil)
+		if why == "" {
 			s.hits.Add(1)
 			s.touch(s.path(k))
 			return payload, true
 		}
+		s.refuse("local", k, why)
+		os.Remove(s.path(k))
+	case errors.Is(err, errNotRegular):
+		s.refuse("local", k, err.Error())
 		os.Remove(s.path(k))
 	}
 	if payload, ok := s.fetch(k); ok {
@@ -213,6 +284,31 @@ func (s *Store) Put(k Key, payload []byte) error {
 	return nil
 }
 
+// errNotRegular is an entry that is not a regular file: a FIFO or a device
+// would block the reader.
+var errNotRegular = errors.New("not a regular file")
+
+// readEntry reads an entry without ever blocking: opened without waiting
+// for a writer, read only when it is a regular file.
+func readEntry(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, errNotRegular
+		}
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	return io.ReadAll(io.LimitReader(f, maxEntry))
+}
+
 func (s *Store) putLocal(k Key, payload []byte) error {
 	p := s.path(k)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -222,7 +318,7 @@ func (s *Store) putLocal(k Key, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("cache put: %w", err)
 	}
-	_, werr := tmp.Write(wrap(payload))
+	_, werr := tmp.Write(wrap(k, payload, s.signer))
 	cerr := tmp.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		os.Remove(tmp.Name())
@@ -267,20 +363,54 @@ func (s *Store) eachFile(f func(path string, info fs.FileInfo) error) error {
 	})
 }
 
-func wrap(payload []byte) []byte {
+// An entry is: magic, the key it is the entry of, the SHA-256 of its
+// payload, the length of a signature and the signature (ed25519 over the
+// magic, key and checksum; none when the writer signs nothing), the
+// payload.
+func wrap(k Key, payload []byte, signer ed25519.PrivateKey) []byte {
 	sum := sha256.Sum256(payload)
-	out := make([]byte, 0, len(magic)+len(sum)+len(payload))
+	var sig []byte
+	if signer != nil {
+		sig = ed25519.Sign(signer, signed(k, sum))
+	}
+	out := make([]byte, 0, len(magic)+len(k)+len(sum)+2+len(sig)+len(payload))
 	out = append(out, magic...)
+	out = append(out, k[:]...)
 	out = append(out, sum[:]...)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(sig)))
+	out = append(out, sig...)
 	return append(out, payload...)
 }
 
-func unwrap(b []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(b, []byte(magic)) || len(b) < len(magic)+sha256.Size {
-		return nil, false
+func signed(k Key, sum [sha256.Size]byte) []byte {
+	return append(append([]byte(magic), k[:]...), sum[:]...)
+}
+
+// unwrap returns an entry's payload, or says why it is not k's entry: it
+// names another key, fails its checksum, or (with verifier) carries no
+// signature by verifier's key.
+func unwrap(k Key, b []byte, verifier ed25519.PublicKey) ([]byte, string) {
+	head := len(magic) + len(k) + sha256.Size + 2
+	if !bytes.HasPrefix(b, []byte(magic)) || len(b) < head {
+		return nil, "not an entry of this format, or truncated"
 	}
-	b = b[len(magic):]
-	payload := b[sha256.Size:]
-	sum := sha256.Sum256(payload)
-	return payload, bytes.Equal(sum[:], b[:sha256.Size])
+	var named Key
+	copy(named[:], b[len(magic):])
+	if named != k {
+		return nil, "it is the entry of key " + named.String()
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], b[len(magic)+len(k):])
+	n := int(binary.BigEndian.Uint16(b[head-2:]))
+	if len(b) < head+n {
+		return nil, "truncated"
+	}
+	sig, payload := b[head:head+n], b[head+n:]
+	if got := sha256.Sum256(payload); got != sum {
+		return nil, "its payload fails its SHA-256"
+	}
+	if verifier != nil && (n != ed25519.SignatureSize || !ed25519.Verify(verifier, signed(k, sum), sig)) {
+		return nil, "not signed with the shared tier's key"
+	}
+	return payload, ""
 }

@@ -2,12 +2,14 @@ package cache
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -77,7 +79,7 @@ func TestCorruptEntriesAreMisses(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := key(t, "unit")
-	whole := wrap([]byte("a payload long enough to damage"))
+	whole := wrap(k, []byte("a payload long enough to damage"), nil)
 	for name, data := range map[string][]byte{
 		"truncated":     whole[:len(whole)-3],
 		"flipped byte":  append(append([]byte(nil), whole[:len(whole)-1]...), whole[len(whole)-1]^1),
@@ -97,6 +99,104 @@ func TestCorruptEntriesAreMisses(t *testing.T) {
 		if _, err := os.Stat(s.path(k)); !os.IsNotExist(err) {
 			t.Errorf("%s: the corrupt entry was not removed (%v)", name, err)
 		}
+	}
+}
+
+// TestEntryIsItsKeys: an entry copied under another key (an older render
+// of the unit over the new key) is a miss, reported once and removed;
+// the unit renders again and its own entry replaces it.
+func TestEntryIsItsKeys(t *testing.T) {
+	var warned []string
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Warn(func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	old, now := key(t, "unit", "tag 1"), key(t, "unit", "tag 2")
+	if err := s.Put(old, []byte("image: api:1")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.path(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path(now)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.path(now), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.Get(now); ok {
+		t.Fatalf("the old unit's entry was served for the new key: %q", got)
+	}
+	if s.Refused() != 1 || len(warned) != 1 || !strings.Contains(warned[0], "entry of key "+old.String()) {
+		t.Errorf("refused %d, warned %q", s.Refused(), warned)
+	}
+	if _, err := os.Stat(s.path(now)); !os.IsNotExist(err) {
+		t.Errorf("the swapped entry was not removed (%v)", err)
+	}
+	if err := s.Put(now, []byte("image: api:2")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.Get(now); !ok || string(got) != "image: api:2" {
+		t.Errorf("after the render: %q, %v", got, ok)
+	}
+}
+
+// TestEntryThatBlocksIsAMiss: a FIFO (or anything but a regular file)
+// where an entry should be never blocks the reader.
+func TestEntryThatBlocksIsAMiss(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := key(t, "unit")
+	if err := os.MkdirAll(filepath.Dir(s.path(k)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(s.path(k), 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan bool)
+	go func() { _, ok := s.Get(k); done <- ok }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Error("a FIFO was an entry")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Get blocks on a FIFO")
+	}
+	if s.Refused() != 1 {
+		t.Errorf("refused %d, want 1", s.Refused())
+	}
+}
+
+// TestSignatures: a signed entry verifies with its public key; an
+// unsigned or foreign one does not.
+func TestSignatures(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	otherPub, otherPriv, _ := ed25519.GenerateKey(nil)
+	k := key(t, "unit")
+	signed := wrap(k, []byte("p"), priv)
+	if _, why := unwrap(k, signed, pub); why != "" {
+		t.Errorf("a signed entry: %s", why)
+	}
+	for name, b := range map[string][]byte{
+		"unsigned":              wrap(k, []byte("p"), nil),
+		"signed by another key": wrap(k, []byte("p"), otherPriv),
+	} {
+		if _, why := unwrap(k, b, pub); why == "" {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, why := unwrap(k, signed, otherPub); why == "" {
+		t.Error("accepted with another public key")
+	}
+	// A signature is over the key: re-filing a signed entry under
+	// another key does not make it that key's.
+	if _, why := unwrap(key(t, "other"), signed, pub); why == "" {
+		t.Error("a signed entry filed under another key was accepted")
 	}
 }
 

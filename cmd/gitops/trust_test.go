@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/libertum/platform-gitops/generator/action"
+)
+
+// entryWith returns the path of the one cache entry under dir whose bytes
+// hold want (and, when not empty, not unwanted).
+func entryWith(t *testing.T, dir, want, unwanted string) string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(want)) && (unwanted == "" || !bytes.Contains(b, []byte(unwanted))) {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d entries hold %q: %v", len(found), want, found)
+	}
+	return found[0]
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSwappedRenderEntry: an older render of a unit copied over the new
+// unit's key — in the local cache or in the shared store — is refused:
+// render writes the new image tag, verify finds the drift, one warning.
+func TestSwappedRenderEntry(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		name := "local cache"
+		if shared {
+			name = "shared store"
+		}
+		t.Run(name, func(t *testing.T) {
+			root := platformCopy(t)
+			local, store := t.TempDir(), t.TempDir()
+			args := func(more ...string) []string {
+				a := append([]string{"--root", root, "--env", "staging"}, more...)
+				if shared {
+					return append(a, "--cache-dir", t.TempDir(), "--cache-url", "file://"+store)
+				}
+				return append(a, "--cache-dir", local)
+			}
+			if code, _, stderr := gitops(t, append([]string{"render", "--quiet"}, args()...)...); code != exitOK {
+				t.Fatalf("render: %d\n%s", code, stderr)
+			}
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+				t.Fatalf("set-image: %d\n%s", code, stderr)
+			}
+			if code, _, stderr := gitops(t, append([]string{"render", "--quiet"}, args()...)...); code != exitOK {
+				t.Fatalf("render: %d\n%s", code, stderr)
+			}
+			dir := local
+			if shared {
+				dir = store
+			}
+			fresh := entryWith(t, dir, "libertum/api:0a1b2c3d4e5f", "")
+			old := entryWith(t, dir, "libertum/api:9f2c4e1a7b3d", "kind: Ingress\nmetadata:\n  labels:\n    app.kubernetes.io/name: web")
+			copyFile(t, old, fresh)
+
+			code, _, stderr := gitops(t, append([]string{"render", "--quiet"}, args()...)...)
+			if code != exitOK || strings.Count(stderr, "refused") != 1 {
+				t.Fatalf("render over the swapped entry: exit %d, want 0 and one warning\n%s", code, stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "libertum/api:0a1b2c3d4e5f") {
+				t.Fatalf("render wrote the old image from the swapped entry:\n%s", b)
+			}
+			// The same swap again, now against verify: the committed tree
+			// holds the old tag, the drift must show.
+			copyFile(t, old, fresh)
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=9f2c4e1a7b3d"); code != exitOK {
+				t.Fatalf("set-image back: %d\n%s", code, stderr)
+			}
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+				t.Fatalf("set-image: %d\n%s", code, stderr)
+			}
+			os.WriteFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"), bytes.ReplaceAll(b, []byte("0a1b2c3d4e5f"), []byte("9f2c4e1a7b3d")), 0o644)
+			code, stdout, _ := gitops(t, append([]string{"verify", "--today", "2026-12-06"}, args()...)...)
+			if code != exitFindings || !strings.Contains(stdout, "Deployment_api.yaml") {
+				t.Errorf("verify over the swapped entry: exit %d, want the drift of the api Deployment\n%s", code, stdout)
+			}
+		})
+	}
+}
+
+// TestSwappedFindingsEntry: a clean environment's findings copied over a
+// violating one's key do not make verify pass.
+func TestSwappedFindingsEntry(t *testing.T) {
+	root := platformCopy(t)
+	dir := t.TempDir()
+	verify := func() (int, string) {
+		code, stdout, _ := gitops(t, "verify", "--root", root, "--env", "dev", "--cache-dir", dir, "--today", "2026-12-06", "--format", "json")
+		return code, stdout
+	}
+	if code, out := verify(); code != exitOK {
+		t.Fatalf("verify: %d\n%s", code, out)
+	}
+	// The findings entry is the one that holds no rendered object.
+	clean := entryWith(t, dir, "", "apiVersion")
+	// A violation: a container that may escalate its privileges.
+	path := filepath.Join(root, "base/api/deployment.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(b), "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", 1)
+	if broken == string(b) {
+		t.Fatal("base/api/deployment.yaml changed shape")
+	}
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
+		t.Fatalf("verify of the violation: %d\n%s", code, out)
+	}
+	violating := entryWith(t, dir, "podsecurity.privilege-escalation", "")
+	copyFile(t, clean, violating)
+	if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
+		t.Errorf("verify over the swapped findings: exit %d, want the violation\n%s", code, out)
+	}
+}
+
+// TestCacheURLMustBeAStore: a remote cache URL of a scheme the tool cannot
+// open is bad input, from the flag and from the environment.
+func TestCacheURLMustBeAStore(t *testing.T) {
+	root := platformCopy(t)
+	code, _, stderr := gitops(t, "render", "--root", root, "--quiet", "--cache-url", "http://cache.example.com/gitops")
+	if code != exitError || !strings.Contains(stderr, `scheme "http"`) || !strings.Contains(stderr, "usage: gitops render") {
+		t.Errorf("--cache-url http://: exit %d, want %d with the usage\n%s", code, exitError, stderr)
+	}
+	t.Setenv("GITOPS_CACHE_URL", "https://cache.example.com")
+	if code, _, stderr := gitops(t, "verify", "--root", root, "--env", "dev"); code != exitError || !strings.Contains(stderr, `scheme "https"`) {
+		t.Errorf("$GITOPS_CACHE_URL https://: exit %d\n%s", code, stderr)
+	}
+	t.Setenv("GITOPS_CACHE_URL", "")
+	t.Setenv(action.EnvCacheVerifyKey, "not base64!")
+	if code, _, stderr := gitops(t, "verify", "--root", root, "--env", "dev"); code != exitError || !strings.Contains(stderr, action.EnvCacheVerifyKey) {
+		t.Errorf("a verify key that does not decode: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestCacheKeygen: keygen makes a pair whose public half verifies the
+// private half's entries.
+func TestCacheKeygen(t *testing.T) {
+	code, stdout, _ := gitops(t, "cache", "keygen")
+	if code != exitOK || !strings.Contains(stdout, action.EnvCacheSigningKey+"=") || !strings.Contains(stdout, action.EnvCacheVerifyKey+"=") {
+		t.Fatalf("keygen: %d\n%s", code, stdout)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			t.Setenv(k, v)
+		}
+	}
+	if err := (&action.Config{}).CheckCache(); err != nil {
+		t.Errorf("the pair keygen made: %v", err)
+	}
+}
