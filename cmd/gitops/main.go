@@ -2,7 +2,7 @@
 // Kubernetes manifests under rendered/, in process.
 //
 // Exit codes: 0 ok, 1 findings (violations or drift), 2 bad input or an
-// internal error.
+// internal error, 3 out of memory, 130 interrupted.
 package main
 
 import (
@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/libertum/platform-gitops/generator/proc"
 )
@@ -21,7 +23,16 @@ const (
 	exitOK       = 0
 	exitFindings = 1
 	exitError    = 2
+	// exitMemory: the run ran out of memory (not the input's fault).
+	exitMemory = 3
+	// exitInterrupted: Ctrl-C or SIGTERM.
+	exitInterrupted = 130
 )
+
+// interruptGrace is how long a command may take to stop after an
+// interrupt before the process ends anyway: what it renders or commits is
+// written aside and renamed into place, so stopping never leaves half of it.
+const interruptGrace = 2 * time.Second
 
 // commands are every subcommand, in the order usage lists them.
 var commands = []command{
@@ -50,11 +61,25 @@ func usage() string {
 }
 
 func main() {
+	if code, ok := supervise(); ok {
+		os.Exit(code)
+	}
 	proc.TuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A command stops at its next look at ctx; one blocked elsewhere (a
+	// hung store, a policy that never ends) is not waited for.
+	go func() {
+		<-ctx.Done()
+		time.Sleep(interruptGrace)
+		fmt.Fprintln(os.Stderr, "gitops: interrupted")
+		os.Exit(exitInterrupted)
+	}()
 	stopProfile := proc.StartProfile()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfile()
+	if ctx.Err() != nil && code != exitOK {
+		code = exitInterrupted
+	}
 	stop()
 	os.Exit(code)
 }
