@@ -12,7 +12,7 @@ RACE_PKGS := ./generator/render/ ./generator/kustomize/ ./generator/policy/ ./ge
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.
-FUZZ      := FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
+FUZZ      := FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
 FUZZTIME  ?= 30s
 
 .PHONY: help build render test race fuzz golden lint bench e2e argocd promtool programs azurite scale

@@ -334,11 +334,23 @@ func TestPolicyRules(t *testing.T) {
 
 func TestPolicyWarnDoesNotFail(t *testing.T) {
 	objs := stampObjects(t)
+	spec := at(t, find(t, objs, "HorizontalPodAutoscaler", "api"), "spec")
+	spec["maxReplicas"] = spec["minReplicas"]
+	code, out := policyCheck(t, objs)
+	if code != exitOK || !strings.Contains(out, "scaling.fixed-hpa") {
+		t.Errorf("exit %d, want 0 with a scaling.fixed-hpa warning:\n%s", code, out)
+	}
+}
+
+// TestLiteralCredentialIsOneVerdict: a literal credential is denied by
+// policy check as render refuses it (one classifier, in the check step).
+func TestLiteralCredentialIsOneVerdict(t *testing.T) {
+	objs := stampObjects(t)
 	c := apiContainer(t, objs)
 	c["env"] = append(c["env"].([]any), map[string]any{"name": "DB_PASSWORD", "value": "hunter2"})
 	code, out := policyCheck(t, objs)
-	if code != exitOK || !strings.Contains(out, "secrets.env-literal") {
-		t.Errorf("exit %d, want 0 with a secrets.env-literal warning:\n%s", code, out)
+	if code != exitFindings || !deniedRules(t, out)["secrets.plaintext"] {
+		t.Errorf("exit %d, want 1 with secrets.plaintext denied:\n%s", code, out)
 	}
 }
 
@@ -357,5 +369,52 @@ func TestPolicyTestCommand(t *testing.T) {
 	code, stdout, _ = gitops(t, "policy", "test", "--root", broken)
 	if code != exitFindings || !strings.Contains(stdout, "FAIL") {
 		t.Errorf("a failing Rego test: exit %d, want 1:\n%s", code, stdout)
+	}
+}
+
+// TestGenerateNameObjectsAreJudged: objects named only by generateName
+// are held to every rule, as named ones are (the rules that print the name
+// skipped them).
+func TestGenerateNameObjectsAreJudged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "generated.yaml")
+	manifests := `apiVersion: v1
+kind: Secret
+metadata:
+  generateName: db-
+  namespace: libertum
+  labels: {app.kubernetes.io/name: api, app.kubernetes.io/part-of: libertum, libertum.io/environment: prod, libertum.io/stamp: weu-1}
+stringData:
+  password: hunter2
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: migrate-
+  namespace: libertum
+  labels: {app.kubernetes.io/name: api, libertum.io/environment: prod, libertum.io/stamp: weu-1}
+spec:
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: api}
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: acrlibertumprod.azurecr.io/libertum/api:9f2c4e1a7b3d
+          securityContext: {privileged: true}
+`
+	if err := os.WriteFile(path, []byte(manifests), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := gitops(t, "policy", "check", "--root", repoRoot, "--env", "prod", "--format", "json", path)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	rules := deniedRules(t, stdout)
+	for _, want := range []string{"secrets.plaintext", "podsecurity.privileged", "labels.required"} {
+		if !rules[want] {
+			t.Errorf("%s not denied for a generateName object; denied: %v", want, rules)
+		}
 	}
 }

@@ -8,16 +8,15 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/libertum/platform-gitops/generator/credential"
+	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 )
 
 // PlaintextRule names the findings of a render that would write a
-// credential in the clear.
-const PlaintextRule = "secrets.plaintext"
+// credential in the clear: the check step's rule, one verdict.
+const PlaintextRule = check.PlaintextRule
 
 // CredentialError refuses to write a render that carries credentials in
 // the clear; nothing was written.
@@ -61,13 +60,7 @@ func refuseCredentials(res *render.Result) error {
 func credentialsOf(u *render.Unit) []policy.Finding {
 	var fs []policy.Finding
 	for i, o := range u.Objects {
-		for _, l := range credential.Literals(o.Object) {
-			fs = append(fs, policy.Finding{
-				Rule: PlaintextRule, Level: policy.Deny, Unit: u.Unit,
-				Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: layout.RepoPath(u.Files[i].Path),
-				Message: l.Path + ": " + l.Why, Fix: "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
-			})
-		}
+		fs = append(fs, check.Credentials(policy.Input{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path), Object: o})...)
 	}
 	return fs
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/connectivity"
+	"github.com/libertum/platform-gitops/generator/credential"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/needs"
@@ -185,6 +186,7 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 		rules[SchemaRule] = true
 		rules[connectivity.Rule] = true
 		rules[UpstreamRule] = true
+		rules[PlaintextRule] = true
 		for _, r := range needs.Rules {
 			rules[r] = true
 		}
@@ -333,6 +335,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	var out []policy.Finding
 	for _, in := range inputs {
 		obj := in.Object
+		out = append(out, Credentials(in)...)
 		if err := c.validator.Check(obj); err != nil {
 			out = append(out, policy.Finding{
 				Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
@@ -384,4 +387,26 @@ func componentSource(env *spec.Environment, component string) string {
 		return env.Where("spec", "components")
 	}
 	return env.Where("spec", "components", component)
+}
+
+// PlaintextRule names a credential written in the clear: a Secret's data,
+// a value named like a credential, a URL's password, a connection
+// string's key, a token in a webhook URL (package credential, the one
+// classifier: render refuses what this rule denies).
+const PlaintextRule = "secrets.plaintext"
+
+// Credentials returns a finding for every credential an object carries in
+// the clear, each naming the field.
+func Credentials(in policy.Input) []policy.Finding {
+	var fs []policy.Finding
+	o := in.Object
+	for _, l := range credential.Literals(o.Object) {
+		fs = append(fs, policy.Finding{
+			Rule: PlaintextRule, Level: policy.Deny, Unit: in.Unit,
+			Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: in.File, Source: in.Source,
+			Message: l.Path + ": " + l.Why,
+			Fix:     "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
+		})
+	}
+	return fs
 }

@@ -1,14 +1,19 @@
 // Package credential decides, by meaning, what in a rendered object is a
-// credential: a Secret's data, an environment variable whose name's words
-// say it holds one, the password of a URL. Every output that shows values
-// (verify's drift, diff, publish) masks through it, and render refuses to
-// write a credential in the clear.
+// credential: a Secret's data; a value under a name whose words say it
+// holds one (DB_PASSWORD, PGPASSWORD, DB_PASS, JWT, the key of a
+// properties line or a query parameter, a --db-password= argument); the
+// password of a URL; an Authorization value (Basic …, Bearer …); a
+// webhook URL's token; a storage account key or SAS signature in a
+// connection string. It is the one classifier: render refuses to write
+// what it finds, the check step (verify, diff, policy check, publish)
+// denies it, and every output that shows values masks it.
 package credential
 
 import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +25,21 @@ const Masked = "********"
 
 // credentialWords are the words of a name that mark its value secret.
 var credentialWords = map[string]bool{
-	"PASSWORD": true, "PASSWD": true, "PASSPHRASE": true, "SECRET": true, "SECRETS": true,
-	"TOKEN": true, "TOKENS": true, "KEY": true, "KEYS": true, "APIKEY": true,
-	"CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true, "PRIVATE": true,
-	"SAS": true, "CERT": false, "DSN": true,
+	"PASSWORD": true, "PASSWD": true, "PASSPHRASE": true, "PASS": true, "PW": true, "PWD": true,
+	"SECRET": true, "SECRETS": true, "TOKEN": true, "TOKENS": true, "KEY": true, "KEYS": true, "APIKEY": true,
+	"CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true, "PRIVATE": true, "JWT": true, "BEARER": true,
+	"HMAC": true, "SAS": true, "SIG": true, "SIGNATURE": true, "AUTHORIZATION": true, "DSN": true, "CONN": true,
+	"ACCOUNTKEY": true, "SHAREDACCESSSIGNATURE": true, "CERT": false,
 }
+
+// strongWords say a value is a credential even when it looks like a
+// setting (a numeric DB_PASSWORD); KEY or TOKENS with a number are sizes.
+var strongWords = map[string]bool{"PASSWORD": true, "PASSWD": true, "PASSPHRASE": true, "PASS": true, "PW": true, "PWD": true, "SECRET": true}
+
+// joinedSuffixes end a word that joins a credential word to another
+// (PGPASSWORD, ACCESSTOKEN, CLIENTSECRET); shorter words (KEY, PASS) are
+// too often the end of another word (MONKEY, BYPASS) to count joined.
+var joinedSuffixes = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "ACCOUNTKEY"}
 
 // pointerWords, last in a name, say the value says where a credential is
 // (REDIS_PASSWORD_FILE, TOKEN_URL), or something about it, not the
@@ -86,27 +101,69 @@ func IsName(name string) bool {
 		case word == "KEY" && notAfterKey[next]:
 		case credentialWords[word]:
 			return true
-		case (word == "CONNECTION" || word == "CONN") && (next == "STRING" || next == "STR"):
+		case word == "CONNECTION" && (next == "STRING" || next == "STR"):
 			return true
 		case word == "CONNECTIONSTRING":
+			return true
+		case joined(word):
 			return true
 		}
 	}
 	return false
 }
 
+// joined reports whether a word ends with a credential word it joins to
+// another (PGPASSWORD), not being that word alone.
+func joined(word string) bool {
+	for _, s := range joinedSuffixes {
+		if len(word) > len(s) && strings.HasSuffix(word, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// strong reports whether a name's words say its value is a credential
+// whatever it looks like.
+func strong(name string) bool {
+	for _, w := range Words(name) {
+		if strongWords[w] {
+			return true
+		}
+		for _, s := range []string{"PASSWORD", "PASSWD", "SECRET"} {
+			if strings.HasSuffix(w, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // URLPassword returns the password of a URL-shaped value
-// (scheme://user:password@host…), and whether it has one.
+// (scheme://user:password@host…), and whether it has one. A password with
+// characters a URL would have escaped (postgres://u:p#ss@host) is one too.
 func URLPassword(s string) (string, bool) {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+	i := strings.Index(s, "://")
+	if i < 0 || !strings.Contains(s[i:], "@") {
 		return "", false
 	}
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.User == nil {
+	if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			return p, true
+		}
+	}
+	// The user information ends at the last @ (the host has none).
+	rest := s[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
 		return "", false
 	}
-	p, ok := u.User.Password()
-	return p, ok && p != ""
+	user := rest[:at]
+	if strings.ContainsAny(user, "/ ") {
+		return "", false
+	}
+	_, pass, ok := strings.Cut(user, ":")
+	return pass, ok && pass != ""
 }
 
 // MaskURL hides the password of a URL-shaped value, keeping the rest
@@ -119,65 +176,176 @@ func MaskURL(s string) string {
 	return strings.Replace(s, ":"+p+"@", ":"+Masked+"@", 1)
 }
 
-// what kinds of credential a value can be.
-type what int
-
-const (
-	none       what = iota
-	secretData      // a Secret's data or stringData
-	namedValue      // a value under a name that means a credential
-	urlPass         // a URL with a password
-)
-
-// classify is the one decision every masked report and every refused
-// render makes. Paths are field paths as diff names them:
-// spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value.
-func classify(kind, path string, v any) what {
-	if kind == "Secret" && (under(path, "data") || under(path, "stringData")) && v != nil {
-		return secretData
-	}
-	s, ok := v.(string)
-	switch {
-	case !ok || setting(s):
-		return none
-	case named(kind, path) && IsName(NameAt(path)):
-		return namedValue
-	}
-	if _, ok := URLPassword(s); ok {
-		return urlPass
-	}
-	return none
+// Hit is a credential found in a value: the whole value, or a part of it
+// (a URL's password, a connection string's key).
+type Hit struct {
+	// Secret is the credential itself.
+	Secret string
+	// Why says what makes it one.
+	Why string
+	// Whole: the whole value is the credential.
+	Whole bool
 }
 
-// Why says why the value v, found at path in an object of kind, is a
-// credential, or "" when it is not: a Secret's data, an environment
-// variable's value or a ConfigMap's entry under a name whose words mean a
-// credential (not a switch such as "false" or a number), a URL with a
-// password.
+// Reasons findings give.
+const (
+	whySecretData = "a Secret's data is plaintext in Git (base64 is no encryption); mount it from Key Vault through the CSI driver"
+	whyURL        = "a URL with a password in the clear"
+	whyAuth       = "an Authorization credential (Basic, Bearer, Digest) in the clear"
+	whyWebhook    = "a webhook URL carries its token in its path"
+)
+
+var (
+	// authValue is an HTTP Authorization value.
+	authValue = regexp.MustCompile(`(?i)\b(?:basic|bearer|digest)\s+([A-Za-z0-9._~+/=-]{8,})`)
+	// webhookToken are webhook URLs whose path is the credential.
+	webhookToken = regexp.MustCompile(`https://(?:hooks\.slack\.com/services|(?:discord|discordapp)\.com/api/webhooks|outlook\.office\.com/webhook|[\w-]+\.webhook\.office\.com/webhookb2|api\.telegram\.org/bot|events\.pagerduty\.com/integration)/([^\s"'?#]+)`)
+	// pair is a key and its value: a query parameter, a connection
+	// string's part, a properties or ini line, a --flag=value argument, a
+	// JSON or YAML member.
+	pairs = []*regexp.Regexp{
+		regexp.MustCompile(`(?:^|[\s?&;,"'{(\[])-{0,2}([A-Za-z_][A-Za-z0-9_.\-]*)"?[ \t]*=[ \t]*"?([^\s&;,"'}\]?]+)`),
+		regexp.MustCompile(`(?:^|[\s,"'{(\[])([A-Za-z_][A-Za-z0-9_.\-]*)"?[ \t]*:[ \t]*"?([^\s&;,"'}\]]+)`),
+	}
+)
+
+// Find returns the credentials a value holds, found at path in an object
+// of kind. Paths are field paths as diff names them:
+// spec.template.spec.containers[name=api].env[name=DB_PASSWORD].value.
+func Find(kind, path string, v any) []Hit {
+	if kind == "Secret" && (under(path, "data") || under(path, "stringData")) && v != nil {
+		return []Hit{{Secret: fmt.Sprint(v), Why: whySecretData, Whole: true}}
+	}
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case int64, float64, int:
+		s = fmt.Sprint(t)
+	default:
+		return nil
+	}
+	if named(kind, path) {
+		name := NameAt(path)
+		if IsName(name) && !reference(s) && !(setting(s) && !(strong(name) && s != "")) && !(pwdPath(name, s)) {
+			// What it holds is secret too, wherever else it shows (the
+			// password of a connection string under CONN).
+			return append([]Hit{{Secret: s, Why: name + " is named like a credential and holds a literal; reference it (valueFrom.secretKeyRef, the Key Vault CSI driver) instead", Whole: true}}, Scan(s)...)
+		}
+	}
+	if _, ok := v.(string); !ok {
+		return nil
+	}
+	if kind == "ConfigMap" && code(strings.TrimPrefix(path, "data.")) {
+		// A script's names are its variables, not settings: only what
+		// is a credential wherever it is written counts.
+		return scan(s, false)
+	}
+	return Scan(s)
+}
+
+// code reports whether a file name is a program's source (replicaset.js),
+// not a configuration.
+func code(name string) bool {
+	for _, ext := range []string{".js", ".mjs", ".ts", ".py", ".sh", ".bash", ".lua", ".rb", ".go"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// Scan finds the credentials inside a string whatever holds it: a URL's
+// password, an Authorization value, a webhook's token, the value of a key
+// named like a credential (password=…, AccountKey=…, sig=…,
+// --db-password=…, "password": "…").
+func Scan(s string) []Hit { return scan(s, true) }
+
+func scan(s string, withPairs bool) []Hit {
+	var out []Hit
+	seen := map[string]bool{}
+	add := func(secret, why string) {
+		if !seen[secret] {
+			seen[secret] = true
+			out = append(out, Hit{Secret: secret, Why: why, Whole: secret == s})
+		}
+	}
+	if p, ok := URLPassword(s); ok && !reference(p) {
+		add(p, whyURL)
+	}
+	for _, m := range authValue.FindAllStringSubmatch(s, -1) {
+		add(m[1], whyAuth)
+	}
+	for _, m := range webhookToken.FindAllStringSubmatch(s, -1) {
+		add(m[1], whyWebhook)
+	}
+	if !withPairs || !strings.ContainsAny(s, "=:") {
+		return out
+	}
+	for _, pair := range pairs {
+		for _, m := range pair.FindAllStringSubmatch(s, -1) {
+			key, val := m[1], m[2]
+			if strings.HasSuffix(val, ":") || strings.HasPrefix(val, "//") {
+				continue // a key of its own (YAML), a URL's scheme
+			}
+			if IsName(key) && !reference(val) && !(setting(val) && !strong(key)) && !pwdPath(key, val) {
+				add(val, key+" is named like a credential and holds a literal")
+			}
+		}
+	}
+	return out
+}
+
+// reference reports whether a value refers to a credential kept
+// elsewhere: a variable ($X, ${X}, $(X), {{ … }}), a file path.
+func reference(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "$") || strings.HasPrefix(s, "{{") || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "file:") ||
+		// an expression of a script a ConfigMap carries: secret(name),
+		// (name) => …, a template literal
+		strings.ContainsAny(s[:min(len(s), 1)], "([{<`") || strings.Contains(s, "(")
+}
+
+// pwdPath: PWD holding a path is the working directory, not a password.
+func pwdPath(name, s string) bool {
+	w := Words(name)
+	return len(w) > 0 && w[len(w)-1] == "PWD" && (strings.HasPrefix(s, "/") || strings.HasPrefix(s, "~"))
+}
+
+// Why says why the value v, found at path in an object of kind, is (or
+// holds) a credential, or "" when it is not.
 func Why(kind, path string, v any) string {
-	switch classify(kind, path, v) {
-	case secretData:
-		return "a Secret's data is plaintext in Git (base64 is no encryption); mount it from Key Vault through the CSI driver"
-	case namedValue:
-		return NameAt(path) + " is named like a credential and holds a literal; reference it (valueFrom.secretKeyRef, the Key Vault CSI driver) instead"
-	case urlPass:
-		return "a URL with a password in the clear"
+	if hits := Find(kind, path, v); len(hits) > 0 {
+		return hits[0].Why
 	}
 	return ""
 }
 
-// Hide returns v as a report may show it, and the secret it hid ("" when v
-// is no credential): a URL keeps all but its password.
-func Hide(kind, path string, v any) (shown any, secret string) {
-	switch classify(kind, path, v) {
-	case none:
-		return v, ""
-	case urlPass:
-		s := v.(string)
-		p, _ := URLPassword(s)
-		return MaskURL(s), p
+// Hide returns v as a report may show it, and the credentials it hid: a
+// credential value as Masked, a value holding one with each masked (a URL
+// keeps all but its password).
+func Hide(kind, path string, v any) (shown any, secrets []string) {
+	hits := Find(kind, path, v)
+	if len(hits) == 0 {
+		return v, nil
 	}
-	return Masked, fmt.Sprint(v)
+	s, isString := v.(string)
+	whole := !isString
+	for _, h := range hits {
+		secrets = append(secrets, h.Secret)
+		whole = whole || h.Whole
+	}
+	if whole {
+		return Masked, secrets
+	}
+	// One pass, longest first, however many there are.
+	byLength := slices.Clone(secrets)
+	slices.SortFunc(byLength, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(byLength))
+	for _, sec := range byLength {
+		pairs = append(pairs, sec, Masked)
+	}
+	return strings.NewReplacer(pairs...).Replace(s), secrets
 }
 
 // named reports whether the value at path is known by a name that says
@@ -308,8 +476,38 @@ func Literals(obj map[string]any) []Literal {
 			out = append(out, Literal{Path: path, Why: why})
 		}
 	})
+	flagValues("", obj, func(path, flag string) {
+		out = append(out, Literal{Path: path, Why: "the value of " + flag + ", an argument named like a credential"})
+	})
 	slices.SortFunc(out, func(a, b Literal) int { return strings.Compare(a.Path, b.Path) })
-	return out
+	return slices.CompactFunc(out, func(a, b Literal) bool { return a.Path == b.Path })
+}
+
+// flagArg is a command-line flag with no value of its own.
+var flagArg = regexp.MustCompile(`^--?([A-Za-z][A-Za-z0-9_.-]*)$`)
+
+// flagValues calls f for every argument of a command or args list that
+// follows a flag named like a credential (--db-password SECRET).
+func flagValues(path string, v any, f func(path, flag string)) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			flagValues(keyPath(path, k), x, f)
+		}
+	case []any:
+		last := path[strings.LastIndexByte(path, '.')+1:]
+		for i, x := range t {
+			flagValues(itemPath(path, i, x), x, f)
+			if last != "args" && last != "command" || i+1 >= len(t) {
+				continue
+			}
+			a, _ := x.(string)
+			next, ok := t[i+1].(string)
+			if m := flagArg.FindStringSubmatch(a); m != nil && ok && IsName(m[1]) && !strings.HasPrefix(next, "-") && !reference(next) && !(setting(next) && !strong(m[1])) {
+				f(itemPath(path, i+1, t[i+1]), a)
+			}
+		}
+	}
 }
 
 // setting reports whether a value is empty, a boolean or a number: a

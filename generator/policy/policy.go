@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -234,7 +235,7 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	}
 	values := make([]ast.Value, len(inputs))
 	err := each(ctx, len(inputs), workers, func(i int) error {
-		v, err := ast.InterfaceToValue(inputs[i].Object.Object)
+		v, err := ast.InterfaceToValue(named(inputs[i].Object.Object))
 		if err != nil {
 			return fmt.Errorf("policy input %s: %w", manifest.IDOf(inputs[i].Object), err)
 		}
@@ -267,6 +268,29 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 		out = append(out, r...)
 	}
 	return Dedupe(out), nil
+}
+
+// named returns an object as the policies see it: one named only by
+// metadata.generateName (kubectl create's Jobs, a Secret) carries that
+// prefix as its name, so every rule that reads or prints the name judges
+// it instead of failing silently on a name that is undefined.
+func named(obj map[string]any) map[string]any {
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		return obj
+	}
+	if n, _ := meta["name"].(string); n != "" {
+		return obj
+	}
+	g, _ := meta["generateName"].(string)
+	if g == "" {
+		return obj
+	}
+	out := maps.Clone(obj)
+	m := maps.Clone(meta)
+	m["name"] = g
+	out["metadata"] = m
+	return out
 }
 
 // prepare readies the query for each kind of the inputs, asking only the
@@ -329,7 +353,7 @@ func astData(env Environment, inputs []Input, values []ast.Value) (ast.Object, e
 			byName = ast.NewObject()
 			byKind[kind] = byName
 		}
-		byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+in.Object.GetName()), ast.NewTerm(values[i]))
+		byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
 	}
 	rendered := ast.NewObject()
 	for stamp, byKind := range byStamp {
