@@ -102,6 +102,17 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
+		// help COMMAND is COMMAND -h: the command's synopsis, example
+		// and flags, on stdout.
+		if len(args) > 1 {
+			for _, c := range commands {
+				if c.name == args[1] {
+					return c.run(ctx, &streams{in: stdin, out: stdout, err: stdout}, append(args[2:], "-h"))
+				}
+			}
+			fmt.Fprintf(stderr, "gitops help: unknown command %q\n\n%s", args[1], usage())
+			return exitError
+		}
 		fmt.Fprint(stdout, usage())
 		return exitOK
 	}

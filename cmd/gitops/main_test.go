@@ -224,3 +224,19 @@ func TestFlagsAfterArguments(t *testing.T) {
 		t.Errorf("rendered/ does not run the new tag (%v)", err)
 	}
 }
+
+// TestHelpCommand: `gitops help render` is `gitops render -h` on stdout,
+// not the top-level usage.
+func TestHelpCommand(t *testing.T) {
+	code, stdout, _ := gitops(t, "help", "render")
+	if code != exitOK || !strings.Contains(stdout, "usage: gitops render") || strings.Contains(stdout, "commands:") {
+		t.Errorf("help render: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = gitops(t, "help", "policy", "check")
+	if code != exitOK || !strings.Contains(stdout, "usage: gitops policy check") {
+		t.Errorf("help policy check: exit %d:\n%s", code, stdout)
+	}
+	if code, _, stderr := gitops(t, "help", "frobnicate"); code != exitError || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("help frobnicate: exit %d:\n%s", code, stderr)
+	}
+}
