@@ -45,6 +45,9 @@ type Options struct {
 	// BeforePush, if set, runs before each push (tests use it to move the
 	// remote underneath a publish).
 	BeforePush func(attempt int)
+	// BeforeMove, if set, runs between the rendered branch's push and the
+	// stamps' move (tests use it to publish concurrently).
+	BeforeMove func()
 	// RepoURL is the source repository, recorded with the source commit in
 	// each commit's hydrator.metadata (the contract PR-based promoters read).
 	RepoURL string
@@ -78,6 +81,10 @@ type Result struct {
 	Attempts int
 	// Stamps are the stamp branches the publish moved.
 	Stamps []StampState
+	// Superseded names the later source commit whose render the branch
+	// already holds: a publish of an older commit that lost the race
+	// commits nothing and moves no stamp.
+	Superseded string
 }
 
 // DirtyError refuses a publish from a working tree with uncommitted
@@ -109,14 +116,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res, err := commitAndPush(ctx, repo, o, source, files)
-	if err != nil || len(o.Stamps) == 0 {
+	if err != nil || len(o.Stamps) == 0 || res.Superseded != "" {
 		return res, err
 	}
 	why := "Published by gitops publish: the first wave takes every render."
 	if o.Source != "" {
 		why = "Published by gitops publish --source (a rollback or roll-forward): the first wave takes it."
 	}
-	if res.Stamps, err = move(ctx, repo, o.Remote, o.Stamps, res.Commit, o.Retries, why); err != nil {
+	if o.BeforeMove != nil {
+		o.BeforeMove()
+	}
+	// Forward only: when another publish moved the stamps to a later
+	// render meanwhile, this one leaves them there.
+	if res.Stamps, err = move(ctx, repo, o.Remote, o.Branch, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
 		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 	}
 	return res, nil
@@ -200,6 +212,19 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 				res.Commit, res.Unchanged = parent, true
 				return res, nil
 			}
+			if o.Source == "" {
+				later, err := laterSource(ctx, repo, o.Remote, parent, source)
+				if err != nil {
+					return nil, err
+				}
+				if later != "" {
+					// Another publish of a later commit got there first:
+					// rendering an older one on top would take every stamp
+					// back. A rollback says so with --source.
+					res.Commit, res.Superseded = parent, later
+					return res, nil
+				}
+			}
 		}
 		res.Envs, err = changedEnvs(ctx, repo, parent, tree)
 		if err != nil {
@@ -232,6 +257,29 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 		return res, nil
 	}
 	return nil, fmt.Errorf("publish to %s/%s: the remote kept moving; gave up after %d attempts", o.Remote, o.Branch, o.Retries)
+}
+
+// laterSource returns the source commit the rendered commit parent was
+// rendered from when it is a later commit than source (source is its
+// ancestor), fetching it by name when it is not here; "" otherwise.
+func laterSource(ctx context.Context, repo git.Repo, remote, parent, source string) (string, error) {
+	theirs, err := repo.Run(ctx, "log", "-1", "--format=%(trailers:key="+SourceTrailer+",valueonly)", parent)
+	if err != nil {
+		return "", err
+	}
+	theirs = strings.TrimSpace(theirs)
+	if theirs == "" || theirs == source {
+		return "", nil
+	}
+	if _, err := repo.Run(ctx, "cat-file", "-e", theirs+"^{commit}"); err != nil {
+		if _, err := repo.Run(ctx, "fetch", "--quiet", remote, theirs); err != nil {
+			return "", nil // not reachable from here: not known to be later
+		}
+	}
+	if _, err := repo.Run(ctx, "merge-base", "--is-ancestor", source, theirs); err != nil {
+		return "", nil
+	}
+	return theirs, nil
 }
 
 func rejected(err error) bool {

@@ -245,3 +245,107 @@ func TestRollback(t *testing.T) {
 		t.Errorf("temporary worktree left behind:\n%s", wt)
 	}
 }
+
+// TestConcurrentPublishesNeverMoveAStampBack: publish A pushes its render;
+// before it moves the stamps, publish B of a later commit pushes its own
+// render on top and moves them. A must leave them on B's render, not take
+// them back to its own.
+func TestConcurrentPublishesNeverMoveAStampBack(t *testing.T) {
+	work, remote := gittest.Platform(t)
+	stamps := []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
+	o := opts(work)
+	o.Stamps = stamps
+	publish(t, o)
+
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
+	other := filepath.Join(t.TempDir(), "other")
+	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
+	gittest.Configure(t, other)
+
+	var theirs *Result
+	a := o
+	a.BeforeMove = func() {
+		gittest.Edit(t, other, "environments/dev.yaml", "tag: 0a1b2c3d4e5f # api commit", "tag: 1b2c3d4e5f6a # api commit")
+		pl, err := plan.New(workspace.Open(other), plan.Options{Envs: []string{"dev"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := render.Run(context.Background(), pl, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := layout.Replace(filepath.Join(other, layout.Dir), res.EnvNames(), res.Files()); err != nil {
+			t.Fatal(err)
+		}
+		gittest.Commit(t, other, "Bump api in dev again")
+		b := opts(other)
+		b.Stamps = stamps
+		theirs = publish(t, b)
+	}
+	ours := publish(t, a)
+	if theirs == nil || len(theirs.Stamps) != 1 {
+		t.Fatalf("the concurrent publish moved %v, want dev/weu-1", theirs)
+	}
+	if len(ours.Stamps) != 0 {
+		t.Errorf("the older publish moved %v after the newer one", ours.Stamps)
+	}
+	if got, want := gittest.Git(t, remote, "rev-parse", "rendered-dev-weu-1^{tree}"), gittest.Git(t, remote, "rev-parse", theirs.Commit+"^{tree}"); got != want {
+		t.Errorf("dev/weu-1 runs tree %s, want the later render's %s", got, want)
+	}
+	if got := gittest.Git(t, remote, "rev-parse", "rendered"); got != theirs.Commit {
+		t.Errorf("rendered is at %s, want the later render %s", got, theirs.Commit)
+	}
+}
+
+// TestOlderPublishLosesTheRace: publish A of a commit is rejected because
+// publish B of a later commit pushed first; A's retry must not render the
+// older commit on top (which would take every stamp back).
+func TestOlderPublishLosesTheRace(t *testing.T) {
+	work, remote := gittest.Platform(t)
+	stamps := []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
+	o := opts(work)
+	o.Stamps = stamps
+	publish(t, o)
+
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
+	other := filepath.Join(t.TempDir(), "other")
+	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
+	gittest.Configure(t, other)
+
+	var theirs *Result
+	a := o
+	a.BeforePush = func(attempt int) {
+		if attempt != 1 {
+			return
+		}
+		gittest.Edit(t, other, "environments/dev.yaml", "tag: 0a1b2c3d4e5f # api commit", "tag: 1b2c3d4e5f6a # api commit")
+		pl, err := plan.New(workspace.Open(other), plan.Options{Envs: []string{"dev"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := render.Run(context.Background(), pl, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := layout.Replace(filepath.Join(other, layout.Dir), res.EnvNames(), res.Files()); err != nil {
+			t.Fatal(err)
+		}
+		gittest.Commit(t, other, "Bump api in dev again")
+		gittest.Git(t, other, "push", "--quiet", "origin", "HEAD:main")
+		b := opts(other)
+		b.Stamps = stamps
+		theirs = publish(t, b)
+	}
+	ours := publish(t, a)
+	if ours.Superseded != theirs.Source || len(ours.Stamps) != 0 {
+		t.Errorf("older publish: superseded by %q, moved %v; want superseded by %s, nothing moved", ours.Superseded, ours.Stamps, theirs.Source)
+	}
+	if got := gittest.Git(t, remote, "rev-parse", "rendered"); got != theirs.Commit {
+		t.Errorf("rendered is at %s, want the later render %s", got, theirs.Commit)
+	}
+	if got, want := gittest.Git(t, remote, "rev-parse", "rendered-dev-weu-1^{tree}"), gittest.Git(t, remote, "rev-parse", theirs.Commit+"^{tree}"); got != want {
+		t.Errorf("dev/weu-1 runs tree %s, want the later render's %s", got, want)
+	}
+}

@@ -69,13 +69,26 @@ func States(ctx context.Context, repo git.Repo, remote string, stamps []Stamp) (
 	return out, nil
 }
 
+// Direction says whether a move may take a stamp to an older render.
+type direction int
+
+const (
+	// forward leaves a stamp alone when it already runs a later commit of
+	// the rendered branch: of two publishes at once, the older never wins.
+	forward direction = iota
+	// anyway moves the stamp wherever it is: a rollback asked for it.
+	anyway
+)
+
 // move advances stamps to a rendered commit: on each stamp branch a new
 // commit holding that commit's tree (never a force-push: a stamp that goes
 // back gets a new commit with the older tree). All branches move in one
 // atomic push; a remote that moved meanwhile is re-read and retried.
-// Stamps already holding the tree are left alone. It returns the moved
-// stamps' new states.
-func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, rendered string, retries int, why string) ([]StampState, error) {
+// Stamps already holding the tree are left alone, and so, moving forward,
+// are stamps running a descendant of rendered on the rendered branch
+// (named by branch, fetched when a stamp names a commit not here). It
+// returns the moved stamps' new states.
+func move(ctx context.Context, repo git.Repo, remote, branch string, stamps []Stamp, rendered string, dir direction, retries int, why string) ([]StampState, error) {
 	tree, err := repo.Run(ctx, "rev-parse", rendered+"^{tree}")
 	if err != nil {
 		return nil, err
@@ -98,6 +111,15 @@ func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, ren
 		for _, st := range states {
 			if st.Commit != "" {
 				if t, err := repo.Run(ctx, "rev-parse", st.Commit+"^{tree}"); err == nil && t == tree {
+					continue
+				}
+			}
+			if dir == forward {
+				later, err := descends(ctx, repo, remote, branch, st.Rendered, rendered)
+				if err != nil {
+					return nil, err
+				}
+				if later {
 					continue
 				}
 			}
@@ -129,6 +151,28 @@ func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, ren
 	}
 }
 
+// descends says whether commit is a later commit of the rendered branch
+// than base (base is its ancestor). A commit that is not here even after
+// fetching the branch is not known to be later.
+func descends(ctx context.Context, repo git.Repo, remote, branch, commit, base string) (bool, error) {
+	if commit == "" || commit == base {
+		return false, nil
+	}
+	if _, err := repo.Run(ctx, "cat-file", "-e", commit+"^{commit}"); err != nil {
+		if branch == "" {
+			return false, nil
+		}
+		if err := repo.Fetch(ctx, remote, branch); err != nil {
+			return false, err
+		}
+		if _, err := repo.Run(ctx, "cat-file", "-e", commit+"^{commit}"); err != nil {
+			return false, nil
+		}
+	}
+	_, err := repo.Run(ctx, "merge-base", "--is-ancestor", base, commit)
+	return err == nil, nil
+}
+
 func short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
@@ -139,6 +183,9 @@ func short(sha string) string {
 // RolloutOptions say which environment's waves to advance.
 type RolloutOptions struct {
 	Root, Remote string
+	// Branch is the rendered branch: a wave never moves to an older commit
+	// of it than the one it runs.
+	Branch string
 	// Waves are the environment's stamps in rollout order.
 	Waves [][]Stamp
 	Soak  time.Duration
@@ -208,7 +255,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		if left := o.Soak - o.Now.Sub(since); left > 0 && !o.Force {
 			return nil, &SoakError{Wave: i + 1, Left: left, Prev: prev}
 		}
-		moved, err := move(ctx, repo, o.Remote, wave, want, o.Retries,
+		moved, err := move(ctx, repo, o.Remote, o.Branch, wave, want, forward, o.Retries,
 			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)))
 		if err != nil {
 			return nil, err
@@ -255,7 +302,7 @@ func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev stri
 	full, _ := repo.Resolve(ctx, rev)
 	for _, e := range entries {
 		if e.Commit == rev || e.Commit == full || e.Source == full || (len(rev) >= 7 && (strings.HasPrefix(e.Commit, rev) || strings.HasPrefix(e.Source, rev))) {
-			return move(ctx, repo, remote, []Stamp{stamp}, e.Commit, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+			return move(ctx, repo, remote, branch, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
 		}
 	}
 	return nil, errors.New("rollout --to " + rev + ": no commit of " + remote + "/" + branch + " is, or was rendered from, that revision")

@@ -179,6 +179,8 @@ func writeJSON(w io.Writer, v any) error {
 // Published says what a publish did to the rendered branch.
 func Published(w io.Writer, remote, branch string, res *publish.Result) {
 	switch {
+	case res.Superseded != "":
+		fmt.Fprintf(w, "%s/%s already holds the render of %s, a later commit than %s (%s): nothing published, no stamp moved\n", remote, branch, ShortSHA(res.Superseded), ShortSHA(res.Source), ShortSHA(res.Commit))
 	case res.Unchanged:
 		fmt.Fprintf(w, "%s/%s already holds the render of %s (%s): nothing to publish\n", remote, branch, ShortSHA(res.Source), ShortSHA(res.Commit))
 	case res.Created:
