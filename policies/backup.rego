@@ -11,6 +11,7 @@ deny contains lib.stamp_violation(
 ) if {
 	data.environment.production
 	input.kind == "Namespace"
+	lib.anchor(input)
 	not has_backup(input)
 }
 

@@ -18,3 +18,9 @@ test_non_production_is_exempt if {
 	v := backup.deny with input as f.namespace with data.environment as object.union(f.env, {"production": false}) with data.rendered as lib.index([f.namespace])
 	count(v) == 0
 }
+
+test_foreign_namespace_is_not_a_stamp if {
+	ns := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-x"}}
+	v := backup.deny with input as ns with data.environment as f.env with data.rendered as lib.index([ns])
+	count(v) == 0
+}

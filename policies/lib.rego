@@ -59,9 +59,12 @@ objects_of(obj, kind) := object.get(data.rendered, [stamp(obj), kind], {})
 
 # anchor(obj): obj is the one object per stamp that stamp-wide rules are
 # evaluated from (the stamp's first Namespace), so a rule that sums over the
-# whole stamp runs once per stamp, not once per object.
+# whole stamp runs once per stamp, not once per object. A Namespace of no
+# stamp of the environment (another team's, checked with policy check)
+# anchors nothing.
 anchor(obj) if {
 	obj.kind == "Namespace"
+	data.environment.stamps[stamp(obj)]
 	obj.metadata.name == min({o.metadata.name | some o in objects_of(obj, "Namespace")})
 }
 

@@ -45,6 +45,15 @@ test_anchor_is_the_first_namespace if {
 	a := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "labels": {"libertum.io/stamp": "s"}}}
 	b := json.patch(a, [{"op": "replace", "path": "/metadata/name", "value": "b"}])
 	rendered := lib.index([a, b])
-	lib.anchor(a) with data.rendered as rendered
-	not lib.anchor(b) with data.rendered as rendered
+	lib.anchor(a) with data.rendered as rendered with data.environment.stamps as {"s": {}}
+	not lib.anchor(b) with data.rendered as rendered with data.environment.stamps as {"s": {}}
+}
+
+# A Namespace of no stamp of the environment (another team's) anchors no
+# stamp-wide rule.
+test_foreign_namespace_anchors_nothing if {
+	a := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-x"}}
+	not lib.anchor(a) with data.rendered as lib.index([a]) with data.environment.stamps as {"s": {}}
+	b := json.patch(a, [{"op": "add", "path": "/metadata/labels", "value": {"libertum.io/stamp": "elsewhere"}}])
+	not lib.anchor(b) with data.rendered as lib.index([b]) with data.environment.stamps as {"s": {}}
 }

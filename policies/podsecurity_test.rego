@@ -35,6 +35,15 @@ test_read_only_root_declared_exemption_passes if {
 	not "podsecurity.read-only-root" in deny_rules(agent)
 }
 
+# A component the environment does not know has declared nothing.
+test_read_only_root_unknown_component_fails if {
+	stranger := json.patch(f.deployment, [
+		{"op": "replace", "path": "/metadata/labels", "value": f.labels("stranger")},
+		{"op": "remove", "path": "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem"},
+	])
+	"podsecurity.read-only-root" in deny_rules(stranger)
+}
+
 test_capabilities_fail if "podsecurity.capabilities" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/capabilities", "value": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}]))
 
 test_capabilities_net_bind_pass if not "podsecurity.capabilities" in deny_rules(patched([{"op": "add", "path": "/spec/template/spec/containers/0/securityContext/capabilities", "value": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}}]))
@@ -56,6 +65,19 @@ role := {
 test_node_proxy_pass if not "podsecurity.node-proxy" in deny_rules(role)
 
 test_node_proxy_fail if "podsecurity.node-proxy" in deny_rules(json.patch(role, [{"op": "add", "path": "/rules/0/resources/-", "value": "nodes/proxy"}]))
+
+test_node_proxy_core_wildcard_fail if "podsecurity.node-proxy" in deny_rules(json.patch(role, [{"op": "add", "path": "/rules/0/resources/-", "value": "*"}]))
+
+test_node_proxy_any_group_wildcard_fail if "podsecurity.node-proxy" in deny_rules(json.patch(role, [
+	{"op": "replace", "path": "/rules/0/apiGroups", "value": ["*"]},
+	{"op": "replace", "path": "/rules/0/resources", "value": ["*"]},
+]))
+
+# Every resource of the apps group holds no nodes/proxy.
+test_node_proxy_other_group_wildcard_pass if not "podsecurity.node-proxy" in deny_rules(json.patch(role, [
+	{"op": "replace", "path": "/rules/0/apiGroups", "value": ["apps"]},
+	{"op": "replace", "path": "/rules/0/resources", "value": ["*"]},
+]))
 
 mounted := json.remove(f.deployment, ["spec/template/spec/automountServiceAccountToken"])
 
