@@ -116,6 +116,8 @@ func TestParseErrors(t *testing.T) {
 		{"image tag", "tag: 9f2c4e1a7b3d", "tag: \"bad tag\"", []string{":39:", "malformed tag"}},
 		{"resources", "requests: {cpu: 100m, memory: 128Mi}", "requests: {memory: 128Mi}", []string{"cpu is required"}},
 		{"scaling", "scaling: {podThroughputRPS: 20}", "scaling: {podThroughputRPS: 0}", []string{":43:", "podThroughputRPS"}},
+		{"int32 wraps", "scaling: {podThroughputRPS: 20}", "scaling: {podThroughputRPS: 4294967299}", []string{":43:", "4294967299 is out of range"}},
+		{"int32 overflows", "{baselineRPS: 100, peakRPS: 400}", "{baselineRPS: 100, peakRPS: 2147483648}", []string{":31:", "peakRPS: 2147483648 is out of range"}},
 		{"ingress on private", "      tier: private\n      external", "      tier: private\n      ingress: {host: db}\n      external", []string{"only public-tier"}},
 		{"external host unknown", "        host: vm\n", "        host: nowhere\n", []string{":49:", `"nowhere"`}},
 		{"external port", "{name: db, port: 5432}", "{name: db, port: 0}", []string{":51:", "port"}},

@@ -79,6 +79,7 @@ func ImmutableTag(image, tag string) string {
 func (e *Environment) Validate() error {
 	v := validator{env: e}
 	v.check()
+	v.int32Range()
 	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
 	errs := make([]error, len(v.errs))
 	for i, err := range v.errs {
