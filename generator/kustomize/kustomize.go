@@ -79,6 +79,9 @@ func buildKrusty(files Files, dir string) (objs []*manifest.Object, err error) {
 	opts.AddManagedbyLabel = false
 	rm, err := krusty.MakeKustomizer(opts).Run(fs, dir)
 	if err != nil {
+		if located := locateUnmatchedPatch(files, err); located != nil {
+			return nil, located
+		}
 		return nil, fmt.Errorf("kustomize build %s: %s", repoPath(dir), strings.ReplaceAll(err.Error(), "'/", "'"))
 	}
 	if err := checkPatchTargets(files, rm); err != nil {

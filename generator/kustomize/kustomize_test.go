@@ -84,7 +84,15 @@ func TestBuildRejects(t *testing.T) {
 				"/k/d.yaml":             []byte(deployment),
 				"/k/p.yaml":             []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ghost\n"),
 			},
-			want: "ghost",
+			want: "k/p.yaml:4: strategic-merge patch of Deployment ghost matches no object of the build (k/kustomization.yaml:3 lists it)",
+		},
+		{
+			name: "inline strategic merge patch for a missing object with dots in its name",
+			files: Files{
+				"/k/kustomization.yaml": []byte("resources: [d.yaml]\npatches:\n  - patch: |-\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata:\n        name: ghost.v2\n        namespace: apps\n"),
+				"/k/d.yaml":             []byte(deployment),
+			},
+			want: "k/kustomization.yaml:3: strategic-merge patch of Deployment ghost.v2 matches no object",
 		},
 		{
 			name: "file outside the kustomization root",

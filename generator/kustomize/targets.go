@@ -279,3 +279,96 @@ func sortedFileNames(files Files) []string {
 	sort.Strings(names)
 	return names
 }
+
+// unmatchedSMP is krusty's error for a strategic-merge patch whose object
+// is not in the build: it names the object's id, not the patch's file.
+var unmatchedSMP = regexp.MustCompile(`no resource matches strategic merge patch \\?"([^"/\\]+)/([^"\\]+)\\?"`)
+
+// locateUnmatchedPatch turns krusty's error for a strategic-merge patch
+// without a target into the patch's file and line: the metadata.name of the
+// patch document that names the missing object, in a patch file or inline
+// in a kustomization's patches. It returns nil when err is another error
+// or the patch cannot be found.
+func locateUnmatchedPatch(files Files, err error) error {
+	m := unmatchedSMP.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	kind, _, _ := strings.Cut(m[1], ".")
+	name := m[2]
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[:i] // the namespace, or [noNs]; names may hold dots, namespaces not
+	}
+	for _, k := range kustomizations(files) {
+		var doc yaml.Node
+		if yaml.Unmarshal(files[k], &doc) != nil || len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			key, value := root.Content[j], root.Content[j+1]
+			if value.Kind != yaml.SequenceNode || (key.Value != "patches" && key.Value != "patchesStrategicMerge") {
+				continue
+			}
+			for _, item := range value.Content {
+				var p struct {
+					Path   string          `yaml:"path"`
+					Patch  string          `yaml:"patch"`
+					Target *types.Selector `yaml:"target"`
+				}
+				if item.Kind == yaml.ScalarNode {
+					p.Path = item.Value // patchesStrategicMerge: a file name
+				} else if item.Decode(&p) != nil || p.Target != nil {
+					continue
+				}
+				file, body, line0 := k, []byte(p.Patch), item.Line
+				if p.Path != "" {
+					file, body, line0 = path.Join(path.Dir(k), p.Path), files[path.Join(path.Dir(k), p.Path)], 0
+				}
+				if line, ok := namedAt(body, kind, name); ok {
+					if line0 > 0 {
+						line = line0 // inline: the kustomization's entry
+					}
+					return fmt.Errorf("%s:%d: strategic-merge patch of %s %s matches no object of the build (%s:%d lists it)", repoPath(file), line, kind, name, repoPath(k), item.Line)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// namedAt finds the line of metadata.name in the document of a YAML stream
+// that is of kind and named name.
+func namedAt(stream []byte, kind, name string) (int, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(stream))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return 0, false
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if valueOf(root, "kind") == nil || valueOf(root, "kind").Value != kind {
+			continue
+		}
+		if meta := valueOf(root, "metadata"); meta != nil {
+			if n := valueOf(meta, "name"); n != nil && n.Value == name {
+				return n.Line, true
+			}
+		}
+	}
+}
+
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
