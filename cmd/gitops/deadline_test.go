@@ -16,8 +16,8 @@ import (
 )
 
 // TestEndlessPolicyHitsTheDeadline: a policy that would run for hours
-// fails verify and policy check within the deadline, naming the policy
-// files, with exit 2.
+// fails verify and policy check within the deadline, naming that policy
+// file (and not the others) and the object it was stuck on, with exit 2.
 func TestEndlessPolicyHitsTheDeadline(t *testing.T) {
 	root := platformtest.Small(t)
 	endless := `package libertum.endless

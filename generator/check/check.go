@@ -76,13 +76,40 @@ const DefaultTimeout = 60 * time.Second
 type DeadlineError struct {
 	Env     string
 	Timeout time.Duration
-	// Files are the policy files being evaluated.
+	// Object is the object being evaluated when the deadline struck.
+	Object string
+	// Files are the policy files that do not finish on Object when Stuck,
+	// else every policy file being evaluated.
 	Files []string
+	Stuck bool
 }
 
 func (e *DeadlineError) Error() string {
-	return fmt.Sprintf("policies for %s did not finish within %s (raise --policy-timeout, or fix a rule that never ends); evaluating %s",
-		e.Env, e.Timeout, strings.Join(e.Files, ", "))
+	msg := fmt.Sprintf("policies for %s did not finish within %s (raise --policy-timeout, or fix a rule that never ends)", e.Env, e.Timeout)
+	if e.Stuck {
+		return fmt.Sprintf("%s: %s does not finish on %s", msg, strings.Join(e.Files, ", "), e.Object)
+	}
+	return fmt.Sprintf("%s; evaluating %s", msg, strings.Join(e.Files, ", "))
+}
+
+// deadline names what the policies' deadline was spent on: the object in
+// flight when it struck and the policy files that do not finish on it
+// alone (probed for as long again, at most two seconds, so an interrupt
+// still ends the command in time). When no file is stuck on that object
+// (the time went on many), every file is named.
+func (c *Checker) deadline(ctx context.Context, env *spec.Environment, inputs []policy.Input, timeout time.Duration, err error) error {
+	de := &DeadlineError{Env: env.Name(), Timeout: timeout, Files: c.engine.Files()}
+	var stopped *policy.StoppedError
+	if !errors.As(err, &stopped) {
+		return de
+	}
+	in := inputs[stopped.Input]
+	de.Object = fmt.Sprintf("%s %s", in.File, manifest.IDOf(in.Object))
+	stuck, perr := c.engine.Stuck(ctx, policy.EnvironmentOf(env), inputs, stopped.Input, min(max(timeout, 100*time.Millisecond), 2*time.Second))
+	if perr == nil && len(stuck) > 0 {
+		de.Files, de.Stuck = stuck, true
+	}
+	return de
 }
 
 // Checker checks objects with one workspace's policies, CRDs and
@@ -336,7 +363,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	for _, in := range inputs {
 		obj := in.Object
 		out = append(out, Credentials(in)...)
-		if err := c.validator.Check(obj); err != nil {
+		if err := c.validator.Check(obj, env.Spec.Cluster.KubernetesVersion); err != nil {
 			out = append(out, policy.Finding{
 				Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
 				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
@@ -353,7 +380,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	fs, err := c.engine.Evaluate(ectx, policy.EnvironmentOf(env), inputs, c.o.Workers)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
-			return nil, &DeadlineError{Env: env.Name(), Timeout: timeout, Files: c.engine.Files()}
+			return nil, c.deadline(ctx, env, inputs, timeout, err)
 		}
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}

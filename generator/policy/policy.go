@@ -258,6 +258,9 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	err = each(ctx, len(inputs), workers, func(i int) error {
 		var err error
 		results[i], err = evalOne(ctx, byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
+		if err != nil && ctx.Err() != nil {
+			return &StoppedError{Input: i, Err: err}
+		}
 		return err
 	})
 	if err != nil {
