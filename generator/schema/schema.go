@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -48,6 +50,11 @@ func typed() (*runtime.Scheme, error) {
 		return nil, err
 	}
 	if err := argov1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	// APIService is served by every API server (its aggregator) but has
+	// its types in kube-aggregator, not client-go.
+	if err := apiregistrationv1.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -119,10 +126,14 @@ func (v *Validator) AddCRD(file string, data []byte) error {
 	return nil
 }
 
-// Check returns every schema problem of one object. Kinds with Go types
-// are checked against them (stricter than a CRD that preserves unknown
-// fields); other custom resources against their CRD.
-func (v *Validator) Check(o *manifest.Object) error {
+// Check returns every schema problem of one object, for a cluster running
+// Kubernetes kube (v1.MINOR.PATCH; "" skips the removed-API check). Kinds
+// with Go types are checked against them (stricter than a CRD that
+// preserves unknown fields): unknown fields, wrong types, integers out of
+// their field's range, required fields left out, and API versions the
+// cluster no longer serves. Other custom resources are checked against
+// their CRD.
+func (v *Validator) Check(o *manifest.Object, kube string) error {
 	gvk := o.GroupVersionKind()
 	typed, err := v.types.New(gvk)
 	if err != nil {
@@ -139,8 +150,15 @@ func (v *Validator) Check(o *manifest.Object) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 	}
-	if len(strict) > 0 {
-		return fmt.Errorf("%s: %w", manifest.IDOf(o), errors.Join(strict...))
+	errs := strict
+	if err := removed(typed, kube); err != nil {
+		errs = append(errs, err)
+	}
+	if req := missing(o.Object, reflect.TypeOf(typed)); len(req) > 0 {
+		errs = append(errs, fmt.Errorf("required field %s missing", strings.Join(req, ", ")))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", manifest.IDOf(o), errors.Join(errs...))
 	}
 	return nil
 }

@@ -36,11 +36,20 @@ func TestCheck(t *testing.T) {
 		{"argo cd application", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec: {project: p, source: {repoURL: r, path: x, targetRevision: rendered}, destination: {server: s}}\n", ""},
 		{"argo cd application unknown field", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {project: p, sourc: {}}\n", "sourc"},
 		{"argo cd project wrong type", "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: a}\nspec: {sourceRepos: r}\n", "sourceRepos"},
+		{"required fields left out", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n", "required field spec.selector, spec.template missing"},
+		{"required field set to null", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  selector: null\n  template: {spec: {containers: [{name: a}]}}\n", "spec.selector"},
+		{"required field of a list item", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{image: x}]}\n", "spec.containers[0].name"},
+		{"optional field with no omitempty", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: ns}\nspec: {policyTypes: [Ingress]}\n", ""},
+		{"int32 wraps", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: 4294967299\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: a, image: x}]}}\n", "replicas"},
+		{"int32 overflows", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: 2147483648\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: a, image: x}]}}\n", "replicas"},
+		{"removed API version", "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: a, namespace: ns}\nspec: {minAvailable: 1}\n", "removed in Kubernetes 1.25 and the environment runs v1.32.13; use policy/v1 PodDisruptionBudget"},
+		{"api service", "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec: {group: metrics.k8s.io, version: v1beta1, groupPriorityMinimum: 100, versionPriority: 100, service: {name: metrics-server, namespace: kube-system}}\n", ""},
+		{"api service missing priority", "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec: {group: metrics.k8s.io, version: v1beta1}\n", "spec.groupPriorityMinimum"},
 		{"custom resource missing required", "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: a, namespace: ns}\nspec: {parameters: {}}\n", "spec.provider"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := v.Check(decode(t, tc.obj))
+			err := v.Check(decode(t, tc.obj), "v1.32.13")
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)
@@ -48,5 +57,21 @@ func TestCheck(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRemovedOnlyFromItsRelease: a removed API version is an error from the
+// release that removed it on, not before.
+func TestRemovedOnlyFromItsRelease(t *testing.T) {
+	v, err := Load("../../crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdb := decode(t, "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: a, namespace: ns}\nspec: {minAvailable: 1}\n")
+	if err := v.Check(pdb, "v1.24.17"); err != nil {
+		t.Errorf("v1.24 still serves policy/v1beta1: %v", err)
+	}
+	if err := v.Check(pdb, "v1.25.0"); err == nil {
+		t.Error("v1.25 removed policy/v1beta1, and the check passed")
 	}
 }

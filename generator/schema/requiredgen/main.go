@@ -1,0 +1,199 @@
+// Command requiredgen writes the table of required fields the schema check
+// holds built-in objects to: for every struct type of Kubernetes' API
+// packages, the JSON fields its OpenAPI schema lists as required.
+//
+// The rule is the one kube-openapi's openapi-gen applies when it writes the
+// API server's published schema (k8s.io/kube-openapi
+// pkg/generators/openapi.go, isOptional): a field marked +optional is
+// optional, one marked +required is required, and otherwise a field is
+// required unless its json tag says omitempty. The sources are the module
+// versions go.mod pins, read from the module cache.
+//
+//	go run ./generator/schema/requiredgen > generator/schema/required_gen.go
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// roots are the packages whose types the schema check decodes: every API
+// group of k8s.io/api, the object metadata they share, and APIService.
+var roots = []struct{ module, dir string }{
+	{"k8s.io/api", "."},
+	{"k8s.io/apimachinery", "pkg/apis/meta/v1"},
+	{"k8s.io/kube-aggregator", "pkg/apis/apiregistration/v1"},
+}
+
+func main() {
+	src, err := generate()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "requiredgen:", err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(src)
+}
+
+func generate() ([]byte, error) {
+	table := map[string][]string{}
+	versions := []string{}
+	for _, r := range roots {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", r.module).Output()
+		if err != nil {
+			return nil, fmt.Errorf("locate %s (go mod download first): %w", r.module, err)
+		}
+		dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+		if dir == "" {
+			return nil, fmt.Errorf("%s is not in the module cache (go mod download %s)", r.module, r.module)
+		}
+		versions = append(versions, r.module+" "+version)
+		base := filepath.Join(dir, r.dir)
+		err = filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() {
+				return nil
+			}
+			if path != base && r.dir != "." {
+				return filepath.SkipDir // only the named package
+			}
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			return readPackage(path, r.module+"/"+filepath.ToSlash(rel), table)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return render(table, versions)
+}
+
+// readPackage adds the required fields of every struct type declared in
+// the package in dir (import path pkg).
+func readPackage(dir, pkg string, table map[string][]string) error {
+	pkg = strings.TrimSuffix(pkg, "/.")
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, "zz_generated") || strings.HasSuffix(name, ".pb.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				if req := required(st); len(req) > 0 {
+					table[pkg+"."+ts.Name.Name] = req
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// required lists a struct's required JSON fields by openapi-gen's rule.
+func required(st *ast.StructType) []string {
+	var out []string
+	for _, field := range st.Fields.List {
+		if len(field.Names) == 0 || field.Tag == nil {
+			continue // embedded: its own type lists its fields
+		}
+		tag, err := strconv.Unquote(field.Tag.Value)
+		if err != nil {
+			continue
+		}
+		json := reflect.StructTag(tag).Get("json")
+		name, opts, _ := strings.Cut(json, ",")
+		if name == "" || name == "-" || strings.Contains(opts, "inline") {
+			continue
+		}
+		optional, mustHave := markers(field.Doc)
+		if mustHave || (!optional && !hasOption(opts, "omitempty")) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func hasOption(opts, want string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// markers reads a field comment's +optional and +required tags (and the
+// declarative-validation spellings +k8s:optional, +k8s:required).
+func markers(doc *ast.CommentGroup) (optional, required bool) {
+	if doc == nil {
+		return false, false
+	}
+	for _, c := range doc.List {
+		line := strings.TrimSpace(strings.TrimPrefix(c.Text, "//"))
+		tag, _, _ := strings.Cut(line, "=")
+		switch tag {
+		case "+optional", "+k8s:optional":
+			optional = true
+		case "+required", "+k8s:required":
+			required = true
+		}
+	}
+	return optional, required
+}
+
+func render(table map[string][]string, versions []string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by requiredgen; DO NOT EDIT.\n//\n// From ")
+	b.WriteString(strings.Join(versions, ", "))
+	b.WriteString(".\n\npackage schema\n\n// requiredFields are, by Go type (package path and name), the JSON fields\n// the type's OpenAPI schema requires.\nvar requiredFields = map[string][]string{\n")
+	keys := make([]string, 0, len(table))
+	for k := range table {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\t%q: {", k)
+		for i, f := range table[k] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", f)
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("}\n")
+	return format.Source(b.Bytes())
+}
