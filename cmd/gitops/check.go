@@ -79,6 +79,11 @@ func runPolicyCheck(ctx context.Context, s *streams, args []string) int {
 	if err == nil {
 		err = report.Write(s.out, *format, res.Report)
 	}
+	if err == nil {
+		for _, sk := range res.Skipped {
+			fmt.Fprintf(s.err, "gitops policy check: skipped %s: %s\n", sk.Path, sk.Why)
+		}
+	}
 	if err == nil && len(res.Broken) > 0 {
 		err = errors.Join(res.Broken...) // bad input, though the rest was checked
 	}

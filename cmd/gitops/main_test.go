@@ -135,7 +135,14 @@ func TestRenderBadInput(t *testing.T) {
 			break_: func(t *testing.T, root string) {
 				gittest.Edit(t, root, "overlays/dev/api/deployment-env.yaml", "  name: api\n", "  name: api-server\n")
 			},
-			want: []string{"overlays/dev/api", "api-server"},
+			want: []string{"overlays/dev/api/deployment-env.yaml:4:", "api-server", "matches no object", "overlays/dev/api/kustomization.yaml:5"},
+		},
+		{
+			name: "replicas out of 32-bit range",
+			break_: func(t *testing.T, root string) {
+				gittest.Edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      replicas: 4294967299\n      syncWave: 1\n")
+			},
+			want: []string{"environments/dev.yaml:", "replicas: 4294967299 is out of range"},
 		},
 		{
 			name: "targeted patch without target",

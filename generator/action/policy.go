@@ -44,6 +44,14 @@ type PolicyCheck struct {
 type PolicyCheckResult struct {
 	*verify.Report
 	Broken []error
+	// Skipped are the files of a directory that are not manifests, with
+	// why (as conftest's --ignore would skip them, but said).
+	Skipped []Skipped
+}
+
+// Skipped is a file policy check did not read.
+type Skipped struct {
+	Path, Why string
 }
 
 // Run reads every document, checks the readable ones and reports both.
@@ -55,14 +63,19 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := p.inputFiles()
+	files, skipped, err := p.inputFiles()
 	if err != nil {
 		return nil, err
 	}
-	res := &PolicyCheckResult{Report: &verify.Report{Envs: []string{p.Env}}}
+	res := &PolicyCheckResult{Report: &verify.Report{Envs: []string{p.Env}}, Skipped: skipped}
 	var inputs []policy.Input
 	for _, f := range files {
 		docs, broken := manifest.DecodeInput(f.name, f.data)
+		if f.walked && len(docs) == 0 && !manifest.HasObject(f.data) {
+			// A data file among manifests (rendered/prod/frontdoor/origins.json).
+			res.Skipped = append(res.Skipped, Skipped{Path: f.name, Why: "no document has an apiVersion and a kind: not a Kubernetes manifest"})
+			continue
+		}
 		res.Broken = append(res.Broken, broken...)
 		for _, d := range docs {
 			o := d.Object
@@ -83,34 +96,50 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 type inputFile struct {
 	name string
 	data []byte
+	// walked: found in a directory, not named (a named file that is not a
+	// manifest is bad input; a found one is skipped).
+	walked bool
+}
+
+// notManifest says why a file found in a directory is not a manifest to
+// check, or "". Kustomize and Helm sources render to manifests: they are
+// checked by piping kustomize build or helm template in.
+func notManifest(name string) string {
+	switch filepath.Base(name) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return "a Kustomize kustomization: pipe its kustomize build output in instead"
+	}
+	return ""
 }
 
 var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // inputFiles reads the paths in order; a directory gives its manifest
-// files sorted by path.
-func (p *PolicyCheck) inputFiles() ([]inputFile, error) {
+// files sorted by path, and the files it skipped (Helm charts, Kustomize
+// files, other extensions are not mentioned).
+func (p *PolicyCheck) inputFiles() ([]inputFile, []Skipped, error) {
 	var out []inputFile
+	var skipped []Skipped
 	for _, arg := range p.Paths {
 		if arg == "-" {
 			if p.Stdin == nil {
-				return nil, errors.New("-: no standard input")
+				return nil, nil, errors.New("-: no standard input")
 			}
 			b, err := io.ReadAll(p.Stdin)
 			if err != nil {
-				return nil, fmt.Errorf("read standard input: %w", err)
+				return nil, nil, fmt.Errorf("read standard input: %w", err)
 			}
 			out = append(out, inputFile{name: "<stdin>", data: b})
 			continue
 		}
 		info, err := os.Stat(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !info.IsDir() {
 			b, err := os.ReadFile(arg)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, inputFile{name: arg, data: b})
 			continue
@@ -120,24 +149,38 @@ func (p *PolicyCheck) inputFiles() ([]inputFile, error) {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && manifestExts[strings.ToLower(filepath.Ext(path))] {
-				names = append(names, path)
+			if d.IsDir() {
+				// A Helm chart's templates are not YAML until rendered.
+				if _, err := os.Stat(filepath.Join(path, "Chart.yaml")); err == nil {
+					skipped = append(skipped, Skipped{Path: path, Why: "a Helm chart: pipe its helm template output in instead"})
+					return filepath.SkipDir
+				}
+				return nil
 			}
+			if !manifestExts[strings.ToLower(filepath.Ext(path))] {
+				return nil
+			}
+			if why := notManifest(path); why != "" {
+				skipped = append(skipped, Skipped{Path: path, Why: why})
+				return nil
+			}
+			names = append(names, path)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Strings(names)
 		for _, n := range names {
 			b, err := os.ReadFile(n)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			out = append(out, inputFile{name: n, data: b})
+			out = append(out, inputFile{name: n, data: b, walked: true})
 		}
 	}
-	return out, nil
+	sort.Slice(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
+	return out, skipped, nil
 }
 
 // PolicyTest runs the Rego unit tests under policies/.

@@ -30,7 +30,7 @@ func DecodeInput(source string, data []byte) ([]Document, []error) {
 			continue
 		}
 		var m map[string]any
-		if err := yaml.Unmarshal(chunk.data, &m); err != nil {
+		if err := yaml.UnmarshalStrict(chunk.data, &m); err != nil {
 			line, msg := chunk.line, err.Error()
 			if sub := yamlErrLine.FindStringSubmatchIndex(msg); sub != nil {
 				n, _ := strconv.Atoi(msg[sub[2]:sub[3]])
@@ -51,6 +51,25 @@ func DecodeInput(source string, data []byte) ([]Document, []error) {
 		docs = append(docs, Document{Line: chunk.line, Object: o})
 	}
 	return docs, errs
+}
+
+// HasObject says whether any document of a stream names an apiVersion and
+// a kind at its top level: whether it is meant as Kubernetes manifests
+// at all (a JSON data file or a values file is not).
+func HasObject(data []byte) bool {
+	for _, chunk := range splitDocuments(data) {
+		var head struct {
+			APIVersion any `json:"apiVersion"`
+			Kind       any `json:"kind"`
+		}
+		if err := yaml.Unmarshal(chunk.data, &head); err != nil {
+			return true // broken YAML may be a broken manifest: say so
+		}
+		if head.APIVersion != nil && head.Kind != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type chunk struct {

@@ -61,7 +61,7 @@ func Decode(source string, data []byte) ([]*Object, error) {
 			continue
 		}
 		var m map[string]any
-		if err := yaml.Unmarshal(chunk, &m); err != nil {
+		if err := yaml.UnmarshalStrict(chunk, &m); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, doc, err)
 		}
 		if m == nil {
