@@ -209,7 +209,7 @@ func (s *stamp) files(p *pod, c programs.Container, prog *programs.Program, n pr
 func (s *stamp) writes(p *pod, c programs.Container, prog *programs.Program, n programs.Needs) []policy.Finding {
 	var out []policy.Finding
 	readOnlyRoot := c.Spec.SecurityContext != nil && c.Spec.SecurityContext.ReadOnlyRootFilesystem != nil && *c.Spec.SecurityContext.ReadOnlyRootFilesystem
-	claims := s.claims(p)
+	claims := programs.VolumeClaims(p.in.Object)
 	for _, w := range n.Writes {
 		at := w.Path
 		if !path.IsAbs(at) {
@@ -240,23 +240,6 @@ func (s *stamp) writes(p *pod, c programs.Container, prog *programs.Program, n p
 			out = append(out, p.finding(RuleWrites, policy.Deny,
 				fmt.Sprintf("%s (container %q of %s) writes %s (%s), but %s [%s]", prog.Name, c.Spec.Name, p, at, w.Why, why, w.Source),
 				"mount a writable volume (emptyDir or a claim) at the path"))
-		}
-	}
-	return out
-}
-
-// claims are the volume claim templates of a StatefulSet.
-func (s *stamp) claims(p *pod) []string {
-	if p.in.Object.GetKind() != "StatefulSet" {
-		return nil
-	}
-	vcts, _ := p.in.Object.Object["spec"].(map[string]any)["volumeClaimTemplates"].([]any)
-	var out []string
-	for _, v := range vcts {
-		if m, ok := v.(map[string]any)["metadata"].(map[string]any); ok {
-			if n, ok := m["name"].(string); ok {
-				out = append(out, n)
-			}
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -62,7 +63,7 @@ type keyVaultObject struct {
 // SecretFiles returns the files a SecretProviderClass of the Azure
 // provider mounts, by file name, with the mode and owner each gets.
 func SecretFiles(spc *manifest.Object) (map[string]SecretFile, error) {
-	raw, _, _ := unstructuredString(spc.Object, "spec", "parameters", "objects")
+	raw, _, _ := unstructured.NestedString(spc.Object, "spec", "parameters", "objects")
 	var list struct {
 		Array []string `json:"array"`
 	}

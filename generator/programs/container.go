@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
@@ -177,24 +178,29 @@ func (c Container) File(p string) (string, string, bool) {
 	if !ok || key == "" {
 		return "", "", false
 	}
-	data, _, _ := unstructuredString(cm.Object, "data", key)
+	data, _, _ := unstructured.NestedString(cm.Object, "data", key)
 	if data == "" {
 		return "", "", false
 	}
 	return data, fmt.Sprintf("ConfigMap %s/%s, key %s", cm.GetNamespace(), manifest.Name(cm), key), true
 }
 
-func unstructuredString(m map[string]any, keys ...string) (string, bool, error) {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = mm[k]
+// VolumeClaims are the names of a StatefulSet's volume claim templates:
+// the volumes its pods mount that no pod spec lists.
+func VolumeClaims(o *manifest.Object) []string {
+	if o.GetKind() != "StatefulSet" {
+		return nil
 	}
-	s, ok := cur.(string)
-	return s, ok, nil
+	vcts, _, _ := unstructured.NestedSlice(o.Object, "spec", "volumeClaimTemplates")
+	var out []string
+	for _, v := range vcts {
+		if m, ok := v.(map[string]any); ok {
+			if n, _, _ := unstructured.NestedString(m, "metadata", "name"); n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // Replicas returns how many pods the workload runs at least: its replicas,
@@ -215,8 +221,8 @@ func (c Container) Replicas() int {
 		if o.GetKind() != "HorizontalPodAutoscaler" {
 			continue
 		}
-		target, _, _ := unstructuredString(o.Object, "spec", "scaleTargetRef", "name")
-		tkind, _, _ := unstructuredString(o.Object, "spec", "scaleTargetRef", "kind")
+		target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		tkind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
 		if target == c.Workload.Name && tkind == kind {
 			if n, ok, _ := unstructuredInt(o.Object, "spec", "minReplicas"); ok {
 				return n
@@ -274,4 +280,31 @@ func hostPort(s string) (string, int32, error) {
 		return "", 0, fmt.Errorf("%q: want host:port", s)
 	}
 	return s[:i], int32(n), nil
+}
+
+// portFlag is a command-line flag that sets a port a program listens on.
+type portFlag struct {
+	flag  string
+	def   int32
+	users Users
+	why   string
+}
+
+// flagPorts are the ports a container listens on by its flags (each
+// flag's default where the container does not set it), named for the
+// flag without its "-port" suffix; source cites the flags' reference.
+func flagPorts(c Container, source string, flags []portFlag) ([]Listen, error) {
+	var out []Listen
+	for _, f := range flags {
+		port := f.def
+		if v, ok := c.Flag(f.flag); ok {
+			p, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || p < 1 || p > 65535 {
+				return nil, fmt.Errorf("--%s %q: not a port", f.flag, v)
+			}
+			port = int32(p)
+		}
+		out = append(out, Listen{Port: tcp(strings.TrimSuffix(f.flag, "-port"), port), Users: f.users, Why: f.why, Source: source})
+	}
+	return out, nil
 }

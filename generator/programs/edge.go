@@ -1,8 +1,6 @@
 package programs
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -17,26 +15,15 @@ var ingressNginx = &Program{Name: "ingress-nginx", Images: []string{"ingress-ngi
 
 func ingressNginxNeeds(c Container) (Needs, error) {
 	var n Needs
-	for _, f := range []struct {
-		flag  string
-		def   int32
-		users Users
-		why   string
-	}{
+	listens, err := flagPorts(c, ingressNginxFlags, []portFlag{
 		{"http-port", 80, Clients, "--http-port (default 80): requests from the load balancer"},
 		{"https-port", 443, Clients, "--https-port (default 443): requests from the load balancer"},
 		{"healthz-port", 10254, Scrapers, "--healthz-port (default 10254): /healthz and /metrics"},
-	} {
-		port := f.def
-		if v, ok := c.Flag(f.flag); ok {
-			p, err := strconv.ParseInt(v, 10, 32)
-			if err != nil {
-				return n, fmt.Errorf("--%s %q: not a port", f.flag, v)
-			}
-			port = int32(p)
-		}
-		n.Listens = append(n.Listens, Listen{Port: tcp(f.flag[:len(f.flag)-5], port), Users: f.users, Why: f.why, Source: ingressNginxFlags})
+	})
+	if err != nil {
+		return n, err
 	}
+	n.Listens = append(n.Listens, listens...)
 	if _, ok := c.Flag("kubeconfig"); !ok {
 		if _, ok := c.Flag("apiserver-host"); !ok {
 			c := apiServerCall

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"path"
 	"strconv"
-	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -561,22 +560,14 @@ var kubeStateMetrics = &Program{Name: "kube-state-metrics", Images: []string{"ku
 
 func ksmNeeds(c Container) (Needs, error) {
 	var n Needs
-	for _, f := range []struct {
-		flag  string
-		def   int32
-		users Users
-		why   string
-	}{{"port", 8080, Clients | Scrapers, "--port (default 8080): the object metrics"}, {"telemetry-port", 8081, Scrapers, "--telemetry-port (default 8081): its own metrics"}} {
-		port := f.def
-		if v, ok := c.Flag(f.flag); ok {
-			p, err := strconv.ParseInt(v, 10, 32)
-			if err != nil {
-				return n, fmt.Errorf("--%s %q: not a port", f.flag, v)
-			}
-			port = int32(p)
-		}
-		n.Listens = append(n.Listens, Listen{Port: tcp(strings.TrimSuffix(f.flag, "-port"), port), Users: f.users, Why: f.why, Source: ksmFlags})
+	listens, err := flagPorts(c, ksmFlags, []portFlag{
+		{"port", 8080, Clients | Scrapers, "--port (default 8080): the object metrics"},
+		{"telemetry-port", 8081, Scrapers, "--telemetry-port (default 8081): its own metrics"},
+	})
+	if err != nil {
+		return n, err
 	}
+	n.Listens = append(n.Listens, listens...)
 	if _, ok := c.Flag("kubeconfig"); !ok {
 		if _, ok := c.Flag("apiserver"); !ok {
 			n.Calls = append(n.Calls, apiServerCall)

@@ -54,12 +54,18 @@ func publish(t *testing.T, o Options) *Result {
 // image bump.
 func bumpDevAPI(t *testing.T, work, tag string) string {
 	t.Helper()
+	return bumpDevAPIFrom(t, work, "9f2c4e1a7b3d", tag)
+}
+
+// bumpDevAPIFrom is bumpDevAPI from another tag than the platform's.
+func bumpDevAPIFrom(t *testing.T, work, from, tag string) string {
+	t.Helper()
 	p := filepath.Join(work, "environments", "dev.yaml")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(b), "tag: 9f2c4e1a7b3d # api commit", "tag: "+tag+" # api commit", 1)
+	s := strings.Replace(string(b), "tag: "+from+" # api commit", "tag: "+tag+" # api commit", 1)
 	if s == string(b) {
 		t.Fatal("dev.yaml has no api tag to bump")
 	}
@@ -77,7 +83,7 @@ func bumpDevAPI(t *testing.T, work, tag string) string {
 	if err := layout.Replace(filepath.Join(work, layout.Dir), res.EnvNames(), res.Files()); err != nil {
 		t.Fatal(err)
 	}
-	return gittest.Commit(t, work, "Bump api in dev to "+tag)
+	return gittest.Commit(t, work, "Bump api in dev from "+from+" to "+tag)
 }
 
 func TestPublishLifecycle(t *testing.T) {
@@ -251,37 +257,13 @@ func TestRollback(t *testing.T) {
 // render on top and moves them. A must leave them on B's render, not take
 // them back to its own.
 func TestConcurrentPublishesNeverMoveAStampBack(t *testing.T) {
-	work, remote := gittest.Platform(t)
-	stamps := []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
-	o := opts(work)
-	o.Stamps = stamps
-	publish(t, o)
-
-	bumpDevAPI(t, work, "0a1b2c3d4e5f")
-	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
-	other := filepath.Join(t.TempDir(), "other")
-	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
-	gittest.Configure(t, other)
+	_, remote, other, o := twoPublishers(t)
+	stamps := o.Stamps
 
 	var theirs *Result
 	a := o
 	a.BeforeMove = func() {
-		gittest.Edit(t, other, "environments/dev.yaml", "tag: 0a1b2c3d4e5f # api commit", "tag: 1b2c3d4e5f6a # api commit")
-		pl, err := plan.New(workspace.Open(other), plan.Options{Envs: []string{"dev"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := render.Run(context.Background(), pl, render.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := layout.Replace(filepath.Join(other, layout.Dir), res.EnvNames(), res.Files()); err != nil {
-			t.Fatal(err)
-		}
-		gittest.Commit(t, other, "Bump api in dev again")
-		b := opts(other)
-		b.Stamps = stamps
-		theirs = publish(t, b)
+		theirs = publishLater(t, other, stamps)
 	}
 	ours := publish(t, a)
 	if theirs == nil || len(theirs.Stamps) != 1 {
@@ -302,17 +284,8 @@ func TestConcurrentPublishesNeverMoveAStampBack(t *testing.T) {
 // publish B of a later commit pushed first; A's retry must not render the
 // older commit on top (which would take every stamp back).
 func TestOlderPublishLosesTheRace(t *testing.T) {
-	work, remote := gittest.Platform(t)
-	stamps := []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
-	o := opts(work)
-	o.Stamps = stamps
-	publish(t, o)
-
-	bumpDevAPI(t, work, "0a1b2c3d4e5f")
-	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
-	other := filepath.Join(t.TempDir(), "other")
-	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
-	gittest.Configure(t, other)
+	_, remote, other, o := twoPublishers(t)
+	stamps := o.Stamps
 
 	var theirs *Result
 	a := o
@@ -320,23 +293,7 @@ func TestOlderPublishLosesTheRace(t *testing.T) {
 		if attempt != 1 {
 			return
 		}
-		gittest.Edit(t, other, "environments/dev.yaml", "tag: 0a1b2c3d4e5f # api commit", "tag: 1b2c3d4e5f6a # api commit")
-		pl, err := plan.New(workspace.Open(other), plan.Options{Envs: []string{"dev"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := render.Run(context.Background(), pl, render.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := layout.Replace(filepath.Join(other, layout.Dir), res.EnvNames(), res.Files()); err != nil {
-			t.Fatal(err)
-		}
-		gittest.Commit(t, other, "Bump api in dev again")
-		gittest.Git(t, other, "push", "--quiet", "origin", "HEAD:main")
-		b := opts(other)
-		b.Stamps = stamps
-		theirs = publish(t, b)
+		theirs = publishLater(t, other, stamps)
 	}
 	ours := publish(t, a)
 	if ours.Superseded != theirs.Source || len(ours.Stamps) != 0 {
@@ -348,4 +305,32 @@ func TestOlderPublishLosesTheRace(t *testing.T) {
 	if got, want := gittest.Git(t, remote, "rev-parse", "rendered-dev-weu-1^{tree}"), gittest.Git(t, remote, "rev-parse", theirs.Commit+"^{tree}"); got != want {
 		t.Errorf("dev/weu-1 runs tree %s, want the later render's %s", got, want)
 	}
+}
+
+// twoPublishers publishes a platform with dev/weu-1 as its stamp, bumps
+// dev's api in work (pushed to main, not yet published) and clones the
+// remote into other: two checkouts about to publish.
+func twoPublishers(t *testing.T) (work, remote, other string, o Options) {
+	t.Helper()
+	work, remote = gittest.Platform(t)
+	o = opts(work)
+	o.Stamps = []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
+	publish(t, o)
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
+	other = filepath.Join(t.TempDir(), "other")
+	gittest.Git(t, filepath.Dir(other), "clone", "--quiet", remote, other)
+	gittest.Configure(t, other)
+	return work, remote, other, o
+}
+
+// publishLater commits a later bump of dev's api in other, on top of what
+// work pushed, and publishes it with stamps.
+func publishLater(t *testing.T, other string, stamps []Stamp) *Result {
+	t.Helper()
+	bumpDevAPIFrom(t, other, "0a1b2c3d4e5f", "1b2c3d4e5f6a")
+	gittest.Git(t, other, "push", "--quiet", "origin", "HEAD:main")
+	b := opts(other)
+	b.Stamps = stamps
+	return publish(t, b)
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -239,10 +240,10 @@ func (p *Plan) pods() error {
 				pod := add(podName, p.Nodes[r%len(p.Nodes)])
 				if kind == "StatefulSet" {
 					pod.Hostname = podName
-					pod.Subdomain, _, _ = unstructuredString(o.Object, "spec", "serviceName")
+					pod.Subdomain, _, _ = unstructured.NestedString(o.Object, "spec", "serviceName")
 					pod.Template.Labels["statefulset.kubernetes.io/pod-name"] = podName
 					pod.Template.Labels["apps.kubernetes.io/pod-index"] = strconv.Itoa(r)
-					pod.Claims = claims(o)
+					pod.Claims = programs.VolumeClaims(o)
 				}
 			}
 		}
@@ -258,33 +259,6 @@ func (p *Plan) unitObjects(in policy.Input) []*manifest.Object {
 		}
 	}
 	return out
-}
-
-func claims(o *manifest.Object) []string {
-	spec, _ := o.Object["spec"].(map[string]any)
-	vcts, _ := spec["volumeClaimTemplates"].([]any)
-	var out []string
-	for _, v := range vcts {
-		if m, ok := v.(map[string]any)["metadata"].(map[string]any); ok {
-			if n, ok := m["name"].(string); ok {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
-func unstructuredString(m map[string]any, keys ...string) (string, bool, error) {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = mm[k]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
 }
 
 // services gives each Service its cluster IP (in name order) and what it
