@@ -92,7 +92,7 @@ func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("%s; evaluating %s", msg, strings.Join(e.Files, ", "))
 }
 
-// deadline names what the policies' deadline was spent on: the object in
+// deadline names what the policies' deadline was spent on: an object in
 // flight when it struck and the policy files that do not finish on it
 // alone (probed for as long again, at most two seconds, so an interrupt
 // still ends the command in time). When no file is stuck on that object
@@ -103,11 +103,10 @@ func (c *Checker) deadline(ctx context.Context, env *spec.Environment, inputs []
 	if !errors.As(err, &stopped) {
 		return de
 	}
-	in := inputs[stopped.Input]
-	de.Object = fmt.Sprintf("%s %s", in.File, manifest.IDOf(in.Object))
-	stuck, perr := c.engine.Stuck(ctx, policy.EnvironmentOf(env), inputs, stopped.Input, min(max(timeout, 100*time.Millisecond), 2*time.Second))
+	stuck, on, perr := c.engine.Stuck(ctx, policy.EnvironmentOf(env), inputs, stopped.Inputs, min(max(timeout, 100*time.Millisecond), 2*time.Second))
 	if perr == nil && len(stuck) > 0 {
-		de.Files, de.Stuck = stuck, true
+		in := inputs[on]
+		de.Files, de.Stuck, de.Object = stuck, true, fmt.Sprintf("%s %s", in.File, manifest.IDOf(in.Object))
 	}
 	return de
 }

@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -255,15 +257,25 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	}
 
 	results := make([][]Finding, len(inputs))
+	var (
+		mu      sync.Mutex
+		stopped []int // the inputs being evaluated when ctx ended
+	)
 	err = each(ctx, len(inputs), workers, func(i int) error {
 		var err error
 		results[i], err = evalOne(ctx, byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
 		if err != nil && ctx.Err() != nil {
-			return &StoppedError{Input: i, Err: err}
+			mu.Lock()
+			stopped = append(stopped, i)
+			mu.Unlock()
 		}
 		return err
 	})
 	if err != nil {
+		if len(stopped) > 0 {
+			slices.Sort(stopped)
+			return nil, &StoppedError{Inputs: stopped, Err: err}
+		}
 		return nil, err
 	}
 	var out []Finding
