@@ -238,6 +238,19 @@ func TestPolicyCheckSkipsWhatIsNotAManifest(t *testing.T) {
 		!strings.Contains(stderr, "skipped "+filepath.Join(root, "base", "api", "kustomization.yaml")+": a Kustomize") {
 		t.Errorf("base/: exit %d, want the chart and kustomization skipped:\n%s", code, stderr)
 	}
+	// A chart's templates folder, named by itself, and a loose template.
+	code, _, stderr = gitops(t, "policy", "check", "--root", root, "--env", "prod", filepath.Join(root, "base", "redis", "templates"))
+	if code == exitError || !strings.Contains(stderr, "skipped "+filepath.Join(root, "base", "redis", "templates")+": inside the Helm chart") {
+		t.Errorf("base/redis/templates: exit %d, want it skipped as part of the chart:\n%s", code, stderr)
+	}
+	loose := t.TempDir()
+	if err := os.WriteFile(filepath.Join(loose, "cm.yaml"), []byte("{{- if .Values.on }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- end }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = gitops(t, "policy", "check", "--root", root, "--env", "prod", loose)
+	if code == exitError || !strings.Contains(stderr, "skipped "+filepath.Join(loose, "cm.yaml")+": a template") {
+		t.Errorf("a loose template: exit %d, want it skipped:\n%s", code, stderr)
+	}
 	// A file named on the command line is the user's word: not skipped.
 	code, _, stderr = gitops(t, "policy", "check", "--root", root, "--env", "prod", origins)
 	if code != exitError || !strings.Contains(stderr, "origins.json:1:") {

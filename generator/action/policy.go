@@ -1,6 +1,7 @@
 package action
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -71,9 +72,13 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 	var inputs []policy.Input
 	for _, f := range files {
 		docs, broken := manifest.DecodeInput(f.name, f.data)
-		if f.walked && len(docs) == 0 && !manifest.HasObject(f.data) {
+		switch {
+		case f.walked && len(docs) == 0 && !manifest.HasObject(f.data):
 			// A data file among manifests (rendered/prod/frontdoor/origins.json).
 			res.Skipped = append(res.Skipped, Skipped{Path: f.name, Why: "no document has an apiVersion and a kind: not a Kubernetes manifest"})
+			continue
+		case f.walked && len(docs) == 0 && len(broken) > 0 && bytes.Contains(f.data, []byte("{{")):
+			res.Skipped = append(res.Skipped, Skipped{Path: f.name, Why: "a template ({{ ... }}), not YAML until rendered: pipe the rendered output in instead"})
 			continue
 		}
 		res.Broken = append(res.Broken, broken...)
@@ -99,6 +104,23 @@ type inputFile struct {
 	// walked: found in a directory, not named (a named file that is not a
 	// manifest is bad input; a found one is skipped).
 	walked bool
+}
+
+// chartAbove returns the Helm chart directory dir is inside (its own
+// Chart.yaml is the walk's to find), or "".
+func chartAbove(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "Chart.yaml")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
 }
 
 // notManifest says why a file found in a directory is not a manifest to
@@ -142,6 +164,10 @@ func (p *PolicyCheck) inputFiles() ([]inputFile, []Skipped, error) {
 				return nil, nil, err
 			}
 			out = append(out, inputFile{name: arg, data: b})
+			continue
+		}
+		if chart := chartAbove(arg); chart != "" {
+			skipped = append(skipped, Skipped{Path: arg, Why: "inside the Helm chart " + chart + ": pipe its helm template output in instead"})
 			continue
 		}
 		var names []string
