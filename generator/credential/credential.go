@@ -282,18 +282,52 @@ func scan(s string, withPairs bool) []Hit {
 	if !withPairs || !strings.ContainsAny(s, "=:") {
 		return out
 	}
+	lines := namedLines(s)
 	for _, pair := range pairs {
-		for _, m := range pair.FindAllStringSubmatch(s, -1) {
-			key, val := m[1], m[2]
-			if strings.HasSuffix(val, ":") || strings.HasPrefix(val, "//") {
-				continue // a key of its own (YAML), a URL's scheme
-			}
-			if IsName(key) && !reference(val) && !(setting(val) && !strong(key)) && !pwdPath(key, val) {
-				add(val, key+" is named like a credential and holds a literal")
+		for _, line := range lines {
+			for _, m := range pair.FindAllStringSubmatch(line, -1) {
+				key, val := m[1], m[2]
+				if strings.HasSuffix(val, ":") || strings.HasPrefix(val, "//") {
+					continue // a key of its own (YAML), a URL's scheme
+				}
+				if IsName(key) && !reference(val) && !(setting(val) && !strong(key)) && !pwdPath(key, val) {
+					add(val, key+" is named like a credential and holds a literal")
+				}
 			}
 		}
 	}
 	return out
+}
+
+// nameFragments: every name IsName accepts has one of these in it (each
+// credential word, joined suffix and CONNECTION holds one), in any case.
+// TestNameFragmentsCoverEveryWord holds the list to the words.
+var nameFragments = []string{"PASS", "PW", "SECRET", "TOKEN", "KEY", "CRED", "PRIVATE", "JWT", "BEARER", "HMAC", "SAS", "SIG", "AUTHORIZATION", "DSN", "CONN"}
+
+// namedLines are the lines of s, in order, that could hold a pair whose
+// key IsName accepts: those with a name fragment. A pair never spans a
+// line (neither key nor value holds a space), so the pair expressions
+// find on these lines what they find on all of s, without reading the
+// long values (dashboards, rule files) line by line in vain.
+func namedLines(s string) []string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if mayHoldName(line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// mayHoldName reports whether s holds a name fragment, in any case.
+func mayHoldName(s string) bool {
+	upper := strings.ToUpper(s)
+	for _, f := range nameFragments {
+		if strings.Contains(upper, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // reference reports whether a value refers to a credential kept

@@ -265,6 +265,26 @@ func FuzzScan(f *testing.F) {
 		if path == "" {
 			return
 		}
+		// The pair expressions on the named lines find what they find on
+		// the whole string, for every key that is a credential's name.
+		var whole, lined []string
+		for _, pair := range pairs {
+			for _, m := range pair.FindAllStringSubmatch(s, -1) {
+				if IsName(m[1]) {
+					whole = append(whole, m[1]+"="+m[2])
+				}
+			}
+			for _, line := range namedLines(s) {
+				for _, m := range pair.FindAllStringSubmatch(line, -1) {
+					if IsName(m[1]) {
+						lined = append(lined, m[1]+"="+m[2])
+					}
+				}
+			}
+		}
+		if !slices.Equal(whole, lined) {
+			t.Fatalf("%q: the named lines give %q, the whole string %q", s, lined, whole)
+		}
 		hits := Find(kind, path, s)
 		for _, h := range hits {
 			if !strings.Contains(s, h.Secret) {
@@ -281,4 +301,28 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNameFragmentsCoverEveryWord: the screen before the pair expressions
+// drops no name IsName accepts: every credential word, joined suffix and
+// connection-string name holds a fragment.
+func TestNameFragmentsCoverEveryWord(t *testing.T) {
+	var names []string
+	for w, on := range credentialWords {
+		if on {
+			names = append(names, w, strings.ToLower(w), "DB_"+w, "x"+w)
+		}
+	}
+	for _, w := range joinedSuffixes {
+		names = append(names, "PG"+w)
+	}
+	names = append(names, "CONNECTION_STRING", "connectionString", "CONNECTIONSTRING", "connection_str")
+	for _, n := range names {
+		if IsName(n) && !mayHoldName(n+"=x") {
+			t.Errorf("%s is a credential's name, and the screen drops it", n)
+		}
+	}
+	if mayHoldName(`{"expr": "rate(http_requests_total[5m])", "legendFormat": "{{instance}}"}`) {
+		t.Error("a dashboard query with no credential's name passes the screen")
+	}
 }
