@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/libertum/platform-gitops/generator/connectivity"
@@ -169,7 +170,7 @@ func (cs *connections) cluster(c programs.Call, why string) {
 	}
 	found := false
 	for _, q := range cs.stamp.pods {
-		if q.in.Object.GetNamespace() != svc.svc.Namespace || !selects(svc.svc.Spec.Selector, q.tpl.Labels) {
+		if q.in.Object.GetNamespace() != svc.svc.Namespace || !labels.SelectorFromSet(svc.svc.Spec.Selector).Matches(labels.Set(q.tpl.Labels)) {
 			continue
 		}
 		port := c.Port
@@ -198,15 +199,6 @@ func protocolOf(p corev1.Protocol) corev1.Protocol {
 		return corev1.ProtocolTCP
 	}
 	return p
-}
-
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // targetPort resolves a Service port's target in a pod template: a

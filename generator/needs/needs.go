@@ -225,7 +225,7 @@ func (s *stamp) check() ([]policy.Finding, error) {
 			}
 			add(fs...)
 			add(s.writes(p, c, prog, n)...)
-			if n.ServiceAccountToken && !s.automounts(p) {
+			if n.ServiceAccountToken && !programs.MountsToken(&p.tpl.Spec, p.in.Object.GetNamespace(), s.inputs) {
 				add(p.finding(RuleToken, policy.Deny,
 					fmt.Sprintf("%s (container %q of %s) calls the API server with the pod's service account token (%s), but the pod mounts none (automountServiceAccountToken: false)", prog.Name, cs.spec.Name, p, programs.ServiceAccountTokenPath),
 					"set automountServiceAccountToken: true on the pod (or its ServiceAccount) of a program that calls the API server"))
@@ -266,25 +266,4 @@ func (s *stamp) unknown(p *pod, c programs.Container) []policy.Finding {
 	return []policy.Finding{p.finding(RuleUnknown, policy.Warn,
 		fmt.Sprintf("container %q runs %s, which generator/programs has no entry for: its peer ports, files and calls are unknown, so nothing checks them", c.Spec.Name, repo),
 		"add an entry to generator/programs from the program's documentation, citing it")}
-}
-
-// automounts reports whether the pod gets its service account token: the
-// pod's automountServiceAccountToken, else its ServiceAccount's, else yes.
-func (s *stamp) automounts(p *pod) bool {
-	if v := p.tpl.Spec.AutomountServiceAccountToken; v != nil {
-		return *v
-	}
-	name := p.tpl.Spec.ServiceAccountName
-	if name == "" {
-		name = "default"
-	}
-	for _, in := range s.inputs {
-		o := in.Object
-		if o.GetKind() == "ServiceAccount" && manifest.Name(o) == name && o.GetNamespace() == p.in.Object.GetNamespace() {
-			if v, ok := o.Object["automountServiceAccountToken"].(bool); ok {
-				return v
-			}
-		}
-	}
-	return true
 }

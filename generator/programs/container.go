@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/policy"
 )
 
 // Container is one container of a rendered pod template, with the objects
@@ -307,4 +308,33 @@ func flagPorts(c Container, source string, flags []portFlag) ([]Listen, error) {
 		out = append(out, Listen{Port: tcp(strings.TrimSuffix(f.flag, "-port"), port), Users: f.users, Why: f.why, Source: source})
 	}
 	return out, nil
+}
+
+// MountsToken reports whether the kubelet mounts a pod's service account
+// token: the pod's automountServiceAccountToken, else that of its
+// ServiceAccount among the stamp's objects, else yes.
+func MountsToken(spec *corev1.PodSpec, namespace string, stamp []policy.Input) bool {
+	if v := spec.AutomountServiceAccountToken; v != nil {
+		return *v
+	}
+	name := spec.ServiceAccountName
+	if name == "" {
+		name = "default"
+	}
+	for _, in := range stamp {
+		o := in.Object
+		if o.GetKind() == "ServiceAccount" && manifest.Name(o) == name && defaulted(o.GetNamespace()) == defaulted(namespace) {
+			if v, ok := o.Object["automountServiceAccountToken"].(bool); ok {
+				return v
+			}
+		}
+	}
+	return true
+}
+
+func defaulted(namespace string) string {
+	if namespace == "" {
+		return "default"
+	}
+	return namespace
 }

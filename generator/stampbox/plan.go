@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -315,21 +316,12 @@ func (p *Plan) services() error {
 			continue
 		}
 		for _, pod := range p.Pods {
-			if pod.Namespace == s.Svc.Namespace && !pod.Job && selects(s.Svc.Spec.Selector, pod.Template.Labels) {
+			if pod.Namespace == s.Svc.Namespace && !pod.Job && labels.SelectorFromSet(s.Svc.Spec.Selector).Matches(labels.Set(pod.Template.Labels)) {
 				s.Pods = append(s.Pods, pod)
 			}
 		}
 	}
 	return nil
-}
-
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TargetPort resolves a Service port on one of its pods: the number, or

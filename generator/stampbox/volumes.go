@@ -138,7 +138,7 @@ func (b *Box) prepare(ctx context.Context, pod *Pod) (*podFiles, error) {
 			return nil, err
 		}
 	}
-	if b.automounts(pod) {
+	if programs.MountsToken(&pod.Template.Spec, pod.Namespace, b.plan.Inputs) {
 		sa := filepath.Join(dir, "serviceaccount")
 		tok, err := b.cluster.Token(ctx, pod, "")
 		if err != nil {
@@ -289,26 +289,6 @@ func (b *Box) keyVault(pod *Pod, spc, dir string) error {
 		return nil
 	}
 	return fmt.Errorf("SecretProviderClass %s/%s is not rendered", pod.Namespace, spc)
-}
-
-// automounts is whether the kubelet mounts the pod's service account token.
-func (b *Box) automounts(pod *Pod) bool {
-	if v := pod.Template.Spec.AutomountServiceAccountToken; v != nil {
-		return *v
-	}
-	sa := pod.Template.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	for _, in := range b.plan.Inputs {
-		o := in.Object
-		if o.GetKind() == "ServiceAccount" && manifest.Name(o) == sa && namespaceOf(o.GetNamespace()) == pod.Namespace {
-			if v, ok := o.Object["automountServiceAccountToken"].(bool); ok {
-				return v
-			}
-		}
-	}
-	return true
 }
 
 // container is how one container of a pod starts: its mounts, user and
