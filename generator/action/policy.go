@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/check"
+	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
@@ -123,17 +124,6 @@ func chartAbove(dir string) string {
 	}
 }
 
-// notManifest says why a file found in a directory is not a manifest to
-// check, or "". Kustomize and Helm sources render to manifests: they are
-// checked by piping kustomize build or helm template in.
-func notManifest(name string) string {
-	switch filepath.Base(name) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return "a Kustomize kustomization: pipe its kustomize build output in instead"
-	}
-	return ""
-}
-
 var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // inputFiles reads the paths in order; a directory gives its manifest
@@ -186,8 +176,9 @@ func (p *PolicyCheck) inputFiles() ([]inputFile, []Skipped, error) {
 			if !manifestExts[strings.ToLower(filepath.Ext(path))] {
 				return nil
 			}
-			if why := notManifest(path); why != "" {
-				skipped = append(skipped, Skipped{Path: path, Why: why})
+			if kustomize.IsKustomization(path) {
+				// Kustomize's own input: checked by piping its build in.
+				skipped = append(skipped, Skipped{Path: path, Why: "a Kustomize kustomization: pipe its kustomize build output in instead"})
 				return nil
 			}
 			names = append(names, path)

@@ -12,12 +12,23 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 )
 
 // kustomizationNames are the file names kustomize reads a kustomization from.
-var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
+var kustomizationNames = func() map[string]bool {
+	names := map[string]bool{}
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		names[n] = true
+	}
+	return names
+}()
+
+// IsKustomization reports whether a file's name is one kustomize reads a
+// kustomization from.
+func IsKustomization(file string) bool { return kustomizationNames[path.Base(file)] }
 
 // checkKustomizations reads every kustomization once and reports, each at
 // its file and line, what krusty would accept but must not run or would
@@ -61,7 +72,7 @@ func checkKustomizations(files Files) error {
 func kustomizations(files Files) []string {
 	var names []string
 	for name := range files {
-		if kustomizationNames[path.Base(name)] {
+		if IsKustomization(name) {
 			names = append(names, name)
 		}
 	}
@@ -202,7 +213,7 @@ func checkDocuments(files Files) (map[string][]*yaml.Node, error) {
 	parsed := map[string][]*yaml.Node{}
 	var errs []error
 	for _, name := range sortedFileNames(files) {
-		if kustomizationNames[path.Base(name)] || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+		if IsKustomization(name) || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
 		if t := bytes.TrimSpace(files[name]); len(t) > 0 && t[0] == '{' {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
 )
 
 //go:generate sh -c "go run ./requiredgen > required_gen.go"
@@ -123,8 +124,8 @@ func removed(typed any, kube string) error {
 		return nil
 	}
 	major, minor := lc.APILifecycleRemoved()
-	kmaj, kmin, ok := majorMinor(kube)
-	if !ok || major == 0 || kmaj < major || kmaj == major && kmin < minor {
+	runs, err := version.ParseGeneric(kube)
+	if err != nil || major == 0 || !runs.AtLeast(version.MajorMinor(uint(major), uint(minor))) {
 		return nil
 	}
 	msg := fmt.Sprintf("this API version was removed in Kubernetes %d.%d and the environment runs %s", major, minor, kube)
@@ -135,14 +136,4 @@ func removed(typed any, kube string) error {
 		msg += "; use " + gvk.GroupVersion().String() + " " + gvk.Kind
 	}
 	return errors.New(msg)
-}
-
-func majorMinor(v string) (major, minor int, ok bool) {
-	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	return major, minor, err1 == nil && err2 == nil
 }
