@@ -177,5 +177,5 @@ func (r *Rollout) Run(ctx context.Context) (*publish.RolloutResult, error) {
 		}
 		return nil, fmt.Errorf("rollout --stamp %q --to %q: both are required, and the stamp must be one of %s's", r.Stamp, r.To, r.Env)
 	}
-	return publish.Rollout(ctx, publish.RolloutOptions{Root: r.Workspace().Root, Remote: r.Remote, Branch: r.Branch, Waves: waves, Soak: e.SoakTime(), Now: r.Now, Force: r.Force})
+	return publish.Rollout(ctx, publish.RolloutOptions{Root: r.Workspace().Root, Remote: r.Remote, Waves: waves, Soak: e.SoakTime(), Now: r.Now, Force: r.Force})
 }

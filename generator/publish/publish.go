@@ -128,7 +128,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// Forward only: when another publish moved the stamps to a later
 	// render meanwhile, this one leaves them there.
-	if res.Stamps, err = move(ctx, repo, o.Remote, o.Branch, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
+	if res.Stamps, err = move(ctx, repo, o.Remote, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
 		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 	}
 	return res, nil
@@ -260,23 +260,13 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 }
 
 // laterSource returns the source commit the rendered commit parent was
-// rendered from when it is a later commit than source (source is its
-// ancestor), fetching it by name when it is not here; "" otherwise.
+// rendered from when it is a later commit than source; "" otherwise.
 func laterSource(ctx context.Context, repo git.Repo, remote, parent, source string) (string, error) {
 	theirs, err := repo.Run(ctx, "log", "-1", "--format=%(trailers:key="+SourceTrailer+",valueonly)", parent)
 	if err != nil {
 		return "", err
 	}
-	theirs = strings.TrimSpace(theirs)
-	if theirs == "" || theirs == source {
-		return "", nil
-	}
-	if _, err := repo.Run(ctx, "cat-file", "-e", theirs+"^{commit}"); err != nil {
-		if _, err := repo.Run(ctx, "fetch", "--quiet", remote, theirs); err != nil {
-			return "", nil // not reachable from here: not known to be later
-		}
-	}
-	if _, err := repo.Run(ctx, "merge-base", "--is-ancestor", source, theirs); err != nil {
+	if theirs = strings.TrimSpace(theirs); !descends(ctx, repo, remote, theirs, source) {
 		return "", nil
 	}
 	return theirs, nil

@@ -85,10 +85,9 @@ const (
 // back gets a new commit with the older tree). All branches move in one
 // atomic push; a remote that moved meanwhile is re-read and retried.
 // Stamps already holding the tree are left alone, and so, moving forward,
-// are stamps running a descendant of rendered on the rendered branch
-// (named by branch, fetched when a stamp names a commit not here). It
+// are stamps running a descendant of rendered on the rendered branch. It
 // returns the moved stamps' new states.
-func move(ctx context.Context, repo git.Repo, remote, branch string, stamps []Stamp, rendered string, dir direction, retries int, why string) ([]StampState, error) {
+func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, rendered string, dir direction, retries int, why string) ([]StampState, error) {
 	tree, err := repo.Run(ctx, "rev-parse", rendered+"^{tree}")
 	if err != nil {
 		return nil, err
@@ -114,14 +113,8 @@ func move(ctx context.Context, repo git.Repo, remote, branch string, stamps []St
 					continue
 				}
 			}
-			if dir == forward {
-				later, err := descends(ctx, repo, remote, branch, st.Rendered, rendered)
-				if err != nil {
-					return nil, err
-				}
-				if later {
-					continue
-				}
+			if dir == forward && descends(ctx, repo, remote, st.Rendered, rendered) {
+				continue
 			}
 			msg := fmt.Sprintf("%s: %s takes the render of %s\n\n%s\n\n%s: %s\n%s: %s\n%s: %s\n",
 				st.Stamp, st.Stamp, short(source), why, SourceTrailer, source, RenderedTrailer, rendered, StampTrailer, st.Stamp)
@@ -151,26 +144,21 @@ func move(ctx context.Context, repo git.Repo, remote, branch string, stamps []St
 	}
 }
 
-// descends says whether commit is a later commit of the rendered branch
-// than base (base is its ancestor). A commit that is not here even after
-// fetching the branch is not known to be later.
-func descends(ctx context.Context, repo git.Repo, remote, branch, commit, base string) (bool, error) {
+// descends says whether commit is a later commit than base (base is its
+// ancestor), fetching commit by name when it is not here: it may be
+// another publish's, pushed meanwhile. A commit the remote does not give
+// is not known to be later.
+func descends(ctx context.Context, repo git.Repo, remote, commit, base string) bool {
 	if commit == "" || commit == base {
-		return false, nil
+		return false
 	}
 	if _, err := repo.Run(ctx, "cat-file", "-e", commit+"^{commit}"); err != nil {
-		if branch == "" {
-			return false, nil
-		}
-		if err := repo.Fetch(ctx, remote, branch); err != nil {
-			return false, err
-		}
-		if _, err := repo.Run(ctx, "cat-file", "-e", commit+"^{commit}"); err != nil {
-			return false, nil
+		if _, err := repo.Run(ctx, "fetch", "--quiet", remote, commit); err != nil {
+			return false
 		}
 	}
 	_, err := repo.Run(ctx, "merge-base", "--is-ancestor", base, commit)
-	return err == nil, nil
+	return err == nil
 }
 
 func short(sha string) string {
@@ -183,9 +171,6 @@ func short(sha string) string {
 // RolloutOptions say which environment's waves to advance.
 type RolloutOptions struct {
 	Root, Remote string
-	// Branch is the rendered branch: a wave never moves to an older commit
-	// of it than the one it runs.
-	Branch string
 	// Waves are the environment's stamps in rollout order.
 	Waves [][]Stamp
 	Soak  time.Duration
@@ -255,7 +240,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		if left := o.Soak - o.Now.Sub(since); left > 0 && !o.Force {
 			return nil, &SoakError{Wave: i + 1, Left: left, Prev: prev}
 		}
-		moved, err := move(ctx, repo, o.Remote, o.Branch, wave, want, forward, o.Retries,
+		moved, err := move(ctx, repo, o.Remote, wave, want, forward, o.Retries,
 			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)))
 		if err != nil {
 			return nil, err
@@ -302,7 +287,7 @@ func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev stri
 	full, _ := repo.Resolve(ctx, rev)
 	for _, e := range entries {
 		if e.Commit == rev || e.Commit == full || e.Source == full || (len(rev) >= 7 && (strings.HasPrefix(e.Commit, rev) || strings.HasPrefix(e.Source, rev))) {
-			return move(ctx, repo, remote, branch, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+			return move(ctx, repo, remote, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
 		}
 	}
 	return nil, errors.New("rollout --to " + rev + ": no commit of " + remote + "/" + branch + " is, or was rendered from, that revision")
