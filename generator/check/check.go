@@ -103,7 +103,7 @@ func (c *Checker) deadline(ctx context.Context, env *spec.Environment, inputs []
 	if !errors.As(err, &stopped) {
 		return de
 	}
-	stuck, on, perr := c.engine.Stuck(ctx, policy.EnvironmentOf(env), inputs, stopped.Inputs, min(max(timeout, 100*time.Millisecond), 2*time.Second))
+	stuck, on, perr := stopped.Stuck(ctx, min(max(timeout, 100*time.Millisecond), 2*time.Second))
 	if perr == nil && len(stuck) > 0 {
 		in := inputs[on]
 		de.Files, de.Stuck, de.Object = stuck, true, fmt.Sprintf("%s %s", in.File, manifest.IDOf(in.Object))

@@ -28,20 +28,28 @@ func kindsOfPackages(modules map[string]*ast.Module) map[Level]packageKinds {
 	return map[Level]packageKinds{Deny: kindsOf(modules, Deny), Warn: kindsOf(modules, Warn)}
 }
 
+var libertumRef = ast.MustParseRef("data.libertum")
+
+// packageName is a module's package under data.libertum (podsecurity for
+// data.libertum.podsecurity), and false for any other: the query asks
+// data.libertum[pkg] only.
+func packageName(m *ast.Module) (string, bool) {
+	path := m.Package.Path
+	if len(path) != 3 || !path.HasPrefix(libertumRef) {
+		return "", false
+	}
+	name, ok := path[2].Value.(ast.String)
+	return string(name), ok
+}
+
 func kindsOf(modules map[string]*ast.Module, level Level) packageKinds {
 	out := packageKinds{}
 	every := map[string]bool{}
-	libertum := ast.MustParseRef("data.libertum")
 	for _, m := range modules {
-		path := m.Package.Path
-		if len(path) != 3 || !path.HasPrefix(libertum) {
-			continue // the query asks data.libertum[pkg] only
-		}
-		name, ok := path[2].Value.(ast.String)
+		pkg, ok := packageName(m)
 		if !ok {
 			continue
 		}
-		pkg := string(name)
 		for _, r := range m.Rules {
 			if r.Head.Ref()[0].String() != string(level) {
 				continue

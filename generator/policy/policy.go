@@ -251,7 +251,8 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	if err != nil {
 		return nil, err
 	}
-	byKind, err := e.prepare(ctx, env.Name, inmem.NewFromASTObject(data), inputs)
+	store := inmem.NewFromASTObject(data)
+	byKind, err := e.prepare(ctx, env.Name, store, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +275,7 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	if err != nil {
 		if len(stopped) > 0 {
 			slices.Sort(stopped)
-			return nil, &StoppedError{Inputs: stopped, Err: err}
+			return nil, &StoppedError{Inputs: stopped, Err: err, engine: e, store: store, values: values}
 		}
 		return nil, err
 	}
