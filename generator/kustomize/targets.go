@@ -81,9 +81,7 @@ func kustomizations(files Files) []string {
 }
 
 type patchList struct {
-	Patches []struct {
-		Target *types.Selector `yaml:"target"`
-	} `yaml:"patches"`
+	Patches []types.Patch `yaml:"patches"`
 }
 
 // checkPatchTargets rejects a patch whose target selects nothing: kustomize
@@ -117,23 +115,20 @@ func checkPatchTargets(files Files, rm resmap.ResMap) error {
 
 // patchLine finds the line of patches[i].target in a kustomization.
 func patchLine(root *yaml.Node, i int) int {
-	for j := 0; j+1 < len(root.Content); j += 2 {
-		if root.Content[j].Value != "patches" {
-			continue
-		}
-		seq := root.Content[j+1]
-		if i >= len(seq.Content) {
-			return seq.Line
-		}
-		item := seq.Content[i]
-		for k := 0; k+1 < len(item.Content); k += 2 {
-			if item.Content[k].Value == "target" {
-				return item.Content[k].Line
-			}
-		}
-		return item.Line
+	seq := valueOf(root, "patches")
+	switch {
+	case seq == nil:
+		return root.Line
+	case i >= len(seq.Content):
+		return seq.Line
 	}
-	return root.Line
+	item := seq.Content[i]
+	for k := 0; k+1 < len(item.Content); k += 2 {
+		if item.Content[k].Value == "target" {
+			return item.Content[k].Line
+		}
+	}
+	return item.Line
 }
 
 func describe(s *types.Selector) string {
@@ -175,11 +170,7 @@ func remote(entry string) bool {
 // checkPatch reports a patch whose file does not exist and a JSON patch (a
 // list of operations) without a target, at the kustomization's line.
 func checkPatch(files Files, kustomization string, item *yaml.Node) error {
-	var p struct {
-		Path   string          `yaml:"path"`
-		Patch  string          `yaml:"patch"`
-		Target *types.Selector `yaml:"target"`
-	}
+	var p types.Patch
 	if err := item.Decode(&p); err != nil {
 		return nil // krusty reports malformed entries
 	}
@@ -322,11 +313,7 @@ func locateUnmatchedPatch(files Files, err error) error {
 				continue
 			}
 			for _, item := range value.Content {
-				var p struct {
-					Path   string          `yaml:"path"`
-					Patch  string          `yaml:"patch"`
-					Target *types.Selector `yaml:"target"`
-				}
+				var p types.Patch
 				if item.Kind == yaml.ScalarNode {
 					p.Path = item.Value // patchesStrategicMerge: a file name
 				} else if item.Decode(&p) != nil || p.Target != nil {
