@@ -74,7 +74,7 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 	for _, f := range files {
 		docs, broken := manifest.DecodeInput(f.name, f.data)
 		switch {
-		case f.walked && len(docs) == 0 && !manifest.HasObject(f.data):
+		case f.walked && len(docs) == 0 && len(broken) > 0 && allData(broken):
 			// A data file among manifests (rendered/prod/frontdoor/origins.json).
 			res.Skipped = append(res.Skipped, Skipped{Path: f.name, Why: "no document has an apiVersion and a kind: not a Kubernetes manifest"})
 			continue
@@ -97,6 +97,17 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// allData says whether every broken document is data, not a broken object.
+func allData(broken []error) bool {
+	for _, err := range broken {
+		var notObject *manifest.NotObjectError
+		if !errors.As(err, &notObject) {
+			return false
+		}
+	}
+	return true
 }
 
 type inputFile struct {

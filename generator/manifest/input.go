@@ -44,7 +44,11 @@ func DecodeInput(source string, data []byte) ([]Document, []error) {
 			continue
 		}
 		o := &Object{Object: m}
-		if o.GetAPIVersion() == "" || o.GetKind() == "" || (o.GetName() == "" && o.GetGenerateName() == "") {
+		if o.GetAPIVersion() == "" || o.GetKind() == "" {
+			errs = append(errs, &NotObjectError{fmt.Errorf("%s:%d: an object needs apiVersion, kind and metadata.name or metadata.generateName", source, chunk.line)})
+			continue
+		}
+		if o.GetName() == "" && o.GetGenerateName() == "" {
 			errs = append(errs, fmt.Errorf("%s:%d: an object needs apiVersion, kind and metadata.name or metadata.generateName", source, chunk.line))
 			continue
 		}
@@ -53,24 +57,13 @@ func DecodeInput(source string, data []byte) ([]Document, []error) {
 	return docs, errs
 }
 
-// HasObject says whether any document of a stream names an apiVersion and
-// a kind at its top level: whether it is meant as Kubernetes manifests
-// at all (a JSON data file or a values file is not).
-func HasObject(data []byte) bool {
-	for _, chunk := range splitDocuments(data) {
-		var head struct {
-			APIVersion any `json:"apiVersion"`
-			Kind       any `json:"kind"`
-		}
-		if err := yaml.Unmarshal(chunk.data, &head); err != nil {
-			return true // broken YAML may be a broken manifest: say so
-		}
-		if head.APIVersion != nil && head.Kind != nil {
-			return true
-		}
-	}
-	return false
-}
+// NotObjectError is DecodeInput's error for a document that is YAML but
+// names no apiVersion or kind: data (a JSON file, a values file) rather
+// than a Kubernetes object.
+type NotObjectError struct{ Err error }
+
+func (e *NotObjectError) Error() string { return e.Err.Error() }
+func (e *NotObjectError) Unwrap() error { return e.Err }
 
 type chunk struct {
 	line int // first line of the document's content
