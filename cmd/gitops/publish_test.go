@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
@@ -43,5 +44,25 @@ func TestPublishCommandRefuses(t *testing.T) {
 	code, _, stderr = gitops(t, "publish", "--root", work)
 	if code != exitFindings || !strings.Contains(stderr, "refusing to publish: verify found 0 violations and 1 drifted files") || !strings.Contains(stderr, "Service_web.yaml") {
 		t.Errorf("failing verify: exit %d, want 1 with the report:\n%s", code, stderr)
+	}
+}
+
+// TestKilledRenderLeavesTheTreeClean: a render killed while it held the
+// checkout's lock leaves its lock file (with its pid) behind; publish does
+// not take it for a change, in a checkout with no .gitignore for it, and
+// still refuses a real one.
+func TestKilledRenderLeavesTheTreeClean(t *testing.T) {
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	if err := os.WriteFile(layout.LockFile(filepath.Join(work, layout.Dir)), []byte("12345\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := gitops(t, "publish", "--root", work); code != exitOK {
+		t.Errorf("publish with a stale lock file: exit %d: %s%s", code, stdout, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(work, "stray.yaml"), []byte("x: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := gitops(t, "publish", "--root", work); code != exitError || !strings.Contains(stderr, "stray.yaml") {
+		t.Errorf("publish with an untracked file: exit %d, want 2 naming it: %s", code, stderr)
 	}
 }

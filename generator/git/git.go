@@ -50,9 +50,14 @@ func (r Repo) Resolve(ctx context.Context, rev string) (string, error) {
 }
 
 // Dirty lists uncommitted changes and untracked files, as git status
-// --porcelain prints them; empty means clean.
-func (r Repo) Dirty(ctx context.Context) ([]string, error) {
-	out, err := r.Run(ctx, "status", "--porcelain", "--untracked-files=all")
+// --porcelain prints them, but those at the paths except (relative to the
+// top of the working tree); empty means clean.
+func (r Repo) Dirty(ctx context.Context, except ...string) ([]string, error) {
+	args := []string{"status", "--porcelain", "--untracked-files=all", "--"}
+	for _, e := range except {
+		args = append(args, ":(exclude,top)"+e)
+	}
+	out, err := r.Run(ctx, args...)
 	if err != nil || out == "" {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func Lock(ctx context.Context, dir string, wait time.Duration, waiting func(hold
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	name := filepath.Join(parent, "."+filepath.Base(dir)+".lock")
+	name := LockFile(dir)
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
@@ -95,4 +95,11 @@ func removeStale(parent, base string) {
 	for _, m := range matches {
 		_ = os.RemoveAll(m)
 	}
+}
+
+// LockFile is the file Lock holds for dir: beside it, named after it. It
+// outlives a killed writer (holding its pid), and is no change to the
+// checkout.
+func LockFile(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock")
 }

@@ -152,7 +152,9 @@ func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layo
 	root := o.Root
 	var source string
 	if o.Source == "" {
-		dirty, err := repo.Dirty(ctx)
+		// The render lock is the tool's, not a change: a killed render
+		// leaves it behind.
+		dirty, err := repo.Dirty(ctx, filepath.Base(layout.LockFile(filepath.Join(o.Root, layout.Dir))))
 		if err != nil {
 			return "", nil, err
 		}
