@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/libertum/platform-gitops/generator/action"
 )
@@ -183,5 +187,61 @@ func TestCacheKeygen(t *testing.T) {
 	}
 	if err := (&action.Config{}).CheckCache(); err != nil {
 		t.Errorf("the pair keygen made: %v", err)
+	}
+}
+
+// workflow is what TestWorkflowsKeepTheCacheTrusted reads of a GitHub
+// Actions workflow: its triggers and each job's environment.
+type workflow struct {
+	On   map[string]any `yaml:"on"`
+	Env  map[string]string
+	Jobs map[string]struct {
+		Env map[string]string `yaml:"env"`
+	} `yaml:"jobs"`
+}
+
+// TestWorkflowsKeepTheCacheTrusted: only a workflow of pushes to the
+// protected branch holds the shared cache's signing key or a SAS that
+// writes; every pull-request job that reaches the shared tier reads it
+// only, and refuses what the key did not sign.
+func TestWorkflowsKeepTheCacheTrusted(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, ".github", "workflows", "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no workflows: %v", err)
+	}
+	signers := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w workflow
+		if err := yaml.Unmarshal(b, &w); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		name := filepath.Base(f)
+		_, pr := w.On["pull_request"]
+		_, prTarget := w.On["pull_request_target"]
+		for job, j := range w.Jobs {
+			env := map[string]string{}
+			maps.Copy(env, w.Env)
+			maps.Copy(env, j.Env)
+			writes := env[action.EnvCacheSigningKey] != "" || strings.Contains(env["AZURE_STORAGE_SAS_TOKEN"], "WRITE")
+			if writes {
+				signers++
+				push, _ := w.On["push"].(map[string]any)
+				if pr || prTarget || push == nil || fmt.Sprint(push["branches"]) != "[main]" {
+					t.Errorf("%s job %s can write the shared cache but runs on %v, not only on pushes to main", name, job, w.On)
+				}
+			}
+			if (pr || prTarget) && env["GITOPS_CACHE_URL"] != "" {
+				if env[action.EnvCacheReadOnly] != "true" || env[action.EnvCacheVerifyKey] == "" {
+					t.Errorf("%s job %s reaches the shared cache from a pull request without %s=true and %s", name, job, action.EnvCacheReadOnly, action.EnvCacheVerifyKey)
+				}
+			}
+		}
+	}
+	if signers != 1 {
+		t.Errorf("%d jobs write the shared cache, want one (publish)", signers)
 	}
 }
