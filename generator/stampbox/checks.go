@@ -40,6 +40,19 @@ func httpGet(ctx context.Context, url, host string, headers map[string]string) (
 	return resp.StatusCode, string(b), nil
 }
 
+// getJSON reads a program's JSON API into v: a GET answered 200 with a
+// body that decodes.
+func getJSON(ctx context.Context, url string, v any) error {
+	code, body, err := httpGet(ctx, url, "", nil)
+	switch {
+	case err != nil:
+		return err
+	case code != http.StatusOK:
+		return fmt.Errorf("GET %s: status %d", url, code)
+	}
+	return json.Unmarshal([]byte(body), v)
+}
+
 func httpProbe(ctx context.Context, ip netip.Addr, port int32, path string) error {
 	code, _, err := httpGet(ctx, fmt.Sprintf("http://%s/%s", net.JoinHostPort(ip.String(), strconv.Itoa(int(port))), strings.TrimPrefix(path, "/")), "", nil)
 	if err != nil {
@@ -88,11 +101,6 @@ func (b *Box) AlertmanagerPeers(ctx context.Context) []string {
 		if replicas < 2 {
 			continue
 		}
-		_, body, err := httpGet(ctx, "http://"+pod.IP.String()+":9093/api/v2/status", "", nil)
-		if err != nil {
-			out = append(out, fmt.Sprintf("%s: Alertmanager status: %v", pod.ID(), err))
-			continue
-		}
 		var st struct {
 			Cluster struct {
 				Status string `json:"status"`
@@ -101,7 +109,7 @@ func (b *Box) AlertmanagerPeers(ctx context.Context) []string {
 				} `json:"peers"`
 			} `json:"cluster"`
 		}
-		if err := json.Unmarshal([]byte(body), &st); err != nil {
+		if err := getJSON(ctx, "http://"+pod.IP.String()+":9093/api/v2/status", &st); err != nil {
 			out = append(out, fmt.Sprintf("%s: Alertmanager status: %v", pod.ID(), err))
 			continue
 		}
@@ -170,11 +178,6 @@ func (b *Box) PrometheusTargets(ctx context.Context, timeout time.Duration) ([]s
 		var down []string
 		total := 0
 		for _, pod := range b.podsOf("prometheus") {
-			_, body, err := httpGet(ctx, "http://"+pod.IP.String()+":9090/api/v1/targets?state=active", "", nil)
-			if err != nil {
-				down = append(down, fmt.Sprintf("%s: targets: %v", pod.ID(), err))
-				continue
-			}
 			var r struct {
 				Data struct {
 					ActiveTargets []struct {
@@ -187,7 +190,7 @@ func (b *Box) PrometheusTargets(ctx context.Context, timeout time.Duration) ([]s
 					} `json:"activeTargets"`
 				} `json:"data"`
 			}
-			if err := json.Unmarshal([]byte(body), &r); err != nil {
+			if err := getJSON(ctx, "http://"+pod.IP.String()+":9090/api/v1/targets?state=active", &r); err != nil {
 				down = append(down, fmt.Sprintf("%s: targets: %v", pod.ID(), err))
 				continue
 			}
@@ -215,11 +218,6 @@ func (b *Box) PrometheusAlertmanagers(ctx context.Context) []string {
 	want := len(b.podsOf("alertmanager"))
 	var out []string
 	for _, pod := range b.podsOf("prometheus") {
-		_, body, err := httpGet(ctx, "http://"+pod.IP.String()+":9090/api/v1/alertmanagers", "", nil)
-		if err != nil {
-			out = append(out, fmt.Sprintf("%s: alertmanagers: %v", pod.ID(), err))
-			continue
-		}
 		var r struct {
 			Data struct {
 				Active []struct {
@@ -227,7 +225,7 @@ func (b *Box) PrometheusAlertmanagers(ctx context.Context) []string {
 				} `json:"activeAlertmanagers"`
 			} `json:"data"`
 		}
-		if err := json.Unmarshal([]byte(body), &r); err != nil || len(r.Data.Active) != want {
+		if err := getJSON(ctx, "http://"+pod.IP.String()+":9090/api/v1/alertmanagers", &r); err != nil || len(r.Data.Active) != want {
 			out = append(out, fmt.Sprintf("%s: Prometheus sends alerts to %d of the %d Alertmanager replicas (%v)", pod.ID(), len(r.Data.Active), want, err))
 		}
 	}
