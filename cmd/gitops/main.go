@@ -64,7 +64,7 @@ func main() {
 	if code, ok := supervise(); ok {
 		os.Exit(code)
 	}
-	proc.TuneGC()
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A command stops at its next look at ctx; one blocked elsewhere (a
 	// hung store, a policy that never ends) is not waited for.

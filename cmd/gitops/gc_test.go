@@ -1,4 +1,4 @@
-package proc
+package main
 
 import (
 	"runtime"
@@ -18,8 +18,9 @@ func gcPercent() int {
 // the live heap passes largeHeap.
 func TestTuneGCRaisesGOGCForALargeHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetGCPercent(gcPercent())
-	TuneGC()
+	tuneGC()
 	runtime.GC()
 	if p := gcPercent(); p != smallHeapGOGC {
 		t.Fatalf("GOGC with a small heap = %d, want %d", p, smallHeapGOGC)
@@ -39,13 +40,20 @@ func TestTuneGCRaisesGOGCForALargeHeap(t *testing.T) {
 	runtime.KeepAlive(live)
 }
 
-// TestTuneGCLeavesASetGOGC: GOGC from the environment wins.
-func TestTuneGCLeavesASetGOGC(t *testing.T) {
-	t.Setenv("GOGC", "150")
-	defer debug.SetGCPercent(gcPercent())
-	debug.SetGCPercent(150)
-	TuneGC()
-	if p := gcPercent(); p != 150 {
-		t.Fatalf("GOGC = %d with GOGC=150 set, want 150", p)
+// TestTuneGCLeavesTheUsersSettings: GOGC or GOMEMLIMIT from the
+// environment wins; the collector keeps what the runtime read from them.
+func TestTuneGCLeavesTheUsersSettings(t *testing.T) {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("GOGC", "")
+			t.Setenv("GOMEMLIMIT", "")
+			t.Setenv(env, "150")
+			defer debug.SetGCPercent(gcPercent())
+			debug.SetGCPercent(150)
+			tuneGC()
+			if p := gcPercent(); p != 150 {
+				t.Fatalf("GOGC = %d with %s set, want 150 untouched", p, env)
+			}
+		})
 	}
 }
