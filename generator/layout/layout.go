@@ -106,9 +106,8 @@ func Read(dir string, envs []string) ([]File, error) {
 		keep[e] = true
 	}
 	var out []File
-	var r reader
 	err := walk(dir, func(env string) bool { return len(keep) == 0 || keep[env] }, func(rel, p string, _ fs.DirEntry) error {
-		b, err := r.readFile(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -191,7 +190,6 @@ func Replace(dir string, envs []string, files []File) error {
 	// the top (a file's Env is its own name), linked from the old tree; the
 	// rendered environments' folders are not even listed.
 	keep := func(env string) bool { return !rendered[env] || !isDir(filepath.Join(dir, env)) }
-	var r reader
 	w := newWriter(tmp)
 	err = walk(dir, keep, func(rel, p string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
@@ -199,7 +197,7 @@ func Replace(dir string, envs []string, files []File) error {
 				return err
 			}
 		}
-		b, err := r.readFile(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -312,7 +310,7 @@ func (w *writer) write(f File) error {
 	if err != nil {
 		return err
 	}
-	return createFile(p, f.Data, fileMode)
+	return os.WriteFile(p, f.Data, fileMode)
 }
 
 // mkdirFor makes the folder of root/rel, once, and returns the file's path.
