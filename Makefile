@@ -6,13 +6,15 @@ PKGS      := ./...
 # this tag with Kubernetes 0.35; see shared notes on dependencies.
 TAGS      := kubernetes_protomessage_one_more_release
 
-# Packages that run work concurrently: their tests run under the race
+# Packages that start goroutines (a go statement or an errgroup's Go, in
+# code or tests), found rather than listed: their tests run under the race
 # detector (which needs cgo; only that run enables it).
-RACE_PKGS := ./generator/render/ ./generator/kustomize/ ./generator/policy/ ./generator/cache/ ./generator/blobcache/ ./generator/workspace/ ./generator/plan/ ./generator/verify/ ./generator/stampbox/ ./generator/needs/
+GO_STMT   := ^[[:space:]]+go [a-zA-Z(]|[a-z]+[.]Go[(]
+RACE_PKGS := $(shell grep -rlE --include='*.go' '$(GO_STMT)' generator cmd | xargs -n1 dirname | sort -u | sed 's|^|./|;s|$$|/|')
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.
-FUZZ      := FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
+FUZZ      := FuzzEmit:./generator/manifest/ FuzzMarshalJSON:./generator/manifest/ FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
 FUZZTIME  ?= 30s
 
 .PHONY: help build render test race fuzz golden lint bench e2e argocd promtool programs azurite scale
@@ -28,8 +30,9 @@ render: ## render every environment to rendered/ (a first build compiles for sev
 	$(GO) build -o $(BIN) ./cmd/gitops
 	$(BIN) render
 
-test: ## run every test (unit, golden, CLI)
+test: ## run every test (unit, golden, CLI); the golden test again with every fast path off (GITOPS_EXACT=1)
 	$(GO) test -tags $(TAGS) $(PKGS)
+	GITOPS_EXACT=1 $(GO) test -tags $(TAGS) -count=1 -run Golden ./generator/render/
 
 race: ## the concurrent packages' tests under the race detector
 	CGO_ENABLED=1 $(GO) test -race -tags $(TAGS) $(RACE_PKGS)

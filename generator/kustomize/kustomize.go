@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -49,8 +50,10 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 	if err := errors.Join(checkKustomizations(files), err); err != nil {
 		return nil, err
 	}
-	if objs, ok := buildPlain(files, dir, parsed); ok {
-		return objs, nil
+	if !exact.On() {
+		if objs, ok := buildPlain(files, dir, parsed); ok {
+			return objs, nil
+		}
 	}
 	return buildKrusty(files, dir)
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/libertum/platform-gitops/generator/exact"
 )
 
 // MarshalJSON returns what encoding/json.Marshal returns for v, byte for
@@ -14,6 +16,9 @@ import (
 // The schema check encodes every object to decode it strictly into its Go
 // type, and encoding/json's reflection was a third of that check.
 func MarshalJSON(v any) ([]byte, error) {
+	if exact.On() {
+		return json.Marshal(v)
+	}
 	if b, ok := appendJSON(make([]byte, 0, 1024), v); ok {
 		return b, nil
 	}

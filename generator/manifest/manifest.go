@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/libertum/platform-gitops/generator/exact"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -158,6 +159,9 @@ func FileName(o *Object) string {
 // carries none), nulls and empty creationTimestamps dropped; so the same
 // object always gives the same bytes.
 func Encode(o *Object) ([]byte, error) {
+	if exact.On() {
+		return encodeGoYAML(o)
+	}
 	if b, ok := emit(o.Object); ok {
 		return b, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -113,6 +114,10 @@ func (p *Plan) unitKey(u *Unit, env []byte) (cache.Key, error) {
 	t := u.Target
 	h := cache.NewHasher(unitKind)
 	h.String("tool", cache.ToolID())
+	if exact.On() {
+		// What a fast render stored never serves an exact one.
+		h.String("mode", exact.Env)
+	}
 	h.Bytes("environment", env)
 	h.JSON("unit", unitInputs{Stamp: t.Stamp, Name: t.Name, Component: t.Component})
 	h.Files("base", p.Sources.Files(u.Base))

@@ -6,6 +6,7 @@ import (
 	"path"
 	"sync"
 
+	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/helm"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
@@ -25,7 +26,7 @@ func build(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
 	}
 	objs = append(objs, gen...)
 	unsetNamespaces(objs)
-	out, err := finalStage(repo, pu, objs, len(pu.Overlays) == 0 && kustomize.CanApply(objs))
+	out, err := finalStage(repo, pu, objs, !exact.On() && len(pu.Overlays) == 0 && kustomize.CanApply(objs))
 	if err != nil {
 		return nil, err
 	}
