@@ -17,7 +17,7 @@ RACE_PKGS := $(shell grep -rlE --include='*.go' '$(GO_STMT)' generator cmd | xar
 FUZZ      := FuzzEmit:./generator/manifest/ FuzzMarshalJSON:./generator/manifest/ FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/
 FUZZTIME  ?= 30s
 
-.PHONY: help build render test race fuzz golden lint bench e2e argocd promtool programs azurite scale
+.PHONY: help build render test race fuzz golden cross lint bench e2e argocd promtool programs azurite scale
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 
 golden: ## rewrite golden files and rendered/ from the current sources
 	$(GO) test -tags $(TAGS) ./generator/render/ -run Golden -update
+
+cross: ## build gitops for the other supported systems (macOS, Windows); Linux is where every test runs
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gitops
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gitops
 
 lint: ## gofmt, go vet, go mod tidy check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

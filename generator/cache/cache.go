@@ -31,7 +31,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -291,11 +290,8 @@ var errNotRegular = errors.New("not a regular file")
 // readEntry reads an entry without ever blocking: opened without waiting
 // for a writer, read only when it is a regular file.
 func readEntry(p string) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	f, err := openEntry(p)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, errNotRegular
-		}
 		return nil, err
 	}
 	defer f.Close()

@@ -2,15 +2,12 @@ package layout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Lock takes the advisory lock of the rendered tree dir, so one checkout
@@ -25,7 +22,7 @@ func Lock(ctx context.Context, dir string, wait time.Duration, waiting func(hold
 		if !info.IsDir() {
 			return nil, fmt.Errorf("write %s: not a folder", dir)
 		}
-		if err := unix.Access(dir, unix.W_OK); err != nil {
+		if err := writable(dir); err != nil {
 			return nil, fmt.Errorf("write %s: %w", dir, err)
 		}
 		if info.Mode().Perm()&0o200 == 0 {
@@ -45,11 +42,11 @@ func Lock(ctx context.Context, dir string, wait time.Duration, waiting func(hold
 	deadline := time.Now().Add(wait)
 	told := false
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
+		held, err := tryLock(f)
+		if held {
 			break
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
@@ -73,7 +70,7 @@ func Lock(ctx context.Context, dir string, wait time.Duration, waiting func(hold
 	removeStale(parent, filepath.Base(dir))
 	return func() {
 		_ = f.Truncate(0)
-		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		release(f)
 		f.Close()
 	}, nil
 }
