@@ -9,7 +9,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/gittest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
 )
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
@@ -137,44 +136,5 @@ func TestStampsRollOutInWaves(t *testing.T) {
 	}
 	if hist[0].Source != b || strings.Join(hist[0].Stamps, ",") != "prod/weu-1" || strings.Join(hist[1].Stamps, ",") != "prod/neu-1" {
 		t.Errorf("history stamps: newest %v (source %s), oldest %v; want weu-1 on the bump, neu-1 on the first render", hist[0].Stamps, hist[0].Source, hist[1].Stamps)
-	}
-}
-
-// TestImportPlanCoversEveryThirdPartyImage: every third-party image of
-// every environment of the repo gets an az acr import by digest; in-house
-// images none.
-func TestImportPlanCoversEveryThirdPartyImage(t *testing.T) {
-	cfg := &Config{Root: platformtest.Repo(), NoCache: true}
-	envs, err := cfg.Workspace().Environments(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range envs {
-		imgs, err := (&Images{Config: cfg, Env: e.Name()}).Run(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		third := 0
-		for _, c := range e.Spec.Components {
-			for _, im := range c.Images {
-				if !strings.HasPrefix(im.Name, "libertum/") {
-					third++
-				}
-			}
-		}
-		imports := 0
-		for _, i := range imgs {
-			switch {
-			case i.InHouse && i.Import != "":
-				t.Errorf("%s: in-house %s gets an import", e.Name(), i.Name)
-			case !i.InHouse && (i.Import == "" || !strings.Contains(i.Import, "--source "+i.Upstream+"@sha256:") || !strings.Contains(i.Import, "--name acrlibertum"+e.Name()+" ")):
-				t.Errorf("%s: %s: import %q (problem %q)", e.Name(), i.Name, i.Import, i.Problem)
-			case !i.InHouse:
-				imports++
-			}
-		}
-		if imports != third || third == 0 {
-			t.Errorf("%s: %d imports for %d third-party images", e.Name(), imports, third)
-		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/libertum/platform-gitops/generator/flow"
+	"github.com/libertum/platform-gitops/generator/image"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -165,15 +166,12 @@ func Catalog() []*Program {
 // Repository returns an image reference's repository without its registry,
 // tag and digest (acr.azurecr.io/grafana/loki:3.4.2@sha256:… is
 // grafana/loki), and its tag without the digest.
-func Repository(image string) (repo, tag string) {
-	ref, _, _ := strings.Cut(image, "@")
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref, tag = ref[:i], ref[i+1:]
+func Repository(ref string) (repo, tag string) {
+	r, err := image.Parse(ref)
+	if err != nil {
+		return "", ""
 	}
-	if first, rest, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		ref = rest
-	}
-	return ref, tag
+	return r.Path, r.Tag
 }
 
 // Of returns the catalog entry for a container, nil when the catalog has

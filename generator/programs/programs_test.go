@@ -216,7 +216,8 @@ func TestConfigurationProblems(t *testing.T) {
 
 func TestRepository(t *testing.T) {
 	for _, tc := range []struct{ image, repo, tag string }{
-		{"acrlibertumstaging.azurecr.io/grafana/loki:3.4.2@sha256:58a6", "grafana/loki", "3.4.2"},
+		{"acrlibertumstaging.azurecr.io/grafana/loki:3.4.2@sha256:58a6c186ce78ba04d58bfe2a927eff296ba733a430df09645d56cdc158f3ba08", "grafana/loki", "3.4.2"},
+		{"not a reference", "", ""},
 		{"registry.k8s.io/ingress-nginx/controller:v1.12.1", "ingress-nginx/controller", "v1.12.1"},
 		{"redis:7.4.2", "redis", "7.4.2"},
 		{"localhost:5000/redis", "redis", ""},

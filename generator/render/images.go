@@ -1,10 +1,8 @@
 package render
 
-import "strings"
-
-// containerImages walks an object and returns every containers[].image and
+// ContainerImages walks an object and returns every containers[].image and
 // initContainers[].image it holds, whatever the kind.
-func containerImages(v any) []string {
+func ContainerImages(v any) []string {
 	var out []string
 	switch t := v.(type) {
 	case map[string]any:
@@ -20,23 +18,12 @@ func containerImages(v any) []string {
 					}
 				}
 			}
-			out = append(out, containerImages(val)...)
+			out = append(out, ContainerImages(val)...)
 		}
 	case []any:
 		for _, val := range t {
-			out = append(out, containerImages(val)...)
+			out = append(out, ContainerImages(val)...)
 		}
 	}
 	return out
-}
-
-// imageName strips the tag and digest from an image reference.
-func imageName(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	return ref
 }

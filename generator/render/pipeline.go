@@ -8,6 +8,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/helm"
+	"github.com/libertum/platform-gitops/generator/image"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -134,13 +135,15 @@ func chartValues(t intent.Target) map[string]any {
 func checkImagesUsed(t intent.Target, objs []*manifest.Object) error {
 	used := map[string]bool{}
 	for _, o := range objs {
-		for _, img := range containerImages(o.Object) {
-			used[imageName(img)] = true
+		for _, img := range ContainerImages(o.Object) {
+			if r, err := image.Parse(img); err == nil {
+				used[r.Repository()] = true
+			}
 		}
 	}
 	var errs []error
 	for i, im := range t.Component.Images {
-		if !used[RegistryImage(t.Env.Spec.Registry, im.Name)] {
+		if ref, err := image.InRegistry(t.Env.Spec.Registry, im.Name); err != nil || !used[ref] {
 			errs = append(errs, t.Env.Errorf([]string{"spec", "components", t.Name, "images", fmt.Sprint(i), "name"},
 				"component %s: image %s is pinned but no container of the component uses it", t.Name, im.Name))
 		}

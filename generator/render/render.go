@@ -22,6 +22,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/argocd"
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/frontdoor"
+	"github.com/libertum/platform-gitops/generator/image"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -395,30 +396,11 @@ func final(t intent.Target) kustomize.Final {
 func imageChanges(e *spec.Environment, c spec.Component) []types.Image {
 	var out []types.Image
 	for _, im := range c.Images {
-		ch := types.Image{Name: im.Name, NewName: RegistryImage(e.Spec.Registry, im.Name)}
-		tag := im.Tag
-		if i := strings.Index(tag, "@"); i >= 0 {
-			ch.Digest = tag[i+1:]
-			tag = tag[:i]
-		}
-		if strings.HasPrefix(tag, "sha256:") {
-			ch.Digest, tag = tag, ""
-		}
-		ch.NewTag = tag
-		out = append(out, ch)
+		// The environment file's names are validated (spec): they parse.
+		name, _ := image.InRegistry(e.Spec.Registry, im.Name)
+		out = append(out, types.Image{Name: im.Name, NewName: name, NewTag: im.Version(), Digest: im.Digest()})
 	}
 	return out
-}
-
-// RegistryImage returns where the environment's registry holds an image:
-// the upstream registry host, if any, is replaced by the environment's (third
-// party images are imported into ACR).
-func RegistryImage(registry, name string) string {
-	first, rest, ok := strings.Cut(name, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		name = rest
-	}
-	return registry + "/" + name
 }
 
 // stage lays out the final kustomization: the component's objects as one

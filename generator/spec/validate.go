@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/image"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -517,6 +518,8 @@ func (v *validator) components() {
 			ip := at("images", strconv.Itoa(i))
 			if im.Name == "" || seen[im.Name] {
 				v.fail(append(ip, "name"), "component %s: image name %q is empty or listed twice", name, im.Name)
+			} else if r, err := image.Parse(im.Name); err != nil || r.Tag != "" || r.Digest != "" {
+				v.fail(append(ip, "name"), "component %s: image name %q is not a repository (registry host and path; the tag goes in tag:)", name, im.Name)
 			}
 			seen[im.Name] = true
 			if !ValidTag(im.Tag) {
