@@ -10,7 +10,7 @@ TAGS      := kubernetes_protomessage_one_more_release
 # code or tests), found rather than listed: their tests run under the race
 # detector (which needs cgo; only that run enables it).
 GO_STMT   := ^[[:space:]]+go [a-zA-Z(]|[a-z]+[.]Go[(]
-RACE_PKGS := $(shell grep -rlE --include='*.go' '$(GO_STMT)' generator cmd | xargs -n1 dirname | sort -u | sed 's|^|./|;s|$$|/|')
+RACE_PKGS := $(shell grep -rlE --include='*.go' '$(GO_STMT)' generator internal cmd | xargs -n1 dirname | sort -u | sed 's|^|./|;s|$$|/|')
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.

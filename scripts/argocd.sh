@@ -4,7 +4,7 @@
 # Builds Argo CD (application-controller and repo-server) from the module
 # proxy in the tools/argocd module and kube-apiserver in tools/kube-apiserver,
 # both cached under .tools/bin by version; installs etcd and redis from
-# Debian when missing; then runs the test in generator/argocdrun, which
+# Debian when missing; then runs the test in internal/argocdrun, which
 # starts every server on 127.0.0.1, publishes to a local bare repository and
 # waits for every Application to sync. The test stops its servers by pid;
 # this script stops any it left (a killed test), on failure or interrupt.
@@ -63,7 +63,7 @@ CRDS="$(cd tools/argocd && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/
 # The test binary is built first, so the run itself needs no network.
 WORK=$(mktemp -d)
 trap 'stop_left; rm -rf "$WORK"' EXIT
-go test -c -tags "$TAGS" -o "$WORK/argocdrun.test" ./generator/argocdrun/
+go test -c -tags "$TAGS" -o "$WORK/argocdrun.test" ./internal/argocdrun/
 export GITOPS_ARGOCD="$ARGOCD" GITOPS_APISERVER="$APISERVER" GITOPS_ARGOCD_CRDS="$CRDS" GITOPS_ARGOCD_PIDFILE="$PIDFILE"
 args=(-test.run TestArgoCDSyncsRendered -test.v -test.count=1 -test.timeout 20m)
 
@@ -72,10 +72,10 @@ args=(-test.run TestArgoCDSyncsRendered -test.v -test.count=1 -test.timeout 20m)
 # up, so nothing it starts is reachable from outside the machine.
 if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null && { command -v ip >/dev/null 2>&1 || command -v ifconfig >/dev/null 2>&1; }; then
   echo "argocd: running in a private network namespace (loopback only)"
-  (cd generator/argocdrun && exec unshare -n sh -c '{ ip link set lo up 2>/dev/null || ifconfig lo up; } && exec "$0" "$@"' "$WORK/argocdrun.test" "${args[@]}") &
+  (cd internal/argocdrun && exec unshare -n sh -c '{ ip link set lo up 2>/dev/null || ifconfig lo up; } && exec "$0" "$@"' "$WORK/argocdrun.test" "${args[@]}") &
 else
   echo "argocd: no private network namespace here (needs root and unshare); the controller's metrics port listens on 0.0.0.0 while the run lasts"
-  (cd generator/argocdrun && exec "$WORK/argocdrun.test" "${args[@]}") &
+  (cd internal/argocdrun && exec "$WORK/argocdrun.test" "${args[@]}") &
 fi
 test_pid=$!
 trap 'kill "$test_pid" 2>/dev/null; exit 130' INT TERM

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestEndlessPolicyHitsTheDeadline: a policy that would run for hours

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 func TestSetImageCommand(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestConcurrentRendersLoseNoUpdate: dev and prod each get a new api tag

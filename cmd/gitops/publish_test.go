@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 func TestPublishCommand(t *testing.T) {

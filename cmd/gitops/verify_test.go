@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 func TestVerifyCommittedPlatformIsClean(t *testing.T) {

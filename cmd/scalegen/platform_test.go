@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/verify"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/image"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/git"
-	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/internal/gittest"
 )
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)

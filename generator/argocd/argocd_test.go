@@ -9,7 +9,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )

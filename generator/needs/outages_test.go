@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 const exceptionsHead = "apiVersion: policy.libertum.io/v1alpha1\nkind: ExceptionList\nexceptions:\n"

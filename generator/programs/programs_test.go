@@ -10,7 +10,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/programs"
 )
 

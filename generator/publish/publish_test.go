@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/render"

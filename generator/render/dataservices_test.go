@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // unitObjects returns one rendered unit's objects of the real platform.

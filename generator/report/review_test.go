@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/gittest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/review"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )

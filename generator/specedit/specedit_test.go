@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
 

@@ -22,7 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/libertum/platform-gitops/generator/argocdrun"
+	"github.com/libertum/platform-gitops/internal/argocdrun"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/servers"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/programs"
 )

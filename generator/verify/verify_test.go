@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/gittest"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // env is an environment file named NAME: the small test platform's dev.

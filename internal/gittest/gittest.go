@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/git"
-	"github.com/libertum/platform-gitops/generator/platformtest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // Git runs git in dir and fails the test on error.

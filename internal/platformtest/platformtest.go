@@ -33,7 +33,7 @@ func Repo() string {
 
 // SmallDir returns the small platform's folder (without policies and CRDs).
 func SmallDir() string {
-	return filepath.Join(Repo(), "generator", "platformtest", "testdata", "small")
+	return filepath.Join(Repo(), "internal", "platformtest", "testdata", "small")
 }
 
 // Small copies the small platform into a temp dir and returns it. It has
