@@ -1,0 +1,167 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/platformtest"
+)
+
+// renderSmall renders a copy of the small platform (after edit, if any,
+// changed a file of it) and returns its workspace and render.
+func renderSmall(t *testing.T, edit func(root string)) (*workspace.Workspace, *render.Result) {
+	t.Helper()
+	root := platformtest.Small(t)
+	if edit != nil {
+		edit(root)
+	}
+	ws := workspace.Open(root)
+	p, err := plan.New(ws, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(context.Background(), p, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, res
+}
+
+// replaceIn edits one file of the small platform's copy.
+func replaceIn(t *testing.T, root, file, old, new string) {
+	t.Helper()
+	p := filepath.Join(root, file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not hold %q", file, old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var findingsEqual = cmpopts.IgnoreUnexported(policy.Finding{})
+
+// TestFindingsAreCachedByContent: a second check of the same render is
+// served from the cache with the same findings; a render that differs in
+// one object is judged again, not served the old verdict.
+func TestFindingsAreCachedByContent(t *testing.T) {
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, res := renderSmall(t, nil)
+	first, err := New(ws, Options{Cache: store}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := New(ws, Options{Cache: store}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(first, again, findingsEqual); diff != "" {
+		t.Fatalf("findings from the cache differ (-first +cached):\n%s", diff)
+	}
+	if hits, _ := store.Stats(); hits == 0 {
+		t.Fatal("the second check read nothing from the cache")
+	}
+
+	// The api's pods may run as root now: podsecurity.non-root must say so.
+	ws2, res2 := renderSmall(t, func(root string) {
+		replaceIn(t, root, "base/api/deployment.yaml", "        runAsNonRoot: true\n        runAsUser: 10001\n", "")
+	})
+	changed, err := New(ws2, Options{Cache: store}).Render(context.Background(), res2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasRule(changed, "dev", "api", "podsecurity.non-root") || hasRule(first, "dev", "api", "podsecurity.non-root") {
+		t.Errorf("pods that may run as root: before %v, after %v; want podsecurity.non-root only after", rulesOf(first), rulesOf(changed))
+	}
+}
+
+// TestObjectsIsRender: checking a render's objects one environment at a
+// time gives the verdict checking the render gives.
+func TestObjectsIsRender(t *testing.T) {
+	ws, res := renderSmall(t, nil)
+	c := New(ws, Options{})
+	all, err := c.Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var each []policy.Finding
+	for _, env := range res.Envs {
+		fs, err := c.Objects(context.Background(), env, Inputs(env, res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		each = append(each, fs...)
+	}
+	if diff := cmp.Diff(all, each, findingsEqual); diff != "" {
+		t.Errorf("Objects per environment differs from Render (-render +objects):\n%s", diff)
+	}
+}
+
+// TestImagesWithoutUpstreamAreFindings: a third-party image without a
+// source to import it from is denied, pointing at the environment file.
+func TestImagesWithoutUpstreamAreFindings(t *testing.T) {
+	ws, res := renderSmall(t, func(root string) {
+		replaceIn(t, root, "environments/dev.yaml", "          upstream: docker.io/library/redis # imported into ACR by digest (gitops images --format az)\n", "")
+	})
+	fs, err := New(ws, Options{}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Rule == UpstreamRule && f.Env == "dev" && f.Component == "redis" && strings.HasPrefix(f.Source, "environments/dev.yaml:") && f.Level == policy.Deny {
+			return
+		}
+	}
+	t.Errorf("no %s deny for dev's redis at environments/dev.yaml:LINE in %v", UpstreamRule, rulesOf(fs))
+}
+
+// TestExceptionsNamingNothingAreRefused: an exception for a rule no policy
+// has waives nothing, silently; the check refuses it.
+func TestExceptionsNamingNothingAreRefused(t *testing.T) {
+	ws, res := renderSmall(t, func(root string) {
+		ex := "apiVersion: policy.libertum.io/v1alpha1\nkind: ExceptionList\nexceptions:\n" +
+			"  - rule: no.such-rule\n    component: api\n    kind: Deployment\n    name: api\n    reason: x\n    owner: a@libertum.io\n    expires: \"2099-01-01\"\n"
+		if err := os.WriteFile(filepath.Join(root, "policies", "exceptions.yaml"), []byte(ex), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	_, err := New(ws, Options{}).Render(context.Background(), res)
+	if err == nil || !strings.Contains(err.Error(), "no.such-rule") {
+		t.Errorf("check with an exception for an unknown rule: %v, want an error naming it", err)
+	}
+}
+
+func hasRule(fs []policy.Finding, env, component, rule string) bool {
+	for _, f := range fs {
+		if f.Env == env && f.Component == component && f.Rule == rule && f.Exception == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func rulesOf(fs []policy.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Env+"/"+f.Component+":"+f.Rule)
+	}
+	return out
+}
