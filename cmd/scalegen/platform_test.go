@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/libertum/platform-gitops/generator/verify"
-	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // TestGeneratedPlatformVerifies: the synthetic platform is a valid one, so
@@ -21,7 +18,7 @@ func TestGeneratedPlatformVerifies(t *testing.T) {
 	if _, err := (&action.Render{Config: &action.Config{Root: dir, NoCache: true}}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := verify.Run(context.Background(), workspace.Open(dir), verify.Options{Drift: true, Today: time.Now()})
+	rep, err := (&action.Verify{Config: &action.Config{Root: dir, NoCache: true}}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

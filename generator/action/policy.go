@@ -18,7 +18,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 // Label keys policy check reads an object's stamp and component from.
@@ -44,7 +43,7 @@ type PolicyCheck struct {
 // PolicyCheckResult is the report, plus the documents that could not be
 // read: each is named by file and line, and the others were checked.
 type PolicyCheckResult struct {
-	*verify.Report
+	*Report
 	Broken []error
 	// Skipped are the files of a directory that are not manifests, with
 	// why (as conftest's --ignore would skip them, but said).
@@ -69,7 +68,7 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &PolicyCheckResult{Report: &verify.Report{Envs: []string{p.Env}}, Skipped: skipped}
+	res := &PolicyCheckResult{Report: &Report{Envs: []string{p.Env}}, Skipped: skipped}
 	var inputs []policy.Input
 	for _, f := range files {
 		docs, broken := manifest.DecodeInput(f.name, f.data)
@@ -88,7 +87,7 @@ func (p *PolicyCheck) Run(ctx context.Context) (*PolicyCheckResult, error) {
 			labels := o.GetLabels()
 			in := policy.Input{Unit: layout.Unit{Env: p.Env, Stamp: labels[stampLabel], Component: labels[componentLabel]}, File: f.name, Source: fmt.Sprintf("%s:%d", f.name, d.Line), Object: o}
 			inputs = append(inputs, in)
-			res.Objects = append(res.Objects, verify.Object{Unit: in.Unit,
+			res.Objects = append(res.Objects, Object{Unit: in.Unit,
 				File: in.File, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o)})
 		}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/publish"
-	"github.com/libertum/platform-gitops/generator/verify"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
@@ -29,7 +28,7 @@ type Publish struct {
 }
 
 // VerifyError refuses a publish whose source does not pass verify.
-type VerifyError struct{ Report *verify.Report }
+type VerifyError struct{ Report *Report }
 
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("refusing to publish: verify found %d violations and %d drifted files", e.Report.Denied(), len(e.Report.Drift))
@@ -56,7 +55,7 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 			if root != ws.Root {
 				ws = workspace.Open(root)
 			}
-			rep, err := verify.Run(ctx, ws, verify.Options{Workers: p.Workers, Today: orNow(p.Today), Drift: drift, Cache: p.Cache(), PolicyTimeout: p.PolicyTimeout})
+			rep, err := (&Verify{Config: p.Config, Today: p.Today}).run(ctx, ws, nil, nil, drift)
 			if err != nil {
 				return nil, err
 			}

@@ -4,12 +4,18 @@ import (
 	"context"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/review"
-	"github.com/libertum/platform-gitops/generator/verify"
+	"github.com/libertum/platform-gitops/generator/check"
+	"github.com/libertum/platform-gitops/generator/diff"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
-// Verify renders in memory, checks every object and compares the result
-// with the committed rendered tree.
+// Verify proves a render safe and current: it plans and renders in memory,
+// runs the check step over every object, and compares the result with the
+// committed rendered tree.
 type Verify struct {
 	*Config
 	Envs []string
@@ -21,7 +27,7 @@ type Verify struct {
 }
 
 // Run verifies; the report says whether anything failed.
-func (v *Verify) Run(ctx context.Context) (*verify.Report, error) {
+func (v *Verify) Run(ctx context.Context) (*Report, error) {
 	scope, err := v.scope(ctx, v.ChangedSince, "verify")
 	if err != nil {
 		return nil, err
@@ -30,9 +36,7 @@ func (v *Verify) Run(ctx context.Context) (*verify.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := verify.Run(ctx, v.Workspace(), verify.Options{
-		Envs: v.Envs, Workers: v.Workers, Today: orNow(v.Today), Drift: true, Cache: v.Cache(), Scope: scope, Shard: shard, PolicyTimeout: v.PolicyTimeout,
-	})
+	rep, err := v.run(ctx, v.Workspace(), scope, shard, true)
 	if err != nil {
 		return nil, err
 	}
@@ -42,28 +46,101 @@ func (v *Verify) Run(ctx context.Context) (*verify.Report, error) {
 	return rep, nil
 }
 
-// Diff compares the working tree's render with a base ref's: changed
-// objects and the policy delta.
-type Diff struct {
-	*Config
-	// Base is the git ref to compare with (required).
-	Base  string
-	Envs  []string
-	Today time.Time
-	// ChangedSince limits both renders to what the changes since this
-	// ref can affect.
-	ChangedSince string
-}
-
-// Run compares; the review's Introduced findings decide the exit code.
-func (d *Diff) Run(ctx context.Context) (*review.Review, error) {
-	scope, err := d.scope(ctx, d.ChangedSince, "diff")
+// run verifies ws's environments (v.Envs, all when empty): plans and
+// renders them in memory (scope and shard, when set, limit what is
+// rendered: the rest is read from ws's committed rendered/), runs the check
+// step over every object and, with drift, compares the render with ws's
+// committed tree. publish verifies a source commit's worktree this way.
+func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.Scope, shard *plan.Shard, drift bool) (*Report, error) {
+	store := v.Cache()
+	p, err := plan.New(ws, plan.Options{Envs: v.Envs, Scope: scope, Shard: shard, Keys: store != nil})
 	if err != nil {
 		return nil, err
 	}
-	return review.Run(ctx, d.Workspace(), review.Options{
-		Base: d.Base, Envs: d.Envs, Workers: d.Workers, Today: orNow(d.Today), Cache: d.Cache(), Scope: scope, PolicyTimeout: d.PolicyTimeout,
-	})
+	if drift {
+		// The committed tree is read while rendering: opening thousands
+		// of files waits on the kernel more than it uses a CPU.
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			_, _ = ws.Committed() // read once; the error is seen below
+		}()
+		defer func() { <-read }()
+	}
+	res, err := render.Run(ctx, p, render.Options{Workers: v.Workers, Cache: store})
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Envs: res.EnvNames(), Files: res.Files(), Units: res.Counts()}
+	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout})
+	if rep.Findings, err = checker.Render(ctx, res); err != nil {
+		return nil, err
+	}
+	rep.Objects = objectsOf(res)
+	if drift {
+		committed, err := ws.Committed()
+		if err != nil {
+			return nil, err
+		}
+		drift, err := diff.Trees(committed.Files(rep.Envs), rep.Files)
+		if err != nil {
+			return nil, err
+		}
+		for i := range drift {
+			drift[i].Path = layout.RepoPath(drift[i].Path)
+		}
+		rep.Drift = drift
+	}
+	return rep, nil
+}
+
+// Object is one checked object, for reports that list what passed.
+type Object struct {
+	layout.Unit
+	File                  string
+	Kind, Namespace, Name string
+}
+
+// Report is the outcome of a verify run.
+type Report struct {
+	Envs     []string         `json:"environments"`
+	Objects  []Object         `json:"-"`
+	Findings []policy.Finding `json:"findings"`
+	Drift    []diff.File      `json:"drift"`
+	// Files is the fresh render, as rendered/ should hold it.
+	Files []layout.File `json:"-"`
+	// Units says how the planned units were produced: rendered, restored
+	// from the cache, or read back from rendered/ because no change
+	// affects them.
+	Units render.Counts `json:"units"`
+}
+
+// Failed reports whether anything should stop a merge: a denied finding or drift.
+func (r *Report) Failed() bool {
+	return r.Denied() > 0 || len(r.Drift) > 0
+}
+
+// Denied counts findings at level deny.
+func (r *Report) Denied() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Level == policy.Deny {
+			n++
+		}
+	}
+	return n
+}
+
+// objectsOf lists every object of a render with the file it is written to.
+func objectsOf(res *render.Result) []Object {
+	var out []Object
+	for _, u := range res.Units {
+		for i, obj := range u.Objects {
+			out = append(out, Object{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path),
+				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()})
+		}
+	}
+	return out
 }
 
 func orNow(t time.Time) time.Time {

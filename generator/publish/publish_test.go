@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/generator/check"
+	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/verify"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
 )
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
@@ -23,22 +25,51 @@ func opts(work string) Options {
 	return Options{Root: work, Remote: "origin", Branch: "rendered", Check: verifyCheck}
 }
 
-// verifyFailed is what verifyCheck refuses a publish with.
-type verifyFailed struct{ rep *verify.Report }
+// verifyFailed is what verifyCheck refuses a publish with: denied
+// findings, or files that drifted from the committed tree.
+type verifyFailed struct {
+	denied int
+	drift  []diff.File
+}
 
 func (e *verifyFailed) Error() string { return "verify failed" }
 
-// verifyCheck is the check gitops publish runs: verify, with drift unless
-// it is a rollback.
+// verifyCheck is the check gitops publish runs (action.Verify, which
+// imports this package): render, the check step, and drift unless it is a
+// rollback.
 func verifyCheck(ctx context.Context, root string, drift bool) ([]layout.File, error) {
-	rep, err := verify.Run(ctx, workspace.Open(root), verify.Options{Today: today, Drift: drift})
+	ws := workspace.Open(root)
+	p, err := plan.New(ws, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
-	if rep.Failed() {
-		return nil, &verifyFailed{rep}
+	res, err := render.Run(ctx, p, render.Options{})
+	if err != nil {
+		return nil, err
 	}
-	return rep.Files, nil
+	findings, err := check.New(ws, check.Options{Today: today}).Render(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	failed := &verifyFailed{}
+	for _, f := range findings {
+		if f.Level == policy.Deny {
+			failed.denied++
+		}
+	}
+	if drift {
+		committed, err := ws.Committed()
+		if err != nil {
+			return nil, err
+		}
+		if failed.drift, err = diff.Trees(committed.Files(res.EnvNames()), res.Files()); err != nil {
+			return nil, err
+		}
+	}
+	if failed.denied > 0 || len(failed.drift) > 0 {
+		return nil, failed
+	}
+	return res.Files(), nil
 }
 
 func publish(t *testing.T, o Options) *Result {
@@ -216,7 +247,7 @@ func TestPublishRefuses(t *testing.T) {
 	gittest.Commit(t, work, "Hand-edit a rendered file")
 	_, err = Run(context.Background(), opts(work))
 	var failed *verifyFailed
-	if !errors.As(err, &failed) || len(failed.rep.Drift) != 1 {
+	if !errors.As(err, &failed) || len(failed.drift) != 1 {
 		t.Errorf("failing verify: err = %v, want the check's error with one drifted file", err)
 	}
 	if gittest.Git(t, remote, "branch", "--list", "rendered") != "" {

@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 type junitSuites struct {
@@ -38,7 +38,7 @@ type junitFailure struct {
 
 // JUnit writes one suite per environment, one case per checked object (its
 // denied findings as the failure) and one failing case per drifted file.
-func JUnit(w io.Writer, r *verify.Report) error {
+func JUnit(w io.Writer, r *action.Report) error {
 	byFile := map[string][]policy.Finding{}
 	var loose []policy.Finding
 	for _, f := range r.Findings {

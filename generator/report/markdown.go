@@ -5,13 +5,13 @@ import (
 	"io"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 // Markdown writes a summary table, the violations and the drift, for a PR
 // comment or a CI job summary.
-func Markdown(w io.Writer, r *verify.Report) error {
+func Markdown(w io.Writer, r *action.Report) error {
 	status := "✅ verify passed"
 	if r.Failed() {
 		status = "❌ verify failed"

@@ -10,17 +10,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 // Formats lists the supported output formats.
 var Formats = []string{"text", "json", "sarif", "junit", "markdown"}
 
 // Write writes r in format to w.
-func Write(w io.Writer, format string, r *verify.Report) error {
+func Write(w io.Writer, format string, r *action.Report) error {
 	switch format {
 	case "text":
 		return Text(w, r)
@@ -37,7 +37,7 @@ func Write(w io.Writer, format string, r *verify.Report) error {
 }
 
 // Text is the human format: one line per finding and drifted resource.
-func Text(w io.Writer, r *verify.Report) error {
+func Text(w io.Writer, r *action.Report) error {
 	for _, f := range r.Findings {
 		line := f.String()
 		if f.File != "" {
@@ -85,7 +85,7 @@ func short(v any) string {
 }
 
 // JSON is the machine format.
-func JSON(w io.Writer, r *verify.Report) error {
+func JSON(w io.Writer, r *action.Report) error {
 	out := struct {
 		Envs       []string         `json:"environments"`
 		Units      *render.Counts   `json:"units,omitempty"`
@@ -116,7 +116,7 @@ func nonNilDrift(d []diff.File) []diff.File {
 
 // rules returns the distinct rule ids of the findings, sorted, plus "drift"
 // when there is any.
-func rules(r *verify.Report) []string {
+func rules(r *action.Report) []string {
 	set := map[string]bool{}
 	for _, f := range r.Findings {
 		set[f.Rule] = true

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/review"
 )
 
 // CommentLimit is GitHub's maximum comment length.
@@ -23,7 +23,7 @@ var ReviewFormats = []string{"text", "json", "markdown"}
 
 // WriteReview writes a review in format; markdown comments are separated
 // by a line holding only commentSeparator.
-func WriteReview(w io.Writer, format string, r *review.Review) error {
+func WriteReview(w io.Writer, format string, r *action.Review) error {
 	switch format {
 	case "json":
 		return writeJSON(w, r)
@@ -47,7 +47,7 @@ func WriteReview(w io.Writer, format string, r *review.Review) error {
 // output; CI posts each part as its own comment.
 const CommentSeparator = "<!-- gitops-diff: next comment -->"
 
-func reviewText(w io.Writer, r *review.Review) error {
+func reviewText(w io.Writer, r *action.Review) error {
 	added, removed, changed := r.Objects()
 	fmt.Fprintf(w, "diff %s (%s) → working tree: %d added, %d removed, %d changed objects\n", r.Base, short12(r.BaseCommit), added, removed, changed)
 	for _, u := range r.Units {
@@ -86,7 +86,7 @@ func short12(s string) string {
 	return s
 }
 
-func unitName(u review.Unit) string {
+func unitName(u action.UnitChange) string {
 	if u.Stamp == "" {
 		return u.Env + "/" + u.Component
 	}
@@ -105,7 +105,7 @@ type piece struct {
 
 // ReviewComments renders the review as PR comments of at most limit
 // characters each, never cutting a table row, code block or list item.
-func ReviewComments(r *review.Review, limit int) []string {
+func ReviewComments(r *action.Review, limit int) []string {
 	var ps []piece
 	add := func(text string) { ps = append(ps, piece{text: text}) }
 	added, removed, changed := r.Objects()
@@ -153,7 +153,7 @@ func ReviewComments(r *review.Review, limit int) []string {
 	}
 
 	for _, env := range r.Envs {
-		var units []review.Unit
+		var units []action.UnitChange
 		for _, u := range r.Units {
 			if u.Env == env {
 				units = append(units, u)
@@ -273,7 +273,7 @@ func pack(ps []piece, limit int) []string {
 //
 // A diagram too large for one comment keeps only the edges the change adds
 // or removes, then gives way to a line saying so.
-func intentDiagrams(r *review.Review, limit int) []string {
+func intentDiagrams(r *action.Review, limit int) []string {
 	var out []string
 	envs := make([]string, 0, len(r.Intent))
 	for env := range r.Intent {
@@ -281,7 +281,7 @@ func intentDiagrams(r *review.Review, limit int) []string {
 	}
 	sort.Strings(envs)
 	for _, env := range envs {
-		byName := map[string]review.Component{}
+		byName := map[string]action.ComponentIntent{}
 		for _, c := range r.Intent[env] {
 			byName[c.Name] = c
 		}
@@ -291,9 +291,9 @@ func intentDiagrams(r *review.Review, limit int) []string {
 				show[c.Name] = true
 			}
 		}
-		all := diagram(env, byName, show, r.Links[env], func(l review.Link) bool { return show[l.From] || show[l.To] || l.Status != "" })
+		all := diagram(env, byName, show, r.Links[env], func(l action.Link) bool { return show[l.From] || show[l.To] || l.Status != "" })
 		if len(all) > limit {
-			all = diagram(env, byName, show, r.Links[env], func(l review.Link) bool { return l.Status != "" })
+			all = diagram(env, byName, show, r.Links[env], func(l action.Link) bool { return l.Status != "" })
 		}
 		if len(all) > limit {
 			all = fmt.Sprintf("**%s**: the network diagram is too large for a comment; the connections table above lists every change.\n\n", env)
@@ -306,12 +306,12 @@ func intentDiagrams(r *review.Review, limit int) []string {
 }
 
 // diagram draws one environment's components and the links keep selects.
-func diagram(env string, byName map[string]review.Component, changed map[string]bool, links []review.Link, keep func(review.Link) bool) string {
+func diagram(env string, byName map[string]action.ComponentIntent, changed map[string]bool, links []action.Link, keep func(action.Link) bool) string {
 	show := map[string]bool{}
 	for n := range changed {
 		show[n] = true
 	}
-	var edges []review.Link
+	var edges []action.Link
 	for _, l := range links {
 		if keep(l) {
 			edges = append(edges, l)

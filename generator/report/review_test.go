@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/libertum/platform-gitops/generator/review"
-	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 func editFile(t *testing.T, path, old, new string) {
@@ -80,7 +79,7 @@ func TestLargeChangeComments(t *testing.T) {
 	editFile(t, filepath.Join(work, "overlays", "prod", "kustomization.yaml"), "libertum.io/change-approval: platform-oncall", "libertum.io/change-approval: platform-oncall-and-security")
 	gittest.Commit(t, work, "Move registries and rename a stamp")
 
-	r, err := review.Run(context.Background(), workspace.Open(work), review.Options{Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	r, err := (&action.Diff{Config: &action.Config{Root: work, NoCache: true}, Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,20 +116,20 @@ func TestLargeChangeComments(t *testing.T) {
 // TestConnectivityInTheComment: opened and closed connections are listed,
 // and the diagram marks added and removed edges and removed components.
 func TestConnectivityInTheComment(t *testing.T) {
-	closed := review.Flow{Env: "dev", Change: "closed"}
+	closed := action.Flow{Env: "dev", Change: "closed"}
 	closed.Stamp, closed.From, closed.To, closed.FromComponent, closed.ToComponent = "weu-1", "libertum/api", "data/redis", "api", "redis"
 	closed.Port.Port, closed.Port.Protocol = 6379, "TCP"
-	r := &review.Review{Base: "main", BaseCommit: "0123456789abcdef", Envs: []string{"dev"},
-		Intent: map[string][]review.Component{"dev": {
+	r := &action.Review{Base: "main", BaseCommit: "0123456789abcdef", Envs: []string{"dev"},
+		Intent: map[string][]action.ComponentIntent{"dev": {
 			{Name: "api", Tier: "private", Changed: true},
 			{Name: "cache", Tier: "private", Changed: true, Removed: true},
 			{Name: "redis", Tier: "private"},
 		}},
-		Links: map[string][]review.Link{"dev": {
+		Links: map[string][]action.Link{"dev": {
 			{From: "api", To: "azure:blob", Status: "added"},
 			{From: "api", To: "redis", Status: "removed"},
 		}},
-		Connectivity: []review.Flow{closed},
+		Connectivity: []action.Flow{closed},
 	}
 	md := strings.Join(ReviewComments(r, CommentLimit), "\n")
 	for _, want := range []string{

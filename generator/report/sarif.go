@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/policy"
-	"github.com/libertum/platform-gitops/generator/verify"
 )
 
 // The SARIF 2.1.0 subset GitHub code scanning reads.
@@ -85,7 +85,7 @@ func location(ref string) sarifLocation {
 
 // SARIF writes results that point at the rendered file and, where known,
 // the source line that produced it.
-func SARIF(w io.Writer, r *verify.Report) error {
+func SARIF(w io.Writer, r *action.Report) error {
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "gitops", InformationURI: "https://github.com/libertum/platform-gitops"}}, Results: []sarifResult{}}
 	for _, id := range rules(r) {
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: id}})

@@ -1,8 +1,4 @@
-// Package review tells reviewers what a change does to the platform: it
-// renders a base git ref (in a temporary worktree) and the working tree,
-// compares them per resource, and reports the policy violations the change
-// introduces and fixes apart from those already on the base.
-package review
+package action
 
 import (
 	"context"
@@ -11,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/diff"
@@ -24,32 +19,30 @@ import (
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
-// Options say what to compare.
-type Options struct {
-	// Base is the git ref the change is compared with.
-	Base    string
-	Envs    []string
-	Workers int
-	Today   time.Time
-	// Cache, when set, holds rendered units and findings by content: the
-	// base side of a PR is mostly what the last run already rendered.
-	Cache *cache.Store
-	// PolicyTimeout bounds each environment's policy evaluation.
-	PolicyTimeout time.Duration
-	// Scope, when set, limits both renders to the units a change can
-	// affect (see plan.Since); each side reads the others from its own
-	// committed rendered/.
-	Scope *plan.Scope
+// Diff tells reviewers what a change does to the platform: it renders a
+// base git ref (in a temporary worktree) and the working tree, compares
+// them per resource, and reports the policy violations the change
+// introduces and fixes apart from those already on the base, the
+// connectivity delta and the intent of each changed component.
+type Diff struct {
+	*Config
+	// Base is the git ref to compare with (required).
+	Base  string
+	Envs  []string
+	Today time.Time
+	// ChangedSince limits both renders to what the changes since this
+	// ref can affect.
+	ChangedSince string
 }
 
-// Unit is the change to one rendered component.
-type Unit struct {
+// UnitChange is the change to one rendered component.
+type UnitChange struct {
 	layout.Unit
 	Files []diff.File `json:"objects"`
 }
 
-// Component is a component's network intent, for the diagram.
-type Component struct {
+// ComponentIntent is a component's network intent, for the diagram.
+type ComponentIntent struct {
 	Name    string   `json:"name"`
 	Tier    string   `json:"tier"`
 	TalksTo []string `json:"talksTo,omitempty"`
@@ -82,13 +75,13 @@ type Review struct {
 	Base       string           `json:"base"`
 	BaseCommit string           `json:"baseCommit"`
 	Envs       []string         `json:"environments"`
-	Units      []Unit           `json:"changes"`
+	Units      []UnitChange     `json:"changes"`
 	Introduced []policy.Finding `json:"introduced"`
 	Fixed      []policy.Finding `json:"fixed"`
 	Existing   []policy.Finding `json:"existing"`
 	// Intent is each environment's network intent (head side, plus the
 	// components the change removes).
-	Intent map[string][]Component `json:"intent"`
+	Intent map[string][]ComponentIntent `json:"intent"`
 	// Connectivity lists the connections the change opens and closes, per
 	// environment and stamp.
 	Connectivity []Flow `json:"connectivity"`
@@ -122,12 +115,18 @@ type side struct {
 }
 
 // Run compares the working tree (the workspace: the head of the change)
-// with the base ref.
-func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Review, error) {
-	repo := git.Repo{Dir: ws.Root}
-	baseCommit, err := repo.Resolve(ctx, o.Base)
+// with the base ref, rendering the base in a temporary worktree; the
+// review's Introduced findings decide the exit code.
+func (d *Diff) Run(ctx context.Context) (*Review, error) {
+	scope, err := d.scope(ctx, d.ChangedSince, "diff")
 	if err != nil {
-		return nil, fmt.Errorf("diff --base %s: %w", o.Base, err)
+		return nil, err
+	}
+	ws := d.Workspace()
+	repo := git.Repo{Dir: ws.Root}
+	baseCommit, err := repo.Resolve(ctx, d.Base)
+	if err != nil {
+		return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
 	}
 	baseDir, remove, err := repo.Worktree(ctx, baseCommit)
 	if err != nil {
@@ -135,19 +134,19 @@ func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Review, erro
 	}
 	defer remove()
 
-	head, err := load(ctx, ws, o.Envs, o)
+	head, err := d.load(ctx, ws, d.Envs, scope)
 	if err != nil {
 		return nil, err
 	}
-	base, err := load(ctx, workspace.Open(baseDir), head.res.EnvNames(), o)
+	base, err := d.load(ctx, workspace.Open(baseDir), head.res.EnvNames(), scope)
 	if err != nil {
-		return nil, fmt.Errorf("render base %s: %w", o.Base, err)
+		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
 	}
 	changed, err := diff.Trees(base.res.Files(), head.res.Files())
 	if err != nil {
 		return nil, err
 	}
-	r := &Review{Base: o.Base, BaseCommit: baseCommit, Envs: head.res.EnvNames(), Intent: map[string][]Component{}, Links: map[string][]Link{}}
+	r := &Review{Base: d.Base, BaseCommit: baseCommit, Envs: head.res.EnvNames(), Intent: map[string][]ComponentIntent{}, Links: map[string][]Link{}}
 	r.Units = group(changed)
 	r.Introduced, r.Fixed, r.Existing = delta(base.findings, head.findings)
 	for _, e := range head.res.Envs {
@@ -161,7 +160,7 @@ func Run(ctx context.Context, ws *workspace.Workspace, o Options) (*Review, erro
 
 // load renders one side and checks it with that side's own policies and
 // exceptions, so a change to a policy shows in the delta too.
-func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options) (*side, error) {
+func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
@@ -174,15 +173,16 @@ func load(ctx context.Context, ws *workspace.Workspace, envs []string, o Options
 			return &side{res: &render.Result{}, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}, nil
 		}
 	}
-	p, err := plan.New(ws, plan.Options{Envs: names, Scope: o.Scope, Keys: o.Cache != nil})
+	store := d.Cache()
+	p, err := plan.New(ws, plan.Options{Envs: names, Scope: scope, Keys: store != nil})
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Run(ctx, p, render.Options{Workers: o.Workers, Cache: o.Cache})
+	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store})
 	if err != nil {
 		return nil, err
 	}
-	findings, err := check.New(ws, check.Options{Workers: o.Workers, Cache: o.Cache, Today: o.Today, Timeout: o.PolicyTimeout}).Render(ctx, res)
+	findings, err := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout}).Render(ctx, res)
 	if err != nil {
 		return nil, err
 	}
@@ -212,8 +212,8 @@ func intersect(a, b []string) []string {
 }
 
 // group sorts changed files into (environment, stamp, component) units.
-func group(files []diff.File) []Unit {
-	var units []Unit
+func group(files []diff.File) []UnitChange {
+	var units []UnitChange
 	index := map[string]int{}
 	for _, f := range files {
 		u, _, ok := layout.Parse(f.Path)
@@ -225,7 +225,7 @@ func group(files []diff.File) []Unit {
 		if !ok {
 			i = len(units)
 			index[key] = i
-			units = append(units, Unit{Unit: u})
+			units = append(units, UnitChange{Unit: u})
 		}
 		units[i].Files = append(units[i].Files, f)
 	}
@@ -336,7 +336,7 @@ func links(base, head []connectivity.Conn) []Link {
 // intent lists an environment's components with their tier and flows,
 // marking those the change touches (objects or connections) and those it
 // removes.
-func intent(e, base *spec.Environment, units []Unit, flows []Flow) []Component {
+func intent(e, base *spec.Environment, units []UnitChange, flows []Flow) []ComponentIntent {
 	touched := map[string]bool{}
 	for _, u := range units {
 		if u.Env == e.Name() {
@@ -348,12 +348,12 @@ func intent(e, base *spec.Environment, units []Unit, flows []Flow) []Component {
 			touched[f.FromComponent], touched[f.ToComponent] = true, true
 		}
 	}
-	var out []Component
+	var out []ComponentIntent
 	for _, name := range e.ComponentNames() {
 		c := e.Spec.Components[name]
 		talks := append([]string(nil), c.TalksTo...)
 		sort.Strings(talks)
-		out = append(out, Component{
+		out = append(out, ComponentIntent{
 			Name: name, Tier: c.Tier, TalksTo: talks,
 			Edge:    c.Tier == spec.TierPublic && c.Ingress == nil && c.External == nil,
 			Changed: touched[name],
@@ -362,7 +362,7 @@ func intent(e, base *spec.Environment, units []Unit, flows []Flow) []Component {
 	if base != nil {
 		for _, name := range base.ComponentNames() {
 			if _, ok := e.Spec.Components[name]; !ok {
-				out = append(out, Component{Name: name, Tier: base.Spec.Components[name].Tier, Changed: true, Removed: true})
+				out = append(out, ComponentIntent{Name: name, Tier: base.Spec.Components[name].Tier, Changed: true, Removed: true})
 			}
 		}
 	}

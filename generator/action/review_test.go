@@ -1,25 +1,25 @@
-package review
+package action
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/specedit"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
 )
 
-func run(t *testing.T, work, base string) *Review {
+// runDiff is gitops diff --base base in work, without a cache.
+func runDiff(t *testing.T, work, base string) *Review {
 	t.Helper()
-	r, err := Run(context.Background(), workspace.Open(work), Options{Base: base, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	r, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: base, Today: today}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestImageBump(t *testing.T) {
 	setImage(t, work, "prod", "api", "0a1b2c3d4e5f")
 	gittest.Commit(t, work, "Bump api in prod")
 
-	r := run(t, work, a)
+	r := runDiff(t, work, a)
 	if len(r.Units) != 2 {
 		t.Fatalf("changed units = %+v, want prod/neu-1/api and prod/weu-1/api", r.Units)
 	}
@@ -108,7 +108,7 @@ spec: {template: {spec: {containers: [{env: [{value: "warn", name: LOG_LEVEL}], 
 commonAnnotations: {"libertum.io/change-approval": platform-oncall}
 apiVersion: "kustomize.config.k8s.io/v1alpha1"
 `)
-	if r := run(t, work, a); len(r.Units) != 0 {
+	if r := runDiff(t, work, a); len(r.Units) != 0 {
 		t.Errorf("formatting-only change shows a diff: %+v", r.Units)
 	}
 }
@@ -121,7 +121,7 @@ func TestPolicyDelta(t *testing.T) {
 	dropDefaultDeny(t, work, "dev", "redis")
 	b := gittest.Commit(t, work, "Drop redis's default deny in dev")
 
-	r := run(t, work, a)
+	r := runDiff(t, work, a)
 	if len(r.Introduced) != 1 || r.Introduced[0].Rule != "network.default-deny" || r.Introduced[0].Env != "dev" || r.Introduced[0].Name != "redis" {
 		t.Fatalf("introduced = %+v, want network.default-deny on dev redis", r.Introduced)
 	}
@@ -133,7 +133,7 @@ func TestPolicyDelta(t *testing.T) {
 		t.Fatal(err)
 	}
 	gittest.Commit(t, work, "Restore it")
-	r = run(t, work, b)
+	r = runDiff(t, work, b)
 	if len(r.Fixed) != 1 || r.Fixed[0].Rule != "network.default-deny" || len(r.Introduced) != 0 {
 		t.Errorf("fixed = %+v, introduced = %+v; want the restore to fix network.default-deny", r.Fixed, r.Introduced)
 	}
@@ -149,7 +149,7 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 	dropDefaultDeny(t, work, "dev", "redis")
 	gittest.Commit(t, work, "Bump api in prod, drop redis's default deny in dev")
 
-	full := run(t, work, a)
+	full := runDiff(t, work, a)
 	ws := workspace.Open(work)
 	sc, err := plan.Since(context.Background(), ws, a)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 	if want := []string{"dev/redis", "prod/api"}; !cmp.Equal(sc.Units(), want) {
 		t.Fatalf("scope = %v, want %v", sc.Units(), want)
 	}
-	scoped, err := Run(context.Background(), ws, Options{Base: a, Today: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), Scope: sc})
+	scoped, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: a, Today: today, ChangedSince: a}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,11 +176,11 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 func TestConnectivityDelta(t *testing.T) {
 	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
-	if r := run(t, work, a); len(r.Connectivity) != 0 {
+	if r := runDiff(t, work, a); len(r.Connectivity) != 0 {
 		t.Fatalf("no change, connectivity delta %v", r.Connectivity)
 	}
 	gittest.Edit(t, work, "environments/dev.yaml", "      talksTo: [redis]\n", "")
-	r := run(t, work, a)
+	r := runDiff(t, work, a)
 	var closed []string
 	for _, f := range r.Connectivity {
 		if f.Change != "closed" || f.Env != "dev" {

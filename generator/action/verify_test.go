@@ -1,4 +1,4 @@
-package verify
+package action
 
 import (
 	"context"
@@ -14,17 +14,28 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/internal/gittest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
-var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+// verifyOptions are what the verify tests vary: the environments, the
+// date, whether drift is compared, and a cache store they inspect.
+type verifyOptions struct {
+	Envs  []string
+	Today time.Time
+	Drift bool
+	Cache *cache.Store
+}
 
-func run(t testing.TB, root string, o Options) *Report {
+// runVerify verifies root as gitops verify does (publish without drift),
+// through o.Cache when set.
+func runVerify(t testing.TB, root string, o verifyOptions) *Report {
 	t.Helper()
-	rep, err := Run(context.Background(), workspace.Open(root), o)
+	cfg := &Config{Root: root}
+	cfg.storeOnce.Do(func() { cfg.store = o.Cache })
+	rep, err := (&Verify{Config: cfg, Envs: o.Envs, Today: o.Today}).run(context.Background(), cfg.Workspace(), nil, nil, o.Drift)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +44,7 @@ func run(t testing.TB, root string, o Options) *Report {
 
 func TestRunSmallPlatform(t *testing.T) {
 	root := platformtest.Small(t)
-	rep := run(t, root, Options{Today: today, Drift: true})
+	rep := runVerify(t, root, verifyOptions{Today: today, Drift: true})
 	if rep.Failed() {
 		for _, f := range rep.Findings {
 			t.Log(f)
@@ -54,7 +65,7 @@ func TestRunSmallPlatform(t *testing.T) {
 	// A hand edit of the committed tree is drift, named by its repo path.
 	gittest.Edit(t, root, "rendered/dev/weu-1/api/Service_api.yaml", "\n", "\n# edited\n")
 	gittest.Edit(t, root, "rendered/prod/weu-1/api/Deployment_api.yaml", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 7\n")
-	rep = run(t, root, Options{Today: today, Drift: true, Envs: []string{"prod"}})
+	rep = runVerify(t, root, verifyOptions{Today: today, Drift: true, Envs: []string{"prod"}})
 	if len(rep.Drift) != 1 || rep.Drift[0].Path != "rendered/prod/weu-1/api/Deployment_api.yaml" {
 		t.Errorf("drift = %+v, want prod's edited Deployment only (dev is not verified)", rep.Drift)
 	}
@@ -65,7 +76,7 @@ func TestRunSmallPlatform(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		run(b, platformtest.Repo(), Options{Today: today, Drift: true})
+		runVerify(b, platformtest.Repo(), verifyOptions{Today: today, Drift: true})
 	}
 }
 
@@ -76,11 +87,11 @@ func BenchmarkVerifyWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := Options{Today: today, Drift: true, Cache: store}
-	run(b, platformtest.Repo(), o)
+	o := verifyOptions{Today: today, Drift: true, Cache: store}
+	runVerify(b, platformtest.Repo(), o)
 	b.ReportAllocs()
 	for b.Loop() {
-		run(b, platformtest.Repo(), o)
+		runVerify(b, platformtest.Repo(), o)
 	}
 }
 
@@ -89,16 +100,16 @@ func BenchmarkVerifyWarm(b *testing.B) {
 // report never changes, and the corrupted entries are rewritten.
 func TestCacheGivesTheSameReport(t *testing.T) {
 	root := platformtest.Small(t)
-	want := run(t, root, Options{Today: today, Drift: true})
+	want := runVerify(t, root, verifyOptions{Today: today, Drift: true})
 	dir := t.TempDir()
 	store, err := cache.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Today: today, Drift: true, Cache: store}
+	o := verifyOptions{Today: today, Drift: true, Cache: store}
 	check := func(name string) {
 		t.Helper()
-		got := run(t, root, o)
+		got := runVerify(t, root, o)
 		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Units")); diff != "" {
 			t.Errorf("%s: report differs from an uncached run (-want +got):\n%s", name, diff)
 		}
@@ -159,8 +170,8 @@ func TestCachedFindingsFollowThePolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Today: today, Cache: store}
-	if rep := run(t, root, o); rep.Denied() != 0 {
+	o := verifyOptions{Today: today, Cache: store}
+	if rep := runVerify(t, root, o); rep.Denied() != 0 {
 		t.Fatalf("first run: %d denied", rep.Denied())
 	}
 	f, err := os.OpenFile(filepath.Join(root, workspace.PoliciesDir, "labels.rego"), os.O_APPEND|os.O_WRONLY, 0)
@@ -171,7 +182,7 @@ func TestCachedFindingsFollowThePolicies(t *testing.T) {
 	if cerr := f.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
-	rep := run(t, root, o)
+	rep := runVerify(t, root, o)
 	n := 0
 	for _, f := range rep.Findings {
 		if f.Rule == "labels.new-rule" {
@@ -210,7 +221,7 @@ spec:
 			t.Fatal(err)
 		}
 	}
-	rep := run(t, root, Options{Today: today, Envs: []string{"dev"}})
+	rep := runVerify(t, root, verifyOptions{Today: today, Envs: []string{"dev"}})
 	var found []string
 	for _, f := range rep.Findings {
 		if f.Rule == "network.connectivity" && f.Level == policy.Deny {
@@ -236,7 +247,7 @@ spec:
 func TestThirdPartyImageWithoutUpstreamFailsVerify(t *testing.T) {
 	root := platformtest.Small(t)
 	gittest.Edit(t, root, "environments/dev.yaml", "          upstream: docker.io/library/redis", "")
-	rep := run(t, root, Options{Today: today, Envs: []string{"dev"}})
+	rep := runVerify(t, root, verifyOptions{Today: today, Envs: []string{"dev"}})
 	found := false
 	for _, f := range rep.Findings {
 		if f.Rule == "images.upstream" && f.Level == policy.Deny && strings.HasPrefix(f.Source, "environments/dev.yaml:") && strings.Contains(f.Message, "redis") {
