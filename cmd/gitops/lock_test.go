@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 

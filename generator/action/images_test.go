@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/image"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // importCommand is what an import plan's az acr import says: the registry,

@@ -9,9 +9,9 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestRenderedArgoObjectsDecodeStrictly: every Application and AppProject

@@ -25,10 +25,10 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestArgoCDReadsRenderedDirectories: for every Application the generator

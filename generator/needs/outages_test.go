@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/action"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // plant edits one file of a copy of the repo: old must be there.

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 // TestNew: one unit per (environment, stamp, component), sorted, with its

@@ -16,8 +16,8 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/spec"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestKindsOfPackages: a package is asked about the kinds its deny (or

@@ -10,8 +10,8 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/flow"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/programs"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // unit is one committed unit's objects.

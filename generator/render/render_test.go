@@ -18,8 +18,8 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files (testdata/ and the committed rendered/ tree)")

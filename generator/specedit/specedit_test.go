@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -15,9 +15,9 @@ import (
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/stampbox"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // result is what one run of the box found.

@@ -22,9 +22,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/libertum/platform-gitops/internal/argocdrun"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/servers"
+	"github.com/libertum/platform-gitops/internal/argocdrun"
 )
 
 // Cluster is the box's API server (the e2e kube-apiserver, on the spec's

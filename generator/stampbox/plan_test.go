@@ -14,9 +14,9 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/programs"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // committedPlan lays out a stamp of the committed render.

@@ -25,11 +25,11 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/libertum/platform-gitops/generator/action"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/internal/argocdrun"
 	"github.com/libertum/platform-gitops/internal/gittest"
-	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 var (
