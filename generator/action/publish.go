@@ -10,7 +10,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/spec"
 
-	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/publish"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
@@ -34,8 +33,11 @@ func (e *VerifyError) Error() string {
 	return fmt.Sprintf("refusing to publish: verify found %d violations and %d drifted files", e.Report.Denied(), len(e.Report.Drift))
 }
 
-// Run verifies the source's render and publishes it; each environment's
-// first wave of stamps takes it.
+// Run verifies the source's render and publishes it to the target the
+// remote names; each environment's first wave of stamps takes it. Nothing
+// reaches the target unless verify passes: a rollback's older commit is
+// re-rendered and checked (not its committed rendered/, which an older
+// tool wrote), the working tree is verified with drift.
 func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	envs, err := p.Workspace().Environments(nil)
 	if err != nil {
@@ -47,23 +49,28 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 		first = append(first, stamps(e, p.Branch)[0]...)
 		repoURL = e.Spec.RepoURL
 	}
-	return publish.Run(ctx, publish.Options{
-		Root: p.Workspace().Root, Remote: p.Remote, Branch: p.Branch, Source: p.Source, Retries: p.Retries, BeforePush: p.BeforePush,
-		RepoURL: repoURL, Stamps: first,
-		Check: func(ctx context.Context, root string, drift bool) ([]layout.File, error) {
-			ws := p.Workspace()
-			if root != ws.Root {
-				ws = workspace.Open(root)
-			}
-			rep, err := (&Verify{Config: p.Config, Today: p.Today}).run(ctx, ws, nil, nil, drift)
-			if err != nil {
-				return nil, err
-			}
-			if rep.Failed() {
-				return nil, &VerifyError{Report: rep}
-			}
-			return rep.Files, nil
-		},
+	target, err := publish.Open(p.Workspace().Root, p.Remote)
+	if err != nil {
+		return nil, err
+	}
+	src, err := publish.Checkout(ctx, p.Workspace().Root, p.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	ws := p.Workspace()
+	if src.Root != ws.Root {
+		ws = workspace.Open(src.Root)
+	}
+	rep, err := (&Verify{Config: p.Config, Today: p.Today}).run(ctx, ws, nil, nil, !src.Rollback)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Failed() {
+		return nil, &VerifyError{Report: rep}
+	}
+	return target.Publish(ctx, src, rep.Files, publish.Options{
+		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first,
 	})
 }
 

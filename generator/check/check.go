@@ -20,41 +20,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/connectivity"
-	"github.com/libertum/platform-gitops/generator/credential"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/needs"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/schema"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
-
-// SchemaRule names schema findings.
-const SchemaRule = "schema.strict"
-
-// UpstreamRule names third-party images that cannot be imported into the
-// environment's ACR by digest: no upstream source, or no digest.
-const UpstreamRule = "images.upstream"
-
-// imageFindings holds every third-party image of the environment file to
-// what an import by digest needs (see gitops images --format az).
-func imageFindings(env *spec.Environment) []policy.Finding {
-	var out []policy.Finding
-	for _, c := range env.ComponentNames() {
-		for i, im := range env.Spec.Components[c].Images {
-			if why := spec.ImportProblem(im); why != "" {
-				out = append(out, policy.Finding{Rule: UpstreamRule, Level: policy.Deny,
-					Unit:    layout.Unit{Env: env.Name(), Component: c},
-					Source:  env.Where("spec", "components", c, "images", fmt.Sprint(i)),
-					Message: why, Fix: "record where the image comes from: upstream: REPOSITORY and tag: VERSION@sha256:DIGEST"})
-			}
-		}
-	}
-	return out
-}
 
 // Options say how to check.
 type Options struct {
@@ -209,12 +182,10 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 			return
 		}
 		rules := policy.RuleNames(policies)
-		rules[SchemaRule] = true
-		rules[connectivity.Rule] = true
-		rules[UpstreamRule] = true
-		rules[PlaintextRule] = true
-		for _, r := range needs.Rules {
-			rules[r] = true
+		for _, r := range goRules {
+			for _, name := range r.names {
+				rules[name] = true
+			}
 		}
 		components := map[string]bool{spec.NamespacesComponent: true, spec.AppsComponent: true, spec.BootstrapDir: true}
 		envs, _ := c.ws.Environments(nil) // a broken environment is its own command's error
@@ -355,55 +326,31 @@ func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {
 	return inputs
 }
 
-// evaluate runs the schema check on every object and the policies over all
-// of them at once (rules look across a stamp's objects).
+// evaluate runs the Rego policies over all of an environment's objects at
+// once (rules look across a stamp's objects) and every check written in Go
+// (goRules).
 func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	var out []policy.Finding
-	for _, in := range inputs {
-		obj := in.Object
-		out = append(out, Credentials(in)...)
-		if err := c.validator.Check(obj, env.Spec.Cluster.KubernetesVersion); err != nil {
-			out = append(out, policy.Finding{
-				Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
-				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
-				Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
-			})
-		}
-	}
 	timeout := c.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	fs, err := c.engine.Evaluate(ectx, policy.EnvironmentOf(env), inputs, c.o.Workers)
+	out, err := c.engine.Evaluate(ectx, policy.EnvironmentOf(env), inputs, c.o.Workers)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
 			return nil, c.deadline(ctx, env, inputs, timeout, err)
 		}
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}
-	out = append(out, fs...)
-	out = append(out, imageFindings(env)...)
-	// What each program needs, from its rendered configuration: the
-	// connections it opens (judged by the NetworkPolicy engine), the
-	// files it reads and writes, and what its configuration implies.
-	needed, err := needs.Check(env, inputs)
-	if err != nil {
-		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
+	for _, r := range goRules {
+		fs, err := r.check(c, env, inputs)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %s: %w", env.Name(), r.names[0], err)
+		}
+		out = append(out, fs...)
 	}
-	out = append(out, needed...)
-	// An engine we did not write reads the NetworkPolicies: every flow the
-	// spec declares and no other. Objects without any NetworkPolicy (a
-	// lone manifest given to policy check) leave it nothing to read.
-	if !slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
-		return out, nil
-	}
-	conn, err := connectivity.Check(env, inputs)
-	if err != nil {
-		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
-	}
-	return append(out, conn...), nil
+	return out, nil
 }
 
 // componentSource is where a component is declared: its entry in the
@@ -413,26 +360,4 @@ func componentSource(env *spec.Environment, component string) string {
 		return env.Where("spec", "components")
 	}
 	return env.Where("spec", "components", component)
-}
-
-// PlaintextRule names a credential written in the clear: a Secret's data,
-// a value named like a credential, a URL's password, a connection
-// string's key, a token in a webhook URL (package credential, the one
-// classifier: render refuses what this rule denies).
-const PlaintextRule = "secrets.plaintext"
-
-// Credentials returns a finding for every credential an object carries in
-// the clear, each naming the field.
-func Credentials(in policy.Input) []policy.Finding {
-	var fs []policy.Finding
-	o := in.Object
-	for _, l := range credential.Literals(o.Object) {
-		fs = append(fs, policy.Finding{
-			Rule: PlaintextRule, Level: policy.Deny, Unit: in.Unit,
-			Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: manifest.Name(o), File: in.File, Source: in.Source,
-			Message: l.Path + ": " + l.Why,
-			Fix:     "keep the value in Key Vault and mount it (spec.components.<name>.secrets), or reference a Secret the CSI driver syncs",
-		})
-	}
-	return fs
 }

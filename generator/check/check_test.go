@@ -165,3 +165,28 @@ func rulesOf(fs []policy.Finding) []string {
 	}
 	return out
 }
+
+// TestExceptionsKnowEveryGoRule: each rule a check written in Go reports
+// (registered in goRules) may be named by an exception, as a Rego rule
+// may.
+func TestExceptionsKnowEveryGoRule(t *testing.T) {
+	var names []string
+	for _, r := range goRules {
+		names = append(names, r.names...)
+	}
+	if len(names) < 5 {
+		t.Fatalf("goRules names %v; want the schema, credential, image, program and connectivity rules", names)
+	}
+	ws, res := renderSmall(t, func(root string) {
+		ex := "apiVersion: policy.libertum.io/v1alpha1\nkind: ExceptionList\nexceptions:\n"
+		for _, n := range names {
+			ex += "  - rule: " + n + "\n    component: api\n    kind: Deployment\n    name: api\n    reason: x\n    owner: a@libertum.io\n    expires: \"2099-01-01\"\n"
+		}
+		if err := os.WriteFile(filepath.Join(root, "policies", "exceptions.yaml"), []byte(ex), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := New(ws, Options{}).Render(context.Background(), res); err != nil {
+		t.Errorf("exceptions naming the Go rules %v: %v", names, err)
+	}
+}

@@ -25,23 +25,11 @@ const (
 	EnvsTrailer   = "Environments"
 )
 
-// Options say what to publish where.
+// Options say how to publish to a target.
 type Options struct {
-	// Root is the source repository's working tree.
-	Root   string
-	Remote string
 	Branch string
-	// Source, when set, publishes that commit's render instead of the
-	// working tree's rendered/ (a rollback or roll-forward).
-	Source string
 	// Retries bounds how often a push is retried when the remote moved.
 	Retries int
-	// Check renders and checks the tree at root (the working tree, or a
-	// worktree of Source) and returns the files to publish; an error, such
-	// as a failing verify, refuses the publish. drift says to compare with
-	// the tree's committed rendered/ too (off for a rollback, whose
-	// rendered/ an older tool wrote).
-	Check func(ctx context.Context, root string, drift bool) ([]layout.File, error)
 	// BeforePush, if set, runs before each push (tests use it to move the
 	// remote underneath a publish).
 	BeforePush func(attempt int)
@@ -102,25 +90,50 @@ func (e *DirtyError) Error() string {
 	return fmt.Sprintf("refusing to publish from a dirty working tree; commit or stash first:\n  %s%s", strings.Join(files, "\n  "), more)
 }
 
-// Run checks the source and commits its render to the rendered branch.
-func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Remote == "" || o.Branch == "" || o.Check == nil {
-		return nil, errors.New("publish: remote, branch and check are required")
+// Target is where verified renders are published. Open picks one by the
+// remote's URL scheme, as blobcache picks a store by its URL; a git
+// remote's rendered branch is the one kind today. Verifying what is
+// published is the caller's: a target publishes the files it is given.
+type Target interface {
+	// Publish commits files, the render of src, as the newest rendered
+	// tree, and moves the stamps o names to it.
+	Publish(ctx context.Context, src *Source, files []layout.File, o Options) (*Result, error)
+}
+
+// gitSchemes are the URL schemes of git remotes; a remote without one is a
+// remote's name, a path or an scp-like user@host:path.
+var gitSchemes = map[string]bool{"file": true, "ssh": true, "git": true, "http": true, "https": true}
+
+// Open returns the publish target for remote, from the repository at root.
+func Open(root, remote string) (Target, error) {
+	if remote == "" {
+		return nil, errors.New("publish: a remote is required")
+	}
+	if scheme, _, ok := strings.Cut(remote, "://"); ok && !gitSchemes[scheme] {
+		return nil, fmt.Errorf("publish: no target for %s:// remotes (a git remote: its name, a path, or a file, ssh, git or http(s) URL)", scheme)
+	}
+	return &gitTarget{root: root, remote: remote}, nil
+}
+
+// gitTarget publishes to a git remote's rendered branch and its stamp
+// branches.
+type gitTarget struct{ root, remote string }
+
+// Publish commits files to the rendered branch and moves the first wave.
+func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.File, o Options) (*Result, error) {
+	if o.Branch == "" {
+		return nil, errors.New("publish: a branch is required")
 	}
 	if o.Retries <= 0 {
 		o.Retries = 3
 	}
-	repo := git.Repo{Dir: o.Root, Env: identity(ctx, git.Repo{Dir: o.Root})}
-	source, files, err := sourceRender(ctx, repo, o)
-	if err != nil {
-		return nil, err
-	}
-	res, err := commitAndPush(ctx, repo, o, source, files)
+	repo := git.Repo{Dir: g.root, Env: identity(ctx, git.Repo{Dir: g.root})}
+	res, err := commitAndPush(ctx, repo, g.remote, o, src, files)
 	if err != nil || len(o.Stamps) == 0 || res.Superseded != "" {
 		return res, err
 	}
 	why := "Published by gitops publish: the first wave takes every render."
-	if o.Source != "" {
+	if src.Rollback {
 		why = "Published by gitops publish --source (a rollback or roll-forward): the first wave takes it."
 	}
 	if o.BeforeMove != nil {
@@ -128,7 +141,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// Forward only: when another publish moved the stamps to a later
 	// render meanwhile, this one leaves them there.
-	if res.Stamps, err = move(ctx, repo, o.Remote, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
+	if res.Stamps, err = move(ctx, repo, g.remote, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
 		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 	}
 	return res, nil
@@ -146,46 +159,64 @@ func identity(ctx context.Context, r git.Repo) []string {
 	}
 }
 
-// sourceRender returns the source commit and the files to publish: the
-// working tree's verified rendered/, or a fresh render of o.Source.
-func sourceRender(ctx context.Context, repo git.Repo, o Options) (string, []layout.File, error) {
-	root := o.Root
-	var source string
-	if o.Source == "" {
-		// The render lock is the tool's, not a change: a killed render
-		// leaves it behind.
-		dirty, err := repo.Dirty(ctx, filepath.Base(layout.LockFile(filepath.Join(o.Root, layout.Dir))))
-		if err != nil {
-			return "", nil, err
-		}
-		if len(dirty) > 0 {
-			return "", nil, &DirtyError{Files: dirty}
-		}
-		if source, err = repo.Head(ctx); err != nil {
-			return "", nil, err
-		}
-	} else {
-		var err error
-		if source, err = repo.Resolve(ctx, o.Source); err != nil {
-			return "", nil, fmt.Errorf("publish --source %s: %w", o.Source, err)
-		}
-		tree, remove, err := repo.Worktree(ctx, source)
-		if err != nil {
-			return "", nil, err
-		}
-		defer remove()
-		root = tree
-	}
-	// A rollback re-renders an older source with today's tool: only its
-	// render is checked, not its committed rendered/ (which an older tool wrote).
-	files, err := o.Check(ctx, root, o.Source == "")
-	if err != nil {
-		return "", nil, err
-	}
-	return source, files, nil
+// Source is what a publish renders: a commit, and the tree to render it
+// from.
+type Source struct {
+	// Commit is the source commit.
+	Commit string
+	// Root is the tree to render: the working tree, or a worktree of an
+	// older commit.
+	Root string
+	// Rollback says Root is a worktree of the commit --source named (a
+	// rollback or roll-forward): its render is checked, not its committed
+	// rendered/, which an older tool wrote; and it may take the rendered
+	// branch back.
+	Rollback bool
+
+	remove func()
 }
 
-func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string, files []layout.File) (*Result, error) {
+// Close removes a rollback's worktree.
+func (s *Source) Close() {
+	if s.remove != nil {
+		s.remove()
+	}
+}
+
+// Checkout returns the source of a publish from the repository at root:
+// the working tree at HEAD, refused when it has uncommitted changes (the
+// rendered branch must trace back to a commit), or a worktree of rev.
+func Checkout(ctx context.Context, root, rev string) (*Source, error) {
+	repo := git.Repo{Dir: root}
+	if rev != "" {
+		commit, err := repo.Resolve(ctx, rev)
+		if err != nil {
+			return nil, fmt.Errorf("publish --source %s: %w", rev, err)
+		}
+		tree, remove, err := repo.Worktree(ctx, commit)
+		if err != nil {
+			return nil, err
+		}
+		return &Source{Commit: commit, Root: tree, Rollback: true, remove: remove}, nil
+	}
+	// The render lock is the tool's, not a change: a killed render leaves
+	// it behind.
+	dirty, err := repo.Dirty(ctx, filepath.Base(layout.LockFile(filepath.Join(root, layout.Dir))))
+	if err != nil {
+		return nil, err
+	}
+	if len(dirty) > 0 {
+		return nil, &DirtyError{Files: dirty}
+	}
+	commit, err := repo.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Commit: commit, Root: root}, nil
+}
+
+func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options, src *Source, files []layout.File) (*Result, error) {
+	source := src.Commit
 	meta, err := json.MarshalIndent(metadata{RepoURL: o.RepoURL, DrySHA: source, Commands: []string{"gitops publish"}}, "", "  ")
 	if err != nil {
 		return nil, err
@@ -197,13 +228,13 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 	res := &Result{Source: source}
 	for attempt := 1; attempt <= o.Retries; attempt++ {
 		res.Attempts = attempt
-		parent, err := repo.RemoteBranch(ctx, o.Remote, o.Branch)
+		parent, err := repo.RemoteBranch(ctx, remote, o.Branch)
 		if err != nil {
 			return nil, err
 		}
 		res.Created = parent == ""
 		if parent != "" {
-			if err := repo.Fetch(ctx, o.Remote, o.Branch); err != nil {
+			if err := repo.Fetch(ctx, remote, o.Branch); err != nil {
 				return nil, err
 			}
 			parentTree, err := repo.Run(ctx, "rev-parse", parent+"^{tree}")
@@ -214,8 +245,8 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 				res.Commit, res.Unchanged = parent, true
 				return res, nil
 			}
-			if o.Source == "" {
-				later, err := laterSource(ctx, repo, o.Remote, parent, source)
+			if !src.Rollback {
+				later, err := laterSource(ctx, repo, remote, parent, source)
 				if err != nil {
 					return nil, err
 				}
@@ -249,16 +280,16 @@ func commitAndPush(ctx context.Context, repo git.Repo, o Options, source string,
 			o.BeforePush(attempt)
 		}
 		// No force: a moved remote rejects the push, and we build on its tip.
-		if _, err := repo.Run(ctx, "push", "--quiet", o.Remote, commit+":refs/heads/"+o.Branch); err != nil {
+		if _, err := repo.Run(ctx, "push", "--quiet", remote, commit+":refs/heads/"+o.Branch); err != nil {
 			if rejected(err) && attempt < o.Retries {
 				continue
 			}
-			return nil, fmt.Errorf("publish to %s/%s: %w", o.Remote, o.Branch, err)
+			return nil, fmt.Errorf("publish to %s/%s: %w", remote, o.Branch, err)
 		}
 		res.Commit = commit
 		return res, nil
 	}
-	return nil, fmt.Errorf("publish to %s/%s: the remote kept moving; gave up after %d attempts", o.Remote, o.Branch, o.Retries)
+	return nil, fmt.Errorf("publish to %s/%s: the remote kept moving; gave up after %d attempts", remote, o.Branch, o.Retries)
 }
 
 // laterSource returns the source commit the rendered commit parent was

@@ -21,8 +21,34 @@ import (
 
 var today = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
-func opts(work string) Options {
-	return Options{Root: work, Remote: "origin", Branch: "rendered", Check: verifyCheck}
+// testOptions are what a publish test varies: the checkout, the remote
+// and --source, beside the target's options and hooks.
+type testOptions struct {
+	Options
+	Root, Remote, Source string
+}
+
+func opts(work string) testOptions {
+	return testOptions{Options: Options{Branch: "rendered"}, Root: work, Remote: "origin"}
+}
+
+// run publishes as gitops publish does: the target the remote names, the
+// source checked out, its render verified (verifyCheck), then published.
+func run(ctx context.Context, o testOptions) (*Result, error) {
+	target, err := Open(o.Root, o.Remote)
+	if err != nil {
+		return nil, err
+	}
+	src, err := Checkout(ctx, o.Root, o.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	files, err := verifyCheck(ctx, src.Root, !src.Rollback)
+	if err != nil {
+		return nil, err
+	}
+	return target.Publish(ctx, src, files, o.Options)
 }
 
 // verifyFailed is what verifyCheck refuses a publish with: denied
@@ -72,9 +98,9 @@ func verifyCheck(ctx context.Context, root string, drift bool) ([]layout.File, e
 	return res.Files(), nil
 }
 
-func publish(t *testing.T, o Options) *Result {
+func publish(t *testing.T, o testOptions) *Result {
 	t.Helper()
-	res, err := Run(context.Background(), o)
+	res, err := run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +257,7 @@ func TestPublishRefuses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "environments", "scratch.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), opts(work))
+	_, err := run(context.Background(), opts(work))
 	var dirty *DirtyError
 	if !errors.As(err, &dirty) || !strings.Contains(err.Error(), "environments/scratch.txt") {
 		t.Errorf("dirty tree: err = %v, want a DirtyError naming the file", err)
@@ -245,13 +271,33 @@ func TestPublishRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	gittest.Commit(t, work, "Hand-edit a rendered file")
-	_, err = Run(context.Background(), opts(work))
+	_, err = run(context.Background(), opts(work))
 	var failed *verifyFailed
 	if !errors.As(err, &failed) || len(failed.drift) != 1 {
 		t.Errorf("failing verify: err = %v, want the check's error with one drifted file", err)
 	}
 	if gittest.Git(t, remote, "branch", "--list", "rendered") != "" {
 		t.Error("a refused publish created the rendered branch")
+	}
+}
+
+// TestOpenPicksATargetByScheme: every git remote opens the git target; a
+// scheme no target serves is refused, naming it.
+func TestOpenPicksATargetByScheme(t *testing.T) {
+	for _, remote := range []string{"origin", "/srv/git/platform.git", "file:///srv/git/platform.git", "ssh://git@github.com/libertum/platform-gitops.git", "https://github.com/libertum/platform-gitops.git", "git@github.com:libertum/platform-gitops.git"} {
+		if tg, err := Open(t.TempDir(), remote); err != nil {
+			t.Errorf("Open(%q): %v", remote, err)
+		} else if _, ok := tg.(*gitTarget); !ok {
+			t.Errorf("Open(%q) = %T, want the git target", remote, tg)
+		}
+	}
+	for _, remote := range []string{"oci://acr.azurecr.io/rendered", ""} {
+		if _, err := Open(t.TempDir(), remote); err == nil {
+			t.Errorf("Open(%q) gave no error", remote)
+		}
+	}
+	if _, err := Open(".", "s3://bucket/rendered"); err == nil || !strings.Contains(err.Error(), "s3://") {
+		t.Errorf("Open(s3://...) = %v, want an error naming the scheme", err)
 	}
 }
 
@@ -341,7 +387,7 @@ func TestOlderPublishLosesTheRace(t *testing.T) {
 // twoPublishers publishes a platform with dev/weu-1 as its stamp, bumps
 // dev's api in work (pushed to main, not yet published) and clones the
 // remote into other: two checkouts about to publish.
-func twoPublishers(t *testing.T) (work, remote, other string, o Options) {
+func twoPublishers(t *testing.T) (work, remote, other string, o testOptions) {
 	t.Helper()
 	work, remote = gittest.Platform(t)
 	o = opts(work)
