@@ -91,20 +91,19 @@ timed() {
 }
 export -f timed
 
-# One unit's step 1 and step 2, for xargs.
-base_step() { # env stamp component kind base release namespace kubever apivers stage
-  local out="$PLAN/${10}/objects.yaml"
-  if [ "$4" = chart ]; then
-    local flags=(template "$6" "$ROOT/$5" --namespace "$7" --kube-version "$8" -f "$PLAN/${10}/values.yaml")
-    if [ -n "$9" ]; then flags+=(--api-versions "$9"); fi
-    timed "$RSS" helm "${flags[@]}" > "$out"
-  else
-    timed "$RSS" kustomize build "$ROOT/$5" > "$out"
-  fi
+# One unit's step 1 and step 2, for xargs. The plan says how each kind of
+# base is rendered: its command's arguments are separated by 0x1f, with
+# {root} for the repo and {plan} for the plan's folder.
+base_step() { # env stamp component kind stage command
+  local argv=()
+  IFS=$'\x1f' read -ra argv <<< "$6"
+  argv=("${argv[@]//\{root\}/$ROOT}")
+  argv=("${argv[@]//\{plan\}/$PLAN}")
+  timed "$RSS" "${argv[@]}" > "$PLAN/$5/objects.yaml"
 }
 stage_step() {
   mkdir -p "$OUT/$1/$2"
-  timed "$RSS" kustomize build "$PLAN/${10}" > "$OUT/$1/$2/$3.yaml"
+  timed "$RSS" kustomize build "$PLAN/$5" > "$OUT/$1/$2/$3.yaml"
 }
 export -f base_step stage_step
 export PLAN ROOT
@@ -116,8 +115,8 @@ maxrss() { sort -n "$1" | tail -1; }
 declare -A T R
 record() { T[$1]+="$2 "; R[$1]+="$3 "; }
 
-# units0 prints units.tsv as NUL-separated fields (empty ones kept), ten per unit.
-units0() { awk -F'\t' '{ for (i = 1; i <= 10; i++) printf "%s%c", $i, 0 }' "$PLAN/units.tsv"; }
+# units0 prints units.tsv as NUL-separated fields (empty ones kept), six per unit.
+units0() { awk -F'\t' '{ for (i = 1; i <= 6; i++) printf "%s%c", $i, 0 }' "$PLAN/units.tsv"; }
 
 anchor_run() {
   export OUT="$WORK/out" RSS
@@ -125,10 +124,10 @@ anchor_run() {
   local t0 t1 t2 t3 t4
   RSS="$WORK/rss.helm"; : > "$RSS"
   t0=$(now)
-  units0 | xargs -0 -n 10 -P "$JOBS" bash -c 'base_step "$@"' _
+  units0 | xargs -0 -n 6 -P "$JOBS" bash -c 'base_step "$@"' _
   t1=$(now); record "1 helm template / kustomize build (bases)" "$(elapsed "$t0" "$t1")" "$(maxrss "$RSS")"
   RSS="$WORK/rss.stage"; : > "$RSS"
-  units0 | xargs -0 -n 10 -P "$JOBS" bash -c 'stage_step "$@"' _
+  units0 | xargs -0 -n 6 -P "$JOBS" bash -c 'stage_step "$@"' _
   t2=$(now); record "2 kustomize build (overlays)" "$(elapsed "$t1" "$t2")" "$(maxrss "$RSS")"
   RSS="$WORK/rss.conftest"; : > "$RSS"
   for env in "$OUT"/*; do

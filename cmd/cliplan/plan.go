@@ -25,9 +25,10 @@ import (
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
-// UnitsFile lists the units, one tab-separated line each:
-// env, stamp, component, chart|kustomize, base, release, namespace,
-// kube version, comma-separated API versions, stage folder.
+// UnitsFile lists the units, one tab-separated line each: env, stamp,
+// component, source kind, stage folder, and the command that renders the
+// base (its arguments separated by the unit separator, 0x1f; {root} is
+// the repo, {plan} this folder).
 const UnitsFile = "units.tsv"
 
 // Write lays out the plan for the named environments (all when empty) of
@@ -47,16 +48,10 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 	var lines []string
 	files := map[string][]byte{}
 	for _, u := range units {
-		kind := "kustomize"
-		if u.Chart {
-			kind = "chart"
-			files[path.Join(u.StageDir, "values.yaml")] = u.Values
-		}
 		for p, b := range u.Files {
 			files[p] = b
 		}
-		lines = append(lines, strings.Join([]string{u.Env, u.Stamp, u.Component, kind, u.Base, u.Release, u.Namespace,
-			u.KubeVersion, strings.Join(u.APIVersions, ","), u.StageDir}, "\t"))
+		lines = append(lines, strings.Join([]string{u.Env, u.Stamp, u.Component, u.Kind, u.StageDir, strings.Join(u.Command, "\x1f")}, "\t"))
 	}
 	files[UnitsFile] = []byte(strings.Join(lines, "\n") + "\n")
 

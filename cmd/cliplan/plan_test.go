@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,15 +33,22 @@ func TestWrite(t *testing.T) {
 	}
 	for _, line := range lines {
 		f := strings.Split(line, "\t")
-		if len(f) != 10 {
-			t.Fatalf("unit line %q has %d fields, want 10", line, len(f))
+		if len(f) != 6 {
+			t.Fatalf("unit line %q has %d fields, want 6", line, len(f))
 		}
-		env, component, kind, stageDir := f[0], f[2], f[3], f[9]
+		env, component, kind, stageDir, argv := f[0], f[2], f[3], f[4], strings.Split(f[5], "\x1f")
 		stage := filepath.Join(out, stageDir)
-		if kind == "chart" {
-			if _, err := os.Stat(filepath.Join(stage, "values.yaml")); err != nil || f[7] == "" {
-				t.Errorf("%s: chart unit without values.yaml or kube version", stageDir)
+		switch kind {
+		case "chart":
+			if _, err := os.Stat(filepath.Join(stage, "values.yaml")); err != nil || argv[0] != "helm" || !slices.Contains(argv, "--kube-version") || !slices.Contains(argv, "{plan}/"+stageDir+"/values.yaml") {
+				t.Errorf("%s: chart unit without values.yaml, or a command that does not read it with the kube version: %q", stageDir, argv)
 			}
+		case "kustomize":
+			if len(argv) != 3 || argv[0] != "kustomize" || !strings.HasPrefix(argv[2], "{root}/base/") {
+				t.Errorf("%s: kustomize unit's command %q", stageDir, argv)
+			}
+		default:
+			t.Errorf("%s: kind %q", stageDir, kind)
 		}
 		// The base's output stands in as one Deployment-less ConfigMap: the
 		// stage must build around it and label it for the environment.

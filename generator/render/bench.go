@@ -10,7 +10,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/generator/source"
 )
 
 // CLIUnit is one unit as a chain of CLI calls would render it: helm
@@ -20,20 +19,19 @@ import (
 // runs these steps with the real helm and kustomize binaries.
 type CLIUnit struct {
 	layout.Unit
-	// Base is the repo-relative folder of the chart or kustomization.
+	// Base is the repo-relative folder of the component's source, and
+	// Kind its kind (chart, kustomize).
 	Base string
-	// Chart says Base is a Helm chart (else a kustomization).
-	Chart bool
-	// Helm template arguments, for charts.
-	Release, Namespace, KubeVersion string
-	APIVersions                     []string
-	// Values is the values file the chart is rendered with, as YAML.
-	Values []byte
+	Kind string
+	// Command writes the base's objects to standard output: {root} stands
+	// for the repo, {plan} for the folder the plan is laid out in.
+	Command []string
 	// StageDir is the repo-relative folder of the final kustomization; the
 	// base's output is to be written to StageDir/objects.yaml.
 	StageDir string
-	// Files are the stage's files (its kustomization.yaml and
-	// generated.yaml) and the overlays it uses, by repo-relative path.
+	// Files are the stage's files (its kustomization.yaml, generated.yaml
+	// and what Command reads there) and the overlays it uses, by
+	// repo-relative path.
 	Files map[string][]byte
 }
 
@@ -54,22 +52,21 @@ func CLIPlan(p *plan.Plan) ([]CLIUnit, error) {
 }
 
 func cliUnit(repo *sources, pu *plan.Unit) (CLIUnit, error) {
-	t := pu.Target
 	u := CLIUnit{
 		Unit:     pu.Unit,
 		Base:     pu.Base,
-		Chart:    pu.Kind == source.Chart,
+		Kind:     pu.Kind.String(),
 		StageDir: path.Join("render", pu.Dir()),
 	}
-	if u.Chart {
-		u.Release, u.Namespace = t.Name, t.Component.Namespace
-		u.KubeVersion, u.APIVersions = t.Env.Spec.Cluster.KubernetesVersion, t.Env.Spec.Cluster.APIVersions
-		v, err := yaml.Marshal(chartValues(t))
-		if err != nil {
-			return u, err
-		}
-		u.Values = v
+	kind, ok := kinds[pu.Kind]
+	if !ok {
+		return u, fmt.Errorf("base %s: no source kind", pu.Base)
 	}
+	argv, read, err := kind.cli(pu, u.StageDir)
+	if err != nil {
+		return u, err
+	}
+	u.Command = argv
 	// The generated objects need the base's objects (an HPA targets the
 	// Deployment the chart renders), so the base is rendered here once.
 	_, gen, err := shaped(repo, pu)
@@ -84,6 +81,9 @@ func cliUnit(repo *sources, pu *plan.Unit) (CLIUnit, error) {
 	u.Files = map[string][]byte{}
 	for p, b := range files {
 		u.Files[strings.TrimPrefix(p, "/")] = b
+	}
+	for name, b := range read {
+		u.Files[path.Join(u.StageDir, name)] = b
 	}
 	generated := path.Join(u.StageDir, "objects.yaml")
 	u.Files[path.Join(u.StageDir, "generated.yaml")] = u.Files[generated]

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/libertum/platform-gitops/generator/exact"
-	"github.com/libertum/platform-gitops/generator/helm"
 	"github.com/libertum/platform-gitops/generator/image"
 	"github.com/libertum/platform-gitops/generator/intent"
 	"github.com/libertum/platform-gitops/generator/kustomize"
@@ -76,31 +75,14 @@ func shaped(repo *sources, pu *plan.Unit) (objs, gen []*manifest.Object, err err
 	return objs, gen, nil
 }
 
-// sourceObjects renders the component's base: a local Helm chart or a
-// kustomize base.
+// sourceObjects renders the component's base with its kind's engine.
 func sourceObjects(repo *sources, pu *plan.Unit) ([]*manifest.Object, error) {
-	t, dir := pu.Target, pu.Base
-	switch pu.Kind {
-	case source.Chart:
-		ch := helm.Chart{Dir: dir, Files: repo.Files(dir)}
-		if _, err := repo.charts.get(dir, func() (struct{}, error) { return struct{}{}, helm.CheckDeterministic(ch) }); err != nil {
-			return nil, err
-		}
-		out, err := helm.Render(ch, helm.Options{
-			ReleaseName: t.Name,
-			Namespace:   t.Component.Namespace,
-			KubeVersion: t.Env.Spec.Cluster.KubernetesVersion,
-			APIVersions: t.Env.Spec.Cluster.APIVersions,
-			Values:      chartValues(t),
-		})
-		if err != nil {
-			return nil, err
-		}
-		return manifest.Decode(dir+" (rendered)", out)
-	case source.Kustomize:
-		return repo.kustomizeBase(dir)
+	k, ok := kinds[pu.Kind]
+	if !ok {
+		t := pu.Target
+		return nil, fmt.Errorf("%s: base %s has neither Chart.yaml nor kustomization.yaml", t.Env.Where("spec", "components", t.Name), pu.Base)
 	}
-	return nil, fmt.Errorf("%s: base %s has neither Chart.yaml nor kustomization.yaml", t.Env.Where("spec", "components", t.Name), dir)
+	return k.objects(repo, pu)
 }
 
 // chartValues are the values a chart sees: the environment's own values for

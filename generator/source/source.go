@@ -23,6 +23,17 @@ const (
 	Chart          // a folder with Chart.yaml
 )
 
+// String names the kind as plans and the bench do.
+func (k Kind) String() string {
+	switch k {
+	case Kustomize:
+		return "kustomize"
+	case Chart:
+		return "chart"
+	}
+	return "none"
+}
+
 // Repo holds the files of the source folders, keyed by repo-relative
 // slash path.
 type Repo struct {
