@@ -15,12 +15,12 @@ import (
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
-// TestWrite lays out the plan for the real platform and checks that every
+// TestWrite lays out the plan for the small platform and checks that every
 // unit's stage is complete: it builds (with the same kustomize the CLI runs)
 // once the base's output is in place, and carries the environment's labels.
 func TestWrite(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "plan")
-	if err := Write(context.Background(), platformtest.Repo(), out, nil); err != nil {
+	if err := Write(context.Background(), platformtest.Small(t), out, nil); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(out, UnitsFile))
@@ -28,8 +28,8 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 56 {
-		t.Errorf("%d units, want 56 (16 components in dev and staging, 12 in each of prod's two stamps)", len(lines))
+	if len(lines) != 6 {
+		t.Errorf("%d units, want 6 (api and redis in dev's stamp and prod's two)", len(lines))
 	}
 	for _, line := range lines {
 		f := strings.Split(line, "\t")

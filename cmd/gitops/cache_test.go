@@ -30,10 +30,10 @@ func TestCacheCommand(t *testing.T) {
 		t.Fatalf("render: exit %d\n%s", code, stderr)
 	}
 	code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "stats")
-	if code != exitOK || !strings.HasPrefix(stdout, dir+": 56 entries") {
-		t.Errorf("stats: exit %d, %q; want the 56 component units", code, stdout)
+	if code != exitOK || !strings.HasPrefix(stdout, dir+": 6 entries") {
+		t.Errorf("stats: exit %d, %q; want the 6 component units", code, stdout)
 	}
-	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 56 files") {
+	if code, stdout, _ := gitops(t, "cache", "--cache-dir", dir, "prune", "--older-than", "0s"); code != exitOK || !strings.HasPrefix(stdout, "removed 6 files") {
 		t.Errorf("prune: exit %d, %q", code, stdout)
 	}
 	if code, _, stderr := gitops(t, "cache", "--cache-dir", dir, "explode"); code != exitError || !strings.Contains(stderr, "usage: gitops cache") {
@@ -60,11 +60,11 @@ func TestRemoteCacheTier(t *testing.T) {
 	}
 	dir := t.TempDir()
 	code, stdout, stderr := gitops(t, "render", "--root", root, "--cache-dir", dir, "--cache-url", remote)
-	if code != exitOK || !strings.Contains(stdout, "(0 rendered, 56 from the cache)") {
+	if code != exitOK || !strings.Contains(stdout, "(0 rendered, 6 from the cache)") {
 		t.Errorf("render with an empty local cache: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, _ = gitops(t, "cache", "--cache-dir", dir, "--cache-url", remote, "stats")
-	if code != exitOK || !strings.Contains(stdout, dir+": 56 entries") || !strings.Contains(stdout, " (remote): 56 entries") {
+	if code != exitOK || !strings.Contains(stdout, dir+": 6 entries") || !strings.Contains(stdout, " (remote): 6 entries") {
 		t.Errorf("stats: exit %d, %q; want both tiers", code, stdout)
 	}
 	code, _, stderr = gitops(t, "render", "--root", root, "--quiet", "--cache-dir", t.TempDir(), "--cache-url", "file:///nonexistent/gitops-cache")

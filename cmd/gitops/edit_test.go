@@ -12,23 +12,23 @@ import (
 
 func TestSetImageCommand(t *testing.T) {
 	root := platformCopy(t)
-	code, stdout, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "--render", "api=0a1b2c3d4e5f", "web=5f4e3d2c1b0a")
-	if code != exitOK || !strings.Contains(stdout, "api libertum/api: 9f2c4e1a7b3d -> 0a1b2c3d4e5f") || !strings.Contains(stdout, "rendered staging") {
+	code, stdout, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "--render", "api=0a1b2c3d4e5f")
+	if code != exitOK || !strings.Contains(stdout, "api libertum/api: 9f2c4e1a7b3d -> 0a1b2c3d4e5f") || !strings.Contains(stdout, "rendered dev") {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 	}
-	b, _ := os.ReadFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"))
+	b, _ := os.ReadFile(filepath.Join(root, "rendered/dev/weu-1/api/Deployment_api.yaml"))
 	if !strings.Contains(string(b), "libertum/api:0a1b2c3d4e5f") {
-		t.Error("--render did not re-render staging")
+		t.Error("--render did not re-render dev")
 	}
-	code, stdout, _ = gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f")
+	code, stdout, _ = gitops(t, "set-image", "--root", root, "--env", "dev", "api=0a1b2c3d4e5f")
 	if code != exitOK || !strings.Contains(stdout, "nothing changed") {
 		t.Errorf("idempotent run: exit %d: %s", code, stdout)
 	}
-	before, _ := os.ReadFile(filepath.Join(root, "environments/staging.yaml"))
+	before, _ := os.ReadFile(filepath.Join(root, "environments/dev.yaml"))
 	for _, args := range [][]string{
-		{"--env", "staging", "payments=0a1b2c3d4e5f"},
-		{"--env", "staging", "api=not a tag"},
-		{"--env", "staging", "api=1111111aaaaa", "ghost=1234567"},
+		{"--env", "dev", "payments=0a1b2c3d4e5f"},
+		{"--env", "dev", "api=not a tag"},
+		{"--env", "dev", "api=1111111aaaaa", "ghost=1234567"},
 		{"--env", "../prod", "api=0a1b2c3d4e5f"},
 	} {
 		code, _, stderr := gitops(t, append([]string{"set-image", "--root", root}, args...)...)
@@ -36,7 +36,7 @@ func TestSetImageCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
 		}
 	}
-	if after, _ := os.ReadFile(filepath.Join(root, "environments/staging.yaml")); string(after) != string(before) {
+	if after, _ := os.ReadFile(filepath.Join(root, "environments/dev.yaml")); string(after) != string(before) {
 		t.Error("a rejected set-image changed the file (all or nothing)")
 	}
 }
@@ -57,35 +57,35 @@ func TestSetImageRefusesMutableTags(t *testing.T) {
 
 func TestPromoteCommand(t *testing.T) {
 	root := platformCopy(t)
-	if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+	if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "api=0a1b2c3d4e5f"); code != exitOK {
 		t.Fatal(stderr)
 	}
-	code, stdout, stderr := gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod", "api")
+	code, stdout, stderr := gitops(t, "promote", "--root", root, "--from", "dev", "--to", "prod", "api")
 	if code != exitOK || !strings.Contains(stdout, "environments/prod.yaml:") || !strings.Contains(stdout, "-> 0a1b2c3d4e5f") {
 		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ = gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod")
-	if code != exitOK || !strings.Contains(stdout, "nothing changed: prod already runs staging's tags: ") || !strings.Contains(stdout, "api libertum/api=0a1b2c3d4e5f") {
-		t.Errorf("promoting everything after api: exit %d: %s (staging and prod run the same tags otherwise)", code, stdout)
+	code, stdout, _ = gitops(t, "promote", "--root", root, "--from", "dev", "--to", "prod")
+	if code != exitOK || !strings.Contains(stdout, "nothing changed: prod already runs dev's tags: ") || !strings.Contains(stdout, "api libertum/api=0a1b2c3d4e5f") {
+		t.Errorf("promoting everything after api: exit %d: %s (dev and prod run the same tags otherwise)", code, stdout)
 	}
-	if code, _, _ := gitops(t, "promote", "--root", root, "--from", "staging", "--to", "prod", "payments"); code != exitError {
+	if code, _, _ := gitops(t, "promote", "--root", root, "--from", "dev", "--to", "prod", "payments"); code != exitError {
 		t.Errorf("unknown component: exit %d, want 2", code)
 	}
 }
 
 func TestDiffCommand(t *testing.T) {
-	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	work, _ := gittest.Platform(t)
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
-	if code, _, stderr := gitops(t, "set-image", "--root", work, "--env", "dev", "tokenization=0a1b2c3d4e5f"); code != exitOK {
+	if code, _, stderr := gitops(t, "set-image", "--root", work, "--env", "dev", "api=0a1b2c3d4e5f"); code != exitOK {
 		t.Fatal(stderr)
 	}
 	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--format", "markdown")
-	if code != exitOK || !strings.Contains(stdout, "| dev | weu-1 | tokenization | 0 | 0 | 1 |") || !strings.Contains(stdout, "```mermaid") {
+	if code != exitOK || !strings.Contains(stdout, "| dev | weu-1 | api | 0 | 0 | 1 |") || !strings.Contains(stdout, "```mermaid") {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 	// Limited to what the change can affect, the comment is the same.
 	scopedCode, scoped, scopedErr := gitops(t, "diff", "--root", work, "--base", base, "--changed-since", base, "--format", "markdown")
-	if scopedCode != code || scoped != stdout || !strings.Contains(scopedErr, "changed since "+base+": dev/tokenization\n") {
+	if scopedCode != code || scoped != stdout || !strings.Contains(scopedErr, "changed since "+base+": dev/api\n") {
 		t.Errorf("--changed-since: exit %d, stderr %q, same comment %v", scopedCode, scopedErr, scoped == stdout)
 	}
 	// A change that introduces a violation exits 1.

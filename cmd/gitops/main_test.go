@@ -13,12 +13,21 @@ import (
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
-// repoRoot is the real platform.
+// repoRoot is the real platform: only the tests of its own invariants
+// (its committed tree is current and passes verify) use it.
 var repoRoot = platformtest.Repo()
 
-// platformCopy copies the repo's platform config and committed rendered/
-// tree into a temp dir, so a test can break it without touching the repo.
+// platformCopy copies the small test platform (its config, committed
+// rendered/ tree, and the repo's policies and CRDs) into a temp dir, so a
+// test can break it without touching the repo.
 func platformCopy(t *testing.T) string {
+	t.Helper()
+	return platformtest.Small(t)
+}
+
+// realPlatformCopy copies the repo's own platform, for the tests of its
+// invariants.
+func realPlatformCopy(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	platformtest.CopyRepo(t, dst)
@@ -42,7 +51,7 @@ func readRendered(t *testing.T, root string) []layout.File {
 }
 
 func TestRenderCommittedTreeIsUpToDate(t *testing.T) {
-	root := platformCopy(t)
+	root := realPlatformCopy(t)
 	before := readRendered(t, root)
 	code, stdout, stderr := gitops(t, "render", "--root", root)
 	if code != exitOK {
@@ -98,30 +107,30 @@ func TestRenderBadInput(t *testing.T) {
 		{
 			name: "malformed yaml in an environment file",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "environments/staging.yaml", "  registry: acrlibertumstaging.azurecr.io\n", "  registry: [acrlibertumstaging.azurecr.io\n")
+				gittest.Edit(t, root, "environments/prod.yaml", "  registry: acrlibertumprod.azurecr.io\n", "  registry: [acrlibertumprod.azurecr.io\n")
 			},
-			want: []string{"environments/staging.yaml:"},
+			want: []string{"environments/prod.yaml:"},
 		},
 		{
 			name: "unknown field",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      syncWave: 1\n      replica: 2\n")
+				gittest.Edit(t, root, "environments/dev.yaml", "    api:\n      syncWave: 1\n", "    api:\n      syncWave: 1\n      replica: 2\n")
 			},
 			want: []string{"environments/dev.yaml:", "field replica not found"},
 		},
 		{
 			name: "component referring to a missing base",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "environments/prod.yaml", "    web:\n      syncWave: 1\n", "    web:\n      base: website\n      syncWave: 1\n")
+				gittest.Edit(t, root, "environments/prod.yaml", "    api:\n      syncWave: 1\n", "    api:\n      base: website\n      syncWave: 1\n")
 			},
 			want: []string{"environments/prod.yaml:", "base/website", "missing base"},
 		},
 		{
 			name: "helm template error",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "base/grafana/templates/deployment.yaml", "replicas: {{ .Values.replicas }}", "replicas: {{ .Values.scale.replicas }}")
+				gittest.Edit(t, root, "base/redis/templates/statefulset.yaml", "replicas: {{ .Values.replicas }}", "replicas: {{ .Values.scale.replicas }}")
 			},
-			want: []string{"base/grafana/templates/deployment.yaml:10", "nil pointer"},
+			want: []string{"base/redis/templates/statefulset.yaml:12", "nil pointer"},
 		},
 		{
 			name: "non-deterministic chart",
@@ -133,23 +142,23 @@ func TestRenderBadInput(t *testing.T) {
 		{
 			name: "strategic merge patch without target",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "overlays/dev/api/deployment-env.yaml", "  name: api\n", "  name: api-server\n")
+				gittest.Edit(t, root, "overlays/prod/api/deployment-env.yaml", "  name: api\n", "  name: api-server\n")
 			},
-			want: []string{"overlays/dev/api/deployment-env.yaml:4:", "api-server", "matches no object", "overlays/dev/api/kustomization.yaml:5"},
+			want: []string{"overlays/prod/api/deployment-env.yaml:4:", "api-server", "matches no object", "overlays/prod/api/kustomization.yaml:5"},
 		},
 		{
 			name: "replicas out of 32-bit range",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "environments/dev.yaml", "    web:\n      syncWave: 1\n", "    web:\n      replicas: 4294967299\n      syncWave: 1\n")
+				gittest.Edit(t, root, "environments/dev.yaml", "    api:\n      syncWave: 1\n", "    api:\n      replicas: 4294967299\n      syncWave: 1\n")
 			},
 			want: []string{"environments/dev.yaml:", "replicas: 4294967299 is out of range"},
 		},
 		{
 			name: "targeted patch without target",
 			break_: func(t *testing.T, root string) {
-				gittest.Edit(t, root, "overlays/prod/web/kustomization.yaml", "name: web\n", "name: website\n")
+				gittest.Edit(t, root, "overlays/prod/api/kustomization.yaml", "  - path: deployment-env.yaml\n", "  - path: deployment-env.yaml\n    target:\n      kind: Deployment\n      name: website\n")
 			},
-			want: []string{"overlays/prod/web/kustomization.yaml:5", "matches no object"},
+			want: []string{"overlays/prod/api/kustomization.yaml:6", "website", "matches no object"},
 		},
 		{
 			name: "environment name with a path separator",

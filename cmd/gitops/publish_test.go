@@ -8,11 +8,10 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/internal/gittest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 func TestPublishCommand(t *testing.T) {
-	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	work, _ := gittest.Platform(t)
 	code, stdout, stderr := gitops(t, "publish", "--root", work)
 	if code != exitOK || !strings.Contains(stdout, "created origin/rendered") {
 		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
@@ -23,13 +22,13 @@ func TestPublishCommand(t *testing.T) {
 	}
 	code, stdout, _ = gitops(t, "history", "--root", work, "--env", "prod")
 	head := gittest.Git(t, work, "rev-parse", "HEAD")
-	if code != exitOK || !strings.Contains(stdout, head[:12]) || !strings.Contains(stdout, "dev,prod,staging") {
+	if code != exitOK || !strings.Contains(stdout, head[:12]) || !strings.Contains(stdout, "dev,prod") {
 		t.Errorf("history: exit %d:\n%s", code, stdout)
 	}
 }
 
 func TestPublishCommandRefuses(t *testing.T) {
-	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	work, _ := gittest.Platform(t)
 	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("draft\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +38,10 @@ func TestPublishCommandRefuses(t *testing.T) {
 	}
 	gittest.Commit(t, work, "Add a README")
 
-	gittest.Edit(t, work, "rendered/dev/weu-1/web/Service_web.yaml", "port: 80\n", "port: 8080\n")
+	gittest.Edit(t, work, "rendered/dev/weu-1/api/Service_api.yaml", "port: 80\n", "port: 8080\n")
 	gittest.Commit(t, work, "Hand-edit rendered output")
 	code, _, stderr = gitops(t, "publish", "--root", work)
-	if code != exitFindings || !strings.Contains(stderr, "refusing to publish: verify found 0 violations and 1 drifted files") || !strings.Contains(stderr, "Service_web.yaml") {
+	if code != exitFindings || !strings.Contains(stderr, "refusing to publish: verify found 0 violations and 1 drifted files") || !strings.Contains(stderr, "Service_api.yaml") {
 		t.Errorf("failing verify: exit %d, want 1 with the report:\n%s", code, stderr)
 	}
 }
@@ -52,7 +51,7 @@ func TestPublishCommandRefuses(t *testing.T) {
 // not take it for a change, in a checkout with no .gitignore for it, and
 // still refuses a real one.
 func TestKilledRenderLeavesTheTreeClean(t *testing.T) {
-	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	work, _ := gittest.Platform(t)
 	if err := os.WriteFile(layout.LockFile(filepath.Join(work, layout.Dir)), []byte("12345\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func TestSwappedRenderEntry(t *testing.T) {
 			root := platformCopy(t)
 			local, store := t.TempDir(), t.TempDir()
 			args := func(more ...string) []string {
-				a := append([]string{"--root", root, "--env", "staging"}, more...)
+				a := append([]string{"--root", root, "--env", "dev"}, more...)
 				if shared {
 					return append(a, "--cache-dir", t.TempDir(), "--cache-url", "file://"+store)
 				}
@@ -74,7 +74,7 @@ func TestSwappedRenderEntry(t *testing.T) {
 			if code, _, stderr := gitops(t, append([]string{"render", "--quiet"}, args()...)...); code != exitOK {
 				t.Fatalf("render: %d\n%s", code, stderr)
 			}
-			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "api=0a1b2c3d4e5f"); code != exitOK {
 				t.Fatalf("set-image: %d\n%s", code, stderr)
 			}
 			if code, _, stderr := gitops(t, append([]string{"render", "--quiet"}, args()...)...); code != exitOK {
@@ -92,7 +92,7 @@ func TestSwappedRenderEntry(t *testing.T) {
 			if code != exitOK || strings.Count(stderr, "refused") != 1 {
 				t.Fatalf("render over the swapped entry: exit %d, want 0 and one warning\n%s", code, stderr)
 			}
-			b, err := os.ReadFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"))
+			b, err := os.ReadFile(filepath.Join(root, "rendered/dev/weu-1/api/Deployment_api.yaml"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,13 +102,13 @@ func TestSwappedRenderEntry(t *testing.T) {
 			// The same swap again, now against verify: the committed tree
 			// holds the old tag, the drift must show.
 			copyFile(t, old, fresh)
-			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=9f2c4e1a7b3d"); code != exitOK {
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "api=9f2c4e1a7b3d"); code != exitOK {
 				t.Fatalf("set-image back: %d\n%s", code, stderr)
 			}
-			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "staging", "api=0a1b2c3d4e5f"); code != exitOK {
+			if code, _, stderr := gitops(t, "set-image", "--root", root, "--env", "dev", "api=0a1b2c3d4e5f"); code != exitOK {
 				t.Fatalf("set-image: %d\n%s", code, stderr)
 			}
-			os.WriteFile(filepath.Join(root, "rendered/staging/weu-1/api/Deployment_api.yaml"), bytes.ReplaceAll(b, []byte("0a1b2c3d4e5f"), []byte("9f2c4e1a7b3d")), 0o644)
+			os.WriteFile(filepath.Join(root, "rendered/dev/weu-1/api/Deployment_api.yaml"), bytes.ReplaceAll(b, []byte("0a1b2c3d4e5f"), []byte("9f2c4e1a7b3d")), 0o644)
 			code, stdout, _ := gitops(t, append([]string{"verify", "--today", "2026-12-06"}, args()...)...)
 			if code != exitFindings || !strings.Contains(stdout, "Deployment_api.yaml") {
 				t.Errorf("verify over the swapped entry: exit %d, want the drift of the api Deployment\n%s", code, stdout)
