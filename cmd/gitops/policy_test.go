@@ -84,7 +84,7 @@ func apiContainer(t *testing.T, objs []*manifest.Object) map[string]any {
 
 func writeManifests(t *testing.T, objs []*manifest.Object) string {
 	t.Helper()
-	b, err := manifest.EncodeStream(objs)
+	b, err := manifest.EncodeJSONStream(objs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -322,7 +322,7 @@ func TestBuildForKeepsTheComponentsFlows(t *testing.T) {
 		ifaces := map[string]flow.Interface{}
 		for name, c := range e.Spec.Components {
 			if c.External == nil {
-				iface, err := flow.InterfaceOf(name, byComponent[name])
+				iface, err := flow.InterfaceWith(name, byComponent[name], manifest.PodTemplate)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -166,16 +166,6 @@ func URLPassword(s string) (string, bool) {
 	return pass, ok && pass != ""
 }
 
-// MaskURL hides the password of a URL-shaped value, keeping the rest
-// readable; other values come back unchanged.
-func MaskURL(s string) string {
-	p, ok := URLPassword(s)
-	if !ok {
-		return s
-	}
-	return strings.Replace(s, ":"+p+"@", ":"+Masked+"@", 1)
-}
-
 // Hit is a credential found in a value: the whole value, or a part of it
 // (a URL's password, a connection string's key).
 type Hit struct {

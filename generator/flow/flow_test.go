@@ -48,8 +48,8 @@ spec:
   ports: [{name: client, port: 19092, targetPort: broker}]
 `
 
-func TestInterfaceOf(t *testing.T) {
-	iface, err := InterfaceOf("kafka", objects(t, kafka))
+func TestInterfaceWith(t *testing.T) {
+	iface, err := InterfaceWith("kafka", objects(t, kafka), manifest.PodTemplate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,13 +76,13 @@ func equal(a, b []Port) bool {
 	return true
 }
 
-func TestInterfaceOfErrors(t *testing.T) {
+func TestInterfaceWithErrors(t *testing.T) {
 	for _, tc := range []struct{ name, from, to, want string }{
 		{"unknown target port", "targetPort: broker", "targetPort: brokers", `targetPort "brokers"`},
 		{"unknown metrics port", `prometheus.io/port: "9404"`, `prometheus.io/port: "metricz"`, `"metricz" is no container port`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := InterfaceOf("kafka", objects(t, strings.Replace(kafka, tc.from, tc.to, 1)))
+			_, err := InterfaceWith("kafka", objects(t, strings.Replace(kafka, tc.from, tc.to, 1)), manifest.PodTemplate)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}

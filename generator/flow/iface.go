@@ -12,20 +12,17 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
-// InterfaceOf reads what a component serves its consumers and scraper from
+// InterfaceWith reads what a component serves its consumers and scraper from
 // its own rendered objects: the ports of the Services selecting its main
 // pods (the ClusterIP ones when there are any: a headless Service also
 // carries peer ports) and the metrics port of prometheus.io/port, the
 // annotation the rendered Prometheus configuration keeps pods by. The
 // ports replicas use among themselves are their programs' (package
 // programs), which this package does not know: Peer is left empty.
-func InterfaceOf(component string, objs []*manifest.Object) (Interface, error) {
-	return InterfaceWith(component, objs, manifest.PodTemplate)
-}
-
-// InterfaceWith is InterfaceOf reading each object's pod template with
-// template (which has manifest.PodTemplate's contract), for callers that
-// have the templates decoded already. The templates are only read.
+//
+// Each object's pod template is read with template (which has
+// manifest.PodTemplate's contract), for callers that have the templates
+// decoded already; the templates are only read.
 func InterfaceWith(component string, objs []*manifest.Object, template func(*manifest.Object) (*corev1.PodTemplateSpec, error)) (Interface, error) {
 	var iface Interface
 	var pods []*corev1.PodTemplateSpec

@@ -55,18 +55,6 @@ func (r Ref) Repository() string {
 	return r.Domain + "/" + r.Path
 }
 
-// String puts the reference back together.
-func (r Ref) String() string {
-	s := r.Repository()
-	if r.Tag != "" {
-		s += ":" + r.Tag
-	}
-	if r.Digest != "" {
-		s += "@" + r.Digest
-	}
-	return s
-}
-
 // InRegistry is where registry holds the image named name: its upstream
 // registry host, if any, replaced by registry (third-party images are
 // imported into the environment's ACR under their path there:

@@ -23,26 +23,10 @@ import (
 	"github.com/libertum/platform-gitops/generator/programs"
 )
 
-// Generate returns the objects the component's intent calls for, given the
-// (shaped) objects its base or chart produced.
-func Generate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
-	// Every workload is decoded once; the generators below share them.
-	var ws []*workload
-	for _, o := range objs {
-		w, err := decodeWorkload(o)
-		if err != nil {
-			return nil, err
-		}
-		if w != nil {
-			ws = append(ws, w)
-		}
-	}
-	return generate(t, objs, ws)
-}
-
-// ShapeAndGenerate is Shape followed by Generate, with each workload
-// decoded once: the generators read the workloads as Shape left them
-// instead of decoding the shaped objects again.
+// ShapeAndGenerate shapes the objects the component's base or chart
+// produced (in place) and returns the objects its intent calls for, each
+// workload decoded once: the generators read the workloads as shaping
+// left them instead of decoding the shaped objects again.
 func ShapeAndGenerate(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
 	ws, err := shape(t, objs)
 	if err != nil {
@@ -51,7 +35,8 @@ func ShapeAndGenerate(t Target, objs []*manifest.Object) ([]*manifest.Object, er
 	return generate(t, objs, ws)
 }
 
-// generate is Generate with objs' workloads decoded, in order.
+// generate returns the objects the intent calls for, given the shaped
+// objects and their workloads, decoded in order.
 func generate(t Target, objs []*manifest.Object, ws []*workload) ([]*manifest.Object, error) {
 	var out []runtime.Object
 	if t.Component.External != nil {

@@ -89,19 +89,27 @@ spec:
 	return objs
 }
 
+// encode is objs' canonical YAML, one document after another.
 func encode(t *testing.T, objs []*manifest.Object) string {
 	t.Helper()
-	b, err := manifest.EncodeStream(objs)
-	if err != nil {
-		t.Fatal(err)
+	var b strings.Builder
+	for i, o := range objs {
+		y, err := manifest.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(y)
 	}
-	return string(b)
+	return b.String()
 }
 
 func TestShapeZoned(t *testing.T) {
 	tg := target(t, `["1", "2", "3"]`, "api")
 	objs := served("api")
-	if err := Shape(tg, objs); err != nil {
+	if err := shapeOnly(tg, objs); err != nil {
 		t.Fatal(err)
 	}
 	out := encode(t, objs)
@@ -123,7 +131,7 @@ func TestShapeZoned(t *testing.T) {
 	if n := strings.Count(out, "mountPath: /mnt/secrets-store"); n != 2 {
 		t.Errorf("secrets mounted in %d containers, want 2", n)
 	}
-	gen, err := Generate(tg, objs)
+	gen, err := generateOnly(tg, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,14 +155,14 @@ func TestShapeSingleZone(t *testing.T) {
 	tg.Component.Scaling = nil
 	tg.Component.Replicas = 1
 	objs := served("api")
-	if err := Shape(tg, objs); err != nil {
+	if err := shapeOnly(tg, objs); err != nil {
 		t.Fatal(err)
 	}
 	out := encode(t, objs)
 	if strings.Contains(out, "topologySpreadConstraints") || strings.Contains(out, "nodeAffinity") {
 		t.Errorf("single-zone environment got zone constraints:\n%s", out)
 	}
-	gen, err := Generate(tg, objs)
+	gen, err := generateOnly(tg, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +173,14 @@ func TestShapeSingleZone(t *testing.T) {
 
 func TestEdgeAdmitsInternet(t *testing.T) {
 	tg := target(t, `[]`, "edge")
-	gen, err := Generate(tg, served("edge"))
+	gen, err := generateOnly(tg, served("edge"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := encode(t, gen); !strings.Contains(g, "cidr: 0.0.0.0/0") || !strings.Contains(g, "- 10.0.0.0/8") {
 		t.Errorf("a public component without Ingress is an edge and admits the internet (private ranges excepted):\n%s", g)
 	}
-	api, err := Generate(target(t, `[]`, "api"), served("api"))
+	api, err := generateOnly(target(t, `[]`, "api"), served("api"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +190,7 @@ func TestEdgeAdmitsInternet(t *testing.T) {
 }
 
 func TestExternal(t *testing.T) {
-	gen, err := Generate(target(t, `[]`, "db"), nil)
+	gen, err := generateOnly(target(t, `[]`, "db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,13 +223,13 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Shape(tg, job); err != nil {
+	if err := shapeOnly(tg, job); err != nil {
 		t.Fatal(err)
 	}
 	if out := encode(t, job); !strings.Contains(out, "libertum.io/job: db-backup") || !strings.Contains(out, "app.kubernetes.io/name: db") {
 		t.Errorf("job pods are not labelled with the component and the job:\n%s", out)
 	}
-	gen, err := Generate(tg, job)
+	gen, err := generateOnly(tg, job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +240,7 @@ spec:
 		}
 	}
 	tg.Component.Jobs = map[string]spec.Job{"restore": {}}
-	if _, err := Generate(tg, job); err == nil || !strings.Contains(err.Error(), `"restore"`) {
+	if _, err := generateOnly(tg, job); err == nil || !strings.Contains(err.Error(), `"restore"`) {
 		t.Errorf("err = %v, want the declared job that is not rendered named", err)
 	}
 }
@@ -240,12 +248,12 @@ spec:
 func TestShapeErrors(t *testing.T) {
 	tg := target(t, `[]`, "api")
 	tg.Name = "other"
-	if err := Shape(tg, []*manifest.Object{apiDeployment()}); err == nil || !strings.Contains(err.Error(), `named "other"`) {
+	if err := shapeOnly(tg, []*manifest.Object{apiDeployment()}); err == nil || !strings.Contains(err.Error(), `named "other"`) {
 		t.Errorf("err = %v, want the missing main workload named", err)
 	}
 	bad := apiDeployment()
 	bad.Object["spec"].(map[string]any)["replicass"] = int64(2)
-	if err := Shape(target(t, `[]`, "api"), []*manifest.Object{bad}); err == nil || !strings.Contains(err.Error(), "replicass") {
+	if err := shapeOnly(target(t, `[]`, "api"), []*manifest.Object{bad}); err == nil || !strings.Contains(err.Error(), "replicass") {
 		t.Errorf("err = %v, want the unknown field named", err)
 	}
 }
@@ -257,7 +265,7 @@ func TestWorkloadIdentity(t *testing.T) {
 	tg := target(t, `[]`, "api")
 	tg.Component.Azure = []string{"blob"}
 	objs := served("api")
-	if err := Shape(tg, objs); err != nil {
+	if err := shapeOnly(tg, objs); err != nil {
 		t.Fatal(err)
 	}
 	out := encode(t, objs)
@@ -266,7 +274,7 @@ func TestWorkloadIdentity(t *testing.T) {
 			t.Errorf("shaped pods lack %q:\n%s", want, out)
 		}
 	}
-	gen, err := Generate(tg, objs)
+	gen, err := generateOnly(tg, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,10 +286,10 @@ func TestWorkloadIdentity(t *testing.T) {
 	// Neither Key Vault nor Azure: an account, without the identity.
 	edge := target(t, `[]`, "edge")
 	eobjs := served("edge")
-	if err := Shape(edge, eobjs); err != nil {
+	if err := shapeOnly(edge, eobjs); err != nil {
 		t.Fatal(err)
 	}
-	egen, err := Generate(edge, eobjs)
+	egen, err := generateOnly(edge, eobjs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,10 +312,10 @@ func TestShapeAndGenerateIsShapeThenGenerate(t *testing.T) {
 		"azure":  azure,
 	} {
 		twoStep := served(tg.Name)
-		if err := Shape(tg, twoStep); err != nil {
+		if err := shapeOnly(tg, twoStep); err != nil {
 			t.Fatal(err)
 		}
-		want, err := Generate(tg, twoStep)
+		want, err := generateOnly(tg, twoStep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,4 +331,26 @@ func TestShapeAndGenerateIsShapeThenGenerate(t *testing.T) {
 			t.Errorf("%s: nothing generated", name)
 		}
 	}
+}
+
+// shapeOnly shapes objs as ShapeAndGenerate does, without generating.
+func shapeOnly(t Target, objs []*manifest.Object) error {
+	_, err := shape(t, objs)
+	return err
+}
+
+// generateOnly returns what ShapeAndGenerate generates for objs as they
+// are (already shaped, or deliberately not).
+func generateOnly(t Target, objs []*manifest.Object) ([]*manifest.Object, error) {
+	var ws []*workload
+	for _, o := range objs {
+		w, err := decodeWorkload(o)
+		if err != nil {
+			return nil, err
+		}
+		if w != nil {
+			ws = append(ws, w)
+		}
+	}
+	return generate(t, objs, ws)
 }

@@ -120,16 +120,11 @@ func (w *workload) encode(o *manifest.Object) error {
 	return nil
 }
 
-// Shape applies the component's declared intent to the workloads its base or
-// chart produced, in place. The main workload and container carry the
-// component's name; the spec's resources and replicas apply to them.
-func Shape(t Target, objs []*manifest.Object) error {
-	_, err := shape(t, objs)
-	return err
-}
-
-// shape is Shape, returning the workloads as shaped: what decoding the
-// shaped objects again gives.
+// shape applies the component's declared intent to the workloads its base
+// or chart produced, in place: the main workload and container carry the
+// component's name; the spec's resources and replicas apply to them. It
+// returns the workloads as shaped: what decoding the shaped objects again
+// gives.
 func shape(t Target, objs []*manifest.Object) ([]*workload, error) {
 	foundMain := false
 	var ws []*workload

@@ -326,19 +326,6 @@ func (w *writer) mkdirFor(rel string) (string, error) {
 	return p, nil
 }
 
-// Equal reports whether two sorted file lists hold the same paths and bytes.
-func Equal(a, b []File) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Path != b[i].Path || !bytes.Equal(a[i].Data, b[i].Data) {
-			return false
-		}
-	}
-	return true
-}
-
 // Tree is a rendered tree read into memory, indexed by unit.
 type Tree struct {
 	files  []File

@@ -350,22 +350,6 @@ func EncodeJSONStream(objs []*Object) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// EncodeStream returns objs as one multi-document YAML stream in the order given.
-func EncodeStream(objs []*Object) ([]byte, error) {
-	var buf bytes.Buffer
-	for i, o := range objs {
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		b, err := Encode(o)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(b)
-	}
-	return buf.Bytes(), nil
-}
-
 // Normalize returns a copy of o whose numbers are all float64 and whose
 // nested values are plain maps and slices: what decoding its JSON gives, the
 // form Encode and comparisons expect. Plain values are converted directly;

@@ -3,7 +3,6 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -146,16 +145,3 @@ func Dashboards(env *spec.Environment) map[string]*Dashboard {
 
 // Encode renders a dashboard as indented JSON.
 func (d *Dashboard) Encode() ([]byte, error) { return json.MarshalIndent(d, "", "  ") }
-
-// Queries lists every dashboard query, for checking that they parse.
-func Queries(ds map[string]*Dashboard) []Query {
-	var out []Query
-	for _, name := range slices.Sorted(maps.Keys(ds)) {
-		for _, p := range ds[name].Panels {
-			for _, t := range p.Targets {
-				out = append(out, Query{Dashboard: name, Panel: p.Title, Expr: t.Expr})
-			}
-		}
-	}
-	return out
-}

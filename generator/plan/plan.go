@@ -126,15 +126,6 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 	return p, nil
 }
 
-// EnvNames returns the names of the planned environments.
-func (p *Plan) EnvNames() []string {
-	out := make([]string, len(p.Envs))
-	for i, e := range p.Envs {
-		out[i] = e.Name()
-	}
-	return out
-}
-
 // checkBases reports every component whose base folder is missing or holds
 // neither a chart nor a kustomization, pointing at the environment line.
 func checkBases(repo *source.Repo, envs []*spec.Environment) error {

@@ -30,9 +30,6 @@ func (s *Scope) Has(env, component string) bool {
 	return s.all || s.envs[env] || s.units[env][component]
 }
 
-// Everything reports whether the scope holds every unit.
-func (s *Scope) Everything() bool { return s.all }
-
 // Units lists the scope's units as env/component (env/* for a whole
 // environment; "*" for everything), sorted.
 func (s *Scope) Units() []string {

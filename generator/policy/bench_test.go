@@ -2,7 +2,6 @@ package policy_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/layout"
@@ -26,7 +25,11 @@ func BenchmarkEvaluate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	engine, err := policy.Load(filepath.Join(platformtest.Repo(), workspace.PoliciesDir))
+	files, err := workspace.Open(platformtest.Repo()).Policies()
+	if err != nil {
+		b.Fatal(err)
+	}
+	engine, err := policy.LoadFiles(workspace.PoliciesDir, files)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,10 +13,7 @@ import (
 // TestPoliciesAreFormatted: every policy and test reads as opa fmt
 // writes it.
 func TestPoliciesAreFormatted(t *testing.T) {
-	files, err := ReadDir(filepath.Join(platformtest.Repo(), "policies"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := readDir(t, filepath.Join(platformtest.Repo(), "policies"))
 	for name, src := range files {
 		out, err := format.SourceWithOpts(name, src, format.Opts{RegoVersion: ast.RegoV1})
 		if err != nil {

@@ -21,10 +21,7 @@ var everyKind = map[string]bool{"data.libertum.labels": true}
 // every other kind (the labels rules apply to all), and a rule that reads
 // the pod spec names only kinds that have one.
 func TestRulesAreIndexed(t *testing.T) {
-	e, err := Load("../../policies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := loadDir(t, "../../policies")
 	podSpecKindsAgree(t, e)
 	reads := []ast.Ref{
 		ast.MustParseRef("data.libertum.lib.input_pod_spec"),

@@ -66,10 +66,7 @@ func TestKindsOfPackages(t *testing.T) {
 // Evaluate (each kind asking only its packages) finds exactly what the
 // query asking every package finds for every object.
 func TestQueriesByKindFindWhatEveryPackageFinds(t *testing.T) {
-	e, err := Load("../../policies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := loadDir(t, "../../policies")
 	e.specializeAt = 1 // every kind its own query, however few its objects
 	bad, err := manifest.Decode("bad.yaml", []byte(`apiVersion: apps/v1
 kind: Deployment

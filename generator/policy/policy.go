@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -106,15 +105,6 @@ type Engine struct {
 // pays for its preparation.
 const specializeAt = 100
 
-// Load parses and compiles every policy under dir (test files excluded).
-func Load(dir string) (*Engine, error) {
-	files, err := ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	return LoadFiles(dir, files)
-}
-
 // LoadFiles parses and compiles the given policy files (path to source;
 // tests are left out); dir names where they came from in errors.
 func LoadFiles(dir string, files map[string][]byte) (*Engine, error) {
@@ -131,23 +121,6 @@ func LoadFiles(dir string, files map[string][]byte) (*Engine, error) {
 		return nil, fmt.Errorf("compile policies: %w", c.Errors)
 	}
 	return &Engine{compiler: c, modules: modules, kinds: kindsOfPackages(c.Modules), specializeAt: specializeAt}, nil
-}
-
-// ReadDir reads the .rego files under dir, keyed by path.
-func ReadDir(dir string) (map[string][]byte, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.rego"))
-	if err != nil {
-		return nil, err
-	}
-	files := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("load policies: %w", err)
-		}
-		files[p] = src
-	}
-	return files, nil
 }
 
 func parseFiles(files map[string][]byte, withTests bool) (map[string]*ast.Module, error) {

@@ -11,10 +11,7 @@ import (
 // TestRego runs the Rego unit tests under policies/ (what `gitops policy
 // test` and `opa test policies/` run).
 func TestRego(t *testing.T) {
-	files, err := ReadDir(filepath.Join(platformtest.Repo(), "policies"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := readDir(t, filepath.Join(platformtest.Repo(), "policies"))
 	results, err := Test(context.Background(), files)
 	if err != nil {
 		t.Fatal(err)

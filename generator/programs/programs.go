@@ -15,7 +15,6 @@ package programs
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -154,13 +153,6 @@ var catalog = []*Program{
 	install,
 	loki, promtail, grafana, prometheus, alertmanager, kubeStateMetrics,
 	ingressNginx, kafka, redis, mongod, mongosh,
-}
-
-// Catalog returns the entries, by name.
-func Catalog() []*Program {
-	out := slices.Clone(catalog)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // Repository returns an image reference's repository without its registry,

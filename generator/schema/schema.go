@@ -7,7 +7,6 @@ package schema
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -58,23 +57,6 @@ func typed() (*runtime.Scheme, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// Load reads every CRD under dir.
-func Load(dir string) (*Validator, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	files := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read CRDs: %w", err)
-		}
-		files[p] = data
-	}
-	return LoadFiles(dir, files)
 }
 
 // LoadFiles builds a Validator from CRD files (path to content) that came

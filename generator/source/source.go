@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -106,14 +104,4 @@ func (r *Repo) KindOf(base string) Kind {
 		return Kustomize
 	}
 	return None
-}
-
-// Paths returns every file path under dir, sorted.
-func (r *Repo) Paths(dir string) []string {
-	var out []string
-	for p := range r.Files(dir) {
-		out = append(out, path.Join(dir, p))
-	}
-	sort.Strings(out)
-	return out
 }
