@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestConcurrentRendersLoseNoUpdate: dev and prod each get a new api tag

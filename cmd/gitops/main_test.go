@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // repoRoot is the real platform: only the tests of its own invariants

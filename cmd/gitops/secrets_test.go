@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestDriftNeverShowsCredentials: a hand edit that puts credentials into
