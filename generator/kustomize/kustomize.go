@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -46,14 +45,8 @@ func Build(files Files, dir string) (objs []*manifest.Object, err error) {
 			return nil, fmt.Errorf("kustomize: file path %q must be absolute", name)
 		}
 	}
-	parsed, err := checkDocuments(files)
-	if err := errors.Join(checkKustomizations(files), err); err != nil {
+	if err := errors.Join(checkKustomizations(files), checkDocuments(files)); err != nil {
 		return nil, err
-	}
-	if !exact.On() {
-		if objs, ok := buildPlain(files, dir, parsed); ok {
-			return objs, nil
-		}
 	}
 	return buildKrusty(files, dir)
 }

@@ -194,14 +194,12 @@ func checkPatch(files Files, kustomization string, item *yaml.Node) error {
 // checkDocuments reports, with file and line, a resource file that is not
 // valid YAML or repeats a key: krusty gives the line but not the file.
 // JSON streams (what the generator itself stages) are not people's files
-// and are skipped. It returns the documents it parsed, by file name, for
-// buildPlain to read without parsing the files again.
+// and are skipped.
 //
 // A document is checked as decoding it would check it: parsed, and, when
 // it has anything decoding could refuse (a repeated key, an anchor, alias,
 // merge key or tag), decoded. A plain tree decodes without error.
-func checkDocuments(files Files) (map[string][]*yaml.Node, error) {
-	parsed := map[string][]*yaml.Node{}
+func checkDocuments(files Files) error {
 	var errs []error
 	for _, name := range sortedFileNames(files) {
 		if IsKustomization(name) || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
@@ -210,19 +208,16 @@ func checkDocuments(files Files) (map[string][]*yaml.Node, error) {
 		if t := bytes.TrimSpace(files[name]); len(t) > 0 && t[0] == '{' {
 			continue
 		}
-		docs, err := parseDocuments(files[name])
-		if err != nil {
+		if _, err := parseDocuments(files[name]); err != nil {
 			msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: ")
 			if m := lineMsg.FindStringSubmatch(msg); m != nil {
 				errs = append(errs, fmt.Errorf("%s:%s: %s", repoPath(name), m[1], m[2]))
 			} else {
 				errs = append(errs, fmt.Errorf("%s: %s", repoPath(name), msg))
 			}
-			continue
 		}
-		parsed[name] = docs
 	}
-	return parsed, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // parseDocuments parses a YAML stream into its documents, with the errors
@@ -245,6 +240,23 @@ func parseDocuments(data []byte) ([]*yaml.Node, error) {
 		}
 		docs = append(docs, doc)
 	}
+}
+
+// unadorned: n has no anchor, alias or merge key, which kustomize's reader
+// expands, and no explicit tag, which it may resolve otherwise.
+func unadorned(n *yaml.Node) bool {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode || n.Style&yaml.TaggedStyle != 0 {
+		return false
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 && c.Value == "<<" {
+			return false
+		}
+		if !unadorned(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // plainKeys: every key in n is a scalar (a Go map cannot hold a list or

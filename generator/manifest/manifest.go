@@ -6,6 +6,7 @@ package manifest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -340,7 +341,7 @@ func EncodeJSONStream(objs []*Object) ([]byte, error) {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		b, err := MarshalJSON(Clean(o))
+		b, err := json.Marshal(Clean(o))
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", IDOf(o), err)
 		}

@@ -5,6 +5,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -124,7 +125,7 @@ func (v *Validator) Check(o *manifest.Object, kube string) error {
 		}
 		return fmt.Errorf("%s: no schema for %s (not a built-in kind, and no CRD under %s/)", manifest.IDOf(o), gvk, v.dir)
 	}
-	data, err := manifest.MarshalJSON(o.Object)
+	data, err := json.Marshal(o.Object)
 	if err != nil {
 		return fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 	}
