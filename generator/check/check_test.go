@@ -15,6 +15,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
@@ -36,22 +37,6 @@ func renderSmall(t *testing.T, edit func(root string)) (*workspace.Workspace, *r
 		t.Fatal(err)
 	}
 	return ws, res
-}
-
-// replaceIn edits one file of the small platform's copy.
-func replaceIn(t *testing.T, root, file, old, new string) {
-	t.Helper()
-	p := filepath.Join(root, file)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
-		t.Fatalf("%s does not hold %q", file, old)
-	}
-	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 var findingsEqual = cmpopts.IgnoreUnexported(policy.Finding{})
@@ -82,7 +67,7 @@ func TestFindingsAreCachedByContent(t *testing.T) {
 
 	// The api's pods may run as root now: podsecurity.non-root must say so.
 	ws2, res2 := renderSmall(t, func(root string) {
-		replaceIn(t, root, "base/api/deployment.yaml", "        runAsNonRoot: true\n        runAsUser: 10001\n", "")
+		gittest.Edit(t, root, "base/api/deployment.yaml", "        runAsNonRoot: true\n        runAsUser: 10001\n", "")
 	})
 	changed, err := New(ws2, Options{Cache: store}).Render(context.Background(), res2)
 	if err != nil {
@@ -119,7 +104,7 @@ func TestObjectsIsRender(t *testing.T) {
 // source to import it from is denied, pointing at the environment file.
 func TestImagesWithoutUpstreamAreFindings(t *testing.T) {
 	ws, res := renderSmall(t, func(root string) {
-		replaceIn(t, root, "environments/dev.yaml", "          upstream: docker.io/library/redis # imported into ACR by digest (gitops images --format az)\n", "")
+		gittest.Edit(t, root, "environments/dev.yaml", "          upstream: docker.io/library/redis # imported into ACR by digest (gitops images --format az)\n", "")
 	})
 	fs, err := New(ws, Options{}).Render(context.Background(), res)
 	if err != nil {

@@ -1,13 +1,12 @@
 package schema
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
 func decode(t *testing.T, y string) *manifest.Object {
@@ -20,7 +19,7 @@ func decode(t *testing.T, y string) *manifest.Object {
 }
 
 func TestCheck(t *testing.T) {
-	v, err := loadDir("../../crds")
+	v, err := repoCRDs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func TestCheck(t *testing.T) {
 // TestRemovedOnlyFromItsRelease: a removed API version is an error from the
 // release that removed it on, not before.
 func TestRemovedOnlyFromItsRelease(t *testing.T) {
-	v, err := loadDir("../../crds")
+	v, err := repoCRDs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +78,13 @@ func TestRemovedOnlyFromItsRelease(t *testing.T) {
 	}
 }
 
-// loadDir reads every CRD under dir, as the workspace hands them to
-// LoadFiles.
-func loadDir(dir string) (*Validator, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+// repoCRDs is a Validator of the repo's CRDs, read as the workspace reads
+// them.
+func repoCRDs() (*Validator, error) {
+	ws := workspace.Open(filepath.Join("..", ".."))
+	files, err := ws.CRDs()
 	if err != nil {
 		return nil, err
 	}
-	files := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read CRDs: %w", err)
-		}
-		files[p] = data
-	}
-	return LoadFiles(dir, files)
+	return LoadFiles(ws.Path(workspace.CRDsDir), files)
 }
