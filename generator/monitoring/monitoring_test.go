@@ -232,3 +232,29 @@ func queries(ds map[string]*Dashboard) []Query {
 	}
 	return out
 }
+
+// TestBackupMissingCoversANeverSucceededBackup: each backup job has two
+// BackupMissing rules: a last success too old, and no success at all once
+// the CronJob is older than the threshold (the first rule cannot see a
+// series that does not exist).
+func TestBackupMissingCoversANeverSucceededBackup(t *testing.T) {
+	var never, stale int
+	for _, g := range Rules(env(t, "prod")).Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "BackupMissing" {
+				continue
+			}
+			switch {
+			case strings.Contains(r.Expr, "kube_cronjob_created") && strings.Contains(r.Expr, "unless on(namespace, cronjob) kube_cronjob_status_last_successful_time") && strings.Contains(r.Expr, "> 93600"):
+				never++
+			case strings.HasPrefix(r.Expr, "time() - kube_cronjob_status_last_successful_time") && strings.HasSuffix(r.Expr, "> 93600"):
+				stale++
+			default:
+				t.Errorf("unexpected BackupMissing rule %q", r.Expr)
+			}
+		}
+	}
+	if never != 1 || stale != 1 {
+		t.Errorf("prod: %d never-succeeded and %d stale BackupMissing rules, want one of each for mongodb-backup", never, stale)
+	}
+}
