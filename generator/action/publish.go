@@ -176,8 +176,11 @@ func (r *Rollout) Run(ctx context.Context) (*publish.RolloutResult, error) {
 		for i, w := range waves {
 			for _, st := range w {
 				if st.Name == r.Stamp && r.To != "" {
-					moved, err := publish.Pin(ctx, r.Workspace().Root, r.Remote, r.Branch, st, r.To, 3)
-					return &publish.RolloutResult{Wave: i + 1, Moved: moved}, err
+					res, err := publish.Pin(ctx, r.Workspace().Root, r.Remote, r.Branch, st, r.To, 3)
+					if res != nil {
+						res.Wave = i + 1
+					}
+					return res, err
 				}
 			}
 		}

@@ -128,6 +128,12 @@ func TestStampsRollOutInWaves(t *testing.T) {
 	if tree("rendered-prod-neu-1") != tree(rendered1) || tree("rendered-prod-weu-1") != tree(rendered2) {
 		t.Error("rolling neu-1 back must move neu-1 alone to the first render")
 	}
+	// Pinning it again to the render it runs moves nothing, and says
+	// which render that is.
+	again, err := pin.Run(ctx)
+	if err != nil || len(again.Moved) != 0 || again.Pinned != "prod/neu-1" || again.Source != a || again.Rendered == "" {
+		t.Errorf("pinning neu-1 to the render it runs = %+v, %v; want nothing moved, naming prod/neu-1 and the render of %s", again, err, a)
+	}
 
 	// History says where each stamp stands.
 	hist, err := (&History{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod"}).Run(ctx)

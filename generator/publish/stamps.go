@@ -188,6 +188,9 @@ type RolloutResult struct {
 	Moved    []StampState `json:"moved"`
 	Rendered string       `json:"rendered,omitempty"`
 	Source   string       `json:"source,omitempty"`
+	// Pinned is the stamp rollout --stamp --to pinned to Rendered (moved
+	// or already there).
+	Pinned string `json:"pinned,omitempty"`
 }
 
 // SoakError says the previous wave has not run its render long enough.
@@ -277,8 +280,9 @@ func stampNames(states []StampState) string {
 
 // Pin moves one stamp to a render of the rendered branch — a rollback or
 // roll-forward of that stamp alone. rev is a rendered-branch commit or the
-// source commit it was rendered from.
-func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev string, retries int) ([]StampState, error) {
+// source commit it was rendered from. The result names the render whether
+// the stamp moved or already ran it.
+func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev string, retries int) (*RolloutResult, error) {
 	repo := git.Repo{Dir: root, Env: identity(ctx, git.Repo{Dir: root})}
 	entries, err := History(ctx, root, remote, branch, "")
 	if err != nil {
@@ -287,7 +291,8 @@ func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev stri
 	full, _ := repo.Resolve(ctx, rev)
 	for _, e := range entries {
 		if e.Commit == rev || e.Commit == full || e.Source == full || (len(rev) >= 7 && (strings.HasPrefix(e.Commit, rev) || strings.HasPrefix(e.Source, rev))) {
-			return move(ctx, repo, remote, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+			moved, err := move(ctx, repo, remote, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+			return &RolloutResult{Moved: moved, Rendered: e.Commit, Source: e.Source, Pinned: stamp.String()}, err
 		}
 	}
 	return nil, errors.New("rollout --to " + rev + ": no commit of " + remote + "/" + branch + " is, or was rendered from, that revision")

@@ -135,7 +135,11 @@ func Rollout(w io.Writer, format string, res *publish.RolloutResult) error {
 	if format == "json" {
 		return writeJSON(w, res)
 	}
-	if len(res.Moved) == 0 {
+	switch {
+	case len(res.Moved) == 0 && res.Pinned != "":
+		_, err := fmt.Fprintf(w, "%s already runs the render of %s (%s): nothing moved\n", res.Pinned, ShortSHA(res.Source), ShortSHA(res.Rendered))
+		return err
+	case len(res.Moved) == 0:
 		_, err := fmt.Fprintf(w, "every wave already runs the render of %s (%s)\n", ShortSHA(res.Source), ShortSHA(res.Rendered))
 		return err
 	}
