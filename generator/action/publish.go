@@ -43,10 +43,14 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var first []publish.Stamp
+	var first, later []publish.Stamp
 	repoURL := ""
 	for _, e := range envs {
-		first = append(first, stamps(e, p.Branch)[0]...)
+		waves := stamps(e, p.Branch)
+		first = append(first, waves[0]...)
+		for _, w := range waves[1:] {
+			later = append(later, w...)
+		}
 		repoURL = e.Spec.RepoURL
 	}
 	target, err := publish.Open(p.Workspace().Root, p.Remote)
@@ -70,7 +74,7 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 		return nil, &VerifyError{Report: rep}
 	}
 	return target.Publish(ctx, src, rep.Files, publish.Options{
-		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first,
+		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first, Later: later,
 	})
 }
 

@@ -52,9 +52,11 @@ func fastForwards(t *testing.T, remote string, before, after map[string]string) 
 	}
 }
 
-// TestStampsRollOutInWaves: with real bare remotes, a prod change reaches
-// weu-1 on publish and neu-1 only after gitops rollout, once weu-1 has
-// soaked; nothing is force-pushed; one stamp rolls back alone.
+// TestStampsRollOutInWaves: with real bare remotes, the first publish
+// reaches every stamp (a stamp that has run nothing has nothing to
+// protect); a prod change reaches weu-1 on publish and neu-1 only after
+// gitops rollout, once weu-1 has soaked; nothing is force-pushed; one stamp
+// rolls back alone; a rollback of everything reaches every stamp at once.
 func TestStampsRollOutInWaves(t *testing.T) {
 	ctx := context.Background()
 	work, remote := gittest.Platform(t)
@@ -69,24 +71,15 @@ func TestStampsRollOutInWaves(t *testing.T) {
 	for _, st := range res.Stamps {
 		moved = append(moved, st.Stamp.String())
 	}
-	if got := strings.Join(moved, " "); got != "dev/weu-1 prod/weu-1" {
-		t.Fatalf("publish moved %q, want the first waves: dev/weu-1 prod/weu-1", got)
-	}
-	if _, ok := tips(t, remote)["rendered-prod-neu-1"]; ok {
-		t.Fatal("publish created neu-1's branch: it is in the second wave")
+	// neu-1 has never run a render: the first publish gives it one at once
+	// (nothing to protect), as it gives the first waves.
+	if got := strings.Join(moved, " "); got != "dev/weu-1 prod/weu-1 prod/neu-1" {
+		t.Fatalf("publish moved %q, want the first waves and the new stamp: dev/weu-1 prod/weu-1 prod/neu-1", got)
 	}
 	rendered1 := gittest.Git(t, remote, "rev-parse", "rendered")
-
-	// weu-1 has not soaked for prod's 4h: the rollout waits, exit 1.
 	ro := &Rollout{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod", Now: time.Now()}
-	var soak *SoakError
-	if _, err := ro.Run(ctx); !errors.As(err, &soak) || soak.Left < 3*time.Hour {
-		t.Fatalf("rollout right after publish: err = %v, want to wait about 4h", err)
-	}
-	ro.Now = time.Now().Add(5 * time.Hour)
-	out, err := ro.Run(ctx)
-	if err != nil || out.Wave != 2 || len(out.Moved) != 1 || out.Moved[0].Name != "neu-1" || out.Moved[0].Rendered != rendered1 {
-		t.Fatalf("rollout after the soak = %+v, %v; want neu-1 moved to %s", out, err, rendered1)
+	if out, err := ro.Run(ctx); err != nil || len(out.Moved) != 0 || out.Rendered != rendered1 {
+		t.Fatalf("rollout right after the first publish = %+v, %v; want nothing to move, every wave on %s", out, err, rendered1)
 	}
 
 	// A prod change: weu-1 takes it on publish, neu-1 keeps the old render.
@@ -110,9 +103,15 @@ func TestStampsRollOutInWaves(t *testing.T) {
 		t.Errorf("neu-1's Application does not track its own branch:\n%s", app)
 	}
 
-	ro.Now, ro.Force = time.Now(), true // --now
-	if out, err := ro.Run(ctx); err != nil || out.Wave != 2 || tree("rendered-prod-neu-1") != tree(rendered2) {
-		t.Fatalf("rollout --now = %+v, %v; want neu-1 on the new render", out, err)
+	// weu-1 has not soaked for prod's 4h: the rollout waits, exit 1.
+	var soak *SoakError
+	if _, err := ro.Run(ctx); !errors.As(err, &soak) || soak.Left < 3*time.Hour {
+		t.Fatalf("rollout right after publish: err = %v, want to wait about 4h", err)
+	}
+	ro.Now = time.Now().Add(5 * time.Hour)
+	out, err := ro.Run(ctx)
+	if err != nil || out.Wave != 2 || len(out.Moved) != 1 || out.Moved[0].Name != "neu-1" || out.Moved[0].Rendered != rendered2 {
+		t.Fatalf("rollout after the soak = %+v, %v; want neu-1 moved to %s", out, err, rendered2)
 	}
 	if out, err := ro.Run(ctx); err != nil || len(out.Moved) != 0 {
 		t.Errorf("a second rollout = %+v, %v; want nothing to move", out, err)
@@ -142,5 +141,15 @@ func TestStampsRollOutInWaves(t *testing.T) {
 	}
 	if hist[0].Source != b || strings.Join(hist[0].Stamps, ",") != "prod/weu-1" || strings.Join(hist[1].Stamps, ",") != "prod/neu-1" {
 		t.Errorf("history stamps: newest %v (source %s), oldest %v; want weu-1 on the bump, neu-1 on the first render", hist[0].Stamps, hist[0].Source, hist[1].Stamps)
+	}
+
+	// A rollback of everything (publish --source) is the emergency path:
+	// it reaches every stamp of every wave at once, with no soak.
+	back, err := (&Publish{Config: cfg, Remote: "origin", Branch: "rendered", Today: today, Source: a}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree("rendered-prod-weu-1") != tree(rendered1) || tree("rendered-prod-neu-1") != tree(rendered1) || tree("rendered-dev-weu-1") != tree(rendered1) {
+		t.Errorf("publish --source %s moved %+v; want every stamp on the first render's tree", a, back.Stamps)
 	}
 }

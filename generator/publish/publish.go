@@ -42,6 +42,11 @@ type Options struct {
 	// Stamps are the stamps a publish moves (each environment's first
 	// wave); the later waves follow with Rollout.
 	Stamps []Stamp
+	// Later are the later waves' stamps. A publish moves one of them only
+	// when it has never run a render (a new stamp: nothing to protect) —
+	// or, for a rollback (--source), all of them at once: a rollback is the
+	// emergency path, and waits for no soak.
+	Later []Stamp
 }
 
 // MetadataFile is the hydrator contract file at the root of every rendered
@@ -129,22 +134,52 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 	}
 	repo := git.Repo{Dir: g.root, Env: identity(ctx, git.Repo{Dir: g.root})}
 	res, err := commitAndPush(ctx, repo, g.remote, o, src, files)
-	if err != nil || len(o.Stamps) == 0 || res.Superseded != "" {
+	if err != nil || len(o.Stamps)+len(o.Later) == 0 || res.Superseded != "" {
 		return res, err
 	}
 	why := "Published by gitops publish: the first wave takes every render."
 	if src.Rollback {
-		why = "Published by gitops publish --source (a rollback or roll-forward): the first wave takes it."
+		why = "Published by gitops publish --source (a rollback or roll-forward): every wave takes it at once."
 	}
 	if o.BeforeMove != nil {
 		o.BeforeMove()
 	}
 	// Forward only: when another publish moved the stamps to a later
-	// render meanwhile, this one leaves them there.
+	// render meanwhile, this one leaves them there. (A rollback is a new
+	// commit on the rendered branch too: forward.)
 	if res.Stamps, err = move(ctx, repo, g.remote, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
 		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 	}
+	later, whyLater := o.Later, why
+	if !src.Rollback {
+		if later, err = unborn(ctx, repo, g.remote, o.Later); err != nil {
+			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+		}
+		whyLater = "Published by gitops publish: a stamp that has run no render takes the first one at once (nothing to protect)."
+	}
+	if len(later) > 0 {
+		moved, err := move(ctx, repo, g.remote, later, res.Commit, forward, o.Retries, whyLater)
+		if err != nil {
+			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+		}
+		res.Stamps = append(res.Stamps, moved...)
+	}
 	return res, nil
+}
+
+// unborn returns the stamps whose branch does not exist yet.
+func unborn(ctx context.Context, repo git.Repo, remote string, stamps []Stamp) ([]Stamp, error) {
+	states, err := States(ctx, repo, remote, stamps)
+	if err != nil {
+		return nil, err
+	}
+	var out []Stamp
+	for _, st := range states {
+		if st.Commit == "" {
+			out = append(out, st.Stamp)
+		}
+	}
+	return out, nil
 }
 
 // identity supplies a committer when the repository has none configured (a
