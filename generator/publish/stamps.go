@@ -206,7 +206,9 @@ func (e *SoakError) Error() string {
 }
 
 // Rollout advances the first wave that does not run what the wave before
-// it runs, once that has soaked.
+// it runs: to the newest render the wave before ran for the whole soak
+// time (its current one, or an earlier one when merges came faster than
+// the soak), or, with Force, to what the wave before runs now.
 func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 	repo := git.Repo{Dir: o.Root, Env: identity(ctx, git.Repo{Dir: o.Root})}
 	if o.Now.IsZero() {
@@ -225,30 +227,45 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 			prev = states
 			continue
 		}
-		want := prev[0].Rendered
+		current := prev[0].Rendered
 		behind := false
 		for _, st := range states {
-			behind = behind || st.Rendered != want
+			behind = behind || st.Rendered != current
 		}
 		if !behind {
 			prev = states
 			continue
 		}
-		since := prev[0].Since
-		for _, st := range prev {
-			if st.Since.After(since) {
-				since = st.Since
+		// The render to take: what the wave before runs, with --now; else
+		// the newest render it ran for the whole soak time, which need not
+		// be its current one (merges more often than the soak would
+		// otherwise starve this wave).
+		want, source := current, prev[0].Source
+		soaked := o.Force
+		if !o.Force {
+			r, ok, err := newestSoakedOf(ctx, repo, prev, o.Now, o.Soak)
+			if err != nil {
+				return nil, err
+			}
+			if ok && !ranOrPassed(ctx, repo, o.Remote, states, r.Rendered) {
+				want, source, soaked = r.Rendered, r.Source, true
 			}
 		}
-		if left := o.Soak - o.Now.Sub(since); left > 0 && !o.Force {
-			return nil, &SoakError{Wave: i + 1, Left: left, Prev: prev}
+		if !soaked {
+			since := prev[0].Since
+			for _, st := range prev {
+				if st.Since.After(since) {
+					since = st.Since
+				}
+			}
+			return nil, &SoakError{Wave: i + 1, Left: o.Soak - o.Now.Sub(since), Prev: prev}
 		}
 		moved, err := move(ctx, repo, o.Remote, wave, want, forward, o.Retries,
 			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)))
 		if err != nil {
 			return nil, err
 		}
-		return &RolloutResult{Wave: i + 1, Moved: moved, Rendered: want, Source: prev[0].Source}, nil
+		return &RolloutResult{Wave: i + 1, Moved: moved, Rendered: want, Source: source}, nil
 	}
 	res := &RolloutResult{}
 	if len(prev) > 0 {
@@ -296,4 +313,30 @@ func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev stri
 		}
 	}
 	return nil, errors.New("rollout --to " + rev + ": no commit of " + remote + "/" + branch + " is, or was rendered from, that revision")
+}
+
+// newestSoakedOf reads the wave's stamp branches' histories and picks the
+// newest render each ran for the whole soak time (newestSoaked).
+func newestSoakedOf(ctx context.Context, repo git.Repo, wave []StampState, now time.Time, soak time.Duration) (stampRun, bool, error) {
+	var waveRuns [][]stampRun
+	for _, st := range wave {
+		rs, err := runs(ctx, repo, st)
+		if err != nil {
+			return stampRun{}, false, err
+		}
+		waveRuns = append(waveRuns, rs)
+	}
+	r, ok := newestSoaked(waveRuns, now, soak)
+	return r, ok, nil
+}
+
+// ranOrPassed says whether every stamp of a wave runs rendered or a later
+// render already: taking it would move nothing forward.
+func ranOrPassed(ctx context.Context, repo git.Repo, remote string, states []StampState, rendered string) bool {
+	for _, st := range states {
+		if st.Rendered != rendered && !descends(ctx, repo, remote, st.Rendered, rendered) {
+			return false
+		}
+	}
+	return true
 }
