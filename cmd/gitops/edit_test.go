@@ -97,3 +97,35 @@ func TestDiffCommand(t *testing.T) {
 		t.Errorf("bad ref: exit %d, want 2", code)
 	}
 }
+
+// TestDiffShowsLinesOfMultilineValues: an alert threshold and one line of
+// an nginx snippet change inside long configuration strings; the comment
+// shows each as a line diff (not a cut prefix) and the JSON keeps the
+// values whole.
+func TestDiffShowsLinesOfMultilineValues(t *testing.T) {
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	gittest.Edit(t, work, "environments/staging.yaml", "    restartsPer15m: 3\n", "    restartsPer15m: 5\n")
+	gittest.Edit(t, work, "base/ingress-nginx/templates/configmap.yaml", "      return 403;\n", "      return 421;\n")
+	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--env", "staging", "--format", "markdown")
+	if code == exitError {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"```diff",
+		"    -      pod=~\"api-.*\"}[15m]) >= 3\n",
+		"    +      pod=~\"api-.*\"}[15m]) >= 5\n",
+		"    -  return 403;\n    +  return 421;\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the comment lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "...` → `") {
+		t.Errorf("a multi-line value is still cut to a prefix:\n%s", stdout)
+	}
+	_, js, _ := gitops(t, "diff", "--root", work, "--base", base, "--env", "staging", "--format", "json")
+	if !strings.Contains(js, `[15m]) \u003e= 5`) && !strings.Contains(js, `[15m]) >= 5`) {
+		t.Errorf("the JSON does not keep the new rule file whole")
+	}
+}

@@ -42,6 +42,9 @@ type File struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Name      string   `json:"name"`
 	Changes   []Change `json:"changes,omitempty"`
+	// Object is an added object's content, credentials masked, for
+	// reviewers to read what a change adds.
+	Object map[string]any `json:"object,omitempty"`
 }
 
 // Resource returns "Kind namespace/name".
@@ -69,6 +72,10 @@ func Trees(old, new []layout.File) ([]File, error) {
 			d, err := describe(f.Path, Added, f.Data)
 			if err != nil {
 				return nil, err
+			}
+			var obj map[string]any
+			if yaml.Unmarshal(f.Data, &obj) == nil {
+				d.Object = obj
 			}
 			out = append(out, d)
 			continue

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -91,7 +92,8 @@ func TestTrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []File{
-		{Path: "dev/s/api/ConfigMap_api.yaml", Status: Added, Kind: "ConfigMap", Namespace: "app", Name: "api"},
+		{Path: "dev/s/api/ConfigMap_api.yaml", Status: Added, Kind: "ConfigMap", Namespace: "app", Name: "api",
+			Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "api", "namespace": "app"}}},
 		{Path: "dev/s/api/Deployment_api.yaml", Status: Changed, Kind: "Deployment", Namespace: "app", Name: "api",
 			Changes: []Change{{Path: "spec.replicas", Old: float64(3), New: float64(4)}}},
 		{Path: "dev/s/web/Service_web.yaml", Status: Removed, Kind: "Service", Namespace: "app", Name: "web"},
@@ -155,5 +157,27 @@ func TestTreesMask(t *testing.T) {
 	}
 	if len(got) != 1 || len(got[0].Changes) != 1 || got[0].Changes[0].Old != Masked || got[0].Changes[0].New != Masked {
 		t.Errorf("Trees = %+v, want one masked change", got)
+	}
+}
+
+// TestAddedObjectsAreMasked: an added object's content carries no
+// credential, neither where it is named as one nor where it is repeated.
+func TestAddedObjectsAreMasked(t *testing.T) {
+	added := []layout.File{
+		{Path: "dev/s/api/Secret_x.yaml", Data: []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {password: s3cret-value}\n")},
+		{Path: "dev/s/api/ConfigMap_y.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\ndata: {note: \"uses s3cret-value\", url: \"redis://:pa55word@redis:6379\"}\n")},
+	}
+	got, err := Trees(nil, added)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range got {
+		if f.Object == nil {
+			t.Fatalf("%s: no content", f.Path)
+		}
+		s := fmt.Sprint(f.Object)
+		if strings.Contains(s, "s3cret-value") || strings.Contains(s, "pa55word") {
+			t.Errorf("%s shows a credential: %v", f.Path, f.Object)
+		}
 	}
 }

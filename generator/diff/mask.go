@@ -45,6 +45,9 @@ func mask(files []File) {
 			c := &f.Changes[j]
 			c.Old, c.New = credential.Map(c.Path, c.Old, hide), credential.Map(c.Path, c.New, hide)
 		}
+		if f.Object != nil {
+			f.Object, _ = credential.Map("", f.Object, hide).(map[string]any)
+		}
 	}
 	if len(hidden) == 0 {
 		return
@@ -77,6 +80,9 @@ func mask(files []File) {
 		for j := range files[i].Changes {
 			c := &files[i].Changes[j]
 			c.Old, c.New = credential.Map("", c.Old, repeat), credential.Map("", c.New, repeat)
+		}
+		if files[i].Object != nil {
+			files[i].Object, _ = credential.Map("", files[i].Object, repeat).(map[string]any)
 		}
 	}
 }

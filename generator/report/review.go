@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/policy"
@@ -55,6 +57,13 @@ func reviewText(w io.Writer, r *action.Review) error {
 		for _, f := range u.Files {
 			fmt.Fprintf(w, "  %s %s\n", f.Status, f.Resource())
 			for _, c := range f.Changes {
+				if o, n, ok := multiline(c.Old, c.New); ok {
+					fmt.Fprintf(w, "      %s:\n", c.Path)
+					for _, l := range lineDiff(o, n) {
+						fmt.Fprintf(w, "        %s\n", l)
+					}
+					continue
+				}
 				fmt.Fprintf(w, "      %s: %s -> %s\n", c.Path, short(c.Old), short(c.New))
 			}
 		}
@@ -170,12 +179,7 @@ func ReviewComments(r *action.Review, limit int) []string {
 		for _, u := range units {
 			ps = append(ps, piece{text: fmt.Sprintf("#### %s\n\n", unitName(u)), group: group})
 			for _, f := range u.Files {
-				var b strings.Builder
-				fmt.Fprintf(&b, "- **%s** `%s`\n", f.Status, f.Resource())
-				for _, c := range f.Changes {
-					fmt.Fprintf(&b, "  - `%s`: `%s` → `%s`\n", c.Path, code(short(c.Old)), code(short(c.New)))
-				}
-				ps = append(ps, piece{text: b.String(), group: group})
+				ps = append(ps, piece{text: markdownFile(f), group: group})
 			}
 			ps = append(ps, piece{text: "\n", group: group})
 		}
@@ -200,6 +204,49 @@ func ReviewComments(r *action.Review, limit int) []string {
 }
 
 func code(s string) string { return strings.ReplaceAll(s, "`", "'") }
+
+// maxShownLines bounds a line diff or an added object's content in a
+// comment; the JSON output keeps every value whole.
+const maxShownLines = 60
+
+// markdownFile is one changed file of the review: its changed fields, a
+// line diff inside text over several lines, and an added object's content
+// folded under its name.
+func markdownFile(f diff.File) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- **%s** `%s`\n", f.Status, f.Resource())
+	for _, c := range f.Changes {
+		if o, n, ok := multiline(c.Old, c.New); ok {
+			fmt.Fprintf(&b, "  - `%s`:\n\n", c.Path)
+			fence(&b, "diff", lineDiff(o, n))
+			continue
+		}
+		fmt.Fprintf(&b, "  - `%s`: `%s` → `%s`\n", c.Path, code(short(c.Old)), code(short(c.New)))
+	}
+	if f.Status == diff.Added && f.Object != nil {
+		if y, err := yaml.Marshal(f.Object); err == nil {
+			b.WriteString("  <details><summary>content</summary>\n\n")
+			fence(&b, "yaml", strings.Split(strings.TrimSuffix(string(y), "\n"), "\n"))
+			b.WriteString("  </details>\n\n")
+		}
+	}
+	return b.String()
+}
+
+// fence writes lines as a fenced code block inside a list item, at most
+// maxShownLines of them; a fence inside a line is broken so it cannot end
+// the block.
+func fence(b *strings.Builder, lang string, lines []string) {
+	fmt.Fprintf(b, "    ```%s\n", lang)
+	for i, l := range lines {
+		if i == maxShownLines {
+			fmt.Fprintf(b, "    … %d more lines (gitops diff --format json has them all)\n", len(lines)-i)
+			break
+		}
+		fmt.Fprintf(b, "    %s\n", strings.ReplaceAll(l, "```", "` ``"))
+	}
+	b.WriteString("    ```\n\n")
+}
 
 // pack lays pieces out in comments of at most limit characters.
 func pack(ps []piece, limit int) []string {
