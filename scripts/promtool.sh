@@ -27,8 +27,8 @@ trap 'rm -rf "$work"' EXIT
 go run ./cmd/promcheck rendered "$work"
 
 for stamp in "$work"/*/; do
-  "$PROMTOOL" check config "$stamp/prometheus.yml"
-  "$PROMTOOL" check rules "$stamp/dashboards.yaml"
+  "$PROMTOOL" check config --lint-fatal "$stamp/prometheus.yml"
+  "$PROMTOOL" check rules --lint-fatal "$stamp/dashboards.yaml"
 done
 
 cp generator/monitoring/testdata/ruletests/*.yaml "$work/"

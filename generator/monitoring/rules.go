@@ -145,19 +145,18 @@ func (b *builder) component(name string, c spec.Component) {
 	maxAge, _ := time.ParseDuration(b.a.BackupMaxAge)
 	for _, job := range slices.Sorted(maps.Keys(c.Jobs)) {
 		// A CronJob that has never succeeded has no
-		// kube_cronjob_status_last_successful_time at all, so the rule
-		// below never sees it: once the CronJob is older than the
-		// threshold (kube_cronjob_created), the lack of a success is the
-		// alert. Both metrics are kube-state-metrics' own (docs/metrics/
-		// workload/cronjob-metrics.md, v2.15.0).
+		// kube_cronjob_status_last_successful_time at all, so the age of the
+		// last success alone never sees it: once the CronJob is older than
+		// the threshold (kube_cronjob_created) with no success, that is the
+		// alert too. One rule for both (promtool refuses two alerts of one
+		// name and labels). Both metrics are kube-state-metrics' own
+		// (docs/metrics/workload/cronjob-metrics.md, v2.15.0).
+		sel := fmt.Sprintf(`%s, cronjob=%q`, sel, job)
 		b.add("BackupMissing", name, Critical,
-			fmt.Sprintf(`time() - kube_cronjob_created{%[1]s, cronjob=%[2]q} > %[3]d unless on(namespace, cronjob) kube_cronjob_status_last_successful_time{%[1]s, cronjob=%[2]q}`, sel, job, int(maxAge.Seconds())), "10m",
-			fmt.Sprintf("%s has never succeeded", job),
-			fmt.Sprintf("%s was created {{ $value | humanizeDuration }} ago and has no successful run yet (threshold %s).", job, b.a.BackupMaxAge))
-		b.add("BackupMissing", name, Critical,
-			fmt.Sprintf(`time() - kube_cronjob_status_last_successful_time{%s, cronjob=%q} > %d`, sel, job, int(maxAge.Seconds())), "10m",
+			fmt.Sprintf(`(time() - kube_cronjob_status_last_successful_time{%[1]s} > %[2]d)`+
+				` or (time() - kube_cronjob_created{%[1]s} > %[2]d unless on(namespace, cronjob) kube_cronjob_status_last_successful_time{%[1]s})`, sel, int(maxAge.Seconds())), "10m",
 			fmt.Sprintf("%s has not succeeded for %s", job, b.a.BackupMaxAge),
-			fmt.Sprintf("The last successful run of %s was {{ $value | humanizeDuration }} ago (threshold %s).", job, b.a.BackupMaxAge))
+			fmt.Sprintf("No successful run of %s for {{ $value | humanizeDuration }} (threshold %s): its last success is that old, or it has never succeeded since it was created.", job, b.a.BackupMaxAge))
 	}
 }
 
