@@ -63,12 +63,13 @@ func (im *Images) Run(ctx context.Context) ([]Image, error) {
 // reference.
 func imagesOf(e *spec.Environment, units []*render.Unit) []Image {
 	byRef := map[string]*Image{}
+	pins := pinsOf(e)
 	for _, u := range units {
 		for _, o := range u.Objects {
 			for _, ref := range render.ContainerImages(o.Object) {
 				img, ok := byRef[ref]
 				if !ok {
-					img = imageOf(e, ref)
+					img = imageOf(e, pins, ref)
 					byRef[ref] = img
 				}
 				if !slices.Contains(img.Components, u.Component) {
@@ -94,7 +95,7 @@ func imagesOf(e *spec.Environment, units []*render.Unit) []Image {
 // imageOf describes one rendered reference: the environment file's pin
 // that render pointed at it, and for a third-party image the import that
 // puts exactly that repository and tag into the registry.
-func imageOf(e *spec.Environment, ref string) *Image {
+func imageOf(e *spec.Environment, pins map[string]spec.Image, ref string) *Image {
 	img := &Image{Ref: ref, Name: ref}
 	r, err := image.Parse(ref)
 	if err != nil {
@@ -114,20 +115,20 @@ func imageOf(e *spec.Environment, ref string) *Image {
 		img.Problem = fmt.Sprintf("pods pull it from %q, not from the environment's registry %s: pin it in %s so render points it there", r.Domain, registry, e.File)
 		return img
 	}
-	pin, ok := pinOf(e, r)
-	switch {
-	case !ok:
+	pin, ok := pins[r.Repository()]
+	if !ok {
 		img.Problem = fmt.Sprintf("no component of %s pins %s (images: name, upstream, tag VERSION@sha256:…), so nothing says where to import it from", e.File, r.Path)
-		return img
-	case spec.ImportProblem(pin) != "":
-		img.Name, img.Upstream = pin.Name, pin.Upstream
-		img.Problem = spec.ImportProblem(pin)
-		return img
-	case r.Digest != pin.Digest():
-		img.Problem = fmt.Sprintf("pods pull digest %q, the environment file pins %q", r.Digest, pin.Digest())
 		return img
 	}
 	img.Name, img.Upstream = pin.Name, pin.Upstream
+	if why := spec.ImportProblem(pin); why != "" {
+		img.Problem = why
+		return img
+	}
+	if r.Digest != pin.Digest() {
+		img.Problem = fmt.Sprintf("pods pull digest %q, the environment file pins %q", r.Digest, pin.Digest())
+		return img
+	}
 	tag := r.Tag
 	if tag == "" {
 		tag = strings.TrimPrefix(r.Digest, "sha256:")[:12]
@@ -138,15 +139,18 @@ func imageOf(e *spec.Environment, ref string) *Image {
 	return img
 }
 
-// pinOf finds the environment file's image that render pointed at r's
-// repository.
-func pinOf(e *spec.Environment, r image.Ref) (spec.Image, bool) {
+// pinsOf indexes the environment file's images by the repository render
+// points them at in the environment's registry.
+func pinsOf(e *spec.Environment) map[string]spec.Image {
+	out := map[string]spec.Image{}
 	for _, name := range e.ComponentNames() {
 		for _, pin := range e.Spec.Components[name].Images {
-			if at, err := image.InRegistry(e.Spec.Registry, pin.Name); err == nil && at == r.Repository() {
-				return pin, true
+			if at, err := image.InRegistry(e.Spec.Registry, pin.Name); err == nil {
+				if _, seen := out[at]; !seen {
+					out[at] = pin
+				}
 			}
 		}
 	}
-	return spec.Image{}, false
+	return out
 }

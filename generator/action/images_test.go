@@ -99,7 +99,7 @@ func TestImportPlanNamesWhatItCannotImport(t *testing.T) {
 		"acrx.azurecr.io/busybox:1.36@" + d1:                     "no component of environments/x.yaml pins busybox",
 		"docker.io/library/busybox:1.36":                         "not from the environment's registry",
 	} {
-		got := imageOf(e, ref)
+		got := imageOf(e, pinsOf(e), ref)
 		if want == "" && (got.Problem != "" || got.Target != "acrx.azurecr.io/ingress-nginx/controller:v1.12.1") {
 			t.Errorf("%s: problem %q, target %q", ref, got.Problem, got.Target)
 		}
