@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/libertum/platform-gitops/generator/exact"
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -71,9 +70,6 @@ func Apply(objs []*manifest.Object, f Final) ([]*manifest.Object, error) {
 		var c *manifest.Object
 		var err error
 		switch {
-		case exact.On():
-			transformed = append(transformed, i)
-			continue
 		case labelledOnly(o, f):
 			c, err = applyDirect(o, f, workload{}, p)
 		case podTemplated(o):
