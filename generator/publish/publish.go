@@ -167,16 +167,17 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 	return res, nil
 }
 
-// unborn returns the stamps whose branch does not exist yet.
+// unborn returns the stamps whose branch does not exist yet on the remote
+// (asked only whether it exists: nothing is fetched).
 func unborn(ctx context.Context, repo git.Repo, remote string, stamps []Stamp) ([]Stamp, error) {
-	states, err := States(ctx, repo, remote, stamps)
-	if err != nil {
-		return nil, err
-	}
 	var out []Stamp
-	for _, st := range states {
-		if st.Commit == "" {
-			out = append(out, st.Stamp)
+	for _, s := range stamps {
+		tip, err := repo.RemoteBranch(ctx, remote, s.Branch)
+		if err != nil {
+			return nil, err
+		}
+		if tip == "" {
+			out = append(out, s)
 		}
 	}
 	return out, nil
