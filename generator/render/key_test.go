@@ -135,8 +135,11 @@ func renderUnits(root, file string, e *spec.Environment) (map[string]unitRender,
 // mutation changes one leaf of an environment spec to the first of its
 // candidate values that leaves the environment valid.
 type mutation struct {
-	path       string
-	steps      []step
+	path     string
+	typePath string
+	steps    []step
+	// leaf is the value it changes; candidates are what it changes it to.
+	leaf       reflect.Value
 	candidates []reflect.Value
 }
 
@@ -171,9 +174,8 @@ type step struct {
 // value stands for the others.
 func mutations(v reflect.Value) []mutation {
 	var out []mutation
-	seen := map[string]bool{}
+	changed := map[string]bool{}           // type-level paths with a mutation
 	values := map[string][]reflect.Value{} // every value at a type-level path
-	typePaths := map[int]string{}
 	var walk func(v reflect.Value, path, typePath string, steps []step)
 	walk = func(v reflect.Value, path, typePath string, steps []step) {
 		switch v.Kind() {
@@ -205,18 +207,16 @@ func mutations(v reflect.Value) []mutation {
 			}
 		case reflect.String, reflect.Bool, reflect.Int, reflect.Int32, reflect.Int64, reflect.Float64:
 			values[typePath] = append(values[typePath], v)
-			if seen[typePath] || v.IsZero() && v.Kind() != reflect.Bool {
+			if changed[typePath] || v.IsZero() && v.Kind() != reflect.Bool {
 				return
 			}
-			seen[typePath] = true
-			typePaths[len(out)] = typePath
-			out = append(out, mutation{path: strings.TrimPrefix(path, "."), steps: steps, candidates: []reflect.Value{v}})
+			changed[typePath] = true
+			out = append(out, mutation{path: strings.TrimPrefix(path, "."), typePath: typePath, steps: steps, leaf: v})
 		}
 	}
 	walk(v, "", "", nil)
 	for i := range out {
-		m := &out[i]
-		m.candidates = candidates(m.candidates[0], values[typePaths[i]])
+		out[i].candidates = candidates(out[i].leaf, values[out[i].typePath])
 	}
 	return out
 }
