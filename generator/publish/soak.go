@@ -23,7 +23,18 @@ func runs(ctx context.Context, repo git.Repo, st StampState) ([]stampRun, error)
 	if st.Commit == "" {
 		return nil, nil
 	}
-	out, err := repo.Run(ctx, "log", "--format=%cI%x1f%(trailers:key="+RenderedTrailer+",valueonly)%x1f%(trailers:key="+SourceTrailer+",valueonly)%x1e", st.Commit)
+	return moves(ctx, repo, st.Branch, st.Commit, 0)
+}
+
+// moves reads the last limit moves (all when limit is 0) of a stamp branch
+// from its tip: when each was made, the render it took and that render's
+// source.
+func moves(ctx context.Context, repo git.Repo, branch, tip string, limit int) ([]stampRun, error) {
+	args := []string{"log", "--format=%cI%x1f%(trailers:key=" + RenderedTrailer + ",valueonly)%x1f%(trailers:key=" + SourceTrailer + ",valueonly)%x1e"}
+	if limit > 0 {
+		args = append(args, fmt.Sprintf("-%d", limit))
+	}
+	out, err := repo.Run(ctx, append(args, tip)...)
 	if err != nil {
 		return nil, err
 	}
@@ -35,11 +46,11 @@ func runs(ctx context.Context, repo git.Repo, st StampState) ([]stampRun, error)
 		}
 		f := strings.Split(rec, "\x1f")
 		if len(f) != 3 {
-			return nil, fmt.Errorf("stamp branch %s: unexpected log record %q", st.Branch, rec)
+			return nil, fmt.Errorf("stamp branch %s: unexpected log record %q", branch, rec)
 		}
 		from, err := time.Parse(time.RFC3339, f[0])
 		if err != nil {
-			return nil, fmt.Errorf("stamp branch %s: %w", st.Branch, err)
+			return nil, fmt.Errorf("stamp branch %s: %w", branch, err)
 		}
 		r := stampRun{Rendered: strings.TrimSpace(f[1]), Source: strings.TrimSpace(f[2]), From: from}
 		if len(rs) > 0 {

@@ -51,17 +51,12 @@ func States(ctx context.Context, repo git.Repo, remote string, stamps []Stamp) (
 			if err := repo.Fetch(ctx, remote, s.Branch); err != nil {
 				return nil, err
 			}
-			rec, err := repo.Run(ctx, "log", "-1", "--format=%cI%x1f%(trailers:key="+RenderedTrailer+",valueonly)%x1f%(trailers:key="+SourceTrailer+",valueonly)", tip)
+			last, err := moves(ctx, repo, s.Branch, tip, 1)
 			if err != nil {
 				return nil, err
 			}
-			f := strings.Split(rec, "\x1f")
-			if len(f) != 3 {
-				return nil, fmt.Errorf("stamp branch %s: unexpected log record %q", s.Branch, rec)
-			}
-			st.Commit, st.Rendered, st.Source = tip, strings.TrimSpace(f[1]), strings.TrimSpace(f[2])
-			if st.Since, err = time.Parse(time.RFC3339, f[0]); err != nil {
-				return nil, fmt.Errorf("stamp branch %s: %w", s.Branch, err)
+			if len(last) == 1 {
+				st.Commit, st.Rendered, st.Source, st.Since = tip, last[0].Rendered, last[0].Source, last[0].From
 			}
 		}
 		out = append(out, st)
