@@ -242,11 +242,13 @@ func (t Target) monitoringConfig() ([]runtime.Object, error) {
 	}
 	a := t.Env.Spec.Alerting
 	if a != nil && t.Component.ScrapesMetrics {
-		b, err := monitoring.Rules(t.Env).Encode()
+		// The rules watch what the whole stamp runs: render fills them in
+		// once every unit of the stamp is rendered (monitoring.Runs).
+		b, err := monitoring.Rules(t.Env, nil).Encode()
 		if err != nil {
 			return nil, fmt.Errorf("%s: alert rules: %w", t.where(), err)
 		}
-		cm(t.Name+"-rules", map[string]string{"alerts.yaml": string(b)})
+		cm(monitoring.RulesConfigMap(t.Name), map[string]string{monitoring.RulesKey: string(b)})
 	}
 	if a != nil && a.Alertmanager == t.Name {
 		b, err := monitoring.AlertmanagerConfig(t.Env, secretsMountPath)

@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/platformtest"
@@ -39,51 +40,126 @@ func alerts(f *RuleFile) map[string]map[string]Rule {
 	return out
 }
 
-// TestEveryComponentHasItsAlerts: the alerts each kind of component needs,
-// in every environment of the repo, each with a severity, a summary, a
-// description and a runbook.
-func TestEveryComponentHasItsAlerts(t *testing.T) {
+// runsOf reads what one stamp of an environment runs from the committed
+// render (render's golden test keeps it current).
+func runsOf(t *testing.T, envName, stamp string) Runs {
+	t.Helper()
+	byComponent := map[string][]*manifest.Object{}
+	for _, o := range platformtest.Rendered(t, platformtest.Repo(), envName) {
+		if o.Stamp == stamp {
+			byComponent[o.Component] = append(byComponent[o.Component], o.Object)
+		}
+	}
+	runs := Runs{}
+	for c, objs := range byComponent {
+		runs.Add(c, objs)
+	}
+	return runs
+}
+
+// object builds a rendered object from YAML.
+func object(t *testing.T, doc string) *manifest.Object {
+	t.Helper()
+	objs, err := manifest.Decode("test.yaml", []byte(doc))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("%v (%d objects)", err, len(objs))
+	}
+	return objs[0]
+}
+
+// TestRulesFollowWhatTheComponentRuns: each rule is generated only for
+// what the component renders, on the series its objects export: no volume
+// alert without a claim, no budget alert without a budget, no scrape
+// alert for pods Prometheus does not scrape, and the replica alert on the
+// workload's own kind and name.
+func TestRulesFollowWhatTheComponentRuns(t *testing.T) {
+	const (
+		deployment = `{apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {template: {metadata: {labels: {app.kubernetes.io/name: api}}}}}`
+		scraped    = `{apiVersion: apps/v1, kind: Deployment, metadata: {name: api}, spec: {template: {metadata: {labels: {app.kubernetes.io/name: api}, annotations: {prometheus.io/scrape: "true"}}}}}`
+		daemonSet  = `{apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {template: {metadata: {labels: {app.kubernetes.io/name: agent}}}}}`
+		stateful   = `{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: api}, spec: {volumeClaimTemplates: [{metadata: {name: data}}]}}`
+		pdb        = `{apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: api-pdb}}`
+		hpa        = `{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: api}}`
+		cronJob    = `{apiVersion: batch/v1, kind: CronJob, metadata: {name: api-backup}}`
+	)
+	e := env(t, "prod")
+	for _, tc := range []struct {
+		name    string
+		objects []string
+		want    map[string]string // alert -> a part of its expression
+	}{
+		{"nothing rendered", nil, map[string]string{}},
+		{"a Deployment", []string{deployment}, map[string]string{
+			"ContainerRestarting": `pod=~"api-.*"`,
+			"ReplicasNotReady":    `kube_deployment_spec_replicas{namespace="libertum", deployment="api"}`,
+		}},
+		{"a scraped Deployment", []string{scraped}, map[string]string{
+			"TargetDown":          `up{namespace="libertum", app="api"}`,
+			"ContainerRestarting": `pod=~"api-.*"`,
+			"ReplicasNotReady":    `deployment="api"`,
+		}},
+		{"a DaemonSet", []string{daemonSet}, map[string]string{
+			"ContainerRestarting": `pod=~"agent-.*"`,
+			"ReplicasNotReady":    `kube_daemonset_status_desired_number_scheduled{namespace="libertum", daemonset="agent"}`,
+		}},
+		{"a StatefulSet with claims", []string{stateful}, map[string]string{
+			"ContainerRestarting": `pod=~"api-.*"`,
+			"ReplicasNotReady":    `kube_statefulset_replicas{namespace="libertum", statefulset="api"}`,
+			"VolumeFilling":       `persistentvolumeclaim=~"data-api-[0-9]+"`,
+		}},
+		{"a budget and an autoscaler", []string{deployment, pdb, hpa}, map[string]string{
+			"ContainerRestarting":    `pod=~"api-.*"`,
+			"ReplicasNotReady":       `deployment="api"`,
+			"PDBNoDisruptionAllowed": `poddisruptionbudget="api-pdb"`,
+			"HPAAtMaximum":           `horizontalpodautoscaler="api"`,
+		}},
+		{"two workloads", []string{deployment, daemonSet}, map[string]string{
+			"ContainerRestarting": `pod=~"agent-.*|api-.*"`,
+			"ReplicasNotReady":    `deployment="api"}) or (kube_daemonset_status_number_ready{namespace="libertum", daemonset="agent"}`,
+		}},
+		{"a CronJob", []string{cronJob}, map[string]string{
+			"BackupMissing": `cronjob="api-backup"`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var objs []*manifest.Object
+			for _, d := range tc.objects {
+				objs = append(objs, object(t, d))
+			}
+			runs := Runs{}
+			runs.Add("api", objs)
+			got := alerts(Rules(e, runs))["api"]
+			if names, want := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(tc.want)); !slices.Equal(names, want) {
+				t.Fatalf("alerts %v, want %v", names, want)
+			}
+			for a, part := range tc.want {
+				if !strings.Contains(got[a].Expr, part) {
+					t.Errorf("%s: %s, want it to hold %s", a, got[a].Expr, part)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryAlertIsComplete: every alert of every stamp of the repo has a
+// severity, a summary, a description and a runbook.
+func TestEveryAlertIsComplete(t *testing.T) {
 	for _, name := range []string{"dev", "staging", "prod"} {
 		e := env(t, name)
-		byComp := alerts(Rules(e))
-		for _, cname := range e.ComponentNames() {
-			c := e.Spec.Components[cname]
-			var want []string
-			if c.External != nil {
-				want = append(want, "BackendUnreachable")
-			} else {
-				want = append(want, "TargetDown", "ContainerRestarting", "ReplicasNotReady", "VolumeFilling")
-				if c.Scaling != nil {
-					want = append(want, "HPAAtMaximum")
-				}
-				if replicated(e, c) {
-					want = append(want, "PDBNoDisruptionAllowed")
-				} else if _, ok := byComp[cname]["PDBNoDisruptionAllowed"]; ok {
-					t.Errorf("%s/%s: a PDB alert for a component the generator gives no PDB", name, cname)
-				}
-				if cname == HealthServiceName {
-					want = append(want, "StampUnhealthy")
-				}
-			}
-			if len(c.Jobs) > 0 {
-				want = append(want, "BackupMissing")
-			}
-			for _, a := range want {
-				r, ok := byComp[cname][a]
-				if !ok {
-					t.Errorf("%s/%s: no %s alert", name, cname, a)
-					continue
-				}
-				if r.Labels["severity"] != Critical && r.Labels["severity"] != Warning {
-					t.Errorf("%s/%s %s: severity %q", name, cname, a, r.Labels["severity"])
-				}
-				for _, k := range []string{"summary", "description", "runbook_url"} {
-					if r.Annotations[k] == "" {
-						t.Errorf("%s/%s %s: no %s", name, cname, a, k)
+		for _, st := range e.Spec.Stamps {
+			for cname, rules := range alerts(Rules(e, runsOf(t, name, st.Name))) {
+				for a, r := range rules {
+					if r.Labels["severity"] != Critical && r.Labels["severity"] != Warning {
+						t.Errorf("%s/%s %s: severity %q", name, cname, a, r.Labels["severity"])
 					}
-				}
-				if !strings.HasSuffix(r.Annotations["runbook_url"], "#"+strings.ToLower(a)) {
-					t.Errorf("%s/%s %s: runbook %s", name, cname, a, r.Annotations["runbook_url"])
+					for _, k := range []string{"summary", "description", "runbook_url"} {
+						if r.Annotations[k] == "" {
+							t.Errorf("%s/%s %s: no %s", name, cname, a, k)
+						}
+					}
+					if !strings.HasSuffix(r.Annotations["runbook_url"], "#"+strings.ToLower(a)) {
+						t.Errorf("%s/%s %s: runbook %s", name, cname, a, r.Annotations["runbook_url"])
+					}
 				}
 			}
 		}
@@ -91,13 +167,18 @@ func TestEveryComponentHasItsAlerts(t *testing.T) {
 }
 
 // TestPDBAlertsFollowTheRenderedPDBs: dev (one zone, HPA minimum 1) renders
-// no PodDisruptionBudget, so it has no PDB alert; prod has both.
+// no PodDisruptionBudget, so it has no PDB alert; prod has one for api and
+// none for promtail, a DaemonSet no budget covers.
 func TestPDBAlertsFollowTheRenderedPDBs(t *testing.T) {
-	if _, ok := alerts(Rules(env(t, "dev")))["api"]["PDBNoDisruptionAllowed"]; ok {
+	if _, ok := alerts(Rules(env(t, "dev"), runsOf(t, "dev", "weu-1")))["api"]["PDBNoDisruptionAllowed"]; ok {
 		t.Error("dev: a PDB alert for api, which renders no PDB there")
 	}
-	if _, ok := alerts(Rules(env(t, "prod")))["api"]["PDBNoDisruptionAllowed"]; !ok {
+	prod := alerts(Rules(env(t, "prod"), runsOf(t, "prod", "weu-1")))
+	if _, ok := prod["api"]["PDBNoDisruptionAllowed"]; !ok {
 		t.Error("prod: no PDB alert for api")
+	}
+	if _, ok := prod["promtail"]["PDBNoDisruptionAllowed"]; ok {
+		t.Error("prod: a PDB alert for promtail, which renders no PDB")
 	}
 }
 
@@ -107,18 +188,18 @@ func TestThresholdsComeFromTheSpec(t *testing.T) {
 	for _, name := range []string{"dev", "prod"} {
 		e := env(t, name)
 		a := e.Spec.Alerting
-		r := alerts(Rules(e))["api"]
-		if want := fmt.Sprintf(">= %d", a.RestartsPer15m); !strings.HasSuffix(r["ContainerRestarting"].Expr, want) {
-			t.Errorf("%s: restarts expr %q, want %q", name, r["ContainerRestarting"].Expr, want)
+		r := alerts(Rules(e, runsOf(t, name, "weu-1")))
+		if want := fmt.Sprintf(">= %d", a.RestartsPer15m); !strings.HasSuffix(r["api"]["ContainerRestarting"].Expr, want) {
+			t.Errorf("%s: restarts expr %q, want %q", name, r["api"]["ContainerRestarting"].Expr, want)
 		}
-		if want := fmt.Sprintf("> %g", a.VolumeUsage); !strings.HasSuffix(r["VolumeFilling"].Expr, want) {
-			t.Errorf("%s: volume expr %q, want %q", name, r["VolumeFilling"].Expr, want)
+		if want := fmt.Sprintf("> %g", a.VolumeUsage); !strings.HasSuffix(r["prometheus"]["VolumeFilling"].Expr, want) {
+			t.Errorf("%s: volume expr %q, want %q", name, r["prometheus"]["VolumeFilling"].Expr, want)
 		}
 	}
 	if dev, prod := env(t, "dev").Spec.Alerting, env(t, "prod").Spec.Alerting; dev.RestartsPer15m == prod.RestartsPer15m {
 		t.Error("dev and prod share every threshold: the test proves nothing")
 	}
-	if got := alerts(Rules(env(t, "prod")))["mongodb"]["BackupMissing"].Expr; strings.Count(got, "> 93600") != 2 {
+	if got := alerts(Rules(env(t, "prod"), runsOf(t, "prod", "weu-1")))["mongodb"]["BackupMissing"].Expr; strings.Count(got, "> 93600") != 2 {
 		t.Errorf("backup alert %q, want 26h (93600s) from spec.alerting.backupMaxAge", got)
 	}
 }
@@ -239,7 +320,7 @@ func queries(ds map[string]*Dashboard) []Query {
 // exist has no age).
 func TestBackupMissingCoversANeverSucceededBackup(t *testing.T) {
 	var n int
-	for _, g := range Rules(env(t, "prod")).Groups {
+	for _, g := range Rules(env(t, "prod"), runsOf(t, "prod", "weu-1")).Groups {
 		for _, r := range g.Rules {
 			if r.Alert != "BackupMissing" {
 				continue

@@ -6,7 +6,7 @@ package monitoring
 
 import (
 	"fmt"
-	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -73,18 +73,19 @@ func (b *builder) add(alert, component, severity, expr, forDur, summary, descrip
 	})
 }
 
-// Rules returns the environment's alert rules, one group per component
-// (every stamp evaluates the same rules; Prometheus' external labels say
-// which stamp fired). Nil without spec.alerting.
-func Rules(env *spec.Environment) *RuleFile {
+// Rules returns a stamp's alert rules, one group per component, for what
+// the stamp runs (runs, read from its rendered objects): every rule watches
+// a series something in the stamp exports. Prometheus' external labels say
+// which stamp fired. Nil without spec.alerting.
+func Rules(env *spec.Environment, runs Runs) *RuleFile {
 	a := env.Spec.Alerting
 	if a == nil {
 		return nil
 	}
-	file := &RuleFile{}
+	file := &RuleFile{Groups: []Group{}}
 	for _, name := range env.ComponentNames() {
 		b := &builder{env: env, a: a}
-		b.component(name, env.Spec.Components[name])
+		b.component(name, env.Spec.Components[name], runs)
 		if len(b.rules) > 0 {
 			file.Groups = append(file.Groups, Group{Name: env.Name() + "." + name, Rules: b.rules})
 		}
@@ -92,58 +93,92 @@ func Rules(env *spec.Environment) *RuleFile {
 	return file
 }
 
-func (b *builder) component(name string, c spec.Component) {
+// RulesConfigMap names the ConfigMap the metrics collector (the component
+// with scrapesMetrics) loads its alert rules from, and RulesKey its key.
+func RulesConfigMap(component string) string { return component + "-rules" }
+
+// RulesKey is the key of the rule file in RulesConfigMap.
+const RulesKey = "alerts.yaml"
+
+func (b *builder) component(name string, c spec.Component, runs Runs) {
 	ns := c.Namespace
 	sel := fmt.Sprintf(`namespace=%q`, ns)
-	if c.External != nil {
+	if health := runs[HealthServiceName]; c.External != nil && health != nil && len(health.Apps) > 0 {
 		// On a VM outside the cluster: the HealthService checks it.
 		b.add("BackendUnreachable", name, Critical,
 			fmt.Sprintf(`%s{app=%q, dependency=%q} == 0`, DependencyUpMetric, HealthServiceName, name), "2m",
 			fmt.Sprintf("%s on %s is unreachable", name, c.External.Host),
 			fmt.Sprintf("The HealthService of stamp {{ $externalLabels.stamp }} cannot reach %s on the private VM %s: every component using it fails.", name, c.External.Host))
-	} else {
+	}
+	run := runs[name]
+	if run == nil {
+		return
+	}
+	if len(run.Apps) > 0 {
 		b.add("TargetDown", name, Critical,
-			fmt.Sprintf(`up{%s, app=%q} == 0`, sel, name), "5m",
+			fmt.Sprintf(`up{%s, %s} == 0`, sel, matcher("app", run.Apps)), "5m",
 			fmt.Sprintf("%s is not answering scrapes", name),
 			fmt.Sprintf("Prometheus cannot scrape {{ $labels.pod }} of %s in %s for 5 minutes.", name, ns))
+	}
+	if len(run.Workloads) > 0 {
+		var pods []string
+		for _, w := range run.Workloads {
+			pods = append(pods, quote(w.Name)+"-.*")
+		}
 		b.add("ContainerRestarting", name, Warning,
-			fmt.Sprintf(`increase(kube_pod_container_status_restarts_total{%s, pod=~%q}[15m]) >= %d`, sel, name+"-.*", b.a.RestartsPer15m), "",
+			fmt.Sprintf(`increase(kube_pod_container_status_restarts_total{%s, %s}[15m]) >= %d`, sel, regexMatcher("pod", pods), b.a.RestartsPer15m), "",
 			fmt.Sprintf("%s's containers keep restarting", name),
 			fmt.Sprintf("Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value }} times in 15 minutes (threshold %d).", b.a.RestartsPer15m))
-		b.add("ReplicasNotReady", name, Warning,
-			fmt.Sprintf(`(kube_deployment_status_replicas_available{%[1]s, deployment=%[2]q} < kube_deployment_spec_replicas{%[1]s, deployment=%[2]q})`+
-				` or (kube_statefulset_status_replicas_ready{%[1]s, statefulset=%[2]q} < kube_statefulset_replicas{%[1]s, statefulset=%[2]q})`+
-				` or (kube_daemonset_status_number_ready{%[1]s, daemonset=%[2]q} < kube_daemonset_status_desired_number_scheduled{%[1]s, daemonset=%[2]q})`, sel, name), "10m",
+		var notReady []string
+		for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet"} {
+			var names []string
+			for _, w := range run.Workloads {
+				if w.Kind == kind {
+					names = append(names, w.Name)
+				}
+			}
+			if len(names) == 0 {
+				continue
+			}
+			m := sel + ", " + matcher(strings.ToLower(kind), names)
+			notReady = append(notReady, fmt.Sprintf(map[string]string{
+				"Deployment":  `(kube_deployment_status_replicas_available{%[1]s} < kube_deployment_spec_replicas{%[1]s})`,
+				"StatefulSet": `(kube_statefulset_status_replicas_ready{%[1]s} < kube_statefulset_replicas{%[1]s})`,
+				"DaemonSet":   `(kube_daemonset_status_number_ready{%[1]s} < kube_daemonset_status_desired_number_scheduled{%[1]s})`,
+			}[kind], m))
+		}
+		b.add("ReplicasNotReady", name, Warning, strings.Join(notReady, " or "), "10m",
 			fmt.Sprintf("%s runs fewer ready replicas than it wants", name),
 			fmt.Sprintf("%s in %s has had only {{ $value }} ready replicas for 10 minutes.", name, ns))
-		if c.Scaling != nil {
-			b.add("HPAAtMaximum", name, Warning,
-				fmt.Sprintf(`kube_horizontalpodautoscaler_status_current_replicas{%[1]s, horizontalpodautoscaler=%[2]q} >= kube_horizontalpodautoscaler_spec_max_replicas{%[1]s, horizontalpodautoscaler=%[2]q}`, sel, name), "15m",
-				fmt.Sprintf("%s has run at its HPA maximum for 15 minutes", name),
-				fmt.Sprintf("%s cannot scale further: the stamp is at the peak load it was sized for. Add capacity (spec.stamps[].capacity.peakRPS) or a stamp.", name))
-		}
-		if replicated(b.env, c) {
-			b.add("PDBNoDisruptionAllowed", name, Warning,
-				fmt.Sprintf(`kube_poddisruptionbudget_status_pod_disruptions_allowed{%s, poddisruptionbudget=%q} == 0`, sel, name), "15m",
-				fmt.Sprintf("%s's PodDisruptionBudget allows no disruption", name),
-				fmt.Sprintf("Node drains and zone maintenance are blocked on %s: a replica is already down.", name))
-		}
-		// StatefulSets name their claims CLAIM-STATEFULSET-ORDINAL: only
-		// a stateful component matches.
-		vol := fmt.Sprintf(`%s, persistentvolumeclaim=~%q`, sel, ".+-"+name+"-[0-9]+")
+	}
+	if len(run.HPAs) > 0 {
+		m := sel + ", " + matcher("horizontalpodautoscaler", run.HPAs)
+		b.add("HPAAtMaximum", name, Warning,
+			fmt.Sprintf(`kube_horizontalpodautoscaler_status_current_replicas{%[1]s} >= kube_horizontalpodautoscaler_spec_max_replicas{%[1]s}`, m), "15m",
+			fmt.Sprintf("%s has run at its HPA maximum for 15 minutes", name),
+			fmt.Sprintf("%s cannot scale further: the stamp is at the peak load it was sized for. Add capacity (spec.stamps[].capacity.peakRPS) or a stamp.", name))
+	}
+	if len(run.PDBs) > 0 {
+		b.add("PDBNoDisruptionAllowed", name, Warning,
+			fmt.Sprintf(`kube_poddisruptionbudget_status_pod_disruptions_allowed{%s, %s} == 0`, sel, matcher("poddisruptionbudget", run.PDBs)), "15m",
+			fmt.Sprintf("%s's PodDisruptionBudget allows no disruption", name),
+			fmt.Sprintf("Node drains and zone maintenance are blocked on %s: a replica is already down.", name))
+	}
+	if len(run.Claims) > 0 {
+		vol := sel + ", " + regexMatcher("persistentvolumeclaim", run.Claims)
 		b.add("VolumeFilling", name, Warning,
 			fmt.Sprintf(`kubelet_volume_stats_used_bytes{%[1]s} / kubelet_volume_stats_capacity_bytes{%[1]s} > %g`, vol, b.a.VolumeUsage), "10m",
 			fmt.Sprintf("a volume of %s is filling up", name),
 			fmt.Sprintf("{{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full (threshold %g).", b.a.VolumeUsage))
-		if name == HealthServiceName {
-			b.add("StampUnhealthy", name, Critical,
-				fmt.Sprintf(`%s{app=%q} == 0`, StampHealthyMetric, name), "2m",
-				"the HealthService reports its stamp unhealthy",
-				"Front Door takes stamp {{ $externalLabels.stamp }} out of rotation while its HealthService reports it unhealthy.")
-		}
+	}
+	if name == HealthServiceName && len(run.Apps) > 0 {
+		b.add("StampUnhealthy", name, Critical,
+			fmt.Sprintf(`%s{app=%q} == 0`, StampHealthyMetric, name), "2m",
+			"the HealthService reports its stamp unhealthy",
+			"Front Door takes stamp {{ $externalLabels.stamp }} out of rotation while its HealthService reports it unhealthy.")
 	}
 	maxAge, _ := time.ParseDuration(b.a.BackupMaxAge)
-	for _, job := range slices.Sorted(maps.Keys(c.Jobs)) {
+	for _, job := range slices.Sorted(slices.Values(run.CronJobs)) {
 		// A CronJob that has never succeeded has no
 		// kube_cronjob_status_last_successful_time at all, so the age of the
 		// last success alone never sees it: once the CronJob is older than
@@ -160,17 +195,28 @@ func (b *builder) component(name string, c spec.Component) {
 	}
 }
 
-// replicated reports whether the generator gives the component a
-// PodDisruptionBudget in some stamp (spec.Disruptible, as the generator
-// decides it).
-func replicated(env *spec.Environment, c spec.Component) bool {
-	for _, st := range env.Spec.Stamps {
-		if n, ok := env.MinReplicas(c, st); ok && env.Disruptible(n) {
-			return true
-		}
+// matcher selects label values equal to one of names: label="a", or
+// label=~"a|b" for several.
+func matcher(label string, names []string) string {
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	if len(names) == 1 {
+		return fmt.Sprintf("%s=%q", label, names[0])
 	}
-	return len(env.Spec.Cluster.Zones) > 0
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quote(n)
+	}
+	return regexMatcher(label, quoted)
 }
+
+// regexMatcher selects label values matching one of the regular
+// expressions.
+func regexMatcher(label string, patterns []string) string {
+	return fmt.Sprintf("%s=~%q", label, strings.Join(slices.Compact(slices.Sorted(slices.Values(patterns))), "|"))
+}
+
+// quote escapes a name for a regular expression.
+func quote(name string) string { return regexp.QuoteMeta(name) }
 
 // Encode renders a rule file as YAML.
 func (f *RuleFile) Encode() ([]byte, error) { return yaml.Marshal(f) }

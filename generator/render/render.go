@@ -181,6 +181,9 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := stampRules(p.Envs, units); err != nil {
+		return nil, err
+	}
 	for _, e := range p.Envs {
 		for _, st := range e.Spec.Stamps {
 			u, err := namespacesUnit(e, st)
