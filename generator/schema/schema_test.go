@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,4 +89,57 @@ func repoCRDs() (*Validator, error) {
 		return nil, err
 	}
 	return LoadFiles(ws.Path(workspace.CRDsDir), files)
+}
+
+// TestArgoCDCRDsAreArgoCDs: crds/ holds Argo CD's own Application and
+// AppProject CRDs, byte for byte those of the argo-cd module go.mod
+// requires, which is the version the Argo CD harness (tools/argocd) runs;
+// and their schemas refuse what the old accept-anything CRDs let through.
+func TestArgoCDCRDsAreArgoCDs(t *testing.T) {
+	root := filepath.Join("..", "..")
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "github.com/argoproj/argo-cd/v2").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	harness, err := os.ReadFile(filepath.Join(root, "tools", "argocd", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(harness), "github.com/argoproj/argo-cd/v2 "+version+"\n") {
+		t.Errorf("tools/argocd/go.mod does not run argo-cd %s, the version go.mod requires", version)
+	}
+	for src, dst := range map[string]string{"application-crd.yaml": "applications.argoproj.io.yaml", "appproject-crd.yaml": "appprojects.argoproj.io.yaml"} {
+		want, err := os.ReadFile(filepath.Join(dir, "manifests", "crds", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(root, "crds", dst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two comment lines say where the file comes from.
+		if _, body, _ := strings.Cut(string(got), "do not edit.\n"); body != string(want) {
+			t.Errorf("crds/%s is not argo-cd %s's manifests/crds/%s: run scripts/argocd-crds.sh", dst, version, src)
+		}
+	}
+	v, err := repoCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, obj, want string }{
+		{"application", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec: {project: p, source: {repoURL: r, path: x, targetRevision: rendered}, destination: {server: s}}\n", ""},
+		{"application without destination", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec: {project: p, source: {repoURL: r}}\n", "spec.destination"},
+		{"application source without repoURL", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec: {project: p, source: {path: x}, destination: {server: s}}\n", "spec.source.repoURL"},
+		{"project with a string for a list", "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: a, namespace: argocd}\nspec: {sourceRepos: r}\n", "spec.sourceRepos"},
+	} {
+		o := decode(t, tc.obj)
+		err := checkCustom(o, v.crds[o.GroupVersionKind()])
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want it to mention %s", tc.name, err, tc.want)
+		}
+	}
 }

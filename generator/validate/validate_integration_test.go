@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,6 +87,63 @@ func TestIntegrationRejects(t *testing.T) {
 			continue
 		}
 		if !strings.Contains(r.Message, w) || r.Kind != "Deployment" || r.Namespace != "e2e-rejects" {
+			t.Errorf("%s: %s, want a message about %q", r.File, r, w)
+		}
+		t.Log(r)
+	}
+}
+
+// TestIntegrationArgoCDSchemas: with the repo's CRDs (Argo CD's own), the
+// API server refuses an Application without a destination and an
+// AppProject whose sourceRepos is not a list, and serves a well-formed
+// Application.
+func TestIntegrationArgoCDSchemas(t *testing.T) {
+	kubeconfig := os.Getenv(kubeconfigEnv)
+	if kubeconfig == "" {
+		t.Skipf("SKIPPED LOUDLY: %s is not set; run make e2e to provide a kube-apiserver", kubeconfigEnv)
+	}
+	cfg, err := Config(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, name := range []string{"applications.argoproj.io.yaml", "appprojects.argoproj.io.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "crds", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	crds, err := LoadCRDs(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	object := func(y string) *manifest.Object {
+		objs, err := manifest.Decode("t.yaml", []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs[0]
+	}
+	const app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: %s, namespace: e2e-argocd}\nspec: {project: p, source: {repoURL: https://example.com/r.git, path: x, targetRevision: rendered}%s}\n"
+	inputs := []Input{
+		{File: "rendered/e2e/app.yaml", Object: object(fmt.Sprintf(app, "good", ", destination: {server: https://kubernetes.default.svc}"))},
+		{File: "rendered/e2e/no-destination.yaml", Object: object(fmt.Sprintf(app, "no-destination", ""))},
+		{File: "rendered/e2e/project.yaml", Object: object("apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: p, namespace: e2e-argocd}\nspec: {sourceRepos: https://example.com/r.git}\n")},
+	}
+	res, err := Run(context.Background(), cfg, crds, inputs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"rendered/e2e/no-destination.yaml": "spec.destination",
+		"rendered/e2e/project.yaml":        "spec.sourceRepos",
+	}
+	if len(res.Rejected) != len(want) {
+		t.Errorf("rejected %d objects, want %d: %+v", len(res.Rejected), len(want), res.Rejected)
+	}
+	for _, r := range res.Rejected {
+		if w, ok := want[r.File]; !ok || !strings.Contains(r.Message, w) {
 			t.Errorf("%s: %s, want a message about %q", r.File, r, w)
 		}
 		t.Log(r)
