@@ -31,12 +31,13 @@ func runValidate(ctx context.Context, s *streams, args []string) int {
 }
 
 func runPublish(ctx context.Context, s *streams, args []string) int {
-	f := newFlags(s, "publish", "gitops publish [--branch rendered] [--remote origin] [--source SHA]", "gitops publish --source 1a2b3c4d")
+	f := newFlags(s, "publish", "gitops publish [--branch rendered] [--remote origin] [--source SHA] [--proposed]", "gitops publish --source 1a2b3c4d")
 	a := &action.Publish{Config: f.config(s, true), Today: time.Now()}
 	f.StringVar(&a.Branch, "branch", "rendered", "branch Argo CD syncs from")
 	f.StringVar(&a.Remote, "remote", "origin", "remote to push to")
 	f.StringVar(&a.Source, "source", "", "publish this commit's render instead of the working tree's (rollback)")
 	f.IntVar(&a.Retries, "retries", 3, "push attempts when the remote moved")
+	f.BoolVar(&a.Proposed, "proposed", false, "write every stamp's proposed branch (BRANCH-next, gitops-promoter's hydrator contract) and move no stamp: a promotion gates each")
 	if code, done := f.parse(args, 0, 0); done {
 		return code
 	}

@@ -24,6 +24,9 @@ type Publish struct {
 	Today   time.Time
 	// BeforePush, if set, runs before each push (tests move the remote).
 	BeforePush func(attempt int)
+	// Proposed writes every stamp's proposed branch (-next) for a promoter
+	// to promote, instead of moving the first wave.
+	Proposed bool
 }
 
 // VerifyError refuses a publish whose source does not pass verify.
@@ -75,6 +78,7 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	}
 	return target.Publish(ctx, src, rep.Files, publish.Options{
 		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first, Later: later,
+		Proposed: p.Proposed,
 	})
 }
 

@@ -47,17 +47,55 @@ type Options struct {
 	// or, for a rollback (--source), all of them at once: a rollback is the
 	// emergency path, and waits for no soak.
 	Later []Stamp
+	// Proposed hands the stamps to a promoter instead of moving them: the
+	// render goes to every stamp's proposed branch (its branch with the
+	// ProposedSuffix, the hydrator contract of gitops-promoter), in every
+	// wave, and no stamp branch moves; the promoter's pull request from
+	// the proposed branch into the stamp branch (or a reviewer's) gates
+	// each stamp, a rollback too.
+	Proposed bool
+}
+
+// ProposedSuffix names a stamp's proposed branch after its branch:
+// gitops-promoter reads the render awaiting promotion from
+// "<active branch>-next" (a fixed convention of the promoter, documented in
+// its "Building a Custom Hydrator").
+const ProposedSuffix = "-next"
+
+// Proposed returns the stamp with its proposed branch.
+func (s Stamp) Proposed() Stamp {
+	s.Branch += ProposedSuffix
+	return s
 }
 
 // MetadataFile is the hydrator contract file at the root of every rendered
 // commit: the source ("dry") commit it was rendered from.
 const MetadataFile = "hydrator.metadata"
 
-// metadata is the hydrator.metadata file's content.
+// metadata is the hydrator.metadata file's content: the source commit
+// (drySha, the one field a promoter requires) and, for the promoter's
+// view, that commit's author, date and message.
 type metadata struct {
 	RepoURL  string   `json:"repoURL"`
 	DrySHA   string   `json:"drySha"`
 	Commands []string `json:"commands"`
+	Author   string   `json:"author,omitempty"`
+	Date     string   `json:"date,omitempty"`
+	Subject  string   `json:"subject,omitempty"`
+	Body     string   `json:"body,omitempty"`
+}
+
+// sourceMetadata describes the source commit for hydrator.metadata.
+func sourceMetadata(ctx context.Context, repo git.Repo, repoURL, source string) ([]byte, error) {
+	m := metadata{RepoURL: repoURL, DrySHA: source, Commands: []string{"gitops publish"}}
+	out, err := repo.Run(ctx, "show", "-s", "--format=%an <%ae>%x00%aI%x00%s%x00%b", source)
+	if err != nil {
+		return nil, err
+	}
+	if f := strings.SplitN(out, "\x00", 4); len(f) == 4 {
+		m.Author, m.Date, m.Subject, m.Body = f[0], f[1], f[2], strings.TrimSpace(f[3])
+	}
+	return json.MarshalIndent(m, "", "  ")
 }
 
 // Result says what a publish did.
@@ -72,8 +110,11 @@ type Result struct {
 	// Envs are the environments whose rendered files changed.
 	Envs     []string
 	Attempts int
-	// Stamps are the stamp branches the publish moved.
+	// Stamps are the stamp branches the publish moved: with Proposed, the
+	// proposed branches.
 	Stamps []StampState
+	// Proposed says the render was proposed to the stamps, not deployed.
+	Proposed bool
 	// Superseded names the later source commit whose render the branch
 	// already holds: a publish of an older commit that lost the race
 	// commits nothing and moves no stamp.
@@ -137,12 +178,27 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 	if err != nil || len(o.Stamps)+len(o.Later) == 0 || res.Superseded != "" {
 		return res, err
 	}
+	if o.BeforeMove != nil {
+		o.BeforeMove()
+	}
+	if o.Proposed {
+		// Every stamp's proposed branch holds the newest render (forward
+		// only, as stamps move); nothing deploys until it is promoted.
+		var proposed []Stamp
+		for _, s := range slices.Concat(o.Stamps, o.Later) {
+			proposed = append(proposed, s.Proposed())
+		}
+		why := "Proposed by gitops publish --proposed: the stamp runs it once the promotion (a pull request into its branch) merges."
+		res.Stamps, err = move(ctx, repo, g.remote, proposed, res.Commit, forward, o.Retries, why)
+		if err != nil {
+			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+		}
+		res.Proposed = true
+		return res, nil
+	}
 	why := "Published by gitops publish: the first wave takes every render."
 	if src.Rollback {
 		why = "Published by gitops publish --source (a rollback or roll-forward): every wave takes it at once."
-	}
-	if o.BeforeMove != nil {
-		o.BeforeMove()
 	}
 	// Forward only: when another publish moved the stamps to a later
 	// render meanwhile, this one leaves them there. (A rollback is a new
@@ -253,7 +309,7 @@ func Checkout(ctx context.Context, root, rev string) (*Source, error) {
 
 func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options, src *Source, files []layout.File) (*Result, error) {
 	source := src.Commit
-	meta, err := json.MarshalIndent(metadata{RepoURL: o.RepoURL, DrySHA: source, Commands: []string{"gitops publish"}}, "", "  ")
+	meta, err := sourceMetadata(ctx, repo, o.RepoURL, source)
 	if err != nil {
 		return nil, err
 	}

@@ -411,3 +411,60 @@ func publishLater(t *testing.T, other string, stamps []Stamp) *Result {
 	b.Stamps = stamps
 	return publish(t, b)
 }
+
+// TestProposedBranchesForAPromoter: with Proposed, a publish writes the
+// render to every stamp's proposed branch (BRANCH-next, gitops-promoter's
+// hydrator contract), in every wave, with hydrator.metadata naming the
+// source commit and its message, and moves no stamp branch; an unchanged
+// render adds no commit there; a later render, and a rollback, are new
+// commits on top.
+func TestProposedBranchesForAPromoter(t *testing.T) {
+	work, remote := gittest.Platform(t)
+	a := gittest.Git(t, work, "rev-parse", "HEAD")
+	o := opts(work)
+	o.Proposed = true
+	o.Stamps = []Stamp{{Env: "dev", Name: "weu-1", Branch: "rendered-dev-weu-1"}}
+	o.Later = []Stamp{{Env: "prod", Name: "neu-1", Branch: "rendered-prod-neu-1"}}
+	first := publish(t, o)
+	if !first.Proposed || len(first.Stamps) != 2 {
+		t.Fatalf("publish = %+v, want both stamps proposed", first)
+	}
+	branches := gittest.Git(t, remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/")
+	for _, s := range append(o.Stamps, o.Later...) {
+		if strings.Contains(branches+"\n", "\n"+s.Branch+"\n") {
+			t.Errorf("%s moved: a proposed publish leaves the stamps to the promoter", s.Branch)
+		}
+		next := s.Branch + ProposedSuffix
+		if got, want := gittest.Git(t, remote, "rev-parse", next+"^{tree}"), gittest.Git(t, remote, "rev-parse", "rendered^{tree}"); got != want {
+			t.Errorf("%s holds tree %s, want the render's %s", next, got, want)
+		}
+		meta := gittest.Git(t, remote, "show", next+":"+MetadataFile)
+		subject := gittest.Git(t, work, "log", "-1", "--format=%s", a)
+		for _, want := range []string{`"drySha": "` + a + `"`, `"subject": "` + subject + `"`, `"author": "`} {
+			if !strings.Contains(meta, want) {
+				t.Errorf("%s's %s lacks %s:\n%s", next, MetadataFile, want, meta)
+			}
+		}
+	}
+	next := "rendered-prod-neu-1" + ProposedSuffix
+	again := publish(t, o)
+	if again.Proposed && len(again.Stamps) != 0 {
+		t.Errorf("an unchanged render proposed again: %+v", again.Stamps)
+	}
+	if n := gittest.Git(t, remote, "rev-list", "--count", next); n != "1" {
+		t.Errorf("%s has %s commits after an unchanged publish, want 1", next, n)
+	}
+	bumpDevAPI(t, work, "0a1b2c3d4e5f")
+	later := publish(t, o)
+	if len(later.Stamps) != 2 || gittest.Git(t, remote, "rev-parse", next+"^{tree}") != gittest.Git(t, remote, "rev-parse", later.Commit+"^{tree}") {
+		t.Errorf("a later render was not proposed to every stamp: %+v", later.Stamps)
+	}
+	o.Source = a
+	back := publish(t, o)
+	if len(back.Stamps) != 2 || gittest.Git(t, remote, "rev-parse", next+"^{tree}") != gittest.Git(t, remote, "rev-parse", first.Commit+"^{tree}") {
+		t.Errorf("a rollback was not proposed to every stamp: %+v", back.Stamps)
+	}
+	if n := gittest.Git(t, remote, "rev-list", "--count", next); n != "3" {
+		t.Errorf("%s has %s commits, want 3 (history kept, never forced)", next, n)
+	}
+}

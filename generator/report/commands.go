@@ -192,6 +192,13 @@ func Published(w io.Writer, remote, branch string, res *publish.Result) {
 	default:
 		fmt.Fprintf(w, "updated %s/%s at %s: render of %s for %s\n", remote, branch, ShortSHA(res.Commit), ShortSHA(res.Source), strings.Join(res.Envs, ", "))
 	}
+	if res.Proposed {
+		for _, st := range res.Stamps {
+			fmt.Fprintf(w, "  %s: proposed on %s\n", st.Stamp, st.Branch)
+		}
+		fmt.Fprintln(w, "no stamp moved: each runs the render once its promotion (a pull request from BRANCH-next into BRANCH, opened by gitops-promoter or by hand) merges")
+		return
+	}
 	for _, st := range res.Stamps {
 		fmt.Fprintf(w, "  %s (%s) takes it\n", st.Stamp, st.Branch)
 	}

@@ -33,3 +33,20 @@ func TestRolloutNamesTheRender(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishedSaysWhatAProposalMoves: a proposed publish names each
+// proposed branch and says that no stamp moved and what moves them.
+func TestPublishedSaysWhatAProposalMoves(t *testing.T) {
+	const src, rendered = "0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"
+	res := &publish.Result{Source: src, Commit: rendered, Envs: []string{"prod"}, Proposed: true, Stamps: []publish.StampState{
+		{Stamp: publish.Stamp{Env: "prod", Name: "weu-1", Branch: "rendered-prod-weu-1-next"}},
+	}}
+	var b strings.Builder
+	Published(&b, "origin", "rendered", res)
+	want := "updated origin/rendered at 89abcdef0123: render of 0123456789ab for prod\n" +
+		"  prod/weu-1: proposed on rendered-prod-weu-1-next\n" +
+		"no stamp moved: each runs the render once its promotion (a pull request from BRANCH-next into BRANCH, opened by gitops-promoter or by hand) merges\n"
+	if b.String() != want {
+		t.Errorf("%q, want %q", b.String(), want)
+	}
+}
