@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -127,5 +128,41 @@ func TestDiffShowsLinesOfMultilineValues(t *testing.T) {
 	_, js, _ := gitops(t, "diff", "--root", work, "--base", base, "--env", "staging", "--format", "json")
 	if !strings.Contains(js, `[15m]) \u003e= 5`) && !strings.Contains(js, `[15m]) >= 5`) {
 		t.Errorf("the JSON does not keep the new rule file whole")
+	}
+}
+
+// TestDiffShowsCapacityHeadroom: a change to a stamp's peak load shows, in
+// the comment, every prod stamp's requests at peak and at failover against
+// its node budget — the figures before and after — and a Mermaid chart of
+// them beside the network diagram.
+func TestDiffShowsCapacityHeadroom(t *testing.T) {
+	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	gittest.Edit(t, work, "environments/prod.yaml", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n",
+		"      capacity: {baselineRPS: 100, peakRPS: 800}\n      origin: {probePath: /health/stamp, weight: 50}\n")
+	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--env", "prod", "--format", "markdown")
+	if code == exitError {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"### 📊 Capacity headroom of the stamps",
+		"| stamp | CPU at peak | CPU at failover | memory at peak | memory at failover | node budget |",
+		// weu-1 now peaks at 800 rps, neu-1 at 400: without neu-1, weu-1
+		// takes all 1,200 (x1.5); without weu-1, neu-1 does (x3).
+		"(without neu-1, ×1.5)",
+		"(without weu-1, ×3)",
+		"```mermaid\nxychart-beta\n",
+		`x-axis ["weu-1 CPU peak", "weu-1 CPU failover", "weu-1 mem peak", "weu-1 mem failover", "neu-1 CPU peak"`,
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the comment lacks %q:\n%s", want, stdout)
+		}
+	}
+	// The edited stamp's peak moved, shown as before → after.
+	if !regexp.MustCompile(`\| prod/weu-1 \| [0-9.]+ → [0-9.]+ cores`).MatchString(stdout) {
+		t.Errorf("prod/weu-1's CPU at peak does not show its change:\n%s", stdout)
+	}
+	if regexp.MustCompile(`\| prod/neu-1 \| [0-9.]+ → `).MatchString(stdout) {
+		t.Errorf("prod/neu-1's peak did not change, but shows a change:\n%s", stdout)
 	}
 }

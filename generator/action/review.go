@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/libertum/platform-gitops/generator/capacity"
 	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/diff"
@@ -88,6 +89,16 @@ type Review struct {
 	// Links are each environment's component-level allowed connections,
 	// marked added or removed.
 	Links map[string][]Link `json:"links"`
+	// Capacity is every stamp's demand at peak and at failover against its
+	// node budget, after the change and before it.
+	Capacity []StampCapacity `json:"capacity"`
+}
+
+// StampCapacity is one stamp's capacity after the change, and before it.
+type StampCapacity struct {
+	After capacity.Stamp `json:"after"`
+	// Before is nil for a stamp the change adds.
+	Before *capacity.Stamp `json:"before,omitempty"`
 }
 
 // Objects counts changed objects by status.
@@ -112,6 +123,8 @@ type side struct {
 	findings []policy.Finding
 	envs     map[string]*spec.Environment
 	conns    map[string][]connectivity.Conn
+	// capacity is each stamp's, by environment/stamp, in the render's order.
+	capacity []capacity.Stamp
 }
 
 // Run compares the working tree (the workspace: the head of the change)
@@ -155,6 +168,17 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 		r.Links[name] = links(base.conns[name], head.conns[name])
 		r.Intent[name] = intent(e, base.envs[name], r.Units, r.Connectivity)
 	}
+	before := map[[2]string]capacity.Stamp{}
+	for _, c := range base.capacity {
+		before[[2]string{c.Env, c.Stamp}] = c
+	}
+	for _, c := range head.capacity {
+		h := StampCapacity{After: c}
+		if b, ok := before[[2]string{c.Env, c.Stamp}]; ok {
+			h.Before = &b
+		}
+		r.Capacity = append(r.Capacity, h)
+	}
 	return r, nil
 }
 
@@ -193,6 +217,13 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 			return nil, err
 		}
 		sd.envs[e.Name()], sd.conns[e.Name()] = e, conns
+		for _, st := range e.Spec.Stamps {
+			c, err := capacity.Of(e, st, res.StampObjects(e.Name(), st.Name))
+			if err != nil {
+				return nil, err
+			}
+			sd.capacity = append(sd.capacity, c)
+		}
 	}
 	return sd, nil
 }

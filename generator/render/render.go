@@ -99,6 +99,18 @@ func (r *Result) Size() (objects, bytes int) {
 	return objects, bytes
 }
 
+// StampObjects returns the objects one stamp of an environment renders,
+// by component.
+func (r *Result) StampObjects(env, stamp string) map[string][]*manifest.Object {
+	out := map[string][]*manifest.Object{}
+	for _, u := range r.Units {
+		if u.Env == env && u.Stamp == stamp {
+			out[u.Component] = append(out[u.Component], u.Objects...)
+		}
+	}
+	return out
+}
+
 // EnvNames returns the names of the rendered environments.
 func (r *Result) EnvNames() []string {
 	out := make([]string, len(r.Envs))

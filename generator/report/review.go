@@ -85,6 +85,13 @@ func reviewText(w io.Writer, r *action.Review) error {
 		}
 	}
 	fmt.Fprintf(w, "connectivity: %d opened, %d closed\n", opened, len(r.Connectivity)-opened)
+	touched := touchedEnvs(r)
+	for _, c := range r.Capacity {
+		if a := c.After; touched[a.Env] {
+			fmt.Fprintf(w, "capacity %s/%s: peak %.1f cores, %.1f GiB; failover %.1f cores, %.1f GiB; budget %.1f cores, %.1f GiB\n",
+				a.Env, a.Stamp, a.Peak.CPU, a.Peak.Memory, a.Failover.CPU, a.Failover.Memory, a.Budget.CPU, a.Budget.Memory)
+		}
+	}
 	return nil
 }
 
@@ -193,6 +200,8 @@ func ReviewComments(r *action.Review, limit int) []string {
 		}
 		add("\n")
 	}
+
+	ps = append(ps, capacitySection(r)...)
 
 	if ds := intentDiagrams(r, limit); len(ds) > 0 {
 		add("### Network intent of the changed components\n\n")
