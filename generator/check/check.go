@@ -144,6 +144,9 @@ func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Find
 		g.Go(func() error {
 			var err error
 			found[i], err = c.checkEnv(gctx, env, res)
+			if err == nil {
+				locate(c.ws.Root, env, found[i])
+			}
 			return err
 		})
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -173,5 +175,66 @@ func TestExceptionsKnowEveryGoRule(t *testing.T) {
 	})
 	if _, err := New(ws, Options{}).Render(context.Background(), res); err != nil {
 		t.Errorf("exceptions naming the Go rules %v: %v", names, err)
+	}
+}
+
+// lineOf is the 1-based line of a file under root holding text.
+func lineOf(t *testing.T, root, file, text string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return file + ":" + strconv.Itoa(i+1)
+		}
+	}
+	t.Fatalf("%s holds no %q", file, text)
+	return ""
+}
+
+// TestFindingsPointAtTheLineThatCausedThem: a violation planted in an
+// overlay's patch, a base's manifest, a chart's values or the environment
+// file is reported at that file and line (Finding.Origin, SARIF's primary
+// location), not only at the rendered file.
+func TestFindingsPointAtTheLineThatCausedThem(t *testing.T) {
+	for _, tc := range []struct {
+		name, env, rule string
+		edit            func(t *testing.T, root string)
+		file, text      string
+	}{
+		{"an overlay's patch", "prod", "podsecurity.privileged", func(t *testing.T, root string) {
+			gittest.Edit(t, root, "overlays/prod/api/deployment-env.yaml", "        - name: api\n", "        - name: api\n          securityContext:\n            privileged: true\n")
+		}, "overlays/prod/api/deployment-env.yaml", "privileged: true"},
+		{"a base's manifest", "dev", "podsecurity.host-port", func(t *testing.T, root string) {
+			gittest.Edit(t, root, "base/api/deployment.yaml", "              containerPort: 8080\n", "              containerPort: 8080\n              hostPort: 8080\n")
+		}, "base/api/deployment.yaml", "hostPort: 8080"},
+		{"a chart's values", "dev", "podsecurity.host-namespaces", func(t *testing.T, root string) {
+			gittest.Edit(t, root, "base/redis/templates/statefulset.yaml", "      automountServiceAccountToken: false\n", "      automountServiceAccountToken: false\n      hostNetwork: {{ .Values.hostNetwork }}\n")
+			gittest.Edit(t, root, "base/redis/values.yaml", "replicas: 1\n", "replicas: 1\nhostNetwork: true\n")
+		}, "base/redis/values.yaml", "hostNetwork: true"},
+		{"the environment file", "dev", "images.latest", func(t *testing.T, root string) {
+			gittest.Edit(t, root, "environments/dev.yaml", "tag: 9f2c4e1a7b3d # api commit", "tag: latest")
+		}, "environments/dev.yaml", "images:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var root string
+			ws, res := renderSmall(t, func(r string) { root = r; tc.edit(t, r) })
+			fs, err := New(ws, Options{Today: time.Now()}).Render(context.Background(), res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lineOf(t, root, tc.file, tc.text)
+			var got []string
+			for _, f := range fs {
+				if f.Rule == tc.rule && f.Env == tc.env {
+					got = append(got, f.Origin)
+				}
+			}
+			if len(got) == 0 || got[0] != want {
+				t.Errorf("%s findings at %v, want at %s", tc.rule, got, want)
+			}
+		})
 	}
 }

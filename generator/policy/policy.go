@@ -51,7 +51,11 @@ type Finding struct {
 	// File is the rendered file the object is written to, if any.
 	File string `json:"file,omitempty"`
 	// Source is where the object comes from in the repo (file:line), if known.
-	Source  string `json:"source,omitempty"`
+	Source string `json:"source,omitempty"`
+	// Origin is the line that set what the rule judges, when it can be
+	// found (an overlay patch, the environment file, a base manifest or a
+	// chart's values): where a reviewer fixes it.
+	Origin  string `json:"origin,omitempty"`
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
 	// Exception is the reason a reviewed exception gives, when one waives the finding.

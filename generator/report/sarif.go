@@ -83,8 +83,9 @@ func location(ref string) sarifLocation {
 	return loc
 }
 
-// SARIF writes results that point at the rendered file and, where known,
-// the source line that produced it.
+// SARIF writes results that point at the source line that caused each
+// finding, with the rendered file and the component's declaration as
+// related locations.
 func SARIF(w io.Writer, r *action.Report) error {
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "gitops", InformationURI: "https://github.com/libertum/platform-gitops"}}, Results: []sarifResult{}}
 	for _, id := range rules(r) {
@@ -103,18 +104,31 @@ func SARIF(w io.Writer, r *action.Report) error {
 			msg += " Waived: " + f.Exception
 		}
 		res := sarifResult{RuleID: f.Rule, Level: level, Message: sarifMessage{Text: msg}}
-		switch {
-		case f.File != "":
-			res.Locations = []sarifLocation{location(f.File)}
-			if f.Source != "" {
-				src := location(f.Source)
-				src.ID = 1
-				src.Message = &sarifMessage{Text: "declared here"}
-				res.RelatedLocations = []sarifLocation{src}
-			}
-		case f.Source != "":
-			res.Locations = []sarifLocation{location(f.Source)}
+		// The primary location is the line that caused the finding (an
+		// overlay, base, chart or environment file: code scanning then
+		// annotates the pull request's own lines), else the component's
+		// entry in the environment file; the rendered file is related.
+		primary := f.Origin
+		if primary == "" {
+			primary = f.Source
 		}
+		if primary == "" {
+			primary = f.File
+		}
+		if primary != "" {
+			res.Locations = []sarifLocation{location(primary)}
+		}
+		related := func(ref, text string) {
+			if ref == "" || ref == primary {
+				return
+			}
+			loc := location(ref)
+			loc.ID = len(res.RelatedLocations) + 1
+			loc.Message = &sarifMessage{Text: text}
+			res.RelatedLocations = append(res.RelatedLocations, loc)
+		}
+		related(f.File, "rendered here")
+		related(f.Source, "declared here")
 		run.Results = append(run.Results, res)
 	}
 	for _, d := range r.Drift {
