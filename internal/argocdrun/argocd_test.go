@@ -1,8 +1,6 @@
 package argocdrun_test
 
 import (
-	"github.com/libertum/platform-gitops/generator/servers"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +24,8 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/publish"
+	"github.com/libertum/platform-gitops/generator/servers"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/internal/argocdrun"
 	"github.com/libertum/platform-gitops/internal/gittest"
@@ -276,11 +276,12 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 	t.Logf("whole run %.1fs; peak RSS %d MiB in all (%s)", time.Since(began).Seconds(), total, strings.Join(each, ", "))
 }
 
-func (r *run) publish(source string) {
+func (r *run) publish(source string) *publish.Result {
 	r.t.Helper()
 	res, err := (&action.Publish{Config: r.cfg(), Remote: "origin", Branch: "rendered", Source: source, Today: time.Now()}).Run(r.ctx)
 	must(r.t, err)
 	r.t.Logf("published %s (source %s): %d stamps moved", short(res.Commit), short(res.Source), len(res.Stamps))
+	return res
 }
 
 func (r *run) free() int {
@@ -364,44 +365,77 @@ func (r *run) projectViolationReported() {
 	})
 }
 
-// rollbackSyncsBack publishes a change to dev's api image, waits for it to
-// run, then publishes the first source again (publish --source) and waits
-// for the Deployment to run the old image.
+// rollbackSyncsBack publishes a change to api's image in dev and prod,
+// rolls prod's second wave out to it, and waits for every stamp to run it
+// (prod syncs when pressed); then publishes the first source again
+// (publish --source, the emergency path) and requires the rollback to move
+// every stamp at once — both prod stamps, no rollout — and each to run the
+// old image again.
 func (r *run) rollbackSyncsBack(first string) {
 	t := r.t
-	const app, ns, comp = "dev-weu-1-api", "libertum", "api"
-	path := filepath.Join(r.work, "environments", "dev.yaml")
-	b, err := os.ReadFile(path)
-	must(t, err)
+	const ns, comp = "libertum", "api"
 	const oldTag, newTag = "tag: 9f2c4e1a7b3d # api commit", "tag: 0a1b2c3d4e5f # api commit"
-	if !strings.Contains(string(b), oldTag) {
-		t.Fatalf("%s no longer pins %q; update the rollback step", path, oldTag)
+	for _, env := range []string{"dev", "prod"} {
+		path := filepath.Join(r.work, "environments", env+".yaml")
+		b, err := os.ReadFile(path)
+		must(t, err)
+		if !strings.Contains(string(b), oldTag) {
+			t.Fatalf("%s no longer pins %q; update the rollback step", path, oldTag)
+		}
+		must(t, os.WriteFile(path, []byte(strings.Replace(string(b), oldTag, newTag, 1)), 0o644))
 	}
-	must(t, os.WriteFile(path, []byte(strings.Replace(string(b), oldTag, newTag, 1)), 0o644))
-	_, err = (&action.Render{Config: r.cfg()}).Run(r.ctx)
+	_, err := (&action.Render{Config: r.cfg()}).Run(r.ctx)
 	must(t, err)
-	gittest.Commit(t, r.work, "dev runs api 0a1b2c3d4e5f")
-	image := func() string {
-		d, err := r.stamps["dev/weu-1"].Resource(deployResource).Namespace(ns).Get(r.ctx, comp, metav1.GetOptions{})
+	gittest.Commit(t, r.work, "dev and prod run api 0a1b2c3d4e5f")
+	stamps := []string{"dev/weu-1", "prod/weu-1", "prod/neu-1"}
+	image := func(stamp string) string {
+		d, err := r.stamps[stamp].Resource(deployResource).Namespace(ns).Get(r.ctx, comp, metav1.GetOptions{})
 		must(t, err)
 		cs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 		return cs[0].(map[string]any)["image"].(string)
 	}
-	before := image()
+	before := map[string]string{}
+	for _, st := range stamps {
+		before[st] = image(st)
+	}
 	for _, step := range []struct{ source, want string }{{"", "0a1b2c3d4e5f"}, {first, "9f2c4e1a7b3d"}} {
 		at := time.Now()
-		r.publish(step.source)
-		r.refresh(app)
-		r.waitFor(app, 2*time.Minute, func(a *unstructured.Unstructured) string {
-			if synced(a) && strings.HasSuffix(image(), ":"+step.want) {
-				return "ok"
+		res := r.publish(step.source)
+		if step.source == "" {
+			// A forward publish moves prod's first wave; its second
+			// follows with a rollout (here without the soak).
+			_, err := (&action.Rollout{Config: r.cfg(), Remote: "origin", Branch: "rendered", Env: "prod", Now: time.Now(), Force: true}).Run(r.ctx)
+			must(t, err)
+		} else {
+			var moved []string
+			for _, st := range res.Stamps {
+				moved = append(moved, st.Stamp.String())
 			}
-			return ""
-		})
-		t.Logf("%s runs %s %.1fs after the publish", comp, image(), time.Since(at).Seconds())
+			for _, st := range stamps {
+				if !slices.Contains(moved, st) {
+					t.Errorf("the rollback moved %v, not %s: a rollback reaches every stamp at once", moved, st)
+				}
+			}
+		}
+		for _, st := range stamps {
+			app := strings.ReplaceAll(st, "/", "-") + "-" + comp
+			r.refresh(app)
+			if strings.HasPrefix(st, "prod/") {
+				r.press(app) // prod syncs when a person presses sync
+			}
+			r.waitFor(app, 2*time.Minute, func(a *unstructured.Unstructured) string {
+				if synced(a) && strings.HasSuffix(image(st), ":"+step.want) {
+					return "ok"
+				}
+				return ""
+			})
+			t.Logf("%s: %s runs %s %.1fs after the publish", st, comp, image(st), time.Since(at).Seconds())
+		}
 	}
-	if after := image(); after != before {
-		t.Errorf("after the rollback api runs %s, want %s again", after, before)
+	for _, st := range stamps {
+		if after := image(st); after != before[st] {
+			t.Errorf("%s: after the rollback api runs %s, want %s again", st, after, before[st])
+		}
 	}
 }
 
