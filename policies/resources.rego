@@ -38,7 +38,8 @@ deny contains lib.violation(
 }
 
 # peak is what every workload of the stamp requests of resource r at once,
-# at peak: scaled workloads at their HPA maximum, other Deployments and
+# at the most load it takes: scaled workloads at their HPA maximum (sized
+# for the stamp's failover share where it has one), other Deployments and
 # StatefulSets at their replicas, DaemonSets on every node the autoscaler
 # may add, CronJobs' pods at their parallelism.
 peak(obj, r) := sum([hpa_peak(obj, r), fixed_peak(obj, r), daemon_peak(obj, r), cron_peak(obj, r)])
@@ -72,10 +73,18 @@ amount("cpu", q) := sprintf("%.1f cores", [q])
 
 amount("memory", q) := sprintf("%.1f GiB", [q / 1073741824])
 
+# when says which load the autoscalers' maxima are sized for: the stamp's
+# own peak, or (N-1, behind Front Door) its share of the environment's
+# traffic with the stamp whose loss loads it most out.
+when(st) := sprintf("with %s out (failover: Front Door sends it %s's share of the traffic)", [from, from]) if {
+	from := object.get(data.environment.stamps[st], "failoverFrom", "")
+	from != ""
+} else := "at peak"
+
 deny contains lib.stamp_violation_at(
 	"resources.stamp-capacity",
-	sprintf("stamp %s: at peak its workloads request %s of %s (autoscalers at their maximum, fixed replicas, DaemonSets on every node, CronJobs), more than %d nodes x %s allocatable = %s", [lib.stamp(input), amount(r, need), r, data.environment.autoscaler.maxNodes, amount(r, per_node), amount(r, data.environment.autoscaler.maxNodes * per_node)]),
-	"raise spec.cluster.autoscaler.maxNodes, or lower replicas, HPA maxima (stamp capacity.peakRPS) or requests",
+	sprintf("stamp %s: %s its workloads request %s of %s (autoscalers at their maximum, fixed replicas, DaemonSets on every node, CronJobs), more than %d nodes x %s allocatable = %s: %s short", [lib.stamp(input), when(lib.stamp(input)), amount(r, need), r, data.environment.autoscaler.maxNodes, amount(r, per_node), amount(r, budget), amount(r, need - budget)]),
+	"raise spec.cluster.autoscaler.maxNodes, or lower replicas, HPA maxima (stamp capacity.peakRPS, the origins' weights) or requests",
 	object.get(data.environment.autoscaler, "source", ""),
 ) if {
 	input.kind == "Namespace"
@@ -83,5 +92,6 @@ deny contains lib.stamp_violation_at(
 	some r in ["cpu", "memory"]
 	need := peak(input, r)
 	per_node := lib.quantity(data.environment.node.allocatable[r])
-	need > data.environment.autoscaler.maxNodes * per_node
+	budget := data.environment.autoscaler.maxNodes * per_node
+	need > budget
 }

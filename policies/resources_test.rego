@@ -73,3 +73,21 @@ test_stamp_capacity_says_cores_and_points_at_the_autoscaler if {
 	contains(v.msg, "cores")
 	v.source == "environments/prod.yaml:20"
 }
+
+test_stamp_capacity_names_the_failover_and_the_shortfall if {
+	# 30 pods x 250m = 7.5 CPUs on 3 nodes x 1.9 = 5.7 CPUs: 1.8 short,
+	# sized for stamp one's share with stamp two out.
+	big := json.patch(f.hpa, [{"op": "replace", "path": "/spec/maxReplicas", "value": 30}])
+	env := json.patch(f.env, [{"op": "add", "path": "/stamps/one/failoverFrom", "value": "two"}])
+	some v in resources.deny with input as f.namespace with data.environment as env with data.rendered as lib.index([f.deployment, big, f.namespace])
+	v.rule == "resources.stamp-capacity"
+	contains(v.msg, "with two out (failover")
+	contains(v.msg, "1.8 cores short")
+}
+
+test_stamp_capacity_at_peak_without_a_failover if {
+	big := json.patch(f.hpa, [{"op": "replace", "path": "/spec/maxReplicas", "value": 30}])
+	some v in resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.deployment, big, f.namespace])
+	v.rule == "resources.stamp-capacity"
+	contains(v.msg, ": at peak its workloads")
+}

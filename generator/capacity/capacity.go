@@ -3,11 +3,12 @@
 // Door shares the traffic among the healthy stamps by their origins'
 // weights —
 // against the stamp's node budget (the autoscaler's maximum nodes times a
-// node's allocatable). It counts as the resources.stamp-capacity policy
-// does: autoscaled workloads at their maximum, other Deployments and
+// node's allocatable). At failover it counts as the resources.stamp-capacity
+// policy does: autoscaled workloads at their maximum (which covers the
+// failover traffic, spec.Environment.HPABounds), other Deployments and
 // StatefulSets at their replicas, DaemonSets on every node, CronJobs at
-// their parallelism; at failover the autoscaled ones at the replicas the
-// extra traffic needs.
+// their parallelism; at its own peak the autoscaled ones at the replicas
+// that peak needs.
 package capacity
 
 import (
@@ -62,10 +63,10 @@ func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Objec
 	}
 	maxNodes := float64(e.Spec.Cluster.Autoscaler.MaxNodes)
 	out.Budget = Amount{}.add(node, maxNodes)
-	rps, from := failover(e, st)
+	rps, from := e.FailoverRPS(st)
 	out.FailoverFrom = from
 	if st.Capacity.PeakRPS > 0 {
-		out.Factor = rps / float64(st.Capacity.PeakRPS)
+		out.Factor = float64(rps) / float64(st.Capacity.PeakRPS)
 	}
 
 	type workload struct{ kind, namespace, name string }
@@ -108,10 +109,15 @@ func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Objec
 			}
 			w := workload{hpa.Spec.ScaleTargetRef.Kind, o.GetNamespace(), hpa.Spec.ScaleTargetRef.Name}
 			scaled[w] = true
+			// At its own peak a scaled workload runs what that load needs;
+			// at failover what the extra traffic needs, and never fewer than
+			// its autoscaler's maximum (which the policy counts).
 			peak := float64(hpa.Spec.MaxReplicas)
 			at := peak
 			if s := e.Spec.Components[comp].Scaling; s != nil && s.PodThroughputRPS > 0 {
-				at = math.Max(peak, math.Ceil(rps/float64(s.PodThroughputRPS)))
+				_, own := s.HPABounds(st, len(e.Spec.Cluster.Zones))
+				peak = math.Min(peak, float64(own))
+				at = math.Max(at, math.Ceil(float64(rps)/float64(s.PodThroughputRPS)))
 			}
 			out.Peak = out.Peak.add(requests[w], peak)
 			out.Failover = out.Failover.add(requests[w], at)
@@ -126,36 +132,6 @@ func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Objec
 		}
 	}
 	return out, nil
-}
-
-// failover returns the traffic the stamp takes when the one other stamp
-// whose loss loads it most is out, and that stamp. Among the healthy
-// origins Front Door sends each its weight's share of the environment's
-// traffic (the stamps' peaks together), so losing T gives S
-// total x weight(S) / (W - weight(T)). Without Front Door, or alone behind
-// it, a stamp takes its own peak.
-func failover(e *spec.Environment, st spec.Stamp) (float64, string) {
-	own := float64(st.Capacity.PeakRPS)
-	if e.Spec.FrontDoor == nil || st.Origin == nil {
-		return own, ""
-	}
-	weights, total := 0, 0
-	for _, s := range e.Spec.Stamps {
-		if s.Origin != nil {
-			weights += s.Origin.Weight
-			total += s.Capacity.PeakRPS
-		}
-	}
-	rps, from := own, ""
-	for _, s := range e.Spec.Stamps {
-		if s.Name == st.Name || s.Origin == nil || weights-s.Origin.Weight <= 0 {
-			continue
-		}
-		if r := float64(total) * float64(st.Origin.Weight) / float64(weights-s.Origin.Weight); r > rps {
-			rps, from = r, s.Name
-		}
-	}
-	return rps, from
 }
 
 // podRequest is what the scheduler reserves for one pod: the sum over its

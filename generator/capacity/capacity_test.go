@@ -15,6 +15,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/check"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
@@ -39,13 +40,48 @@ func stampsOf(t *testing.T, res *render.Result) map[string]capacity.Stamp {
 
 // peakRE reads what the resources.stamp-capacity policy says a stamp
 // requests at peak.
-var peakRE = regexp.MustCompile(`stamp (\S+): at peak its workloads request ([0-9.]+) (cores|GiB) of (cpu|memory)`)
+var peakRE = regexp.MustCompile(`stamp (\S+): (?:at peak|with \S+ out \(failover[^)]*\)) its workloads request ([0-9.]+) (cores|GiB) of (cpu|memory)`)
 
-// TestPeakIsWhatThePolicyCounts: with prod's autoscaler cut to one node,
-// the stamp-capacity policy reports each stamp's peak; this package's peak
-// is the same, to the policy's one decimal, for CPU and memory. (Two
-// counts of one thing, held together.)
-func TestPeakIsWhatThePolicyCounts(t *testing.T) {
+// TestFailoverIsWhatThePolicyCounts: with prod's autoscaler cut to one
+// node, the stamp-capacity policy reports what each stamp requests with its
+// neighbour out (the autoscalers' maxima are sized for that); this
+// package's failover figure is the same, to the policy's one decimal, for
+// CPU and memory. (Two counts of one thing, held together.)
+func TestFailoverIsWhatThePolicyCounts(t *testing.T) {
+	res, findings := checkProd(t, "autoscaler: {minNodes: 1, maxNodes: 1}")
+	ours := stampsOf(t, res)
+	seen := 0
+	for _, f := range findings {
+		m := peakRE.FindStringSubmatch(f.Message)
+		if f.Rule != "resources.stamp-capacity" || m == nil {
+			continue
+		}
+		seen++
+		policy, _ := strconv.ParseFloat(m[2], 64)
+		c, ok := ours["prod/"+m[1]]
+		if !ok {
+			t.Fatalf("the policy reports stamp %s, which capacity does not know", m[1])
+		}
+		got := c.Failover.CPU
+		if m[4] == "memory" {
+			got = c.Failover.Memory
+		}
+		if fmt.Sprintf("%.1f", got) != m[2] {
+			t.Errorf("prod/%s %s at failover: %.3f here, %g by the policy", m[1], m[4], got, policy)
+		}
+		if !strings.Contains(f.Message, "with "+c.FailoverFrom+" out") {
+			t.Errorf("the policy does not name %s, whose loss prod/%s takes: %s", c.FailoverFrom, m[1], f.Message)
+		}
+	}
+	if seen != 4 {
+		t.Fatalf("%d stamp-capacity findings, want cpu and memory for both prod stamps", seen)
+	}
+}
+
+// checkProd renders and checks a copy of the repo whose prod autoscaler
+// line is replaced.
+func checkProd(t *testing.T, autoscaler string) (*render.Result, []policy.Finding) {
+	t.Helper()
 	root := t.TempDir()
 	platformtest.CopyRepo(t, root)
 	file := filepath.Join(root, "environments", "prod.yaml")
@@ -53,7 +89,7 @@ func TestPeakIsWhatThePolicyCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := strings.Replace(string(b), "autoscaler: {minNodes: 3, maxNodes: 15}", "autoscaler: {minNodes: 1, maxNodes: 1}", 1)
+	cut := strings.Replace(string(b), "autoscaler: {minNodes: 3, maxNodes: 15}", autoscaler, 1)
 	if cut == string(b) {
 		t.Fatal("prod.yaml's autoscaler line moved: update the test")
 	}
@@ -73,29 +109,30 @@ func TestPeakIsWhatThePolicyCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res, findings
+}
+
+// TestAStampThatCannotTakeItsNeighboursTraffic: with prod's node budget
+// cut to 5 nodes, each stamp still fits its own peak but not the traffic
+// it takes when the other is out (N-1): the stamp-capacity policy fails
+// both, naming the stamp whose loss it cannot take and the shortfall.
+func TestAStampThatCannotTakeItsNeighboursTraffic(t *testing.T) {
+	res, findings := checkProd(t, "autoscaler: {minNodes: 3, maxNodes: 5}")
 	ours := stampsOf(t, res)
-	seen := 0
-	for _, f := range findings {
-		m := peakRE.FindStringSubmatch(f.Message)
-		if f.Rule != "resources.stamp-capacity" || m == nil {
-			continue
+	for _, st := range []string{"weu-1", "neu-1"} {
+		c := ours["prod/"+st]
+		if c.Peak.CPU > c.Budget.CPU || c.Failover.CPU <= c.Budget.CPU {
+			t.Fatalf("prod/%s: peak %.1f, failover %.1f of %.1f cores: the cut should fit the peak only", st, c.Peak.CPU, c.Failover.CPU, c.Budget.CPU)
 		}
-		seen++
-		policy, _ := strconv.ParseFloat(m[2], 64)
-		c, ok := ours["prod/"+m[1]]
-		if !ok {
-			t.Fatalf("the policy reports stamp %s, which capacity does not know", m[1])
+		want := fmt.Sprintf("stamp %s: with %s out (failover", st, c.FailoverFrom)
+		short := fmt.Sprintf("%.1f cores short", c.Failover.CPU-c.Budget.CPU)
+		found := false
+		for _, f := range findings {
+			found = found || (f.Rule == "resources.stamp-capacity" && f.Level == policy.Deny && strings.Contains(f.Message, want) && strings.Contains(f.Message, short))
 		}
-		got := c.Peak.CPU
-		if m[4] == "memory" {
-			got = c.Peak.Memory
+		if !found {
+			t.Errorf("no stamp-capacity finding %q ... %q among %v", want, short, findings)
 		}
-		if fmt.Sprintf("%.1f", got) != m[2] {
-			t.Errorf("prod/%s %s at peak: %.3f here, %g by the policy", m[1], m[4], got, policy)
-		}
-	}
-	if seen != 4 {
-		t.Fatalf("%d stamp-capacity findings, want cpu and memory for both prod stamps", seen)
 	}
 }
 

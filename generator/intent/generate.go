@@ -116,7 +116,7 @@ func (t Target) hpa(w *workload) *autoscalingv2.HorizontalPodAutoscaler {
 	if s == nil || w.meta.Name != t.Name {
 		return nil
 	}
-	lo, hi := s.HPABounds(t.Stamp, len(t.Env.Spec.Cluster.Zones))
+	lo, hi := t.Env.HPABounds(*s, t.Stamp)
 	utilization := int32(70)
 	window := int32(300)
 	return &autoscalingv2.HorizontalPodAutoscaler{

@@ -52,6 +52,9 @@ type Stamp struct {
 	Region string `json:"region"`
 	// IdentityClientID is the stamp's workload identity.
 	IdentityClientID string `json:"identityClientID"`
+	// FailoverFrom is the stamp whose loss loads this one most behind
+	// Front Door (its autoscalers are sized for that); empty without one.
+	FailoverFrom string `json:"failoverFrom,omitempty"`
 }
 
 // Component is a component's network intent and declared exemptions.
@@ -100,7 +103,8 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		out.FrontDoor = &FrontDoor{ID: f.ID, BackendCIDRs: append([]string{}, f.BackendCIDRs...)}
 	}
 	for _, st := range s.Stamps {
-		out.Stamps[st.Name] = Stamp{Region: st.Region, IdentityClientID: st.IdentityClientID}
+		_, from := e.FailoverRPS(st)
+		out.Stamps[st.Name] = Stamp{Region: st.Region, IdentityClientID: st.IdentityClientID, FailoverFrom: from}
 	}
 	for _, name := range e.ComponentNames() {
 		c := s.Components[name]

@@ -541,7 +541,7 @@ type consumersKey struct{}
 // sets one.
 func (e *Environment) MinReplicas(c Component, st Stamp) (int32, bool) {
 	if c.Scaling != nil {
-		lo, _ := c.Scaling.HPABounds(st, len(e.Spec.Cluster.Zones))
+		lo, _ := e.HPABounds(*c.Scaling, st)
 		return lo, true
 	}
 	if c.Replicas > 0 {
@@ -557,13 +557,60 @@ func (e *Environment) Disruptible(replicas int32) bool {
 }
 
 // HPABounds derives a component's HPA min and max replicas in a stamp from
-// the capacity model: enough pods for the stamp's baseline and peak load at
-// the component's per-pod throughput, and never fewer than one pod per zone.
+// the capacity model: enough pods for the stamp's baseline and for its own
+// peak load at the component's per-pod throughput, and never fewer than
+// one pod per zone. (Environment.HPABounds adds failover.)
 func (s Scaling) HPABounds(st Stamp, zones int) (minReplicas, maxReplicas int32) {
+	return s.bounds(st.Capacity.BaselineRPS, st.Capacity.PeakRPS, zones)
+}
+
+func (s Scaling) bounds(baseline, peak, zones int) (int32, int32) {
 	floor := max(zones, 1)
-	lo := max(floor, ceilDiv(st.Capacity.BaselineRPS, s.PodThroughputRPS))
-	hi := max(lo, ceilDiv(st.Capacity.PeakRPS, s.PodThroughputRPS))
+	lo := max(floor, ceilDiv(baseline, s.PodThroughputRPS))
+	hi := max(lo, ceilDiv(peak, s.PodThroughputRPS))
 	return clamp32(lo), clamp32(hi)
+}
+
+// HPABounds are a component's HPA bounds in a stamp of the environment:
+// the maximum covers the most traffic the stamp takes, its own peak or,
+// behind Front Door, its failover share when another stamp is out (N-1,
+// FailoverRPS).
+func (e *Environment) HPABounds(s Scaling, st Stamp) (minReplicas, maxReplicas int32) {
+	rps, _ := e.FailoverRPS(st)
+	return s.bounds(st.Capacity.BaselineRPS, max(st.Capacity.PeakRPS, rps), len(e.Spec.Cluster.Zones))
+}
+
+// FailoverRPS is the traffic a stamp takes at peak when the one other
+// stamp whose loss loads it most is out, and that stamp. Front Door sends
+// each healthy origin its weight's share of the environment's traffic (the
+// origins' peaks together), so losing T gives S
+// total x weight(S) / (W - weight(T)), rounded up. Without Front Door, or
+// alone behind it, it is the stamp's own peak and from is empty.
+func (e *Environment) FailoverRPS(st Stamp) (rps int, from string) {
+	rps = st.Capacity.PeakRPS
+	if e.Spec.FrontDoor == nil || st.Origin == nil {
+		return rps, ""
+	}
+	weights, total := 0, 0
+	for _, s := range e.Spec.Stamps {
+		if s.Origin != nil {
+			weights += s.Origin.Weight
+			total += s.Capacity.PeakRPS
+		}
+	}
+	for _, s := range e.Spec.Stamps {
+		rest := weights
+		if s.Origin != nil {
+			rest -= s.Origin.Weight
+		}
+		if s.Name == st.Name || s.Origin == nil || rest <= 0 {
+			continue
+		}
+		if r := ceilDiv(total*st.Origin.Weight, rest); r > rps {
+			rps, from = r, s.Name
+		}
+	}
+	return rps, from
 }
 
 // ExternalHost returns the external host named name, if declared.

@@ -336,3 +336,47 @@ func TestErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// TestHPAMaximaCoverFailover: behind Front Door a stamp's autoscalers are
+// sized for its share of the environment's traffic with the stamp whose
+// loss loads it most out (N-1); a stamp alone, or without Front Door, for
+// its own peak.
+func TestHPAMaximaCoverFailover(t *testing.T) {
+	stamp := func(name string, peak, weight int) Stamp {
+		st := Stamp{Name: name, Capacity: Capacity{BaselineRPS: 100, PeakRPS: peak}}
+		if weight > 0 {
+			st.Origin = &Origin{Weight: weight}
+		}
+		return st
+	}
+	env := func(frontDoor bool, stamps ...Stamp) *Environment {
+		e := &Environment{}
+		e.Spec.Stamps = stamps
+		e.Spec.Cluster.Zones = []string{"1", "2", "3"}
+		if frontDoor {
+			e.Spec.FrontDoor = &FrontDoor{}
+		}
+		return e
+	}
+	s := Scaling{PodThroughputRPS: 20}
+	for _, tc := range []struct {
+		name string
+		env  *Environment
+		rps  int
+		from string
+		max  int32
+	}{
+		{"50/50, equal peaks", env(true, stamp("a", 400, 50), stamp("b", 400, 50)), 800, "b", 40},
+		{"50/50, a heavier peak", env(true, stamp("a", 400, 50), stamp("b", 800, 50)), 1200, "b", 60},
+		{"weights 1/1/2, the heavy one lost", env(true, stamp("a", 400, 1), stamp("b", 400, 1), stamp("c", 800, 2)), 800, "c", 40},
+		{"alone behind Front Door", env(true, stamp("a", 400, 50)), 400, "", 20},
+		{"no Front Door", env(false, stamp("a", 400, 0), stamp("b", 400, 0)), 400, "", 20},
+	} {
+		e := tc.env
+		rps, from := e.FailoverRPS(e.Spec.Stamps[0])
+		lo, hi := e.HPABounds(s, e.Spec.Stamps[0])
+		if rps != tc.rps || from != tc.from || hi != tc.max || lo != 5 {
+			t.Errorf("%s: failover %d rps from %q, HPA %d-%d; want %d from %q, 5-%d", tc.name, rps, from, lo, hi, tc.rps, tc.from, tc.max)
+		}
+	}
+}
