@@ -50,7 +50,10 @@ deployment := {
 			"spec": {
 				"automountServiceAccountToken": false,
 				"securityContext": {"runAsNonRoot": true, "runAsUser": 10001},
-				"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}],
+				"topologySpreadConstraints": [
+					{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
+					{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
+				],
 				"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["westeurope-1", "westeurope-2", "westeurope-3"]}]}]}}},
 				"containers": [container],
 			},

@@ -46,6 +46,32 @@ has_zone_spread(w) if {
 	c.topologyKey == "topology.kubernetes.io/zone"
 }
 
+# A replicated workload spreads over nodes too: the loss of one node (a
+# drain, a failed VM) takes one replica, not all of them on it.
+deny contains lib.violation(
+	"zones.node-spread",
+	sprintf("%s runs %d replicas with no topologySpreadConstraint or pod anti-affinity on kubernetes.io/hostname", [input.kind, replicas(input)]),
+	"the generator adds a hostname spread constraint for workloads it shapes; keep the workload named after its component, or add one in the base",
+) if {
+	input.kind in {"Deployment", "StatefulSet"}
+	replicas(input) > 1
+	not spreads_over_nodes(input)
+}
+
+spreads_over_nodes(w) if {
+	some c in object.get(lib.pod_spec(w), "topologySpreadConstraints", [])
+	c.topologyKey == "kubernetes.io/hostname"
+}
+
+spreads_over_nodes(w) if {
+	anti := object.get(lib.pod_spec(w), ["affinity", "podAntiAffinity"], {})
+	some term in array.concat(
+		object.get(anti, "requiredDuringSchedulingIgnoredDuringExecution", []),
+		[t.podAffinityTerm | some t in object.get(anti, "preferredDuringSchedulingIgnoredDuringExecution", [])],
+	)
+	term.topologyKey == "kubernetes.io/hostname"
+}
+
 deny contains lib.violation(
 	"zones.pdb",
 	sprintf("%s has no PodDisruptionBudget selecting its pods", [input.kind]),

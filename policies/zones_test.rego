@@ -81,3 +81,26 @@ test_pdb_in_another_namespace_fail if {
 test_pdb_eviction_pass if not "zones.pdb-eviction" in deny_rules(f.pdb("api", "app"))
 
 test_pdb_eviction_fail if "zones.pdb-eviction" in deny_rules(json.remove(f.pdb("api", "app"), ["spec/unhealthyPodEvictionPolicy"]))
+
+test_node_spread_pass if not "zones.node-spread" in deny_rules(f.deployment)
+
+test_node_spread_fail if {
+	bad := json.patch(f.deployment, [{"op": "remove", "path": "/spec/template/spec/topologySpreadConstraints/1"}])
+	"zones.node-spread" in deny_rules(bad)
+}
+
+test_node_spread_by_anti_affinity if {
+	anti := json.patch(f.deployment, [
+		{"op": "remove", "path": "/spec/template/spec/topologySpreadConstraints/1"},
+		{"op": "add", "path": "/spec/template/spec/affinity/podAntiAffinity", "value": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}}]}},
+	])
+	not "zones.node-spread" in deny_rules(anti)
+}
+
+test_node_spread_one_replica_is_exempt if {
+	one := json.patch(f.db, [
+		{"op": "replace", "path": "/spec/replicas", "value": 1},
+		{"op": "remove", "path": "/spec/template/spec/topologySpreadConstraints/1"},
+	])
+	not "zones.node-spread" in deny_rules(one)
+}

@@ -193,6 +193,17 @@ func TestPolicyRules(t *testing.T) {
 			delete(apiPod(t, objs), "topologySpreadConstraints")
 			return objs
 		}},
+		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			pod := apiPod(t, objs)
+			var kept []any
+			for _, c := range pod["topologySpreadConstraints"].([]any) {
+				if c.(map[string]any)["topologyKey"] != "kubernetes.io/hostname" {
+					kept = append(kept, c)
+				}
+			}
+			pod["topologySpreadConstraints"] = kept
+			return objs
+		}},
 		{"zones.pdb", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			return without(objs, "PodDisruptionBudget", "api")
 		}},

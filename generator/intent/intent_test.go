@@ -159,8 +159,12 @@ func TestShapeSingleZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := encode(t, objs)
-	if strings.Contains(out, "topologySpreadConstraints") || strings.Contains(out, "nodeAffinity") {
+	if strings.Contains(out, "topology.kubernetes.io/zone") || strings.Contains(out, "nodeAffinity") {
 		t.Errorf("single-zone environment got zone constraints:\n%s", out)
+	}
+	// Over nodes, the pods spread anyway, softly.
+	if !strings.Contains(out, "topologyKey: kubernetes.io/hostname") || !strings.Contains(out, "whenUnsatisfiable: ScheduleAnyway") {
+		t.Errorf("no soft hostname spread:\n%s", out)
 	}
 	gen, err := generateOnly(tg, objs)
 	if err != nil {

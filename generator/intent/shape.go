@@ -145,6 +145,7 @@ func shape(t Target, objs []*manifest.Object) ([]*workload, error) {
 		}
 		if w.kind == "Deployment" || w.kind == "StatefulSet" {
 			t.spreadOverZones(w)
+			spreadOverNodes(w)
 		}
 		t.labelPods(w)
 		t.serviceAccount(w)
@@ -252,6 +253,30 @@ func (t Target) spreadOverZones(w *workload) {
 			term.MatchExpressions = append(term.MatchExpressions, zoneTerm)
 		}
 	}
+}
+
+// nodeKey is the label every node carries with its name.
+const nodeKey = "kubernetes.io/hostname"
+
+// spreadOverNodes keeps a workload's pods on different nodes where it can
+// (a node's loss takes one replica, not several): a hostname spread
+// constraint, soft (ScheduleAnyway) so that a stamp at its HPA maximum with
+// more pods than nodes still schedules them. Kubernetes' pod topology
+// spread constraints; the zone constraint stays hard.
+func spreadOverNodes(w *workload) {
+	if w.selector == nil {
+		return
+	}
+	ps := &w.pod.Spec
+	if slices.ContainsFunc(ps.TopologySpreadConstraints, func(c corev1.TopologySpreadConstraint) bool { return c.TopologyKey == nodeKey }) {
+		return
+	}
+	ps.TopologySpreadConstraints = append(ps.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
+		MaxSkew:           1,
+		TopologyKey:       nodeKey,
+		WhenUnsatisfiable: corev1.ScheduleAnyway,
+		LabelSelector:     w.selector.DeepCopy(),
+	})
 }
 
 // labelPods makes every pod of the component carry its name, so its
