@@ -125,6 +125,7 @@ require (
 	gopkg.in/warnings.v0 v0.1.2 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	k8s.io/component-helpers v0.35.1 // indirect
+	k8s.io/pod-security-admission v0.35.4 // indirect
 )
 
 require (

@@ -106,7 +106,12 @@ backup := {
 	"spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [container]}}}}},
 }
 
-namespace := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "data", "labels": labels("data")}}
+namespace := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "data", "labels": object.union(labels("data"), {
+	"pod-security.kubernetes.io/enforce": "restricted",
+	"pod-security.kubernetes.io/enforce-version": "v1.32",
+	"pod-security.kubernetes.io/audit": "restricted",
+	"pod-security.kubernetes.io/warn": "restricted",
+})}}
 
 service(name, type) := {
 	"apiVersion": "v1",

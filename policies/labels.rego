@@ -32,3 +32,15 @@ deny contains lib.violation(
 	got != ""
 	got != data.environment.name
 }
+
+# Pod Security admission reads a Namespace's levels from its labels; a
+# Namespace without them admits any pod (the cluster default, privileged).
+deny contains lib.violation(
+	"labels.pod-security",
+	sprintf("Namespace %q has no %s label with a Pod Security level (restricted, baseline or privileged)", [input.metadata.name, key]),
+	"the render labels every Namespace for Pod Security admission: enforced at the strictest level its pods pass, audited and warned at restricted",
+) if {
+	input.kind == "Namespace"
+	some key in ["pod-security.kubernetes.io/enforce", "pod-security.kubernetes.io/audit", "pod-security.kubernetes.io/warn"]
+	not object.get(object.get(input.metadata, "labels", {}), key, "") in {"restricted", "baseline", "privileged"}
+}

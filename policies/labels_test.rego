@@ -21,3 +21,10 @@ test_project_needs_no_stamp if {
 	count(deny_rules(project)) == 0
 	"labels.required" in deny_rules(json.remove(project, ["metadata/labels/libertum.io~1environment"]))
 }
+
+test_pod_security_pass if not "labels.pod-security" in deny_rules(f.namespace)
+
+test_pod_security_fail if {
+	"labels.pod-security" in deny_rules(json.remove(f.namespace, ["metadata/labels/pod-security.kubernetes.io~1enforce"]))
+	"labels.pod-security" in deny_rules(json.patch(f.namespace, [{"op": "replace", "path": "/metadata/labels/pod-security.kubernetes.io~1warn", "value": "strict"}]))
+}

@@ -193,6 +193,17 @@ func TestPolicyRules(t *testing.T) {
 			delete(apiPod(t, objs), "topologySpreadConstraints")
 			return objs
 		}},
+		// The libertum Namespace enforces restricted: the admission the
+		// API server runs refuses a pod that asks for the host's network.
+		{"podsecurity.admission", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			apiPod(t, objs)["hostNetwork"] = true
+			return objs
+		}},
+		{"labels.pod-security", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			labels := find(t, objs, "Namespace", "libertum").Object["metadata"].(map[string]any)["labels"].(map[string]any)
+			delete(labels, "pod-security.kubernetes.io/enforce")
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any

@@ -33,6 +33,9 @@ var goRules = []goRule{
 		return out, nil
 	}},
 	{[]string{SchemaRule}, (*Checker).schema},
+	// Kubernetes' own Pod Security admission on every pod, at its
+	// Namespace's level.
+	{[]string{AdmissionRule, NamespaceLevelRule}, admission},
 	{[]string{UpstreamRule}, func(_ *Checker, env *spec.Environment, _ []policy.Input) ([]policy.Finding, error) {
 		return imageFindings(env), nil
 	}},

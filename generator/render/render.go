@@ -28,6 +28,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/podsecurity"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -198,7 +199,7 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	for _, e := range p.Envs {
 		for _, st := range e.Spec.Stamps {
-			u, err := namespacesUnit(e, st)
+			u, err := namespacesUnit(e, st, units)
 			if err != nil {
 				return nil, err
 			}
@@ -365,24 +366,47 @@ func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
 }
 
 // namespacesUnit renders the Namespace objects every component of the
-// environment lives in, as a component of its own that syncs first.
-func namespacesUnit(e *spec.Environment, st spec.Stamp) (*Unit, error) {
+// environment lives in, as a component of its own that syncs first. Each
+// is labelled for Pod Security admission: enforced at the strictest level
+// every pod the stamp runs in it passes, as Kubernetes' own admission code
+// judges them (package podsecurity), audited and warned at restricted.
+func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, error) {
 	set := map[string]bool{}
 	for _, c := range e.Spec.Components {
 		set[c.Namespace] = true
 	}
+	inNamespace := map[string][]*manifest.Object{}
+	for _, u := range units {
+		if u.Env == e.Name() && u.Stamp == st.Name {
+			for _, o := range u.Objects {
+				inNamespace[o.GetNamespace()] = append(inNamespace[o.GetNamespace()], o)
+			}
+		}
+	}
+	version, err := podsecurity.Version(e.Spec.Cluster.KubernetesVersion)
+	if err != nil {
+		return nil, fmt.Errorf("render %s/%s: %w", e.Name(), st.Name, err)
+	}
 	var objs []*manifest.Object
 	for ns := range set {
+		level, _, err := podsecurity.Strictest(version, inNamespace[ns])
+		if err != nil {
+			return nil, fmt.Errorf("render %s/%s: namespace %s: %w", e.Name(), st.Name, ns, err)
+		}
 		o := &manifest.Object{Object: map[string]any{
 			"apiVersion": "v1",
 			"kind":       "Namespace",
 			"metadata": map[string]any{
 				"name": ns,
 				"labels": map[string]any{
-					intent.LabelName:        ns,
-					intent.LabelPartOf:      intent.PartOf,
-					intent.LabelEnvironment: e.Name(),
-					intent.LabelStamp:       st.Name,
+					intent.LabelName:                ns,
+					intent.LabelPartOf:              intent.PartOf,
+					intent.LabelEnvironment:         e.Name(),
+					intent.LabelStamp:               st.Name,
+					podsecurity.EnforceLabel:        level,
+					podsecurity.EnforceVersionLabel: version,
+					podsecurity.AuditLabel:          podsecurity.Levels[0],
+					podsecurity.WarnLabel:           podsecurity.Levels[0],
 				},
 			},
 		}}
