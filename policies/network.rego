@@ -84,3 +84,24 @@ deny contains lib.violation(
 	some addr in ep.addresses
 	not net.cidr_contains(data.environment.network.privateSubnet, addr)
 }
+
+# Endpoints that change or stop a program, served without authentication on
+# the port its peers reach: Prometheus' --web.enable-lifecycle (POST
+# /-/quit and /-/reload) and --web.enable-admin-api (TSDB deletion), per
+# Prometheus' own flag help. Any pod its NetworkPolicy admits (Grafana,
+# the scrape path) could stop it. Prometheus reloads its configuration and
+# rule files itself with --enable-feature=auto-reload-config.
+admin_flags := {"--web.enable-lifecycle", "--web.enable-admin-api"}
+
+deny contains lib.violation(
+	"network.admin-endpoint",
+	sprintf("container %q serves unauthenticated admin endpoints (%s) to every peer that reaches it", [c.name, flag]),
+	"remove the flag; for Prometheus, --enable-feature=auto-reload-config reloads the configuration and rule files without an endpoint",
+) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
+	some c in lib.input_all_containers
+	some arg in array.concat(object.get(c, "args", []), object.get(c, "command", []))
+	some flag in admin_flags
+	startswith(arg, flag)
+	not endswith(arg, "=false")
+}

@@ -57,3 +57,15 @@ test_default_deny_that_admits_traffic_fail if {
 	v := network.deny with input as f.db with data.environment as f.env with data.rendered as lib.index([f.db, leaky])
 	"network.default-deny" in f.rules(v)
 }
+
+test_admin_endpoint_pass if not "network.admin-endpoint" in deny_rules(f.deployment)
+
+test_admin_endpoint_fail if {
+	bad := json.patch(f.deployment, [{"op": "add", "path": "/spec/template/spec/containers/0/args", "value": ["--config.file=/etc/prometheus/prometheus.yml", "--web.enable-lifecycle"]}])
+	"network.admin-endpoint" in deny_rules(bad)
+}
+
+test_admin_endpoint_off_is_fine if {
+	off := json.patch(f.deployment, [{"op": "add", "path": "/spec/template/spec/containers/0/args", "value": ["--web.enable-admin-api=false"]}])
+	not "network.admin-endpoint" in deny_rules(off)
+}

@@ -204,6 +204,11 @@ func TestPolicyRules(t *testing.T) {
 			delete(labels, "pod-security.kubernetes.io/enforce")
 			return objs
 		}},
+		{"network.admin-endpoint", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			c := apiContainer(t, objs)
+			c["args"] = append(c["args"].([]any), "--web.enable-lifecycle")
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any
