@@ -86,3 +86,42 @@ deny contains lib.violation(
 	untrusted := [c | some c in trusted_from(cm); not from_front_door(c)]
 	count(untrusted) > 0
 }
+
+# Behind a LoadBalancer Service with externalTrafficPolicy: Local the load
+# balancer sends a node's connections to that node's controller pod only,
+# and keeps sending them until its health probe of the node fails. A pod
+# that stops at once drops them: it must drain first (a preStop hook, the
+# ingress-nginx image's /wait-shutdown, which lets nginx finish its
+# requests) within a grace period long enough for it (Kubernetes' default
+# 30 s is too short for open connections).
+min_grace := 60
+
+deny contains lib.violation(
+	"entry.graceful-shutdown",
+	sprintf("%s serves a LoadBalancer Service with externalTrafficPolicy Local (%s) but %s", [input.kind, svc.metadata.name, why]),
+	"add a preStop hook that drains (ingress-nginx: exec /wait-shutdown) and terminationGracePeriodSeconds of at least 60",
+) if {
+	input.kind in {"Deployment", "StatefulSet", "DaemonSet"}
+	some svc in lib.objects_of(input, "Service")
+	svc.spec.type == "LoadBalancer"
+	object.get(svc.spec, "externalTrafficPolicy", "Cluster") == "Local"
+	lib.namespace(svc) == lib.namespace(input)
+	lib.selects({"matchLabels": object.get(svc.spec, "selector", {"": "none"})}, object.get(input, ["spec", "template", "metadata", "labels"], {}))
+	some why in undrained(input)
+}
+
+undrained(w) := {x | x := no_prestop(w)} | {x | x := short_grace(w)}
+
+no_prestop(w) := "no container has a preStop hook to drain its connections" if {
+	not has_prestop(w)
+}
+
+has_prestop(w) if {
+	some c in lib.containers(w)
+	c.lifecycle.preStop
+}
+
+short_grace(w) := sprintf("its terminationGracePeriodSeconds is %d, under %d", [grace, min_grace]) if {
+	grace := object.get(lib.pod_spec(w), "terminationGracePeriodSeconds", 30)
+	grace < min_grace
+}

@@ -81,3 +81,24 @@ test_no_forwarded_headers_without_front_door_pass if {
 	direct := {"apiVersion": "v1", "kind": "ConfigMap", "metadata": config.metadata, "data": {"use-forwarded-headers": "false", "enable-real-ip": "false"}}
 	count(deny_rules(controller, [controller, direct], f.env)) == 0
 }
+
+local_lb := json.patch(lb, [{"op": "add", "path": "/spec/externalTrafficPolicy", "value": "Local"}])
+
+draining := json.patch(controller, [
+	{"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 300},
+	{"op": "add", "path": "/spec/template/spec/containers/0/lifecycle", "value": {"preStop": {"exec": {"command": ["/wait-shutdown"]}}}},
+])
+
+test_graceful_shutdown_pass if not "entry.graceful-shutdown" in deny_rules(draining, [local_lb, draining, config], env)
+
+test_graceful_shutdown_cluster_policy_pass if not "entry.graceful-shutdown" in deny_rules(controller, [lb, controller, config], env)
+
+test_graceful_shutdown_no_prestop_fail if {
+	bad := json.remove(draining, ["spec/template/spec/containers/0/lifecycle"])
+	"entry.graceful-shutdown" in deny_rules(bad, [local_lb, bad, config], env)
+}
+
+test_graceful_shutdown_short_grace_fail if {
+	bad := json.patch(draining, [{"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 30}])
+	"entry.graceful-shutdown" in deny_rules(bad, [local_lb, bad, config], env)
+}

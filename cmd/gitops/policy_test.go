@@ -209,6 +209,11 @@ func TestPolicyRules(t *testing.T) {
 			c["args"] = append(c["args"].([]any), "--web.enable-lifecycle")
 			return objs
 		}},
+		{"entry.graceful-shutdown", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			c := at(t, find(t, objs, "Deployment", "ingress-nginx"), "spec", "template", "spec", "containers", 0)
+			delete(c, "lifecycle")
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any
