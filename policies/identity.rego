@@ -1,6 +1,8 @@
-# Workload identity (issue 14): every pod runs as a service account of its
-# own, and pods that read Key Vault or call Azure act as the stamp's
-# workload identity.
+# Workload identity (issue 14, least privilege in issue 29): every pod runs
+# as a service account of its own, pods that read Key Vault or call Azure
+# act as their component's own workload identity in the stamp (never
+# another component's), and a component's SecretProviderClass reads only
+# its own Key Vault objects.
 package libertum.identity
 
 import data.libertum.lib
@@ -31,15 +33,59 @@ needs_identity(obj) if uses_key_vault(obj)
 
 needs_identity(obj) if calls_azure(obj)
 
+# identity is the component's own workload identity in the object's stamp.
+identity(obj) := object.get(data.environment.stamps, [lib.stamp(obj), "identities", lib.component(obj)], "")
+
 deny contains lib.violation(
 	"identity.client-id",
-	sprintf("%s's pods read Key Vault or call Azure as service account %q, which is not annotated with the stamp's client ID %s", [input.kind, service_account(input), want]),
-	"annotate the ServiceAccount with azure.workload.identity/client-id: <spec.stamps[].identityClientID>",
+	sprintf("%s's pods read Key Vault or call Azure as service account %q, which is not annotated with %s's own client ID %q", [input.kind, service_account(input), lib.component(input), identity(input)]),
+	"annotate the ServiceAccount with azure.workload.identity/client-id: <spec.stamps[].identities.<component>>",
 ) if {
 	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
 	needs_identity(input)
-	want := data.environment.stamps[lib.stamp(input)].identityClientID
-	not annotated(input, service_account(input), want)
+	not annotated(input, service_account(input), identity(input))
+}
+
+# Least privilege: no two components of a stamp act as one identity, so a
+# token stolen from one reads only what that component was granted.
+deny contains lib.stamp_violation(
+	"identity.shared",
+	sprintf("stamp %s: components %s share the workload identity %s", [lib.stamp(input), concat(", ", sort(sharing)), id]),
+	"give each component its own identity in spec.stamps[].identities",
+) if {
+	input.kind == "Namespace"
+	lib.anchor(input)
+	ids := object.get(data.environment.stamps[lib.stamp(input)], "identities", {})
+	some id in {lower(v) | some v in ids}
+	sharing := [c | some c, v in ids; lower(v) == id]
+	count(sharing) > 1
+}
+
+# A SecretProviderClass reads Key Vault as one identity, into the pods that
+# mount it: only its component's own objects, as its component's identity.
+spc_objects(spc) := [o.objectName |
+	some item in object.get(yaml.unmarshal(object.get(spc.spec.parameters, "objects", "array: []")), "array", [])
+	o := yaml.unmarshal(item)
+]
+
+deny contains lib.violation(
+	"identity.secret-scope",
+	sprintf("SecretProviderClass reads Key Vault object %q, which is not %s's (it reads %v)", [name, lib.component(input), own]),
+	"a component reads only its own Key Vault objects (spec.components.<name>.secrets and its TLS certificate); give the other component's pods the secret",
+) if {
+	input.kind == "SecretProviderClass"
+	own := object.get(data.environment.components, [lib.component(input), "keyVaultObjects"], [])
+	some name in spc_objects(input)
+	not name in own
+}
+
+deny contains lib.violation(
+	"identity.secret-scope",
+	sprintf("SecretProviderClass reads Key Vault as client ID %q, not %s's own %q", [object.get(input.spec.parameters, "clientID", ""), lib.component(input), identity(input)]),
+	"set spec.parameters.clientID to spec.stamps[].identities.<component>",
+) if {
+	input.kind == "SecretProviderClass"
+	object.get(input.spec.parameters, "clientID", "") != identity(input)
 }
 
 annotated(obj, name, want) if {

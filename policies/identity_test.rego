@@ -6,8 +6,11 @@ import data.libertum.lib
 
 client := "0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e"
 
+db_client := "7b3e9f2a-1c5d-4e8b-a6f0-2d9c4b7e1a3f"
+
 env := json.patch(f.env, [
-	{"op": "add", "path": "/stamps/one/identityClientID", "value": client},
+	{"op": "add", "path": "/stamps/one/identities", "value": {"api": client, "db": db_client}},
+	{"op": "add", "path": "/components/api/keyVaultObjects", "value": ["mongodb-uri", "api-tls"]},
 	{"op": "add", "path": "/components/api/azure", "value": ["blob"]},
 	{"op": "add", "path": "/components/mongodb/jobs", "value": {"mongodb-backup": ["blob"]}},
 ])
@@ -51,7 +54,10 @@ test_key_vault_needs_the_identity if {
 		{"op": "add", "path": "/spec/template/spec/volumes", "value": [{"name": "secrets-store", "csi": {"driver": "secrets-store.csi.k8s.io"}}]},
 	])
 	"identity.client-id" in deny_rules(kv, [kv, account("db", "data", {})])
-	not "identity.client-id" in deny_rules(kv, [kv, account("db", "data", {"azure.workload.identity/client-id": client})])
+	not "identity.client-id" in deny_rules(kv, [kv, account("db", "data", {"azure.workload.identity/client-id": db_client})])
+
+	# Another component's identity is not the db's.
+	"identity.client-id" in deny_rules(kv, [kv, account("db", "data", {"azure.workload.identity/client-id": client})])
 }
 
 test_use_label_fail if {
@@ -64,4 +70,31 @@ test_job_use_label if {
 	"identity.use-label" in deny_rules(job, [job])
 	labelled := json.patch(job, [{"op": "add", "path": "/spec/jobTemplate/spec/template/metadata", "value": {"labels": {"azure.workload.identity/use": "true"}}}])
 	not "identity.use-label" in deny_rules(labelled, [labelled])
+}
+
+spc(objects, clientID) := {
+	"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+	"metadata": {"name": "api-keyvault", "namespace": "app", "labels": f.labels("api")},
+	"spec": {"provider": "azure", "parameters": {
+		"clientID": clientID,
+		"objects": concat("", ["array:\n", concat("", [sprintf("  - |\n    objectName: %s\n    objectType: secret\n", [o]) | some o in objects])]),
+	}},
+}
+
+test_secret_scope_pass if not "identity.secret-scope" in deny_rules(spc(["mongodb-uri", "api-tls"], client), [])
+
+test_secret_scope_another_components_object_fail if {
+	"identity.secret-scope" in deny_rules(spc(["mongodb-uri", "grafana-admin-password"], client), [])
+}
+
+test_secret_scope_another_identity_fail if {
+	"identity.secret-scope" in deny_rules(spc(["mongodb-uri"], db_client), [])
+}
+
+test_shared_identity_fail if {
+	shared := json.patch(env, [{"op": "replace", "path": "/stamps/one/identities/db", "value": upper(client)}])
+	v := identity.deny with input as f.namespace with data.environment as shared with data.rendered as lib.index([f.namespace])
+	"identity.shared" in f.rules(v)
+	w := identity.deny with input as f.namespace with data.environment as env with data.rendered as lib.index([f.namespace])
+	not "identity.shared" in f.rules(w)
 }

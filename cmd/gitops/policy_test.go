@@ -214,6 +214,12 @@ func TestPolicyRules(t *testing.T) {
 			delete(c, "lifecycle")
 			return objs
 		}},
+		// api's SecretProviderClass reads Grafana's admin password too.
+		{"identity.secret-scope", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			params := at(t, find(t, objs, "SecretProviderClass", "api-keyvault"), "spec", "parameters")
+			params["objects"] = params["objects"].(string) + "  - |\n    objectName: grafana-admin-password\n    objectType: secret\n"
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any

@@ -46,7 +46,13 @@ func Generate(dir, repo string, n int) error {
 		if env == "dev" {
 			zones = "[]"
 		}
-		fmt.Fprintf(&b, envHeader, env, 20+e, zones, 20+e, 20+e, 20+e, 20+e, env)
+		// Every service reads a Key Vault secret: each has an identity of
+		// its own (distinct GUIDs, derived from the environment and index).
+		var ids strings.Builder
+		for i := range n {
+			fmt.Fprintf(&ids, "        %s: %08x-0000-4000-8000-%012x\n", Name(i), e, i)
+		}
+		fmt.Fprint(&b, strings.Replace(fmt.Sprintf(envHeader, env, 20+e, zones, 20+e, 20+e, 20+e, 20+e, env), "IDENTITIES\n", ids.String(), 1))
 		for i := range n {
 			talks := ""
 			if i > 0 {
@@ -98,8 +104,9 @@ spec:
       server: https://aks-%[1]s-weu-1.example.io:443
       domain: weu-1.%[1]s.example.io
       keyVault: kv-%[1]s-weu1
-      identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e
       capacity: {baselineRPS: 100, peakRPS: 300}
+      identities:
+IDENTITIES
   argocd:
     namespace: argocd
     targetRevision: rendered

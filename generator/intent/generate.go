@@ -410,13 +410,7 @@ func (t Target) secretProviderClassName() string { return t.Name + "-keyvault" }
 
 // secretObjects lists the Key Vault objects the component mounts: its
 // declared secrets and, for components behind an Ingress, its TLS certificate.
-func (t Target) secretObjects() []string {
-	objs := append([]string(nil), t.Component.Secrets...)
-	if t.Component.Ingress != nil {
-		objs = append(objs, t.Name+"-tls")
-	}
-	return objs
-}
+func (t Target) secretObjects() []string { return t.Component.KeyVaultObjects(t.Name) }
 
 type kvObject struct {
 	ObjectName string `json:"objectName"`
@@ -440,7 +434,7 @@ func (t Target) secretProviderClass() *SecretProviderClass {
 			Provider: "azure",
 			Parameters: map[string]string{
 				"usePodIdentity": "false",
-				"clientID":       t.Stamp.IdentityClientID,
+				"clientID":       t.Stamp.Identities[t.Name],
 				"keyvaultName":   t.Stamp.KeyVault,
 				"tenantId":       t.Env.Spec.TenantID,
 				"objects":        "array:\n" + strings.Join(items, ""),

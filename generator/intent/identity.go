@@ -32,8 +32,8 @@ func callsAzure(services []string) bool {
 	return spec.CallsWithIdentity(services)
 }
 
-// needsIdentity reports whether a workload's pods act as the stamp's
-// workload identity: they call Azure, or mount Key Vault through the CSI
+// needsIdentity reports whether a workload's pods act as the component's
+// workload identity in the stamp: they call Azure, or mount Key Vault through the CSI
 // driver (which reads it as the pod's service account).
 func (t Target) needsIdentity(w *workload) bool {
 	return callsAzure(t.azureOf(w)) || len(t.secretObjects()) > 0
@@ -60,7 +60,7 @@ func (t Target) serviceAccount(w *workload) string {
 
 // serviceAccounts returns the accounts the component's pods run as that its
 // base does not render, and annotates every account whose pods act as the
-// stamp's workload identity (generated or rendered) with its client ID.
+// component's workload identity (generated or rendered) with its client ID.
 func (t Target) serviceAccounts(objs []*manifest.Object, ws []*workload) []runtime.Object {
 	need := map[string]bool{} // account -> needs the identity
 	var order []string
@@ -75,7 +75,7 @@ func (t Target) serviceAccounts(objs []*manifest.Object, ws []*workload) []runti
 	for _, name := range order {
 		var annotations map[string]string
 		if need[name] {
-			annotations = map[string]string{WorkloadIdentityClientID: t.Stamp.IdentityClientID}
+			annotations = map[string]string{WorkloadIdentityClientID: t.Stamp.Identities[t.Name]}
 		}
 		if i := slices.IndexFunc(objs, func(o *manifest.Object) bool { return o.GetKind() == "ServiceAccount" && manifest.Name(o) == name }); i >= 0 {
 			if annotations != nil {
@@ -83,7 +83,7 @@ func (t Target) serviceAccounts(objs []*manifest.Object, ws []*workload) []runti
 				if a == nil {
 					a = map[string]string{}
 				}
-				a[WorkloadIdentityClientID] = t.Stamp.IdentityClientID
+				a[WorkloadIdentityClientID] = t.Stamp.Identities[t.Name]
 				objs[i].SetAnnotations(a)
 			}
 			continue

@@ -24,7 +24,7 @@ spec:
   externalHosts: [{name: vm, address: 10.0.8.10}]
   stamps:
     - {name: one, region: westeurope, server: https://one, domain: one.example.com, keyVault: kv-one,
-       identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, capacity: {baselineRPS: 100, peakRPS: 400}}
+       identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}, capacity: {baselineRPS: 100, peakRPS: 400}}
   argocd: {namespace: argocd, targetRevision: rendered, sync: {automated: true}}
   components:
     api:
@@ -283,7 +283,7 @@ func TestWorkloadIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := encode(t, gen)
-	if !strings.Contains(g, "kind: ServiceAccount") || !strings.Contains(g, WorkloadIdentityClientID+": "+tg.Stamp.IdentityClientID) || !strings.Contains(g, "automountServiceAccountToken: false") {
+	if !strings.Contains(g, "kind: ServiceAccount") || !strings.Contains(g, WorkloadIdentityClientID+": "+tg.Stamp.Identities["api"]) || !strings.Contains(g, "automountServiceAccountToken: false") {
 		t.Errorf("no annotated ServiceAccount for api:\n%s", g)
 	}
 

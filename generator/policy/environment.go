@@ -50,8 +50,8 @@ type Network struct {
 // Stamp is where a stamp runs.
 type Stamp struct {
 	Region string `json:"region"`
-	// IdentityClientID is the stamp's workload identity.
-	IdentityClientID string `json:"identityClientID"`
+	// Identities are the stamp's workload identities by component.
+	Identities map[string]string `json:"identities"`
 	// FailoverFrom is the stamp whose loss loads this one most behind
 	// Front Door (its autoscalers are sized for that); empty without one.
 	FailoverFrom string `json:"failoverFrom,omitempty"`
@@ -70,6 +70,9 @@ type Component struct {
 	// identity (the API server excepted); Jobs the same per job.
 	Azure []string            `json:"azure"`
 	Jobs  map[string][]string `json:"jobs"`
+	// KeyVaultObjects are the Key Vault objects its pods may read: its
+	// secrets and its TLS certificate.
+	KeyVaultObjects []string `json:"keyVaultObjects"`
 }
 
 // withIdentity keeps the Azure services that need an Azure identity.
@@ -104,7 +107,11 @@ func EnvironmentOf(e *spec.Environment) Environment {
 	}
 	for _, st := range s.Stamps {
 		_, from := e.FailoverRPS(st)
-		out.Stamps[st.Name] = Stamp{Region: st.Region, IdentityClientID: st.IdentityClientID, FailoverFrom: from}
+		ids := map[string]string{}
+		for c, id := range st.Identities {
+			ids[c] = id
+		}
+		out.Stamps[st.Name] = Stamp{Region: st.Region, Identities: ids, FailoverFrom: from}
 	}
 	for _, name := range e.ComponentNames() {
 		c := s.Components[name]
@@ -117,6 +124,7 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			External:               c.External != nil,
 			WritableRootFilesystem: c.WritableRootFilesystem,
 			Azure:                  withIdentity(c.Azure),
+			KeyVaultObjects:        append([]string{}, c.KeyVaultObjects(name)...),
 			Jobs:                   map[string][]string{},
 		}
 		for job, j := range c.Jobs {

@@ -260,6 +260,32 @@ const EntraID = "entra-id"
 // API server takes the service account's token.
 const KubeAPIServer = "kube-apiserver"
 
+// KeyVaultObjects are the Key Vault objects a component's pods read: its
+// secrets and, where it is served under a host, its TLS certificate.
+func (c Component) KeyVaultObjects(name string) []string {
+	objs := append([]string(nil), c.Secrets...)
+	if c.Ingress != nil {
+		objs = append(objs, name+"-tls")
+	}
+	return objs
+}
+
+// NeedsIdentity reports whether a component's pods act as an Azure
+// workload identity: they read Key Vault through the CSI driver, or they
+// (or its jobs) call Azure services that take an identity.
+func (e *Environment) NeedsIdentity(name string) bool {
+	c := e.Spec.Components[name]
+	if len(c.KeyVaultObjects(name)) > 0 || CallsWithIdentity(c.Azure) {
+		return true
+	}
+	for _, j := range c.Jobs {
+		if CallsWithIdentity(j.Azure) {
+			return true
+		}
+	}
+	return false
+}
+
 // CallsWithIdentity reports whether pods calling these Azure services act
 // as a workload identity (any service but the API server).
 func CallsWithIdentity(services []string) bool {
@@ -321,9 +347,12 @@ type Stamp struct {
 	Domain string `yaml:"domain"`
 	// KeyVault is the stamp's Azure Key Vault holding its secrets.
 	KeyVault string `yaml:"keyVault"`
-	// IdentityClientID is the workload identity the CSI driver reads Key Vault as.
-	IdentityClientID string   `yaml:"identityClientID"`
-	Capacity         Capacity `yaml:"capacity"`
+	// Identities are the stamp's Azure workload identities by component:
+	// one per component that reads Key Vault or calls Azure
+	// (Environment.NeedsIdentity), never shared, so a component's token
+	// reads only what its own identity is granted.
+	Identities map[string]string `yaml:"identities"`
+	Capacity   Capacity          `yaml:"capacity"`
 	// Origin is the stamp behind Front Door; required when the
 	// environment has one.
 	Origin *Origin `yaml:"origin,omitempty"`

@@ -36,7 +36,7 @@ spec:
       server: https://one.example.com
       domain: one.example.com
       keyVault: kv-one
-      identityClientID: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e
+      identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}
       capacity: {baselineRPS: 100, peakRPS: 400}
   components:
     api:
@@ -111,6 +111,10 @@ func TestParseErrors(t *testing.T) {
 		{"stamp region", "region: westeurope", "region: \"\"", []string{":26:", "region is required"}},
 		{"stamp domain", "domain: one.example.com", "domain: -bad-", []string{":28:", "domain"}},
 		{"capacity", "{baselineRPS: 100, peakRPS: 400}", "{baselineRPS: 500, peakRPS: 400}", []string{":31:", "capacity"}},
+		{"identity missing", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {}", []string{":30:", "identities.api is required"}},
+		{"identity not a guid", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: me}", []string{":30:", "identities.api \"me\": want a GUID"}},
+		{"identity of a component that needs none", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, db: 2d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "db reads no Key Vault object"}},
+		{"identity of no component", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, cache: 1d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "identities.cache: no such component"}},
 		{"component tier", "tier: public", "tier: dmz", []string{":35:", `tier "dmz"`}},
 		{"talks to unknown", "talksTo: [db]", "talksTo: [cache]", []string{":36:", `"cache"`}},
 		{"image tag", "tag: 9f2c4e1a7b3d", "tag: \"bad tag\"", []string{":39:", "malformed tag"}},
@@ -378,5 +382,17 @@ func TestHPAMaximaCoverFailover(t *testing.T) {
 		if rps != tc.rps || from != tc.from || hi != tc.max || lo != 5 {
 			t.Errorf("%s: failover %d rps from %q, HPA %d-%d; want %d from %q, 5-%d", tc.name, rps, from, lo, hi, tc.rps, tc.from, tc.max)
 		}
+	}
+}
+
+// TestIdentitiesAreNotShared: two components that read Key Vault may not
+// act as one identity, and the error names both.
+func TestIdentitiesAreNotShared(t *testing.T) {
+	in := strings.Replace(valid, "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}",
+		"identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, db: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", 1)
+	in = strings.Replace(in, "    db:\n      namespace: data\n", "    db:\n      namespace: data\n      secrets: [db-password]\n", 1)
+	_, err := Parse("environments/test.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "identities.db is api's identity too") {
+		t.Fatalf("Parse = %v, want the shared identity refused", err)
 	}
 }

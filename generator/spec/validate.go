@@ -451,9 +451,7 @@ func (v *validator) stamps() {
 		if s.KeyVault == "" {
 			v.fail(append(sp, "keyVault"), "stamp %s: keyVault is required", s.Name)
 		}
-		if !guidPattern.MatchString(s.IdentityClientID) {
-			v.fail(append(sp, "identityClientID"), "stamp %s: identityClientID %q: want a GUID", s.Name, s.IdentityClientID)
-		}
+		v.identities(sp, s)
 		c := s.Capacity
 		if c.BaselineRPS <= 0 || c.PeakRPS < c.BaselineRPS {
 			v.fail(append(sp, "capacity"), "stamp %s: capacity: want 0 < baselineRPS (%d) <= peakRPS (%d)", s.Name, c.BaselineRPS, c.PeakRPS)
@@ -566,6 +564,37 @@ func (v *validator) components() {
 			if c.Scaling != nil || c.Ingress != nil {
 				v.fail(at("external"), "component %s: an external component has no scaling or ingress in the cluster", name)
 			}
+		}
+	}
+}
+
+// identities requires one distinct workload identity per component that
+// needs one, and none for a component that does not.
+func (v *validator) identities(sp []string, s Stamp) {
+	owner := map[string]string{}
+	for _, name := range v.env.ComponentNames() {
+		id, ok := s.Identities[name]
+		switch {
+		case !v.env.NeedsIdentity(name):
+			if ok {
+				v.fail(append(sp, "identities", name), "stamp %s: identities.%s: %s reads no Key Vault object and calls no Azure service: it needs no identity", s.Name, name, name)
+			}
+			continue
+		case !ok:
+			v.fail(append(sp, "identities"), "stamp %s: identities.%s is required: %s reads Key Vault or calls Azure, as an identity of its own", s.Name, name, name)
+			continue
+		case !guidPattern.MatchString(id):
+			v.fail(append(sp, "identities", name), "stamp %s: identities.%s %q: want a GUID", s.Name, name, id)
+			continue
+		}
+		if other, shared := owner[strings.ToLower(id)]; shared {
+			v.fail(append(sp, "identities", name), "stamp %s: identities.%s is %s's identity too: each component gets its own (least privilege)", s.Name, name, other)
+		}
+		owner[strings.ToLower(id)] = name
+	}
+	for name := range s.Identities {
+		if _, ok := v.env.Spec.Components[name]; !ok {
+			v.fail(append(sp, "identities", name), "stamp %s: identities.%s: no such component", s.Name, name)
 		}
 	}
 }

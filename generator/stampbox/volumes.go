@@ -341,7 +341,7 @@ func (b *Box) env(pod *Pod, c *corev1.Container) []string {
 			"AZURE_AUTHORITY_HOST=https://"+programs.EntraIDHost+"/",
 			"AZURE_FEDERATED_TOKEN_FILE="+path.Join(azureTokenDir, azureTokenFile),
 			"AZURE_TENANT_ID="+b.plan.Env.Spec.TenantID,
-			"AZURE_CLIENT_ID="+b.plan.Stamp.IdentityClientID)
+			"AZURE_CLIENT_ID="+b.plan.Stamp.Identities[pod.Component])
 	}
 	for _, e := range c.Env {
 		v := e.Value
