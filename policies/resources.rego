@@ -95,3 +95,30 @@ deny contains lib.stamp_violation_at(
 	budget := data.environment.autoscaler.maxNodes * per_node
 	need > budget
 }
+
+# Every namespace that runs pods has a ResourceQuota (one runaway workload
+# cannot take the stamp's nodes from the others) and a LimitRange (no
+# container asks for more than a node). Whether the quota admits the
+# namespace's pods at failover is judged in Go (resources.quota-size,
+# generator/quota), from the same count the render sizes it with.
+deny contains lib.violation(
+	"resources.namespace-guards",
+	sprintf("namespace %q runs pods but has no %s", [input.metadata.name, kind]),
+	"the render adds a ResourceQuota and a LimitRange to every namespace that runs pods (the namespaces unit)",
+) if {
+	input.kind == "Namespace"
+	runs_pods(input)
+	some kind in ["ResourceQuota", "LimitRange"]
+	not guarded(input, kind)
+}
+
+runs_pods(ns) if {
+	some kind in ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"]
+	some w in lib.objects_of(ns, kind)
+	lib.namespace(w) == ns.metadata.name
+}
+
+guarded(ns, kind) if {
+	some o in lib.objects_of(ns, kind)
+	lib.namespace(o) == ns.metadata.name
+}

@@ -91,3 +91,23 @@ test_stamp_capacity_at_peak_without_a_failover if {
 	v.rule == "resources.stamp-capacity"
 	contains(v.msg, ": at peak its workloads")
 }
+
+guards(ns) := [
+	{"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": ns, "namespace": ns, "labels": f.labels(ns)}, "spec": {"hard": {"pods": "10"}}},
+	{"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": ns, "namespace": ns, "labels": f.labels(ns)}, "spec": {"limits": [{"type": "Container"}]}},
+]
+
+test_namespace_guards_pass if {
+	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index(array.concat([f.db, f.namespace], guards("data")))
+	not "resources.namespace-guards" in f.rules(v)
+}
+
+test_namespace_guards_fail if {
+	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.db, f.namespace, guards("data")[1]])
+	"resources.namespace-guards" in f.rules(v)
+}
+
+test_namespace_without_pods_needs_no_guards if {
+	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.namespace])
+	not "resources.namespace-guards" in f.rules(v)
+}

@@ -220,6 +220,14 @@ func TestPolicyRules(t *testing.T) {
 			params["objects"] = params["objects"].(string) + "  - |\n    objectName: grafana-admin-password\n    objectType: secret\n"
 			return objs
 		}},
+		// A quota sized for the api's minimum, not its HPA maximum.
+		{"resources.quota-size", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "ResourceQuota", "libertum"), "spec", "hard")["requests.cpu"] = "500m"
+			return objs
+		}},
+		{"resources.namespace-guards", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			return without(objs, "LimitRange", "libertum")
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any

@@ -36,6 +36,8 @@ var goRules = []goRule{
 	// Kubernetes' own Pod Security admission on every pod, at its
 	// Namespace's level.
 	{[]string{AdmissionRule, NamespaceLevelRule}, admission},
+	// A namespace's quota admits what its pods run at once.
+	{[]string{QuotaSizeRule}, quotaSize},
 	{[]string{UpstreamRule}, func(_ *Checker, env *spec.Environment, _ []policy.Input) ([]policy.Finding, error) {
 		return imageFindings(env), nil
 	}},

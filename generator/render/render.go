@@ -29,6 +29,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/podsecurity"
+	"github.com/libertum/platform-gitops/generator/quota"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -411,9 +412,58 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, e
 			},
 		}}
 		objs = append(objs, o)
+		guards, err := namespaceGuards(e, st, ns, inNamespace[ns])
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, guards...)
 	}
 	u := &Unit{Unit: layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.NamespacesComponent}}
 	return u, finish(u, objs)
+}
+
+// namespaceGuards are a namespace's ResourceQuota and LimitRange, both
+// named after it: the quota sized by package quota
+// for the most its pods run at once, and its LimitRange, which bounds a
+// container at one node's allocatable and gives a container that states
+// nothing (one not rendered here) small defaults. None for a namespace
+// without pods.
+func namespaceGuards(e *spec.Environment, st spec.Stamp, ns string, objs []*manifest.Object) ([]*manifest.Object, error) {
+	d, err := quota.Of(e, objs)
+	if err != nil {
+		return nil, fmt.Errorf("render %s/%s: namespace %s: quota: %w", e.Name(), st.Name, ns, err)
+	}
+	if d.Pods == 0 {
+		return nil, nil
+	}
+	labels := map[string]any{
+		intent.LabelName:        ns,
+		intent.LabelPartOf:      intent.PartOf,
+		intent.LabelEnvironment: e.Name(),
+		intent.LabelStamp:       st.Name,
+	}
+	hard := map[string]any{}
+	for name, q := range quota.Hard(d) {
+		hard[string(name)] = q.String()
+	}
+	alloc := e.Spec.Cluster.Node.Allocatable
+	return []*manifest.Object{
+		{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ResourceQuota",
+			"metadata": map[string]any{"name": ns, "namespace": ns, "labels": labels},
+			"spec":     map[string]any{"hard": hard},
+		}},
+		{Object: map[string]any{
+			"apiVersion": "v1", "kind": "LimitRange",
+			"metadata": map[string]any{"name": ns, "namespace": ns, "labels": labels},
+			"spec": map[string]any{"limits": []any{map[string]any{
+				"type":           "Container",
+				"max":            map[string]any{"cpu": alloc.CPU, "memory": alloc.Memory},
+				"defaultRequest": map[string]any{"cpu": "50m", "memory": "64Mi"},
+				"default":        map[string]any{"memory": "128Mi"},
+			}}},
+		}},
+	}, nil
 }
 
 // final is what the unit's last kustomization sets on its objects: the
