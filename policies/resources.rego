@@ -122,3 +122,39 @@ guarded(ns, kind) if {
 	some o in lib.objects_of(ns, kind)
 	lib.namespace(o) == ns.metadata.name
 }
+
+# Disk-backed emptyDirs live on the node's disk: unbounded, one pod can fill
+# it and the kubelet evicts every pod of the node; large, the scheduler must
+# know the pod needs that much (an ephemeral-storage request), or it places
+# it on a node without the room and the kubelet evicts it when it writes.
+large_scratch := 1073741824 # 1 GiB
+
+scratch_volumes(obj) := [v |
+	some v in object.get(lib.pod_spec(obj), "volumes", [])
+	v.emptyDir != null
+	object.get(v.emptyDir, "medium", "") != "Memory"
+]
+
+deny contains lib.violation(
+	"resources.ephemeral-storage",
+	sprintf("emptyDir %q has no sizeLimit: it can fill the node's disk", [v.name]),
+	"set emptyDir.sizeLimit (the kubelet evicts the pod past it, not every pod of the node)",
+) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
+	some v in scratch_volumes(input)
+	not v.emptyDir.sizeLimit
+}
+
+deny contains lib.violation(
+	"resources.ephemeral-storage",
+	sprintf("the pod's emptyDirs may hold %s but its containers request %s of ephemeral-storage", [lib_gib(need), lib_gib(have)]),
+	"request ephemeral-storage for the emptyDirs of 1Gi or more (in the base, beside the volume), so the scheduler places the pod where the disk has room",
+) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
+	need := sum([lib.quantity(v.emptyDir.sizeLimit) | some v in scratch_volumes(input); v.emptyDir.sizeLimit])
+	need >= large_scratch
+	have := sum([lib.quantity(object.get(c, ["resources", "requests", "ephemeral-storage"], 0)) | some c in lib.input_all_containers])
+	have < need
+}
+
+lib_gib(q) := sprintf("%v GiB", [round((q * 10) / 1073741824) / 10])

@@ -111,3 +111,25 @@ test_namespace_without_pods_needs_no_guards if {
 	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.namespace])
 	not "resources.namespace-guards" in f.rules(v)
 }
+
+with_scratch(obj, volume, requests) := json.patch(obj, [
+	{"op": "add", "path": "/spec/template/spec/volumes", "value": [volume]},
+	{"op": "add", "path": "/spec/template/spec/containers/0/resources/requests/ephemeral-storage", "value": requests},
+])
+
+test_ephemeral_storage_pass if {
+	ok := with_scratch(f.deployment, {"name": "work", "emptyDir": {"sizeLimit": "10Gi"}}, "10Gi")
+	not "resources.ephemeral-storage" in deny_rules(ok)
+	small := with_scratch(f.deployment, {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, "0")
+	not "resources.ephemeral-storage" in deny_rules(small)
+	memory := with_scratch(f.deployment, {"name": "shm", "emptyDir": {"medium": "Memory"}}, "0")
+	not "resources.ephemeral-storage" in deny_rules(memory)
+}
+
+test_ephemeral_storage_unbounded_fail if {
+	"resources.ephemeral-storage" in deny_rules(with_scratch(f.deployment, {"name": "cache", "emptyDir": {}}, "1Gi"))
+}
+
+test_ephemeral_storage_large_unrequested_fail if {
+	"resources.ephemeral-storage" in deny_rules(with_scratch(f.deployment, {"name": "work", "emptyDir": {"sizeLimit": "10Gi"}}, "1Gi"))
+}

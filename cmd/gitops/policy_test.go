@@ -228,6 +228,12 @@ func TestPolicyRules(t *testing.T) {
 		{"resources.namespace-guards", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			return without(objs, "LimitRange", "libertum")
 		}},
+		// The backup's 10Gi work emptyDir, with its disk no longer reserved.
+		{"resources.ephemeral-storage", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			c := at(t, find(t, objs, "CronJob", "mongodb-backup"), "spec", "jobTemplate", "spec", "template", "spec", "containers", 0, "resources", "requests")
+			delete(c, "ephemeral-storage")
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any

@@ -183,6 +183,16 @@ func (t Target) shapeMain(w *workload) error {
 	if err != nil {
 		return err
 	}
+	// CPU and memory are the spec's; what else the base asks for (the
+	// ephemeral storage its emptyDirs need) stays.
+	base := w.pod.Spec.Containers[i].Resources
+	for _, from := range []struct{ base, spec corev1.ResourceList }{{base.Requests, res.Requests}, {base.Limits, res.Limits}} {
+		for name, q := range from.base {
+			if name != corev1.ResourceCPU && name != corev1.ResourceMemory {
+				from.spec[name] = q
+			}
+		}
+	}
 	w.pod.Spec.Containers[i].Resources = res
 	return nil
 }
