@@ -125,3 +125,55 @@ short_grace(w) := sprintf("its terminationGracePeriodSeconds is %d, under %d", [
 	grace := object.get(lib.pod_spec(w), "terminationGracePeriodSeconds", 30)
 	grace < min_grace
 }
+
+# TLS (issue 29): every host an Ingress serves is in a TLS entry, and the
+# certificate that entry names — an object in the stamp's Key Vault,
+# spec.stamps[].certificates — covers it. An uncovered host is a handshake
+# failure for every client (a Front Door host included: Front Door checks
+# the origin's certificate against it).
+certificate(obj, name) := data.environment.stamps[lib.stamp(obj)].certificates[name]
+
+covers(names, host) if host in names
+
+covers(names, host) if {
+	some n in names
+	startswith(n, "*.")
+	parts := split(host, ".")
+	count(parts) > 2
+	concat(".", array.slice(parts, 1, count(parts))) == substring(n, 2, -1)
+}
+
+tls_hosts(ing) := {h | some t in object.get(ing.spec, "tls", []); some h in object.get(t, "hosts", [])}
+
+deny contains lib.violation(
+	"entry.certificate-hosts",
+	sprintf("Ingress serves %q without TLS: no tls entry names it", [rule.host]),
+	"list the host under spec.tls[].hosts with the certificate that covers it (the generator does for the stamp and Front Door hosts)",
+) if {
+	input.kind == "Ingress"
+	some rule in object.get(input.spec, "rules", [])
+	rule.host
+	not rule.host in tls_hosts(input)
+}
+
+deny contains lib.violation(
+	"entry.certificate-hosts",
+	sprintf("tls entry names certificate %q, which the stamp's Key Vault does not hold (spec.stamps[].certificates)", [t.secretName]),
+	"add the certificate, with the names it covers, to spec.stamps[].certificates",
+) if {
+	input.kind == "Ingress"
+	some t in object.get(input.spec, "tls", [])
+	not certificate(input, t.secretName)
+}
+
+deny contains lib.violation(
+	"entry.certificate-hosts",
+	sprintf("certificate %q does not cover host %q (it covers %v)", [t.secretName, host, names]),
+	"issue the certificate for the host in Key Vault and list it in spec.stamps[].certificates, or serve the host under a certificate that covers it",
+) if {
+	input.kind == "Ingress"
+	some t in object.get(input.spec, "tls", [])
+	names := certificate(input, t.secretName)
+	some host in object.get(t, "hosts", [])
+	not covers(names, host)
+}

@@ -102,3 +102,37 @@ test_graceful_shutdown_short_grace_fail if {
 	bad := json.patch(draining, [{"op": "replace", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 30}])
 	"entry.graceful-shutdown" in deny_rules(bad, [local_lb, bad, config], env)
 }
+
+ingress(hosts, tls_hosts) := {
+	"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+	"metadata": {"name": "web", "namespace": "app", "labels": f.labels("web")},
+	"spec": {
+		"rules": [{"host": h} | some h in hosts],
+		"tls": [{"secretName": "web-tls", "hosts": tls_hosts}],
+	},
+}
+
+cert_env := json.patch(env, [{"op": "add", "path": "/stamps/one/certificates", "value": {"web-tls": ["app.one.example.com", "*.example.com"]}}])
+
+cert_rules(obj) := r if {
+	r := f.rules(entry.deny) with input as obj with data.environment as cert_env with data.rendered as lib.index([obj])
+}
+
+test_certificate_hosts_pass if {
+	not "entry.certificate-hosts" in cert_rules(ingress(["app.one.example.com", "app.example.com"], ["app.one.example.com", "app.example.com"]))
+}
+
+test_certificate_hosts_uncovered_fail if {
+	# The wildcard covers one label: not a.b.example.com.
+	"entry.certificate-hosts" in cert_rules(ingress(["app.two.example.com"], ["app.two.example.com"]))
+	"entry.certificate-hosts" in cert_rules(ingress(["a.b.example.com"], ["a.b.example.com"]))
+}
+
+test_certificate_hosts_without_tls_fail if {
+	"entry.certificate-hosts" in cert_rules(ingress(["app.one.example.com", "app.example.com"], ["app.one.example.com"]))
+}
+
+test_certificate_hosts_unknown_certificate_fail if {
+	other := json.patch(ingress(["app.example.com"], ["app.example.com"]), [{"op": "replace", "path": "/spec/tls/0/secretName", "value": "api-tls"}])
+	"entry.certificate-hosts" in cert_rules(other)
+}

@@ -234,6 +234,15 @@ func TestPolicyRules(t *testing.T) {
 			delete(c, "ephemeral-storage")
 			return objs
 		}},
+		// A host served under api's certificate, which does not cover it.
+		{"entry.certificate-hosts", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			ing := find(t, objs, "Ingress", "api")
+			spec := at(t, ing, "spec")
+			spec["rules"] = append(spec["rules"].([]any), map[string]any{"host": "admin.libertum.io"})
+			tls := at(t, ing, "spec", "tls", 0)
+			tls["hosts"] = append(tls["hosts"].([]any), "admin.libertum.io")
+			return objs
+		}},
 		{"zones.node-spread", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			pod := apiPod(t, objs)
 			var kept []any

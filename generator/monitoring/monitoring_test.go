@@ -81,6 +81,7 @@ func TestRulesFollowWhatTheComponentRuns(t *testing.T) {
 		pdb        = `{apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: api-pdb}}`
 		hpa        = `{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: api}}`
 		cronJob    = `{apiVersion: batch/v1, kind: CronJob, metadata: {name: api-backup}}`
+		ingress    = `{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: api}, spec: {tls: [{secretName: api-tls, hosts: [api.one.example.com, api.example.com]}]}}`
 	)
 	e := env(t, "prod")
 	for _, tc := range []struct {
@@ -119,6 +120,9 @@ func TestRulesFollowWhatTheComponentRuns(t *testing.T) {
 		}},
 		{"a CronJob", []string{cronJob}, map[string]string{
 			"BackupMissing": `cronjob="api-backup"`,
+		}},
+		{"an Ingress with TLS", []string{ingress}, map[string]string{
+			"CertificateExpiring": `nginx_ingress_controller_ssl_expire_time_seconds{host=~"api\\.example\\.com|api\\.one\\.example\\.com"} - time() < 2592000`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,14 @@ const (
 	DependencyUpMetric = "libertum_dependency_up"
 )
 
+// CertificateWarning is how long before a served certificate expires its
+// alert fires: Key Vault renews at 80% of a one-year certificate's life (some
+// 73 days before), so 30 days left means the renewal did not happen.
+const (
+	CertificateWarning     = 30 * 24 * time.Hour
+	CertificateWarningText = "30 days"
+)
+
 // HealthServiceName is the component whose verdict decides whether a stamp
 // stays in Front Door's rotation (seed 001).
 const HealthServiceName = "healthservice"
@@ -170,6 +178,15 @@ func (b *builder) component(name string, c spec.Component, runs Runs) {
 			fmt.Sprintf(`kubelet_volume_stats_used_bytes{%[1]s} / kubelet_volume_stats_capacity_bytes{%[1]s} > %g`, vol, b.a.VolumeUsage), "10m",
 			fmt.Sprintf("a volume of %s is filling up", name),
 			fmt.Sprintf("{{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full (threshold %g).", b.a.VolumeUsage))
+	}
+	if len(run.TLSHosts) > 0 {
+		// The ingress controller exports each served certificate's expiry
+		// (ingress-nginx's nginx_ingress_controller_ssl_expire_time_seconds,
+		// labelled by host); Key Vault renews them well before this.
+		b.add("CertificateExpiring", name, Warning,
+			fmt.Sprintf(`nginx_ingress_controller_ssl_expire_time_seconds{%s} - time() < %d`, matcher("host", run.TLSHosts), int(CertificateWarning.Seconds())), "1h",
+			fmt.Sprintf("a TLS certificate of %s expires within %s", name, CertificateWarningText),
+			fmt.Sprintf("The certificate for {{ $labels.host }} ({{ $labels.secret_name }}) expires in {{ $value | humanizeDuration }}: Key Vault has not renewed it, or the CSI driver has not synced the renewal (docs/certificates.md)."))
 	}
 	if name == HealthServiceName && len(run.Apps) > 0 {
 		b.add("StampUnhealthy", name, Critical,

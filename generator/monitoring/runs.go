@@ -35,6 +35,8 @@ type Running struct {
 	// Claims are the names its PersistentVolumeClaims match, as regular
 	// expressions: a StatefulSet's claim templates give CLAIM-SET-ORDINAL.
 	Claims []string
+	// TLSHosts are the hosts its Ingresses serve over TLS.
+	TLSHosts []string
 }
 
 // Workload is one long-running workload.
@@ -74,9 +76,15 @@ func (r Runs) Add(component string, objs []*manifest.Object) {
 			run.CronJobs = append(run.CronJobs, name)
 		case "PersistentVolumeClaim":
 			run.Claims = append(run.Claims, quote(name))
+		case "Ingress":
+			tls, _, _ := unstructured.NestedSlice(o.Object, "spec", "tls")
+			for _, t := range tls {
+				hosts, _, _ := unstructured.NestedStringSlice(asMap(t), "hosts")
+				run.TLSHosts = append(run.TLSHosts, hosts...)
+			}
 		}
 	}
-	if len(run.Workloads)+len(run.CronJobs)+len(run.Claims) > 0 {
+	if len(run.Workloads)+len(run.CronJobs)+len(run.Claims)+len(run.TLSHosts) > 0 {
 		r[component] = run
 	}
 }

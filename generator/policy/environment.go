@@ -52,6 +52,9 @@ type Stamp struct {
 	Region string `json:"region"`
 	// Identities are the stamp's workload identities by component.
 	Identities map[string]string `json:"identities"`
+	// Certificates are the DNS names each TLS certificate of the stamp's
+	// Key Vault covers.
+	Certificates map[string][]string `json:"certificates"`
 	// FailoverFrom is the stamp whose loss loads this one most behind
 	// Front Door (its autoscalers are sized for that); empty without one.
 	FailoverFrom string `json:"failoverFrom,omitempty"`
@@ -111,7 +114,11 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		for c, id := range st.Identities {
 			ids[c] = id
 		}
-		out.Stamps[st.Name] = Stamp{Region: st.Region, Identities: ids, FailoverFrom: from}
+		certs := map[string][]string{}
+		for c, names := range st.Certificates {
+			certs[c] = append([]string{}, names...)
+		}
+		out.Stamps[st.Name] = Stamp{Region: st.Region, Identities: ids, Certificates: certs, FailoverFrom: from}
 	}
 	for _, name := range e.ComponentNames() {
 		c := s.Components[name]

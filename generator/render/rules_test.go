@@ -49,6 +49,14 @@ func exportedBy(u []*Unit) exported {
 				}
 			case "HorizontalPodAutoscaler", "PodDisruptionBudget", "CronJob", "PersistentVolumeClaim":
 				out.add(ns, strings.ToLower(kind), name)
+			case "Ingress":
+				tls, _, _ := unstructured.NestedSlice(o.Object, "spec", "tls")
+				for _, t := range tls {
+					hosts, _, _ := unstructured.NestedStringSlice(t.(map[string]any), "hosts")
+					for _, h := range hosts {
+						out.add("", "host", h) // the controller's series carry no namespace matcher here
+					}
+				}
 			}
 		}
 	}
@@ -116,7 +124,7 @@ func unmatched(t *testing.T, have exported, expr string) []string {
 		switch label {
 		case "namespace", "dependency", "severity", "container":
 			continue
-		case "deployment", "statefulset", "daemonset", "horizontalpodautoscaler", "poddisruptionbudget", "cronjob", "persistentvolumeclaim", "pod", "app":
+		case "deployment", "statefulset", "daemonset", "horizontalpodautoscaler", "poddisruptionbudget", "cronjob", "persistentvolumeclaim", "pod", "app", "host":
 		default:
 			out = append(out, "a matcher on "+label+", which the test does not know")
 			continue

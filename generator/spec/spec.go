@@ -352,7 +352,12 @@ type Stamp struct {
 	// (Environment.NeedsIdentity), never shared, so a component's token
 	// reads only what its own identity is granted.
 	Identities map[string]string `yaml:"identities"`
-	Capacity   Capacity          `yaml:"capacity"`
+	// Certificates are the TLS certificates in the stamp's Key Vault, by
+	// object name (<component>-tls for a component served under a host),
+	// with the DNS names each covers (its subject alternative names; "*."
+	// covers one label). Key Vault issues and renews them: docs/certificates.md.
+	Certificates map[string][]string `yaml:"certificates,omitempty"`
+	Capacity     Capacity            `yaml:"capacity"`
 	// Origin is the stamp behind Front Door; required when the
 	// environment has one.
 	Origin *Origin `yaml:"origin,omitempty"`

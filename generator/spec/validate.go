@@ -452,6 +452,13 @@ func (v *validator) stamps() {
 			v.fail(append(sp, "keyVault"), "stamp %s: keyVault is required", s.Name)
 		}
 		v.identities(sp, s)
+		for obj, names := range s.Certificates {
+			for i, n := range names {
+				if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(n, "*.")); len(errs) > 0 {
+					v.fail(append(sp, "certificates", obj, strconv.Itoa(i)), "stamp %s: certificates.%s: %q is not a DNS name (%s)", s.Name, obj, n, errs[0])
+				}
+			}
+		}
 		c := s.Capacity
 		if c.BaselineRPS <= 0 || c.PeakRPS < c.BaselineRPS {
 			v.fail(append(sp, "capacity"), "stamp %s: capacity: want 0 < baselineRPS (%d) <= peakRPS (%d)", s.Name, c.BaselineRPS, c.PeakRPS)
