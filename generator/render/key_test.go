@@ -2,19 +2,19 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
@@ -92,7 +92,9 @@ type unitRender struct {
 }
 
 // renderUnits writes e as root's only environment, plans it with keys and
-// renders it without a cache.
+// renders each unit as its cache entry holds it: the unit alone, before the
+// stamp's derived content (the alert rules stampRules fills in on every run
+// from all of the stamp's units, never from the cache).
 func renderUnits(root, file string, e *spec.Environment) (map[string]unitRender, error) {
 	b, err := yaml.Marshal(e)
 	if err != nil {
@@ -108,20 +110,20 @@ func renderUnits(root, file string, e *spec.Environment) (map[string]unitRender,
 	if err != nil {
 		return nil, err
 	}
-	res, err := Run(context.Background(), p, Options{})
-	if err != nil {
+	units := make([]*Unit, len(p.Units))
+	repo := newSources(p)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, pu := range p.Units {
+		units[i] = &Unit{Unit: pu.Unit}
+		g.Go(func() error { return renderUnit(repo, pu, units[i]) })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	keys := map[layout.Unit]cache.Key{}
-	for _, u := range p.Units {
-		keys[u.Unit] = u.Key
-	}
 	out := map[string]unitRender{}
-	for _, u := range res.Units {
-		key, ok := keys[u.Unit]
-		if !ok {
-			continue // derived from the whole environment: never cached
-		}
+	for i, u := range units {
+		key := p.Units[i].Key
 		var buf bytes.Buffer
 		for _, f := range u.Files {
 			buf.WriteString(f.Path + "\n")
