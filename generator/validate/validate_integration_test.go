@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
@@ -19,6 +21,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "\n*** %s is not set: the API server integration tests are SKIPPED.\n*** Run `make e2e`, which starts etcd and kube-apiserver and runs them (CI does).\n\n", kubeconfigEnv)
 	}
 	os.Exit(m.Run())
+}
+
+// apiserver is the API server make e2e started; the test is skipped,
+// loudly, without one.
+func apiserver(t *testing.T) *rest.Config {
+	t.Helper()
+	kubeconfig := os.Getenv(kubeconfigEnv)
+	if kubeconfig == "" {
+		t.Skipf("SKIPPED LOUDLY: %s is not set; run make e2e to provide a kube-apiserver", kubeconfigEnv)
+	}
+	cfg, err := Config(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func deployment(t *testing.T, name, spec string) *manifest.Object {
@@ -53,14 +70,7 @@ const goodSpec = `  replicas: 2
 // type and a selector that does not match its template, each reported with
 // its file; a well-formed object passes.
 func TestIntegrationRejects(t *testing.T) {
-	kubeconfig := os.Getenv(kubeconfigEnv)
-	if kubeconfig == "" {
-		t.Skipf("SKIPPED LOUDLY: %s is not set; run make e2e to provide a kube-apiserver", kubeconfigEnv)
-	}
-	cfg, err := Config(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := apiserver(t)
 	inputs := []Input{
 		{File: "rendered/e2e/good.yaml", Object: deployment(t, "good", goodSpec)},
 		{File: "rendered/e2e/unknown-field.yaml", Object: deployment(t, "unknown-field", strings.Replace(goodSpec, "  replicas: 2\n", "  replicas: 2\n  replica: 3\n", 1))},
@@ -98,14 +108,7 @@ func TestIntegrationRejects(t *testing.T) {
 // AppProject whose sourceRepos is not a list, and serves a well-formed
 // Application.
 func TestIntegrationArgoCDSchemas(t *testing.T) {
-	kubeconfig := os.Getenv(kubeconfigEnv)
-	if kubeconfig == "" {
-		t.Skipf("SKIPPED LOUDLY: %s is not set; run make e2e to provide a kube-apiserver", kubeconfigEnv)
-	}
-	cfg, err := Config(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := apiserver(t)
 	files := map[string][]byte{}
 	for _, name := range []string{"applications.argoproj.io.yaml", "appprojects.argoproj.io.yaml"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "crds", name))
