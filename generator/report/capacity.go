@@ -58,7 +58,7 @@ func capacitySection(r *action.Review) []piece {
 	}
 	var ps []piece
 	ps = append(ps, piece{text: "### 📊 Capacity headroom of the stamps\n\n" +
-		"Requests at peak (autoscalers at their maximum) and at failover (the stamp takes the traffic of the neighbour whose loss loads it most, by Front Door's weights), against the node budget (autoscaler maximum × allocatable).\n\n"})
+		"Requests at the stamp's own peak, and at failover (the stamp takes the traffic of the neighbour whose loss loads it most, by Front Door's weights: the autoscalers' maxima are sized for it), against the node budget (autoscaler maximum × allocatable).\n\n"})
 	header := "| stamp | CPU at peak | CPU at failover | memory at peak | memory at failover | node budget |\n|---|---:|---:|---:|---:|---:|\n"
 	for _, c := range rows {
 		a, b := c.After, c.Before
