@@ -177,10 +177,10 @@ func project(e *spec.Environment, clusterKinds []metav1.GroupKind) *argov1.AppPr
 			SourceRepos:              []string{e.Spec.RepoURL},
 			Destinations:             dests,
 			ClusterResourceWhitelist: kinds,
-			NamespaceResourceBlacklist: []metav1.GroupKind{
-				{Group: "", Kind: "ResourceQuota"},
-				{Group: "", Kind: "LimitRange"},
-			},
+			// ResourceQuota and LimitRange are permitted: the namespaces
+			// Application syncs the ones the render sizes (package quota),
+			// and resources.quota-size judges any quota against the pods
+			// of its namespace.
 		},
 	}
 }
