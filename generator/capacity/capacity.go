@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/quota"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
@@ -134,23 +135,12 @@ func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Objec
 	return out, nil
 }
 
-// podRequest is what the scheduler reserves for one pod: the sum over its
-// containers, or its largest init container if that is more.
+// podRequest is what the scheduler reserves for one pod (quota.Effective).
 func podRequest(pod *corev1.PodSpec) Amount {
-	var sum, init Amount
-	for _, c := range pod.Containers {
-		sum = sum.add(requestOf(c), 1)
+	return Amount{
+		CPU:    quota.Effective(pod, corev1.ResourceRequestsCPU),
+		Memory: quota.Effective(pod, corev1.ResourceRequestsMemory) / gib,
 	}
-	for _, c := range pod.InitContainers {
-		a := requestOf(c)
-		init = Amount{CPU: math.Max(init.CPU, a.CPU), Memory: math.Max(init.Memory, a.Memory)}
-	}
-	return Amount{CPU: math.Max(sum.CPU, init.CPU), Memory: math.Max(sum.Memory, init.Memory)}
-}
-
-func requestOf(c corev1.Container) Amount {
-	cpu, mem := c.Resources.Requests[corev1.ResourceCPU], c.Resources.Requests[corev1.ResourceMemory]
-	return Amount{CPU: cpu.AsApproximateFloat64(), Memory: mem.AsApproximateFloat64() / gib}
 }
 
 // count reads a replica count, 1 where the field is left out (the API

@@ -62,8 +62,8 @@ func Of(env *spec.Environment, objs []*manifest.Object) (Demand, error) {
 		if err != nil {
 			return Demand{}, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
 		}
-		cpu, mem := effective(&pod.Spec, corev1.ResourceRequestsCPU), effective(&pod.Spec, corev1.ResourceRequestsMemory)
-		limit := effective(&pod.Spec, corev1.ResourceLimitsMemory)
+		cpu, mem := Effective(&pod.Spec, corev1.ResourceRequestsCPU), Effective(&pod.Spec, corev1.ResourceRequestsMemory)
+		limit := Effective(&pod.Spec, corev1.ResourceLimitsMemory)
 		d.Pods += int64(n)
 		d.RequestsCPU += n * cpu
 		d.RequestsMemory += n * mem
@@ -140,9 +140,10 @@ func replicas(set *int32, hpa int32) float64 {
 	return 1
 }
 
-// effective is a pod's request or limit of one resource as quota counts it:
-// the sum over its containers, or its largest init container if more.
-func effective(pod *corev1.PodSpec, name corev1.ResourceName) float64 {
+// Effective is a pod's request or limit of one resource (requests.cpu,
+// requests.memory, limits.memory) as the scheduler and quota count it: the
+// sum over its containers, or its largest init container if more.
+func Effective(pod *corev1.PodSpec, name corev1.ResourceName) float64 {
 	get := func(c corev1.Container) float64 {
 		var q resource.Quantity
 		switch name {
