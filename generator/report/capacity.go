@@ -28,13 +28,13 @@ func percent(need, budget float64) int {
 }
 
 // figure writes an amount against its budget, with what it was before
-// when the change moves it.
-func figure(after, before *float64, budget float64, unit string) string {
-	s := fmt.Sprintf("%.1f %s (%d%%)", *after, unit, percent(*after, budget))
-	if before != nil && fmt.Sprintf("%.1f", *before) != fmt.Sprintf("%.1f", *after) {
-		s = fmt.Sprintf("%.1f → %s", *before, s)
+// (when there was a before) if the change moves it.
+func figure(after float64, before []float64, budget float64, unit string) string {
+	s := fmt.Sprintf("%.1f %s (%d%%)", after, unit, percent(after, budget))
+	if len(before) == 1 && fmt.Sprintf("%.1f", before[0]) != fmt.Sprintf("%.1f", after) {
+		s = fmt.Sprintf("%.1f → %s", before[0], s)
 	}
-	if percent(*after, budget) > 100 {
+	if percent(after, budget) > 100 {
 		s = "**" + s + "** ⚠️"
 	}
 	return s
@@ -61,33 +61,25 @@ func capacitySection(r *action.Review) []piece {
 		"Requests at the stamp's own peak, and at failover (the stamp takes the traffic of the neighbour whose loss loads it most, by Front Door's weights: the autoscalers' maxima are sized for it), against the node budget (autoscaler maximum × allocatable).\n\n"})
 	header := "| stamp | CPU at peak | CPU at failover | memory at peak | memory at failover | node budget |\n|---|---:|---:|---:|---:|---:|\n"
 	for _, c := range rows {
-		a, b := c.After, c.Before
-		var bp, bf *capacity.Amount
-		if b != nil {
-			bp, bf = &b.Peak, &b.Failover
-		}
-		field := func(x *capacity.Amount, cpu bool) *float64 {
-			if x == nil {
+		a := c.After
+		// was gives one figure of the stamp before the change, none for a
+		// stamp the change adds.
+		was := func(get func(capacity.Stamp) float64) []float64 {
+			if c.Before == nil {
 				return nil
 			}
-			if cpu {
-				return &x.CPU
-			}
-			return &x.Memory
-		}
-		failover := "–"
-		if a.FailoverFrom != "" {
-			failover = fmt.Sprintf(" (without %s, ×%.2g)", a.FailoverFrom, a.Factor)
+			return []float64{get(*c.Before)}
 		}
 		cpuF, memF := "no other stamp", "no other stamp"
 		if a.FailoverFrom != "" {
-			cpuF = figure(&a.Failover.CPU, field(bf, true), a.Budget.CPU, "cores") + failover
-			memF = figure(&a.Failover.Memory, field(bf, false), a.Budget.Memory, "GiB")
+			cpuF = figure(a.Failover.CPU, was(func(s capacity.Stamp) float64 { return s.Failover.CPU }), a.Budget.CPU, "cores") +
+				fmt.Sprintf(" (without %s, ×%.2g)", a.FailoverFrom, a.Factor)
+			memF = figure(a.Failover.Memory, was(func(s capacity.Stamp) float64 { return s.Failover.Memory }), a.Budget.Memory, "GiB")
 		}
 		ps = append(ps, piece{table: header, text: fmt.Sprintf("| %s/%s | %s | %s | %s | %s | %.1f cores, %.1f GiB |\n",
 			a.Env, a.Stamp,
-			figure(&a.Peak.CPU, field(bp, true), a.Budget.CPU, "cores"), cpuF,
-			figure(&a.Peak.Memory, field(bp, false), a.Budget.Memory, "GiB"), memF,
+			figure(a.Peak.CPU, was(func(s capacity.Stamp) float64 { return s.Peak.CPU }), a.Budget.CPU, "cores"), cpuF,
+			figure(a.Peak.Memory, was(func(s capacity.Stamp) float64 { return s.Peak.Memory }), a.Budget.Memory, "GiB"), memF,
 			a.Budget.CPU, a.Budget.Memory)})
 	}
 	ps = append(ps, piece{text: "\n"})
