@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/podsecurity"
@@ -43,7 +44,7 @@ func admission(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]poli
 					return nil, fmt.Errorf("%s: %w", in.File, err)
 				}
 				out = append(out, finding(in, NamespaceLevelRule, policy.Warn,
-					fmt.Sprintf("Pod Security admission enforces %s here, not restricted: %s", level, podsecurity.Describe(held[podsecurity.Levels[0]])),
+					fmt.Sprintf("Pod Security admission enforces %s here, not restricted: %s", level, strings.Join(held[podsecurity.Levels[0]], "; ")),
 					"run these pods as non-root without host paths or added capabilities, or accept the level with an exception"))
 			}
 			continue

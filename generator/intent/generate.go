@@ -410,7 +410,6 @@ func (t Target) secretProviderClassName() string { return t.Name + "-keyvault" }
 
 // secretObjects lists the Key Vault objects the component mounts: its
 // declared secrets and, for components behind an Ingress, its TLS certificate.
-func (t Target) secretObjects() []string { return t.Component.KeyVaultObjects(t.Name) }
 
 type kvObject struct {
 	ObjectName string `json:"objectName"`
@@ -418,7 +417,7 @@ type kvObject struct {
 }
 
 func (t Target) secretProviderClass() *SecretProviderClass {
-	names := t.secretObjects()
+	names := t.Component.KeyVaultObjects(t.Name)
 	if len(names) == 0 {
 		return nil
 	}

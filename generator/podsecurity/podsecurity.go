@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,6 +113,3 @@ func Strictest(version string, objs []*manifest.Object) (string, map[string][]st
 	// Privileged admits everything: unreachable.
 	return string(api.LevelPrivileged), held, nil
 }
-
-// Describe lists what holds a namespace below a level, for messages.
-func Describe(held []string) string { return strings.Join(held, "; ") }

@@ -45,7 +45,7 @@ func TestStrictestIsWhatAdmissionLetsIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if level != tc.want || !strings.Contains(Describe(held["restricted"]), tc.held) {
+		if level != tc.want || !strings.Contains(strings.Join(held["restricted"], "; "), tc.held) {
 			t.Errorf("%s: %s (held at restricted by %v), want %s held by %q", tc.name, level, held["restricted"], tc.want, tc.held)
 		}
 	}
