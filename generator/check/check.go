@@ -22,6 +22,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/origin"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/schema"
@@ -103,11 +104,15 @@ type Checker struct {
 	exceptionsOnce sync.Once
 	exceptions     *policy.Exceptions
 	exceptionsErr  error
+
+	// origins reads the repo's sources once for every environment's
+	// findings (Finding.Origin).
+	origins *origin.Finder
 }
 
 // New returns a Checker for the workspace.
 func New(ws *workspace.Workspace, o Options) *Checker {
-	return &Checker{ws: ws, o: o}
+	return &Checker{ws: ws, o: o, origins: origin.New(ws.Root)}
 }
 
 func (c *Checker) load() error {
@@ -145,7 +150,7 @@ func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Find
 			var err error
 			found[i], err = c.checkEnv(gctx, env, res)
 			if err == nil {
-				locate(c.ws.Root, env, found[i])
+				locate(c.origins, env, found[i])
 			}
 			return err
 		})

@@ -77,8 +77,7 @@ var containerRE = regexp.MustCompile(`container "([^"]+)"`)
 // environment file for what the generator takes from it, the base's
 // manifest or the chart's values. Lines are looked up after the findings
 // cache (they move without the render changing).
-func locate(root string, env *spec.Environment, fs []policy.Finding) {
-	f := origin.New(root)
+func locate(f *origin.Finder, env *spec.Environment, fs []policy.Finding) {
 	for i := range fs {
 		fs[i].Origin = originOf(f, env, fs[i])
 	}
