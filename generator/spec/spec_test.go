@@ -114,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		{"identity missing", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {}", []string{":30:", "identities.api is required"}},
 		{"identity not a guid", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: me}", []string{":30:", "identities.api \"me\": want a GUID"}},
 		{"identity of a component that needs none", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, db: 2d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "db reads no Key Vault object"}},
+		{"certificate name", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}\n      certificates: {api-tls: [api.one.example.com, \"not a host\"]}", []string{":31:", "certificates.api-tls: \"not a host\" is not a DNS name"}},
 		{"identity of no component", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, cache: 1d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "identities.cache: no such component"}},
 		{"component tier", "tier: public", "tier: dmz", []string{":35:", `tier "dmz"`}},
 		{"talks to unknown", "talksTo: [db]", "talksTo: [cache]", []string{":36:", `"cache"`}},
