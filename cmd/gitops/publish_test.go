@@ -27,6 +27,25 @@ func TestPublishCommand(t *testing.T) {
 	}
 }
 
+// TestPublishProposedCommand: --proposed reaches the target: every stamp
+// gets its -next branch, no stamp branch moves, and the report says so.
+func TestPublishProposedCommand(t *testing.T) {
+	work, remote := gittest.Platform(t)
+	code, stdout, stderr := gitops(t, "publish", "--root", work, "--proposed")
+	if code != exitOK || !strings.Contains(stdout, "no stamp moved") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	branches := gittest.Git(t, remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/")
+	for _, b := range strings.Split(branches, "\n") {
+		if strings.HasPrefix(b, "rendered-") && !strings.HasSuffix(b, "-next") {
+			t.Errorf("stamp branch %s moved on a proposed publish:\n%s", b, branches)
+		}
+	}
+	if !strings.Contains(branches, "rendered-dev-weu-1-next") || !strings.Contains(stdout, "proposed on rendered-dev-weu-1-next") {
+		t.Errorf("no proposed branch for dev/weu-1:\n%s\n%s", branches, stdout)
+	}
+}
+
 func TestPublishCommandRefuses(t *testing.T) {
 	work, _ := gittest.Platform(t)
 	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("draft\n"), 0o644); err != nil {
