@@ -99,6 +99,22 @@ func TestDiffCommand(t *testing.T) {
 	}
 }
 
+// diffComment runs gitops diff of work against base for one environment
+// as the PR comment (markdown) and requires every wanted piece in it.
+func diffComment(t *testing.T, work, base, env string, want ...string) string {
+	t.Helper()
+	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--env", env, "--format", "markdown")
+	if code == exitError {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("the comment lacks %q:\n%s", w, stdout)
+		}
+	}
+	return stdout
+}
+
 // TestDiffShowsLinesOfMultilineValues: an alert threshold and one line of
 // an nginx snippet change inside long configuration strings; the comment
 // shows each as a line diff (not a cut prefix) and the JSON keeps the
@@ -108,20 +124,12 @@ func TestDiffShowsLinesOfMultilineValues(t *testing.T) {
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
 	gittest.Edit(t, work, "environments/staging.yaml", "    restartsPer15m: 3\n", "    restartsPer15m: 5\n")
 	gittest.Edit(t, work, "base/ingress-nginx/templates/configmap.yaml", "      return 403;\n", "      return 421;\n")
-	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--env", "staging", "--format", "markdown")
-	if code == exitError {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	for _, want := range []string{
+	stdout := diffComment(t, work, base, "staging",
 		"```diff",
 		"    -      pod=~\"api-.*\"}[15m]) >= 3\n",
 		"    +      pod=~\"api-.*\"}[15m]) >= 5\n",
 		"    -  return 403;\n    +  return 421;\n",
-	} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("the comment lacks %q:\n%s", want, stdout)
-		}
-	}
+	)
 	if strings.Contains(stdout, "...` → `") {
 		t.Errorf("a multi-line value is still cut to a prefix:\n%s", stdout)
 	}
@@ -140,11 +148,7 @@ func TestDiffShowsCapacityHeadroom(t *testing.T) {
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
 	gittest.Edit(t, work, "environments/prod.yaml", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n",
 		"      capacity: {baselineRPS: 100, peakRPS: 800}\n      origin: {probePath: /health/stamp, weight: 50}\n")
-	code, stdout, stderr := gitops(t, "diff", "--root", work, "--base", base, "--env", "prod", "--format", "markdown")
-	if code == exitError {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	for _, want := range []string{
+	stdout := diffComment(t, work, base, "prod",
 		"### 📊 Capacity headroom of the stamps",
 		"| stamp | CPU at peak | CPU at failover | memory at peak | memory at failover | node budget |",
 		// weu-1 now peaks at 800 rps, neu-1 at 400: without neu-1, weu-1
@@ -153,11 +157,7 @@ func TestDiffShowsCapacityHeadroom(t *testing.T) {
 		"(without weu-1, ×3)",
 		"```mermaid\nxychart-beta\n",
 		`x-axis ["weu-1 CPU peak", "weu-1 CPU failover", "weu-1 mem peak", "weu-1 mem failover", "neu-1 CPU peak"`,
-	} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("the comment lacks %q:\n%s", want, stdout)
-		}
-	}
+	)
 	// The edited stamp's peak moved, shown as before → after.
 	if !regexp.MustCompile(`\| prod/weu-1 \| [0-9.]+ → [0-9.]+ cores`).MatchString(stdout) {
 		t.Errorf("prod/weu-1's CPU at peak does not show its change:\n%s", stdout)
