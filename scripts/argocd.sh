@@ -9,6 +9,8 @@
 # waits for every Application to sync. The test stops its servers by pid;
 # this script stops any it left (a killed test), on failure or interrupt.
 set -euo pipefail
+# shellcheck source=scripts/tool-go.sh
+source scripts/tool-go.sh
 cd "$(dirname "$0")/.."
 
 TAGS=kubernetes_protomessage_one_more_release
@@ -49,7 +51,7 @@ ARGOCD="$TOOLS/argocd-v$ARGOCD_VERSION"
 if [ ! -x "$ARGOCD" ]; then
   echo "argocd: building Argo CD v$ARGOCD_VERSION from the module proxy (a few minutes; cached in $ARGOCD)"
   start=$(date +%s)
-  (cd tools/argocd && CGO_ENABLED=0 go build -trimpath -o "$ARGOCD.tmp" \
+  (cd tools/argocd && CGO_ENABLED=0 tool_go build -trimpath -o "$ARGOCD.tmp" \
     -ldflags "-s -w -X github.com/argoproj/argo-cd/v2/common.version=$ARGOCD_VERSION -X github.com/argoproj/argo-cd/v2/common.gitTag=v$ARGOCD_VERSION" .)
   mv "$ARGOCD.tmp" "$ARGOCD"
   echo "argocd: built in $(( $(date +%s) - start ))s"

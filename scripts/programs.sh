@@ -12,6 +12,8 @@
 # namespaces of its own (no packet leaves them). The test stops every
 # process by its pid; this script stops any a killed test left.
 set -euo pipefail
+# shellcheck source=scripts/tool-go.sh
+source scripts/tool-go.sh
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ] || ! unshare --net --mount true 2>/dev/null; then
@@ -56,7 +58,7 @@ build() {
   if [ ! -x "$out" ]; then
     echo "programs: building $name $version from the module proxy (once; cached in $out)"
     local start; start=$(date +%s)
-    (cd "tools/$dir" && CGO_ENABLED=0 go build -trimpath -tags remove_all_sd,enable_kubernetes_sd,enable_dns_sd \
+    (cd "tools/$dir" && CGO_ENABLED=0 tool_go build -trimpath -tags remove_all_sd,enable_kubernetes_sd,enable_dns_sd \
       -ldflags "-s -w" -o "$out.tmp" "$pkg")
     mv "$out.tmp" "$out"
     echo "programs: built $name in $(( $(date +%s) - start ))s"

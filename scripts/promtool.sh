@@ -5,6 +5,8 @@
 # recording rules: check rules parses each), and the alert rules' unit tests
 # in Prometheus' rule-test format (test rules).
 set -euo pipefail
+# shellcheck source=scripts/tool-go.sh
+source scripts/tool-go.sh
 cd "$(dirname "$0")/.."
 
 # promtool of the Prometheus the environments run (v3.2.1, module
@@ -18,7 +20,7 @@ PROMTOOL="$PWD/.tools/bin/promtool-$VERSION"
 if [ ! -x "$PROMTOOL" ]; then
   echo "promtool: building $VERSION from the module proxy (once; cached in $PROMTOOL)..."
   mkdir -p "$(dirname "$PROMTOOL")"
-  (cd tools/prometheus && CGO_ENABLED=0 go build -trimpath -tags "$TAGS" -ldflags "-s -w" -o "$PROMTOOL.tmp" github.com/prometheus/prometheus/cmd/promtool)
+  (cd tools/prometheus && CGO_ENABLED=0 tool_go build -trimpath -tags "$TAGS" -ldflags "-s -w" -o "$PROMTOOL.tmp" github.com/prometheus/prometheus/cmd/promtool)
   mv "$PROMTOOL.tmp" "$PROMTOOL"
 fi
 
