@@ -18,7 +18,10 @@ env := {
 	"zones": ["1", "2", "3"],
 	"node": {"size": "Standard_D2s_v5", "allocatable": {"cpu": "1900m", "memory": "5632Mi"}},
 	"autoscaler": {"minNodes": 3, "maxNodes": 3},
-	"network": {"vnet": "10.30.0.0/16", "publicSubnet": "10.30.0.0/22", "privateSubnet": "10.30.8.0/21"},
+	"regions": {
+		"westeurope": {"vnet": "10.30.0.0/16", "publicSubnet": "10.30.0.0/22", "privateSubnet": "10.30.8.0/21", "hosts": [{"name": "vm", "address": "10.30.8.10"}]},
+		"northeurope": {"vnet": "10.31.0.0/16", "publicSubnet": "10.31.0.0/22", "privateSubnet": "10.31.8.0/21", "hosts": [{"name": "vm-neu", "address": "10.31.8.10"}]},
+	},
 	"stamps": {"one": {"region": "westeurope"}},
 	"components": {
 		"api": {"tier": "public", "namespace": "app", "ingress": true, "consumers": ["edge"]},

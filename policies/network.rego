@@ -74,16 +74,69 @@ denies_all_ingress(np, w) if {
 	lib.selects(np.spec.podSelector, lib.pod_labels(w))
 }
 
+# External backends are reached over private IPs only, in the stamp's own
+# region: an address in another region's private subnet is a dependency
+# that region's failure takes from this stamp too (seed 001: stamps stand
+# alone). A host its region declares global is reached on purpose, and
+# warned about; any other is refused, naming both ends.
 deny contains lib.violation(
 	"network.external-endpoints",
-	sprintf("EndpointSlice address %s lies outside the private subnet %s", [addr, data.environment.network.privateSubnet]),
-	"external backends are reached over private IPs only: fix spec.externalHosts",
+	sprintf("EndpointSlice address %s lies in no region's private subnet", [addr]),
+	"external backends are reached over private IPs only: fix spec.regions.<region>.externalHosts",
 ) if {
 	input.kind == "EndpointSlice"
+	some addr in slice_addresses
+	count(regions_holding(addr)) == 0
+}
+
+deny contains lib.violation(
+	"region.cross-region",
+	sprintf("stamp %s in %s reaches %s at %s in %s's private subnet: a dependency across regions, lost with %s", [lib.stamp(input), here, host_name(there, addr), addr, there, there]),
+	sprintf("reach a host of %s's own (spec.regions.%s.externalHosts), or declare the host global with why its stamps of every region need it", [here, here]),
+) if {
+	input.kind == "EndpointSlice"
+	some addr in slice_addresses
+	here := data.environment.stamps[lib.stamp(input)].region
+	some there in regions_holding(addr)
+	there != here
+	not is_global(there, addr)
+}
+
+warn contains lib.violation(
+	"region.global-dependency",
+	sprintf("stamp %s in %s reaches %s at %s in %s, a global dependency: %s", [lib.stamp(input), here, h.name, addr, there, h.global]),
+	sprintf("give %s its own (a host in spec.regions.%s.externalHosts) so a %s outage leaves it serving", [here, here, there]),
+) if {
+	input.kind == "EndpointSlice"
+	some addr in slice_addresses
+	here := data.environment.stamps[lib.stamp(input)].region
+	some there in regions_holding(addr)
+	there != here
+	h := host_of(there, addr)
+	h.global
+}
+
+slice_addresses contains addr if {
 	some ep in input.endpoints
 	some addr in ep.addresses
-	not net.cidr_contains(data.environment.network.privateSubnet, addr)
 }
+
+# regions_holding are the regions whose private subnet holds addr.
+regions_holding(addr) := {r |
+	some r, reg in data.environment.regions
+	net.cidr_contains(reg.privateSubnet, addr)
+}
+
+host_of(region, addr) := h if {
+	some h in data.environment.regions[region].hosts
+	h.address == addr
+}
+
+is_global(region, addr) if host_of(region, addr).global
+
+host_name(region, addr) := host_of(region, addr).name
+
+host_name(region, addr) := addr if not host_of(region, addr)
 
 # Endpoints that change or stop a program, served without authentication on
 # the port its peers reach: Prometheus' --web.enable-lifecycle (POST

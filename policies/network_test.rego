@@ -45,6 +45,41 @@ test_external_endpoints_pass if not "network.external-endpoints" in deny_rules(f
 
 test_external_endpoints_fail if "network.external-endpoints" in deny_rules(f.slice("10.30.0.10"))
 
+# Stamp one runs in westeurope: northeurope's VM is across regions.
+test_cross_region_pass if not "region.cross-region" in deny_rules(f.slice("10.30.8.10"))
+
+test_cross_region_fail if {
+	v := network.deny with input as f.slice("10.31.8.10") with data.environment as f.env with data.rendered as f.rendered
+	some d in v
+	d.rule == "region.cross-region"
+	contains(d.msg, "stamp one in westeurope reaches vm-neu at 10.31.8.10 in northeurope")
+}
+
+# An address of the other region's subnet that no host declares is named
+# by its address.
+test_cross_region_fail_undeclared if {
+	v := network.deny with input as f.slice("10.31.9.1") with data.environment as f.env with data.rendered as f.rendered
+	some d in v
+	d.rule == "region.cross-region"
+	contains(d.msg, "reaches 10.31.9.1 at 10.31.9.1 in northeurope")
+}
+
+global_env := json.patch(f.env, [{"op": "add", "path": "/regions/northeurope/hosts/0/global", "value": "one VM serves both regions"}])
+
+test_global_dependency_warns if {
+	d := network.deny with input as f.slice("10.31.8.10") with data.environment as global_env with data.rendered as f.rendered
+	not "region.cross-region" in f.rules(d)
+	w := network.warn with input as f.slice("10.31.8.10") with data.environment as global_env with data.rendered as f.rendered
+	some v in w
+	v.rule == "region.global-dependency"
+	contains(v.msg, "a global dependency: one VM serves both regions")
+}
+
+test_global_dependency_quiet_in_its_region if {
+	w := network.warn with input as f.slice("10.30.8.10") with data.environment as global_env with data.rendered as f.rendered
+	count(w) == 0
+}
+
 test_default_deny_with_another_name_pass if {
 	renamed := json.patch(f.deny_all, [{"op": "replace", "path": "/metadata/name", "value": "deny-everything"}])
 	v := network.deny with input as f.db with data.environment as f.env with data.rendered as lib.index([f.db, renamed])

@@ -287,6 +287,11 @@ func TestPolicyRules(t *testing.T) {
 			at(t, find(t, objs, "EndpointSlice", "kafka-external"), "endpoints", 0)["addresses"] = []any{"10.30.0.5"}
 			return objs
 		}},
+		// weu-1 (westeurope) sends Kafka's traffic into northeurope.
+		{"region.cross-region", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			at(t, find(t, objs, "EndpointSlice", "kafka-external"), "endpoints", 0)["addresses"] = []any{"10.31.8.20"}
+			return objs
+		}},
 		{"images.registry", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			apiContainer(t, objs)["image"] = "docker.io/libertum/api:9f2c4e1a7b3d"
 			return objs

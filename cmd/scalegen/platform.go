@@ -94,10 +94,11 @@ spec:
       allocatable: {cpu: 1900m, memory: 5632Mi}
     autoscaler: {minNodes: 3, maxNodes: 5000}
     zones: %[3]s
-  network:
-    vnet: 10.%[2]d.0.0/16
-    publicSubnet: 10.%[4]d.0.0/22
-    privateSubnet: 10.%[5]d.8.0/21
+  regions:
+    westeurope:
+      vnet: 10.%[2]d.0.0/16
+      publicSubnet: 10.%[4]d.0.0/22
+      privateSubnet: 10.%[5]d.8.0/21
   stamps:
     - name: weu-1
       region: westeurope

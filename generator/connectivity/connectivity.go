@@ -93,7 +93,7 @@ func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	}
 	var out []Conn
 	for _, st := range env.Spec.Stamps {
-		conns, err := evaluateStamp(env, st.Name, byStamp[st.Name])
+		conns, err := evaluateStamp(env, st, byStamp[st.Name])
 		if err != nil {
 			return nil, fmt.Errorf("connectivity %s/%s: %w", env.Name(), st.Name, err)
 		}
@@ -102,13 +102,13 @@ func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	return out, nil
 }
 
-func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (conns []Conn, err error) {
+func evaluateStamp(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input) (conns []Conn, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
 		}
 	}()
-	p, err := newProbe(env, inputs)
+	p, err := newProbe(env, stamp, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func evaluateStamp(env *spec.Environment, stamp string, inputs []policy.Input) (
 				if !allowed && !intended {
 					continue
 				}
-				c := Conn{Stamp: stamp, From: src.name, To: dst.name, Port: port, FromComponent: src.component, ToComponent: dst.component,
+				c := Conn{Stamp: stamp.Name, From: src.name, To: dst.name, Port: port, FromComponent: src.component, ToComponent: dst.component,
 					Allowed: allowed, Intended: intended, from: src, to: dst}
 				if intended {
 					c.Why = f.Why
@@ -171,7 +171,7 @@ type probe struct {
 	sel        *selection
 }
 
-func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
+func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input) (*probe, error) {
 	st, err := decodeStamp(inputs)
 	if err != nil {
 		return nil, err
@@ -199,11 +199,11 @@ func newProbe(env *spec.Environment, inputs []policy.Input) (*probe, error) {
 		}
 		ifaces[name] = iface
 	}
-	g, err := flow.Build(env, ifaces)
+	g, err := flow.Build(env, stamp, ifaces)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := workloads(inputs, st.nsLabels, env.Spec.Network.Pods(), template, ifaces)
+	pods, err := workloads(inputs, st.nsLabels, env.Network(stamp).Pods(), template, ifaces)
 	if err != nil {
 		return nil, err
 	}

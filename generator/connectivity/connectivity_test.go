@@ -329,7 +329,7 @@ func TestBuildForKeepsTheComponentsFlows(t *testing.T) {
 				ifaces[name] = iface
 			}
 		}
-		whole, err := flow.Build(e, ifaces)
+		whole, err := flow.Build(e, e.Spec.Stamps[0], ifaces)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +340,7 @@ func TestBuildForKeepsTheComponentsFlows(t *testing.T) {
 					want = append(want, f)
 				}
 			}
-			got, err := flow.BuildFor(e, ifaces, name)
+			got, err := flow.BuildFor(e, e.Spec.Stamps[0], ifaces, name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,7 +373,7 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pods, err := workloads(inputs, st.nsLabels, e.Spec.Network.Pods(), manifest.PodTemplate, nil)
+			pods, err := workloads(inputs, st.nsLabels, spec.DefaultPodCIDR, manifest.PodTemplate, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -479,7 +479,7 @@ spec:
 					}
 				}
 				inputs = variant(env, stamp.Name, inputs)
-				p, err := newProbe(e, inputs)
+				p, err := newProbe(e, stamp, inputs)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -152,18 +152,19 @@ type Graph struct {
 	Flows []Flow `json:"flows"`
 }
 
-// Build derives an environment's flows from its spec and the interfaces of
-// its components (those missing leave the ports of flows to them nil).
-func Build(env *spec.Environment, ifaces map[string]Interface) (*Graph, error) {
-	return build(builder{env: env, ifaces: ifaces})
+// Build derives a stamp's flows from its environment's spec (the network
+// of its region) and the interfaces of its components (those missing leave
+// the ports of flows to them nil).
+func Build(env *spec.Environment, st spec.Stamp, ifaces map[string]Interface) (*Graph, error) {
+	return build(builder{env: env, region: st.Region, ifaces: ifaces})
 }
 
 // BuildFor is Build keeping only the flows from or to the component's pods
 // (its main pods and its jobs'): what its own NetworkPolicies are made of.
 // Rendering one unit needs no more, and the whole graph per unit would make
 // a render quadratic in the number of components.
-func BuildFor(env *spec.Environment, ifaces map[string]Interface, component string) (*Graph, error) {
-	return build(builder{env: env, ifaces: ifaces, only: component})
+func BuildFor(env *spec.Environment, st spec.Stamp, ifaces map[string]Interface, component string) (*Graph, error) {
+	return build(builder{env: env, region: st.Region, ifaces: ifaces, only: component})
 }
 
 func build(b builder) (*Graph, error) {
@@ -202,7 +203,9 @@ func build(b builder) (*Graph, error) {
 }
 
 type builder struct {
-	env    *spec.Environment
+	env *spec.Environment
+	// region is the stamp's: its network is the one the flows leave by.
+	region string
 	ifaces map[string]Interface
 	g      *Graph
 	// only, when set, keeps the flows one of whose ends is this component.
@@ -228,13 +231,13 @@ func (b builder) add(from, to Peer, ports []Port, why string) {
 func (b builder) served(name string) (Peer, []Port, error) {
 	c := b.env.Spec.Components[name]
 	if x := c.External; x != nil {
-		host, ok := b.env.ExternalHost(x.Host)
+		host, _, ok := b.env.ExternalHost(x.Host)
 		if !ok {
 			return Peer{}, nil, fmt.Errorf("%s: external host %q is not declared", b.env.Where("spec", "components", name, "external", "host"), x.Host)
 		}
 		addr, err := netip.ParseAddr(host.Address)
 		if err != nil {
-			return Peer{}, nil, fmt.Errorf("%s: %w", b.env.Where("spec", "externalHosts"), err)
+			return Peer{}, nil, fmt.Errorf("%s: %w", b.env.Where("spec", "regions"), err)
 		}
 		ports := make([]Port, 0, len(x.Ports))
 		for _, p := range x.Ports {
@@ -261,16 +264,16 @@ var Kubelet = Port{Name: "kubelet", Port: 10250, Protocol: corev1.ProtocolTCP}
 
 // kubelets are the nodes, in the private subnet.
 func (b builder) kubelets() Peer {
-	return Peer{Kind: Address, Name: "nodes", CIDR: b.env.Spec.Network.PrivateSubnet}
+	return Peer{Kind: Address, Name: "nodes", CIDR: b.env.Spec.Regions[b.region].PrivateSubnet}
 }
 
 // endpoint returns the peers an Azure service is reached at: its private
 // endpoint, its public ranges, or the internet.
 func (b builder) endpoint(service string) ([]Peer, error) {
-	ep, ok := b.env.Spec.Network.Endpoint(service)
+	ep, ok := b.env.Spec.Regions[b.region].Endpoint(service)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%s: Azure service %q has no endpoint in spec.network.azureEndpoints", b.env.Where("spec", "network"), service)
+		return nil, fmt.Errorf("%s: Azure service %q has no endpoint in spec.regions.%s.azureEndpoints", b.env.Where("spec", "regions", b.region), service, b.region)
 	case ep.NAT:
 		return []Peer{Internet}, nil
 	case len(ep.Public) > 0:

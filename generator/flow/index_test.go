@@ -29,12 +29,12 @@ func TestBuildForIsBuildFiltered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		whole, err := flow.Build(env, nil)
+		whole, err := flow.Build(env, env.Spec.Stamps[0], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range env.ComponentNames() {
-			got, err := flow.BuildFor(env, nil, name)
+			got, err := flow.BuildFor(env, env.Spec.Stamps[0], nil, name)
 			if err != nil {
 				t.Fatal(err)
 			}

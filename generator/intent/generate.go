@@ -198,7 +198,7 @@ func (t Target) networkPolicies(objs []*manifest.Object, ws []*workload) ([]runt
 				t.where(), strings.Join(consumers, ", "), t.Name)
 		}
 	}
-	g, err := flow.BuildFor(t.Env, ifaces, t.Name)
+	g, err := flow.BuildFor(t.Env, t.Stamp, ifaces, t.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -323,13 +323,13 @@ func (t Target) ingress() *networkingv1.Ingress {
 // without selector and an EndpointSlice pointing at the host's address.
 func (t Target) external() (*corev1.Service, *discoveryv1.EndpointSlice, error) {
 	x := t.Component.External
-	host, ok := t.Env.ExternalHost(x.Host)
+	host, _, ok := t.Env.ExternalHost(x.Host)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: external host %q is not declared", t.where("external", "host"), x.Host)
 	}
 	addr, err := netip.ParseAddr(host.Address)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", t.Env.Where("spec", "externalHosts"), err)
+		return nil, nil, fmt.Errorf("%s: %w", t.Env.Where("spec", "regions", t.Stamp.Region, "externalHosts"), err)
 	}
 	addrType := discoveryv1.AddressTypeIPv4
 	if addr.Is6() {

@@ -20,8 +20,8 @@ spec:
     node: {size: D2, capacity: {cpu: "2", memory: 8Gi}, allocatable: {cpu: 1900m, memory: 5Gi}}
     autoscaler: {minNodes: 1, maxNodes: 3}
     zones: ZONES
-  network: {vnet: 10.0.0.0/16, publicSubnet: 10.0.0.0/22, privateSubnet: 10.0.8.0/21}
-  externalHosts: [{name: vm, address: 10.0.8.10}]
+  regions:
+    westeurope: {vnet: 10.0.0.0/16, publicSubnet: 10.0.0.0/22, privateSubnet: 10.0.8.0/21, externalHosts: [{name: vm, address: 10.0.8.10}]}
   stamps:
     - {name: one, region: westeurope, server: https://one, domain: one.example.com, keyVault: kv-one,
        identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}, capacity: {baselineRPS: 100, peakRPS: 400}}

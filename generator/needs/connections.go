@@ -82,7 +82,7 @@ func (cs *connections) needs(program, container string, n programs.Needs, replic
 				cs.add(q.ep, q.String(), flow.Port{Name: "metrics", Port: int32(port), Protocol: corev1.ProtocolTCP}, why)
 			}
 		case programs.ServiceNodes:
-			pf, err := netip.ParsePrefix(cs.stamp.env.Spec.Network.PrivateSubnet)
+			pf, err := netip.ParsePrefix(cs.stamp.net.PrivateSubnet)
 			if err != nil {
 				continue // the spec's own validation names it
 			}
@@ -99,11 +99,11 @@ func (cs *connections) needs(program, container string, n programs.Needs, replic
 // azure adds a call to an Azure service at the address the spec declares
 // for it.
 func (cs *connections) azure(c programs.Call, why string) {
-	ep, ok := cs.stamp.env.Spec.Network.Endpoint(c.Service)
+	ep, ok := cs.stamp.net.Endpoint(c.Service)
 	if !ok {
 		cs.problems = append(cs.problems, cs.from.finding(RuleConnect, policy.Deny,
-			fmt.Sprintf("%s's pods call %s (%s:%d) but spec.network.azureEndpoints declares no %s, so no NetworkPolicy can admit it: %s", cs.from, c.Service, c.Host, c.Port.Port, c.Service, why),
-			"declare the service in spec.network.azureEndpoints (its private endpoint cidr, its public ranges, or nat: true)"))
+			fmt.Sprintf("%s's pods call %s (%s:%d) but spec.regions' azureEndpoints declare no %s for the stamp's region, so no NetworkPolicy can admit it: %s", cs.from, c.Service, c.Host, c.Port.Port, c.Service, why),
+			"declare the service in the region's spec.regions.<region>.azureEndpoints (its private endpoint cidr, its public ranges, or nat: true)"))
 		return
 	}
 	switch {

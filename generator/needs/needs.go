@@ -83,7 +83,9 @@ func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, erro
 
 // stamp is one stamp's rendered objects, indexed for the checks.
 type stamp struct {
-	env    *spec.Environment
+	env *spec.Environment
+	// net is the network of the stamp's region.
+	net    spec.Network
 	name   string
 	judge  *connectivity.Judge
 	pods   []*pod
@@ -119,9 +121,12 @@ func newStamp(env *spec.Environment, name string, inputs []policy.Input) (*stamp
 		}
 		s.judge = j
 	}
-	pods, err := netip.ParsePrefix(env.Spec.Network.Pods())
+	if st, ok := env.StampNamed(name); ok {
+		s.net = env.Network(st)
+	}
+	pods, err := netip.ParsePrefix(s.net.Pods())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", env.Where("spec", "network", "podCIDR"), err)
+		return nil, fmt.Errorf("%s: %w", env.Where("spec", "regions"), err)
 	}
 	addr := pods.Addr()
 	var slicesSeen []*policy.Input

@@ -5,13 +5,14 @@ import "github.com/libertum/platform-gitops/generator/spec"
 // Environment is data.environment: the part of an environment spec the
 // policies read, with each component's consumers worked out.
 type Environment struct {
-	Name       string               `json:"name"`
-	Production bool                 `json:"production"`
-	Registry   string               `json:"registry"`
-	Zones      []string             `json:"zones"`
-	Node       Node                 `json:"node"`
-	Autoscaler Autoscaler           `json:"autoscaler"`
-	Network    Network              `json:"network"`
+	Name       string     `json:"name"`
+	Production bool       `json:"production"`
+	Registry   string     `json:"registry"`
+	Zones      []string   `json:"zones"`
+	Node       Node       `json:"node"`
+	Autoscaler Autoscaler `json:"autoscaler"`
+	// Regions are the networks of the regions the stamps run in, by name.
+	Regions    map[string]Region    `json:"regions"`
 	Stamps     map[string]Stamp     `json:"stamps"`
 	Components map[string]Component `json:"components"`
 	// FrontDoor is the environment's Front Door entry, absent where users
@@ -40,11 +41,21 @@ type Autoscaler struct {
 	Source string `json:"source"`
 }
 
-// Network is the VNet layout.
-type Network struct {
+// Region is a region's VNet layout and the hosts in it.
+type Region struct {
 	VNet          string `json:"vnet"`
 	PublicSubnet  string `json:"publicSubnet"`
 	PrivateSubnet string `json:"privateSubnet"`
+	// Hosts are the machines in its private subnet.
+	Hosts []Host `json:"hosts"`
+}
+
+// Host is an external host of a region; Global says why other regions'
+// stamps reach it too.
+type Host struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Global  string `json:"global,omitempty"`
 }
 
 // Stamp is where a stamp runs.
@@ -101,9 +112,16 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			"cpu": s.Cluster.Node.Allocatable.CPU, "memory": s.Cluster.Node.Allocatable.Memory,
 		}},
 		Autoscaler: Autoscaler{MinNodes: s.Cluster.Autoscaler.MinNodes, MaxNodes: s.Cluster.Autoscaler.MaxNodes, Source: e.Where("spec", "cluster", "autoscaler")},
-		Network:    Network{VNet: s.Network.VNet, PublicSubnet: s.Network.PublicSubnet, PrivateSubnet: s.Network.PrivateSubnet},
+		Regions:    map[string]Region{},
 		Stamps:     map[string]Stamp{},
 		Components: map[string]Component{},
+	}
+	for name, r := range s.Regions {
+		hosts := []Host{}
+		for _, h := range r.ExternalHosts {
+			hosts = append(hosts, Host{Name: h.Name, Address: h.Address, Global: h.Global})
+		}
+		out.Regions[name] = Region{VNet: r.VNet, PublicSubnet: r.PublicSubnet, PrivateSubnet: r.PrivateSubnet, Hosts: hosts}
 	}
 	if f := s.FrontDoor; f != nil {
 		out.FrontDoor = &FrontDoor{ID: f.ID, BackendCIDRs: append([]string{}, f.BackendCIDRs...)}

@@ -34,7 +34,7 @@ const (
 // Prometheus' node role makes the target's port.
 const KubeletPort = 10250
 
-// Call services the catalog uses besides spec.network.azureEndpoints'.
+// Call services the catalog uses besides spec.regions.<region>.azureEndpoints'.
 const (
 	// ServiceInternet is the internet, through the NAT gateway.
 	ServiceInternet = "internet"

@@ -76,7 +76,7 @@ type Write struct {
 
 // Call is a connection the program opens.
 type Call struct {
-	// Service is an Azure service of spec.network.azureEndpoints
+	// Service is an Azure service of spec.regions.<region>.azureEndpoints
 	// (entra-id, blob, kube-apiserver), "internet", or empty when Host is
 	// a name in the cluster (a Service's DNS name).
 	Service string

@@ -95,6 +95,7 @@ func chartValues(t intent.Target) map[string]any {
 	vals["external"] = t.Component.External != nil
 	vals["environment"] = t.Env.Name()
 	vals["stamp"] = map[string]any{"name": t.Stamp.Name, "region": t.Stamp.Region}
+	vals["region"] = map[string]any{"name": t.Stamp.Region, "logStorage": t.Env.Spec.Regions[t.Stamp.Region].LogStorage}
 	if n, ok := t.Replicas(); ok {
 		vals["replicas"] = int64(n)
 	}

@@ -119,10 +119,15 @@ func YAMLError(file string, data []byte, err error) error {
 			continue
 		}
 		n, _ := strconv.Atoi(m[1])
-		if strings.Contains(m[2], "tab character") {
+		msg := m[2]
+		switch {
+		case strings.Contains(msg, "tab character"):
 			n = tabLine(data, n)
+		case strings.Contains(msg, "cannot start any token") && tabLine(data, n) == n:
+			// After a flow collection the scanner names the tab this way.
+			msg = "found a tab character where indentation was expected (YAML indents with spaces)"
 		}
-		errs = append(errs, &Error{File: file, Line: n, Msg: m[2]})
+		errs = append(errs, &Error{File: file, Line: n, Msg: msg})
 	}
 	if len(errs) == 0 {
 		return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}

@@ -72,13 +72,15 @@ type EnvironmentSpec struct {
 	// RepoURL is the git URL Argo CD reads the rendered branch from.
 	RepoURL string `yaml:"repoURL"`
 	// TenantID is the Entra ID tenant the Key Vaults belong to.
-	TenantID      string         `yaml:"tenantID"`
-	Cluster       Cluster        `yaml:"cluster"`
-	Registry      string         `yaml:"registry"`
-	Network       Network        `yaml:"network"`
-	ExternalHosts []ExternalHost `yaml:"externalHosts,omitempty"`
-	Stamps        []Stamp        `yaml:"stamps"`
-	ArgoCD        ArgoCD         `yaml:"argocd"`
+	TenantID string  `yaml:"tenantID"`
+	Cluster  Cluster `yaml:"cluster"`
+	Registry string  `yaml:"registry"`
+	// Regions are the Azure regions the stamps run in, by name
+	// (westeurope), each with its own network and resources: a stamp
+	// reaches only its region's, and the hosts a region declares global.
+	Regions map[string]Region `yaml:"regions"`
+	Stamps  []Stamp           `yaml:"stamps"`
+	ArgoCD  ArgoCD            `yaml:"argocd"`
 	// Rollout orders the stamps' updates; nil means every stamp takes a
 	// publish at once.
 	Rollout *Rollout `yaml:"rollout,omitempty"`
@@ -237,7 +239,21 @@ type Autoscaler struct {
 	MaxNodes int `yaml:"maxNodes"`
 }
 
-// Network is the environment's VNet layout, the basis of the NSG intent.
+// Region is one Azure region of the environment: its network (the basis of
+// the NSG intent), the machines in it, and the storage that outlives its
+// stamps.
+type Region struct {
+	Network `yaml:",inline"`
+	// ExternalHosts are machines outside the clusters, in this region's
+	// private subnet.
+	ExternalHosts []ExternalHost `yaml:"externalHosts,omitempty"`
+	// LogStorage is the region's storage account for logs (Loki's chunks
+	// and index, one container per stamp): a stamp is rebuilt by
+	// redeploying it, its logs stay.
+	LogStorage string `yaml:"logStorage,omitempty"`
+}
+
+// Network is a region's VNet layout.
 type Network struct {
 	VNet          string `yaml:"vnet"`
 	PublicSubnet  string `yaml:"publicSubnet"`
@@ -335,6 +351,11 @@ type AzureEndpoint struct {
 type ExternalHost struct {
 	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
+	// Global says why stamps of other regions reach this host too (over
+	// VNet peering): a dependency across regions that a region's failure
+	// takes from every stamp. Empty means only its region's stamps may
+	// reach it; verify warns about every global one.
+	Global string `yaml:"global,omitempty"`
 }
 
 // Stamp is one scale unit: a cluster in a region, rendered and synced on its own.
@@ -399,7 +420,7 @@ type Component struct {
 	WritableRootFilesystem string `yaml:"writableRootFilesystem,omitempty"`
 	// Values are extra Helm values for chart-based components.
 	Values map[string]any `yaml:"values,omitempty"`
-	// Azure names the services of spec.network.azureEndpoints the
+	// Azure names the services of spec.regions.<region>.azureEndpoints the
 	// component's pods call themselves (Blob Storage, the API server).
 	Azure []string `yaml:"azure,omitempty"`
 	// ScrapesMetrics marks the metrics collector (Prometheus): it reaches
@@ -647,14 +668,40 @@ func (e *Environment) FailoverRPS(st Stamp) (rps int, from string) {
 	return rps, from
 }
 
-// ExternalHost returns the external host named name, if declared.
-func (e *Environment) ExternalHost(name string) (ExternalHost, bool) {
-	for _, h := range e.Spec.ExternalHosts {
-		if h.Name == name {
-			return h, true
+// ExternalHost returns the external host named name, if a region
+// declares it, and that region's name.
+func (e *Environment) ExternalHost(name string) (ExternalHost, string, bool) {
+	for _, r := range e.RegionNames() {
+		for _, h := range e.Spec.Regions[r].ExternalHosts {
+			if h.Name == name {
+				return h, r, true
+			}
 		}
 	}
-	return ExternalHost{}, false
+	return ExternalHost{}, "", false
+}
+
+// RegionNames are the environment's regions, sorted.
+func (e *Environment) RegionNames() []string {
+	names := make([]string, 0, len(e.Spec.Regions))
+	for r := range e.Spec.Regions {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Network is the network of the region a stamp runs in.
+func (e *Environment) Network(st Stamp) Network { return e.Spec.Regions[st.Region].Network }
+
+// StampNamed returns the stamp of that name, if the environment has it.
+func (e *Environment) StampNamed(name string) (Stamp, bool) {
+	for _, st := range e.Spec.Stamps {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return Stamp{}, false
 }
 
 func ceilDiv(a, b int) int {

@@ -23,13 +23,13 @@ spec:
       allocatable: {cpu: 1900m, memory: 5632Mi}
     autoscaler: {minNodes: 1, maxNodes: 3}
     zones: ["1", "2", "3"]
-  network:
-    vnet: 10.0.0.0/16
-    publicSubnet: 10.0.0.0/22
-    privateSubnet: 10.0.8.0/21
-  externalHosts:
-    - name: vm
-      address: 10.0.8.10
+  regions:
+    westeurope:
+      vnet: 10.0.0.0/16
+      publicSubnet: 10.0.0.0/22
+      privateSubnet: 10.0.8.0/21
+      externalHosts:
+        - {name: vm, address: 10.0.8.10}
   stamps:
     - name: one
       region: westeurope
@@ -102,10 +102,13 @@ func TestParseErrors(t *testing.T) {
 		{"autoscaler bounds", "{minNodes: 1, maxNodes: 3}", "{minNodes: 4, maxNodes: 3}", []string{":15:", "autoscaler"}},
 		{"unknown zone", `zones: ["1", "2", "3"]`, `zones: ["1", "2", "4"]`, []string{":16:", `zone "4"`}},
 		{"duplicate zone", `zones: ["1", "2", "3"]`, `zones: ["1", "1"]`, []string{"listed twice"}},
-		{"bad cidr", "vnet: 10.0.0.0/16", "vnet: 10.0.0.0/33", []string{":18:", "CIDR"}},
-		{"subnet outside vnet", "publicSubnet: 10.0.0.0/22", "publicSubnet: 10.9.0.0/22", []string{":19:", "outside the VNet"}},
-		{"overlapping subnets", "privateSubnet: 10.0.8.0/21", "privateSubnet: 10.0.0.0/21", []string{":20:", "overlaps"}},
-		{"external host outside private subnet", "address: 10.0.8.10", "address: 10.0.0.10", []string{":23:", "outside the private subnet"}},
+		{"bad cidr", "vnet: 10.0.0.0/16", "vnet: 10.0.0.0/33", []string{":19:", "CIDR"}},
+		{"subnet outside vnet", "publicSubnet: 10.0.0.0/22", "publicSubnet: 10.9.0.0/22", []string{":20:", "outside the VNet"}},
+		{"overlapping subnets", "privateSubnet: 10.0.8.0/21", "privateSubnet: 10.0.0.0/21", []string{":21:", "overlaps"}},
+		{"external host outside private subnet", "address: 10.0.8.10", "address: 10.0.0.10", []string{":23:", "outside region westeurope's private subnet"}},
+		{"stamp in an undeclared region", "region: westeurope", "region: northeurope", []string{":26:", `region "northeurope" is not declared in spec.regions`}},
+		{"regions whose VNets overlap", "  stamps:\n", "    northeurope: {vnet: 10.0.0.0/16, publicSubnet: 10.0.0.0/22, privateSubnet: 10.0.8.0/21}\n  stamps:\n", []string{":19:", "overlaps region northeurope"}},
+		{"a host declared in two regions", "  stamps:\n", "    northeurope: {vnet: 10.1.0.0/16, publicSubnet: 10.1.0.0/22, privateSubnet: 10.1.8.0/21, externalHosts: [{name: vm, address: 10.1.8.10}]}\n  stamps:\n", []string{":23:", `external host name "vm" is empty or declared twice`}},
 		{"no stamps", "  stamps:\n    - name: one\n", "  stamps: []\n  old:\n    - name: one\n", []string{"field old not found"}},
 		{"stamp name", "- name: one", "- name: One_", []string{":25:", "stamp name"}},
 		{"stamp region", "region: westeurope", "region: \"\"", []string{":26:", "region is required"}},
@@ -132,11 +135,11 @@ func TestParseErrors(t *testing.T) {
 		{"argocd namespace", "    namespace: argocd\n", "    namespace: Argo CD\n", []string{":53:", "argocd.namespace"}},
 		{"argocd revision", "    targetRevision: rendered\n", "", []string{"targetRevision"}},
 		{"azure service undeclared", "      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n", []string{":37:", `Azure service "blob"`}},
-		{"azure endpoint without cidr or nat", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob}]\n", []string{":21:", "nat: true"}},
-		{"azure endpoint both", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.0.6.0/28, nat: true}]\n", []string{":21:", "give one of"}},
-		{"azure endpoint public range is private", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: entra-id, public: [10.9.0.0/16]}]\n", []string{":21:", "private address range"}},
-		{"azure endpoint outside vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, cidr: 10.9.6.0/28}]\n", []string{"outside the VNet"}},
-		{"pod cidr overlaps vnet", "    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    podCIDR: 10.0.128.0/17\n", []string{":21:", "overlaps the VNet"}},
+		{"azure endpoint without cidr or nat", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: blob}]\n", []string{":22:", "nat: true"}},
+		{"azure endpoint both", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: blob, cidr: 10.0.6.0/28, nat: true}]\n", []string{":22:", "give one of"}},
+		{"azure endpoint public range is private", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: entra-id, public: [10.9.0.0/16]}]\n", []string{":22:", "private address range"}},
+		{"azure endpoint outside vnet", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: blob, cidr: 10.9.6.0/28}]\n", []string{"outside the VNet"}},
+		{"pod cidr overlaps vnet", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      podCIDR: 10.0.128.0/17\n", []string{":22:", "overlaps the VNet"}},
 		{"job talks to unknown", "      tier: private\n      external", "      tier: private\n      jobs: {db-backup: {talksTo: [cache]}}\n      external", []string{`job db-backup of db talks to "cache"`}},
 		{"rollout unknown stamp", "  argocd:\n", "  rollout: {waves: [[one], [two]], soak: 4h}\n  argocd:\n", []string{`"two" is not a stamp`}},
 		{"rollout soak", "  argocd:\n", "  rollout: {waves: [[one]], soak: soon}\n  argocd:\n", []string{`rollout.soak "soon"`}},
@@ -182,7 +185,7 @@ func TestParseErrors(t *testing.T) {
 // spec must say where Entra ID is.
 func TestWorkloadIdentityNeedsEntraID(t *testing.T) {
 	in := strings.NewReplacer(
-		"    privateSubnet: 10.0.8.0/21\n", "    privateSubnet: 10.0.8.0/21\n    azureEndpoints: [{service: blob, nat: true}]\n",
+		"      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: blob, nat: true}]\n",
 		"      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n",
 	).Replace(valid)
 	_, err := Parse("environments/test.yaml", []byte(in))

@@ -317,9 +317,37 @@ func (v *validator) prefix(path []string, s string) (netip.Prefix, bool) {
 	return pf.Masked(), true
 }
 
+// network checks every region's network: its subnets inside its VNet,
+// its hosts inside its private subnet, VNets that do not overlap (regions
+// are peered), and a region for every stamp.
 func (v *validator) network() {
-	n := v.env.Spec.Network
-	at := func(k string) []string { return p("spec", "network", k) }
+	if len(v.env.Spec.Regions) == 0 {
+		v.fail(p("spec", "regions"), "regions is required: each region the stamps run in, with its network (vnet, publicSubnet, privateSubnet, azureEndpoints)")
+	}
+	hosts := map[string]bool{}
+	vnets := map[string]netip.Prefix{}
+	for _, r := range v.env.RegionNames() {
+		if vnet, ok := v.region(r, hosts); ok {
+			for other, pf := range vnets {
+				if pf.Overlaps(vnet) {
+					v.fail(p("spec", "regions", r, "vnet"), "region %s: VNet %s overlaps region %s's %s (peered VNets need distinct ranges)", r, vnet, other, pf)
+				}
+			}
+			vnets[r] = vnet
+		}
+	}
+	for i, st := range v.env.Spec.Stamps {
+		if _, ok := v.env.Spec.Regions[st.Region]; !ok && st.Region != "" {
+			v.fail(p("spec", "stamps", strconv.Itoa(i), "region"), "stamp %s: region %q is not declared in spec.regions", st.Name, st.Region)
+		}
+	}
+}
+
+// region checks one region and returns its VNet.
+func (v *validator) region(r string, hosts map[string]bool) (netip.Prefix, bool) {
+	reg := v.env.Spec.Regions[r]
+	n := reg.Network
+	at := func(k string) []string { return p("spec", "regions", r, k) }
 	vnet, okV := v.prefix(at("vnet"), n.VNet)
 	pub, okP := v.prefix(at("publicSubnet"), n.PublicSubnet)
 	priv, okQ := v.prefix(at("privateSubnet"), n.PrivateSubnet)
@@ -332,20 +360,19 @@ func (v *validator) network() {
 	if okP && okQ && pub.Overlaps(priv) {
 		v.fail(at("privateSubnet"), "private subnet %s overlaps the public subnet %s", priv, pub)
 	}
-	names := map[string]bool{}
-	for i, h := range v.env.Spec.ExternalHosts {
-		hp := p("spec", "externalHosts", strconv.Itoa(i))
-		if h.Name == "" || names[h.Name] {
-			v.fail(append(hp, "name"), "external host name %q is empty or listed twice", h.Name)
+	for i, h := range reg.ExternalHosts {
+		hp := p("spec", "regions", r, "externalHosts", strconv.Itoa(i))
+		if h.Name == "" || hosts[h.Name] {
+			v.fail(append(hp, "name"), "external host name %q is empty or declared twice", h.Name)
 		}
-		names[h.Name] = true
+		hosts[h.Name] = true
 		addr, err := netip.ParseAddr(h.Address)
 		if err != nil {
 			v.fail(append(hp, "address"), "external host %s: address %q: %v", h.Name, h.Address, err)
 			continue
 		}
 		if okQ && !priv.Contains(addr) {
-			v.fail(append(hp, "address"), "external host %s: address %s lies outside the private subnet %s", h.Name, addr, priv)
+			v.fail(append(hp, "address"), "external host %s: address %s lies outside region %s's private subnet %s", h.Name, addr, r, priv)
 		}
 	}
 	if n.PodCIDR != "" {
@@ -357,7 +384,7 @@ func (v *validator) network() {
 	services := map[string]bool{}
 	for i, ep := range n.AzureEndpoints {
 		ep := ep
-		ip := p("spec", "network", "azureEndpoints", strconv.Itoa(i))
+		ip := p("spec", "regions", r, "azureEndpoints", strconv.Itoa(i))
 		if len(validation.IsDNS1123Label(ep.Service)) > 0 || services[ep.Service] {
 			v.fail(append(ip, "service"), "azure endpoint service %q is not a DNS label or is listed twice", ep.Service)
 		}
@@ -386,23 +413,47 @@ func (v *validator) network() {
 			v.fail(ip, "azure endpoint %s: give its private endpoint cidr, its public ranges, or nat: true to reach it through the NAT gateway", ep.Service)
 		}
 	}
+	return vnet, okV
 }
 
 // azure checks that every Azure service a component or job calls has an
-// endpoint declared in spec.network.azureEndpoints, and that Entra ID has
+// endpoint declared in spec.regions.<region>.azureEndpoints, and that Entra ID has
 // one where the pods call Azure with their workload identity.
 func (v *validator) azure(path []string, who string, services []string) {
 	seen := map[string]bool{}
 	for i, s := range services {
-		if _, ok := v.env.Spec.Network.Endpoint(s); !ok || seen[s] {
-			v.fail(append(append([]string{}, path...), strconv.Itoa(i)), "%s calls Azure service %q, which spec.network.azureEndpoints does not declare (or it is listed twice)", who, s)
+		if seen[s] {
+			v.fail(append(append([]string{}, path...), strconv.Itoa(i)), "%s lists Azure service %q twice", who, s)
 		}
 		seen[s] = true
 	}
-	if _, ok := v.env.Spec.Network.Endpoint(EntraID); CallsWithIdentity(services) && !ok {
-		v.fail(path, "%s calls Azure (%s) with its workload identity, which exchanges the pod's token at Entra ID (login.microsoftonline.com:443) first: declare spec.network.azureEndpoints %s with its public ranges (the AzureActiveDirectory service tag)",
-			who, strings.Join(services, ", "), EntraID)
+	// Every region a stamp runs in reaches each service its own way.
+	for _, r := range v.stampRegions() {
+		n := v.env.Spec.Regions[r].Network
+		for i, s := range services {
+			if _, ok := n.Endpoint(s); !ok {
+				v.fail(append(append([]string{}, path...), strconv.Itoa(i)), "%s calls Azure service %q, which spec.regions.%s.azureEndpoints does not declare", who, s, r)
+			}
+		}
+		if _, ok := n.Endpoint(EntraID); CallsWithIdentity(services) && !ok {
+			v.fail(path, "%s calls Azure (%s) with its workload identity, which exchanges the pod's token at Entra ID (login.microsoftonline.com:443) first: declare spec.regions.%s.azureEndpoints %s with its public ranges (the AzureActiveDirectory service tag)",
+				who, strings.Join(services, ", "), r, EntraID)
+		}
 	}
+}
+
+// stampRegions are the declared regions some stamp runs in, sorted.
+func (v *validator) stampRegions() []string {
+	var out []string
+	for _, r := range v.env.RegionNames() {
+		for _, st := range v.env.Spec.Stamps {
+			if st.Region == r {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // isPrivate reports whether a range lies in a private address range.
@@ -557,8 +608,8 @@ func (v *validator) components() {
 			}
 		}
 		if x := c.External; x != nil {
-			if _, ok := e.ExternalHost(x.Host); !ok {
-				v.fail(at("external", "host"), "component %s: external host %q is not declared in spec.externalHosts", name, x.Host)
+			if _, _, ok := e.ExternalHost(x.Host); !ok {
+				v.fail(at("external", "host"), "component %s: external host %q is not declared in any region's externalHosts", name, x.Host)
 			}
 			if len(x.Ports) == 0 {
 				v.fail(at("external", "ports"), "component %s: an external component declares its ports", name)

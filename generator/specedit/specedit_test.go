@@ -82,7 +82,7 @@ func TestSetImagesRejects(t *testing.T) {
 		{ImageTag{Component: "mongodb", Tag: "abc1234"}, "runs several images"},
 		{ImageTag{Component: "api", Image: "libertum/apii", Tag: "abc1234"}, `no image "libertum/apii"`},
 		// Mutable tags, which the policies would refuse after the fact.
-		{ImageTag{Component: "api", Tag: "latest"}, `environments/dev.yaml:61: component api: tag "latest" of in-house image libertum/api can move`},
+		{ImageTag{Component: "api", Tag: "latest"}, `environments/dev.yaml:62: component api: tag "latest" of in-house image libertum/api can move`},
 		{ImageTag{Component: "api", Tag: "v2"}, `tag "v2" of in-house image libertum/api can move`},
 		{ImageTag{Component: "redis", Tag: "7.4.3"}, `tag "7.4.3" of third-party image redis can move; pin it by digest`},
 		{ImageTag{Component: "redis", Tag: "9f2c4e1a7b3d"}, "third-party image redis can move"},

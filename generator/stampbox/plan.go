@@ -116,7 +116,7 @@ func NewPlan(env *spec.Environment, stamp string, inputs []policy.Input) (*Plan,
 		}
 	}
 	var err error
-	if p.PodNetwork, err = netip.ParsePrefix(env.Spec.Network.Pods()); err != nil {
+	if p.PodNetwork, err = netip.ParsePrefix(env.Network(p.Stamp).Pods()); err != nil {
 		return nil, err
 	}
 	p.Bridge = p.PodNetwork.Addr().Next()
@@ -138,7 +138,7 @@ func NewPlan(env *spec.Environment, stamp string, inputs []policy.Input) (*Plan,
 // endpoints places the Azure endpoints and external hosts the spec names.
 func (p *Plan) endpoints() error {
 	first := func(service string) (netip.Addr, bool, error) {
-		ep, ok := p.Env.Spec.Network.Endpoint(service)
+		ep, ok := p.Env.Network(p.Stamp).Endpoint(service)
 		switch {
 		case !ok:
 			return netip.Addr{}, false, nil
@@ -154,7 +154,7 @@ func (p *Plan) endpoints() error {
 	var err error
 	var ok bool
 	if p.APIServer, ok, err = first(spec.KubeAPIServer); err != nil || !ok || !p.APIServer.IsValid() {
-		return fmt.Errorf("%s: the box runs the API server at the spec's kube-apiserver private endpoint, and there is none (%v)", p.Env.Where("spec", "network", "azureEndpoints"), err)
+		return fmt.Errorf("%s: the box runs the API server at the spec's kube-apiserver private endpoint, and there is none (%v)", p.Env.Where("spec", "regions", p.Stamp.Region, "azureEndpoints"), err)
 	}
 	if p.Blob, _, err = first(programs.ServiceBlob); err != nil {
 		return err
@@ -165,19 +165,23 @@ func (p *Plan) endpoints() error {
 	if p.EntraID, _, err = first(spec.EntraID); err != nil {
 		return err
 	}
-	for _, h := range p.Env.Spec.ExternalHosts {
-		a, err := netip.ParseAddr(h.Address)
-		if err != nil {
-			return err
+	// Every region's hosts: those of other regions are reached over
+	// peering (the policies judge whether they may be).
+	for _, r := range p.Env.RegionNames() {
+		for _, h := range p.Env.Spec.Regions[r].ExternalHosts {
+			a, err := netip.ParseAddr(h.Address)
+			if err != nil {
+				return err
+			}
+			p.External[h.Name] = a
 		}
-		p.External[h.Name] = a
 	}
 	return nil
 }
 
 // nodes gives the stamp a node per zone, in the private subnet.
 func (p *Plan) nodes() error {
-	subnet, err := netip.ParsePrefix(p.Env.Spec.Network.PrivateSubnet)
+	subnet, err := netip.ParsePrefix(p.Env.Network(p.Stamp).PrivateSubnet)
 	if err != nil {
 		return err
 	}

@@ -187,7 +187,7 @@ func (p *Plan) Graph() (*flow.Graph, error) {
 		}
 		ifaces[name] = iface
 	}
-	return flow.Build(p.Env, ifaces)
+	return flow.Build(p.Env, p.Stamp, ifaces)
 }
 
 // NameVerdict says whether a name a pod asked for stands for something its
