@@ -292,6 +292,30 @@ func TestPolicyRules(t *testing.T) {
 			at(t, find(t, objs, "EndpointSlice", "kafka-external"), "endpoints", 0)["addresses"] = []any{"10.31.8.20"}
 			return objs
 		}},
+		// api keeps a volume in the stamp, which the spec does not justify.
+		{"state.pvc", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			pvc := &manifest.Object{Object: map[string]any{
+				"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+				"metadata": map[string]any{"name": "api-uploads", "namespace": "libertum", "labels": map[string]any{"app.kubernetes.io/name": "api", "app.kubernetes.io/part-of": "libertum", "libertum.io/environment": "prod", "libertum.io/stamp": "weu-1"}},
+				"spec":     map[string]any{"accessModes": []any{"ReadWriteOnce"}, "resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}},
+			}}
+			return append(objs, pvc)
+		}},
+		// Prometheus writes its samples to neu-1's region, not weu-1's own.
+		{"state.metrics-remote-write", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			file := filepath.Join(repoRoot, "rendered", "prod", "weu-1", "prometheus", "ConfigMap_prometheus-config.yaml")
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cms, err := manifest.Decode(file, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := at(t, cms[0], "data")
+			d["prometheus.yml"] = strings.ReplaceAll(d["prometheus.yml"].(string), "dce-lbt-prod-weu-q8r1.westeurope-1", "dce-lbt-prod-neu-w2t6.northeurope-1")
+			return append(objs, cms[0])
+		}},
 		{"images.registry", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			apiContainer(t, objs)["image"] = "docker.io/libertum/api:9f2c4e1a7b3d"
 			return objs

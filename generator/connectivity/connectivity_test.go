@@ -182,11 +182,12 @@ func TestClusteredComponentsReachTheirPeers(t *testing.T) {
 
 // TestEgressToTheInternet: only the Alertmanager (its receivers are
 // webhooks on the internet) reaches the internet in staging and prod (Blob
-// Storage has private endpoints there); in dev also the pods that call Blob
-// Storage through the NAT gateway; all on 443 only.
+// Storage and Azure Monitor have private endpoints there); in dev also the
+// pods that call Blob Storage or remote-write to Azure Monitor through the
+// NAT gateway; all on 443 only.
 func TestEgressToTheInternet(t *testing.T) {
 	allowed := map[string][]string{
-		"dev":     {"data/mongodb-backup", "monitoring/alertmanager", "monitoring/loki"},
+		"dev":     {"data/mongodb-backup", "monitoring/alertmanager", "monitoring/loki", "monitoring/prometheus"},
 		"staging": {"monitoring/alertmanager"},
 		"prod":    {"monitoring/alertmanager"},
 	}

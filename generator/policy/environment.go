@@ -48,6 +48,8 @@ type Region struct {
 	PrivateSubnet string `json:"privateSubnet"`
 	// Hosts are the machines in its private subnet.
 	Hosts []Host `json:"hosts"`
+	// MetricsWrite is its Azure Monitor workspace's remote-write URL.
+	MetricsWrite string `json:"metricsWrite,omitempty"`
 }
 
 // Host is an external host of a region; Global says why other regions'
@@ -80,6 +82,10 @@ type Component struct {
 	Ingress                bool     `json:"ingress"`
 	External               bool     `json:"external"`
 	WritableRootFilesystem string   `json:"writableRootFilesystem,omitempty"`
+	// State says why it keeps data on a PersistentVolume in the stamp.
+	State string `json:"state,omitempty"`
+	// ScrapesMetrics marks the metrics collector (Prometheus).
+	ScrapesMetrics bool `json:"scrapesMetrics,omitempty"`
 	// Azure are the Azure services its main pods call with an Azure
 	// identity (the API server excepted); Jobs the same per job.
 	Azure []string            `json:"azure"`
@@ -121,7 +127,7 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		for _, h := range r.ExternalHosts {
 			hosts = append(hosts, Host{Name: h.Name, Address: h.Address, Global: h.Global})
 		}
-		out.Regions[name] = Region{VNet: r.VNet, PublicSubnet: r.PublicSubnet, PrivateSubnet: r.PrivateSubnet, Hosts: hosts}
+		out.Regions[name] = Region{VNet: r.VNet, PublicSubnet: r.PublicSubnet, PrivateSubnet: r.PrivateSubnet, Hosts: hosts, MetricsWrite: r.MetricsWrite}
 	}
 	if f := s.FrontDoor; f != nil {
 		out.FrontDoor = &FrontDoor{ID: f.ID, BackendCIDRs: append([]string{}, f.BackendCIDRs...)}
@@ -148,6 +154,8 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			Ingress:                c.Ingress != nil,
 			External:               c.External != nil,
 			WritableRootFilesystem: c.WritableRootFilesystem,
+			State:                  c.State,
+			ScrapesMetrics:         c.ScrapesMetrics,
 			Azure:                  withIdentity(c.Azure),
 			KeyVaultObjects:        append([]string{}, c.KeyVaultObjects(name)...),
 			Jobs:                   map[string][]string{},

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -30,6 +31,10 @@ const (
 	inClusterConfig       = "https://github.com/kubernetes/client-go/blob/v0.32.0/rest/config.go (InClusterConfig: KUBERNETES_SERVICE_HOST and /var/run/secrets/kubernetes.io/serviceaccount/token)"
 )
 
+// metricsIngestSuffix ends an Azure Monitor workspace's metrics
+// ingestion host (spec.MetricsIngestSuffix).
+const metricsIngestSuffix = ".metrics.ingest.monitor.azure.com"
+
 // KubeletPort is the port a node's kubelet serves metrics on, which
 // Prometheus' node role makes the target's port.
 const KubeletPort = 10250
@@ -50,6 +55,9 @@ const (
 	ServiceEntraID = "entra-id"
 	// ServiceBlob is Azure Blob Storage.
 	ServiceBlob = "blob"
+	// ServiceMonitor is Azure Monitor's metrics ingestion (a workspace's
+	// data collection endpoint), where Prometheus remote-writes.
+	ServiceMonitor = "monitor"
 )
 
 // ServiceAccountTokenPath is where a pod's service account token is mounted.
@@ -335,6 +343,13 @@ type prometheusConfig struct {
 		} `json:"alertmanagers"`
 	} `json:"alerting"`
 	ScrapeConfigs []scrapeConfig `json:"scrape_configs"`
+	RemoteWrite   []struct {
+		URL     string `json:"url"`
+		AzureAD *struct {
+			ManagedIdentity *struct{} `json:"managed_identity"`
+			SDK             *struct{} `json:"sdk"`
+		} `json:"azuread"`
+	} `json:"remote_write"`
 }
 
 type dnsSD struct {
@@ -414,6 +429,31 @@ func prometheusNeeds(c Container) (Needs, error) {
 				}
 				n.Calls = append(n.Calls, Call{Host: h, Port: tcp("http", p), Why: "alerting.alertmanagers static_configs", Source: prometheusConfDoc + "#alertmanager_config"})
 			}
+		}
+	}
+	for _, rw := range cfg.RemoteWrite {
+		u, err := url.Parse(rw.URL)
+		if err != nil || u.Hostname() == "" {
+			n.Problems = append(n.Problems, Problem{Message: fmt.Sprintf("%s: remote_write url %q is not a URL", from, rw.URL), Source: prometheusConfDoc + "#remote_write"})
+			continue
+		}
+		port := int32(443)
+		if p := u.Port(); p != "" {
+			v, _ := strconv.Atoi(p)
+			port = int32(v)
+		} else if u.Scheme == "http" {
+			port = 80
+		}
+		call := Call{Host: u.Hostname(), Port: tcp(u.Scheme, port), Why: "remote_write url: every sample is sent there", Source: prometheusConfDoc + "#remote_write"}
+		if strings.HasSuffix(u.Hostname(), metricsIngestSuffix) {
+			call.Service = ServiceMonitor
+		}
+		n.Calls = append(n.Calls, call)
+		// azuread's sdk takes the Azure SDK's default credential, which
+		// exchanges the workload identity token at Entra ID
+		// (storage/remote/azuread/azuread.go: newSDKTokenCredential).
+		if a := rw.AzureAD; a != nil && (a.SDK != nil || a.ManagedIdentity != nil) {
+			n.Calls = append(n.Calls, entraCall("remote_write azuread: the Azure credential gets a token for the ingestion endpoint"))
 		}
 	}
 	for _, job := range jobs {

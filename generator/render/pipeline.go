@@ -95,7 +95,9 @@ func chartValues(t intent.Target) map[string]any {
 	vals["external"] = t.Component.External != nil
 	vals["environment"] = t.Env.Name()
 	vals["stamp"] = map[string]any{"name": t.Stamp.Name, "region": t.Stamp.Region}
-	vals["region"] = map[string]any{"name": t.Stamp.Region, "logStorage": t.Env.Spec.Regions[t.Stamp.Region].LogStorage}
+	reg := t.Env.Spec.Regions[t.Stamp.Region]
+	vals["region"] = map[string]any{"name": t.Stamp.Region, "logStorage": reg.LogStorage, "metricsWrite": reg.MetricsWrite}
+	vals["tenantID"] = t.Env.Spec.TenantID
 	if n, ok := t.Replicas(); ok {
 		vals["replicas"] = int64(n)
 	}

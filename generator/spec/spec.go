@@ -251,7 +251,16 @@ type Region struct {
 	// and index, one container per stamp): a stamp is rebuilt by
 	// redeploying it, its logs stay.
 	LogStorage string `yaml:"logStorage,omitempty"`
+	// MetricsWrite is the remote-write URL of the region's Azure Monitor
+	// workspace (its data collection endpoint's metrics ingestion URL):
+	// every stamp's Prometheus writes every sample there, so metrics
+	// outlive a rebuilt stamp and the in-stamp retention stays short.
+	MetricsWrite string `yaml:"metricsWrite,omitempty"`
 }
+
+// MetricsIngestSuffix ends the host of every Azure Monitor workspace's
+// metrics ingestion URL.
+const MetricsIngestSuffix = ".metrics.ingest.monitor.azure.com"
 
 // Network is a region's VNet layout.
 type Network struct {
@@ -434,6 +443,10 @@ type Component struct {
 	// internet (through the NAT gateway), such as the Alertmanager's
 	// receivers; empty means they may not.
 	Internet string `yaml:"internet,omitempty"`
+	// State says why the component keeps data on a PersistentVolume inside
+	// the stamp, which a stamp rebuilt by redeploying loses; empty means it
+	// keeps none (what must outlive a stamp lives in its region's storage).
+	State string `yaml:"state,omitempty"`
 	// Jobs are the component's CronJobs and Jobs by name, with what their
 	// pods reach; they take no traffic.
 	Jobs map[string]Job `yaml:"jobs,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -373,6 +374,12 @@ func (v *validator) region(r string, hosts map[string]bool) (netip.Prefix, bool)
 		}
 		if okQ && !priv.Contains(addr) {
 			v.fail(append(hp, "address"), "external host %s: address %s lies outside region %s's private subnet %s", h.Name, addr, r, priv)
+		}
+	}
+	if w := reg.MetricsWrite; w != "" {
+		u, err := url.Parse(w)
+		if err != nil || u.Scheme != "https" || !strings.HasSuffix(u.Hostname(), MetricsIngestSuffix) {
+			v.fail(at("metricsWrite"), "region %s: metricsWrite %q: want the https remote-write URL of an Azure Monitor workspace's data collection endpoint (a host ending in %s)", r, w, MetricsIngestSuffix)
 		}
 	}
 	if n.PodCIDR != "" {

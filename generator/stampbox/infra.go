@@ -64,10 +64,12 @@ func StartOutside(ctx context.Context, p *Plan, ca *servers.CA, cluster *Cluster
 		}
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	for _, a := range []netip.Addr{p.Blob, p.EntraID, internetIP} {
-		if !a.IsValid() {
+	served := map[netip.Addr]bool{}
+	for _, a := range []netip.Addr{p.Blob, p.EntraID, p.Monitor, internetIP} {
+		if !a.IsValid() || served[a] {
 			continue
 		}
+		served[a] = true
 		if err := serveTLS(a, 443, ok); err != nil {
 			return nil, err
 		}

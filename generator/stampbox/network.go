@@ -41,6 +41,9 @@ func (p *Plan) infraAddrs() []netip.Addr {
 	if p.EntraID.IsValid() {
 		out = append(out, p.EntraID)
 	}
+	if p.Monitor != internetIP {
+		out = append(out, p.Monitor)
+	}
 	for _, n := range p.Nodes {
 		out = append(out, n.IP)
 	}

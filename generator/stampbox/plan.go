@@ -89,9 +89,12 @@ type Plan struct {
 	Nodes    []*Node
 	Services map[string]*Service // namespace/name
 	// Infrastructure addresses.
-	APIServer  netip.Addr // the API server's endpoint (spec kube-apiserver)
-	Blob       netip.Addr
-	EntraID    netip.Addr
+	APIServer netip.Addr // the API server's endpoint (spec kube-apiserver)
+	Blob      netip.Addr
+	EntraID   netip.Addr
+	// Monitor is Azure Monitor's metrics ingestion, where Prometheus
+	// remote-writes; reached over the internet where the spec says nat.
+	Monitor    netip.Addr
 	External   map[string]netip.Addr // external hosts by name
 	Bridge     netip.Addr            // the box's own address: probes and queries come from it
 	PodNetwork netip.Prefix
@@ -164,6 +167,12 @@ func (p *Plan) endpoints() error {
 	}
 	if p.EntraID, _, err = first(spec.EntraID); err != nil {
 		return err
+	}
+	if p.Monitor, _, err = first(programs.ServiceMonitor); err != nil {
+		return err
+	}
+	if !p.Monitor.IsValid() {
+		p.Monitor = internetIP
 	}
 	// Every region's hosts: those of other regions are reached over
 	// peering (the policies judge whether they may be).
@@ -397,6 +406,8 @@ func (p *Plan) Names(name string) ([]netip.Addr, bool) {
 		return nil, false
 	case strings.HasSuffix(n, ".blob.core.windows.net"):
 		return []netip.Addr{p.Blob}, true
+	case strings.HasSuffix(n, spec.MetricsIngestSuffix):
+		return []netip.Addr{p.Monitor}, true
 	case n == webhookDomain || strings.HasSuffix(n, "."+webhookDomain):
 		return []netip.Addr{internetIP}, true
 	}

@@ -109,6 +109,8 @@ func (p *Plan) endpoint(a netip.Addr) (flow.Endpoint, string) {
 		name = "Entra ID (" + name + ")"
 	case internetIP:
 		name = "the internet (" + name + ")"
+	case p.Monitor:
+		name = "Azure Monitor (" + name + ")"
 	}
 	for h, ha := range p.External {
 		if ha == a {
