@@ -146,8 +146,8 @@ func TestDiffShowsLinesOfMultilineValues(t *testing.T) {
 func TestDiffShowsCapacityHeadroom(t *testing.T) {
 	work, _ := gittest.PlatformFrom(t, platformtest.CopyRepo)
 	base := gittest.Git(t, work, "rev-parse", "HEAD")
-	gittest.Edit(t, work, "environments/prod.yaml", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n",
-		"      capacity: {baselineRPS: 100, peakRPS: 800}\n      origin: {probePath: /health/stamp, weight: 50}\n")
+	gittest.Edit(t, work, "environments/prod.yaml", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {weight: 50}\n",
+		"      capacity: {baselineRPS: 100, peakRPS: 800}\n      origin: {weight: 50}\n")
 	stdout := diffComment(t, work, base, "prod",
 		"### 📊 Capacity headroom of the stamps",
 		"| stamp | CPU at peak | CPU at failover | memory at peak | memory at failover | node budget |",

@@ -52,11 +52,15 @@ type Stamp struct {
 	Probe Probe `json:"probe"`
 }
 
-// Probe is a stamp's health probe.
+// Probe is a stamp's health probe. Front Door sends it with the User-Agent
+// "Edge Health Probe" and without any documented X-Azure-FDID; HEAD is the
+// method Front Door recommends and new profiles default to
+// (https://learn.microsoft.com/azure/frontdoor/health-probes).
 type Probe struct {
 	Host     string `json:"host"`
 	Path     string `json:"path"`
 	Protocol string `json:"protocol"`
+	Method   string `json:"method"`
 }
 
 // Build returns the environment's origins document; ok is false for an
@@ -83,7 +87,7 @@ func Build(e *spec.Environment) (Origins, bool) {
 		s := Stamp{Name: st.Name, Region: st.Region}
 		if st.Origin != nil {
 			s.Weight = st.Origin.Weight
-			s.Probe = Probe{Path: st.Origin.ProbePath, Protocol: "Https"}
+			s.Probe = Probe{Path: f.ProbePath, Protocol: "Https", Method: "HEAD"}
 		}
 		if health != nil {
 			s.Probe.Host = health.StampHost(st)

@@ -35,8 +35,8 @@ func TestProdOrigins(t *testing.T) {
 		t.Errorf("frontDoorID = %q, want %q", doc.FrontDoorID, e.Spec.FrontDoor.ID)
 	}
 	wantStamps := []Stamp{
-		{Name: "weu-1", Region: "westeurope", Weight: 50, Probe: Probe{Host: "health.weu-1.libertum.io", Path: "/health/stamp", Protocol: "Https"}},
-		{Name: "neu-1", Region: "northeurope", Weight: 50, Probe: Probe{Host: "health.neu-1.libertum.io", Path: "/health/stamp", Protocol: "Https"}},
+		{Name: "weu-1", Region: "westeurope", Weight: 50, Probe: Probe{Host: "health.weu-1.libertum.io", Path: "/health/stamp", Protocol: "Https", Method: "HEAD"}},
+		{Name: "neu-1", Region: "northeurope", Weight: 50, Probe: Probe{Host: "health.neu-1.libertum.io", Path: "/health/stamp", Protocol: "Https", Method: "HEAD"}},
 	}
 	if d := cmp.Diff(wantStamps, doc.Stamps); d != "" {
 		t.Errorf("stamps (-want +got):\n%s", d)

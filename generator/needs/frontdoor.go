@@ -17,12 +17,33 @@ const FrontDoorHeader = "X-Azure-FDID"
 // frontDoorSource is where the header and its use come from.
 const frontDoorSource = "https://learn.microsoft.com/en-us/azure/frontdoor/origin-security#front-door-identifier (X-Azure-FDID: refuse requests whose value is not your profile's ID)"
 
+// healthProbeSource is what Front Door's health probes carry.
+const healthProbeSource = "https://learn.microsoft.com/azure/frontdoor/health-probes (probes are sent with the User-Agent \"Edge Health Probe\"; HEAD by default; 200 is healthy, anything else a failure) and https://learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol (Front Door certifies no header that page does not document)"
+
+// ProbeUserAgent is the User-Agent of Front Door's health probes.
+const ProbeUserAgent = "Edge Health Probe"
+
 // FrontDoorRequest is one request the ingress controller is asked about,
-// and whether it must be refused.
+// and whether it must be refused. Host and Path are empty for a request
+// to any host and path.
 type FrontDoorRequest struct {
-	Name    string
-	Headers map[string]string
-	Refused bool
+	Name       string
+	Host, Path string
+	Headers    map[string]string
+	Refused    bool
+}
+
+// ProbeRequests are Front Door's health probe — no X-Azure-FDID, which no
+// documentation says probes carry — to the stamp's health host at the
+// probe path, which must go through, and the same request to another
+// public host, which must not: the exemption is the probe's only.
+func ProbeRequests(probeHost, probePath, otherHost string) []FrontDoorRequest {
+	ua := map[string]string{"User-Agent": ProbeUserAgent}
+	out := []FrontDoorRequest{{Name: "Front Door's health probe (no " + FrontDoorHeader + ") to " + probeHost + probePath, Host: probeHost, Path: probePath, Headers: ua}}
+	if otherHost != "" {
+		out = append(out, FrontDoorRequest{Name: "a request without " + FrontDoorHeader + " to " + otherHost + probePath, Host: otherHost, Path: probePath, Headers: ua, Refused: true})
+	}
+	return out
 }
 
 // FrontDoorRequests are the requests that prove an ingress controller
@@ -47,6 +68,19 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 	fd := s.env.Spec.FrontDoor
 	if fd == nil {
 		return nil, nil
+	}
+	// The stamp's health host, where Front Door probes, and another public
+	// host, where the probe path has no exemption.
+	var probeHost, otherHost string
+	if st, ok := s.env.StampNamed(s.name); ok {
+		if h := s.env.Spec.Components[fd.Health].Ingress; h != nil {
+			probeHost = h.StampHost(st)
+		}
+		for _, name := range s.env.ComponentNames() {
+			if in := s.env.Spec.Components[name].Ingress; in != nil && name != fd.Health && otherHost == "" {
+				otherHost = in.StampHost(st)
+			}
+		}
 	}
 	var out []policy.Finding
 	for i := range p.tpl.Spec.Containers {
@@ -79,8 +113,12 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 				fmt.Sprintf("cannot tell whether ingress controller %q refuses requests without this environment's Front Door ID: ConfigMap %s: %v [%s]", c.Spec.Name, ref, err, frontDoorSource), fix))
 			continue
 		}
-		for _, r := range FrontDoorRequests(fd.ID) {
-			res, err := conf.Do(nginxconf.Request{Headers: r.Headers})
+		reqs := FrontDoorRequests(fd.ID)
+		if probeHost != "" {
+			reqs = append(reqs, ProbeRequests(probeHost, fd.ProbePath, otherHost)...)
+		}
+		for _, r := range reqs {
+			res, err := conf.Do(nginxconf.Request{Host: r.Host, Path: r.Path, Headers: r.Headers})
 			var problem string
 			switch {
 			case err != nil:
@@ -90,6 +128,8 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 				if res.Status != 0 {
 					problem = fmt.Sprintf("nginx answers %s with %d (%s), not a refusal", r.Name, res.Status, res.By)
 				}
+			case !r.Refused && res.Status != 0 && r.Path != "":
+				problem = fmt.Sprintf("nginx ends %s with %d (%s): every probe fails and Front Door takes the stamp out of rotation [%s]", r.Name, res.Status, res.By, healthProbeSource)
 			case !r.Refused && res.Status != 0:
 				problem = fmt.Sprintf("nginx ends %s with %d (%s): Front Door's own requests would not reach the services", r.Name, res.Status, res.By)
 			}

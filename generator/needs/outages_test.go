@@ -108,6 +108,22 @@ spec:
 			rule: "entry.frontdoor-id",
 			want: []string{"ingress controller", "another profile's X-Azure-FDID"},
 		},
+		// The outage the issue names: a probe answered 403 takes every
+		// stamp out of rotation.
+		{
+			name:   "front door's health probe refused for want of X-Azure-FDID",
+			plants: []plant{{file: "base/ingress-nginx/templates/configmap.yaml", old: "      \"0:{{ . }}{{ $.Values.frontDoor.probePath }}\" 1;\n", new: ""}},
+			rule:   "entry.frontdoor-id",
+			want:   []string{"Front Door's health probe (no X-Azure-FDID) to health.weu-1.staging.libertum.io/health/stamp", "with 403", "out of rotation"},
+		},
+		// An exemption for any host lets anyone past the ID check on the
+		// probe path of every public host.
+		{
+			name:   "the probe exemption for every host",
+			plants: []plant{{file: "base/ingress-nginx/templates/configmap.yaml", old: "\"0:{{ . }}{{ $.Values.frontDoor.probePath }}\" 1;", new: "\"~^0:[^/]*{{ $.Values.frontDoor.probePath }}$\" 1;"}},
+			rule:   "entry.frontdoor-id",
+			want:   []string{"a request without X-Azure-FDID to api.weu-1.staging.libertum.io/health/stamp"},
+		},
 		{
 			name:   "rs-init's probe on a port it does not declare",
 			plants: []plant{{file: "base/mongodb/templates/statefulset.yaml", old: "              port: 27017\n", new: "              port: mongodb\n"}},

@@ -25,6 +25,11 @@ import (
 
 // Request is what the snippets are asked about.
 type Request struct {
+	// Host is the request's host ($host: the Host header, lowercased,
+	// without a port).
+	Host string
+	// Path is its normalised path ($uri), "/" when empty.
+	Path string
 	// Headers by name, any case.
 	Headers map[string]string
 }
@@ -309,6 +314,19 @@ func (r *run) variable(name, at string) (string, error) {
 		r.looking[name] = true
 		defer delete(r.looking, name)
 		return r.lookup(m)
+	}
+	switch name {
+	case "host":
+		h := strings.ToLower(r.req.Host)
+		if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+			h = h[:i]
+		}
+		return h, nil
+	case "uri":
+		if r.req.Path == "" {
+			return "/", nil
+		}
+		return r.req.Path, nil
 	}
 	if h, ok := strings.CutPrefix(name, "http_"); ok {
 		for k, v := range r.req.Headers {

@@ -130,3 +130,45 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestProbeExemption: the chart's snippets answer Front Door's health probe
+// (no X-Azure-FDID) on the health host's probe path only; the same path on
+// another host, or another path on the health host, is refused without the
+// ID, and every request with it goes on.
+func TestProbeExemption(t *testing.T) {
+	http := `map $http_x_azure_fdid $libertum_fdid {
+  default 0;
+  "` + fdid + `" 1;
+}
+map "$libertum_fdid:$host$uri" $libertum_front_door {
+  default 0;
+  "~^1:" 1;
+  "0:health.weu-1.example.io/health/stamp" 1;
+}
+`
+	c, err := Parse(http, chartServer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host, path string
+		headers    map[string]string
+		want       int
+	}{
+		{"health.weu-1.example.io", "/health/stamp", nil, 0},
+		{"Health.weu-1.example.io:443", "/health/stamp", nil, 0},
+		{"health.weu-1.example.io", "/health/stamp/x", nil, 403},
+		{"health.weu-1.example.io", "/", nil, 403},
+		{"api.weu-1.example.io", "/health/stamp", nil, 403},
+		{"api.weu-1.example.io", "/health/stamp", map[string]string{"X-Azure-FDID": "00000000-0000-4000-8000-000000000000"}, 403},
+		{"api.weu-1.example.io", "/", map[string]string{"X-Azure-FDID": fdid}, 0},
+	} {
+		res, err := c.Do(Request{Host: tc.host, Path: tc.path, Headers: tc.headers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != tc.want {
+			t.Errorf("%s%s %v: status %d, want %d", tc.host, tc.path, tc.headers, res.Status, tc.want)
+		}
+	}
+}

@@ -106,7 +106,11 @@ func chartValues(t intent.Target) map[string]any {
 		for i, c := range f.BackendCIDRs {
 			cidrs[i] = c
 		}
-		vals["frontDoor"] = map[string]any{"id": f.ID, "backendCIDRs": cidrs}
+		fd := map[string]any{"id": f.ID, "backendCIDRs": cidrs, "probePath": f.ProbePath}
+		if h := t.Env.Spec.Components[f.Health].Ingress; h != nil {
+			fd["probeHost"] = h.StampHost(t.Stamp)
+		}
+		vals["frontDoor"] = fd
 	}
 	if a := t.Env.Spec.Alerting; a != nil && t.Component.ScrapesMetrics {
 		am := t.Env.Spec.Components[a.Alertmanager]

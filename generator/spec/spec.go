@@ -133,19 +133,21 @@ type FrontDoor struct {
 	// answers <host>.<domain> as well as <host>.<stamp domain>.
 	Domain string `yaml:"domain"`
 	// Health names the component whose Ingress Front Door probes on each
-	// stamp, at the stamp's origin.probePath.
+	// stamp (the HealthService), at ProbePath.
 	Health string `yaml:"health"`
+	// ProbePath is the one place the health probe's path is set: Front
+	// Door's origins probe it, the HealthService is rendered to serve it,
+	// and the ingress controller answers it without the Front Door ID
+	// (Front Door's probes are documented with a User-Agent only).
+	ProbePath string `yaml:"probePath"`
 	// BackendCIDRs are the addresses Front Door connects to origins from
 	// (the AzureFrontDoor.Backend service tag): forwarded client addresses
 	// are believed from these only.
 	BackendCIDRs []string `yaml:"backendCIDRs"`
 }
 
-// Origin is a stamp as a Front Door origin.
+// Origin is a stamp as a Front Door origin (probed at frontDoor.probePath).
 type Origin struct {
-	// ProbePath is where Front Door asks the stamp's HealthService whether
-	// the stamp can take traffic.
-	ProbePath string `yaml:"probePath"`
 	// Weight is the stamp's share of traffic among healthy stamps (1-1000).
 	Weight int `yaml:"weight"`
 }

@@ -150,11 +150,11 @@ func TestParseErrors(t *testing.T) {
 		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 		{"reserved stamp frontdoor", "- name: one", "- name: frontdoor", []string{":25:", "reserved"}},
-		{"front door without origin", "  stamps:\n", frontDoor + "  stamps:\n", []string{":30:", "origin (probePath, weight) is required"}},
+		{"front door without origin", "  stamps:\n", frontDoor + "  stamps:\n", []string{":31:", "origin (its weight) is required"}},
 		{"front door id", "  stamps:\n", strings.Replace(frontDoor, "id: b3d9", "id: x3d9", 1) + "  stamps:\n", []string{":25:", "frontDoor.id"}},
 		{"front door health without ingress", "  stamps:\n", strings.Replace(frontDoor, "health: api", "health: db", 1) + "  stamps:\n", []string{":27:", `frontDoor.health "db"`}},
-		{"front door trusts anyone", "  stamps:\n", strings.Replace(frontDoor, "[147.243.0.0/16]", "[147.243.0.0/16, 0.0.0.0/0]", 1) + "  stamps:\n", []string{":28:", "from anyone"}},
-		{"origin without front door", "      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n", []string{":32:", "only to an environment with spec.frontDoor"}},
+		{"front door trusts anyone", "  stamps:\n", strings.Replace(frontDoor, "[147.243.0.0/16]", "[147.243.0.0/16, 0.0.0.0/0]", 1) + "  stamps:\n", []string{":29:", "from anyone"}},
+		{"origin without front door", "      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {weight: 50}\n", []string{":32:", "only to an environment with spec.frontDoor"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,12 +220,13 @@ const frontDoor = `  frontDoor:
     id: b3d9f1a7-4c2e-4e8b-9a6d-1f5c7e3b2a90
     domain: example.com
     health: api
+    probePath: /health/stamp
     backendCIDRs: [147.243.0.0/16]
 `
 
 func TestFrontDoor(t *testing.T) {
 	withOrigin := strings.Replace(strings.Replace(valid, "  stamps:\n", frontDoor+"  stamps:\n", 1),
-		"      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {probePath: /health/stamp, weight: 50}\n", 1)
+		"      capacity: {baselineRPS: 100, peakRPS: 400}\n", "      capacity: {baselineRPS: 100, peakRPS: 400}\n      origin: {weight: 50}\n", 1)
 	e, err := Parse("environments/test.yaml", []byte(withOrigin))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
@@ -234,8 +235,9 @@ func TestFrontDoor(t *testing.T) {
 		t.Errorf("front door not decoded: %+v, origin %+v", f, e.Spec.Stamps[0].Origin)
 	}
 	for _, bad := range []struct{ old, new, want string }{
-		{"probePath: /health/stamp", "probePath: health", ":37: stamp one: origin.probePath"},
-		{"weight: 50", "weight: 0", ":37: stamp one: origin.weight 0"},
+		{"probePath: /health/stamp", "probePath: health", `:28: frontDoor.probePath "health"`},
+		{"probePath: /health/stamp", "probePath: /health/$stamp", `:28: frontDoor.probePath "/health/$stamp"`},
+		{"weight: 50", "weight: 0", ":38: stamp one: origin.weight 0"},
 	} {
 		_, err := Parse("environments/test.yaml", []byte(strings.Replace(withOrigin, bad.old, bad.new, 1)))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {

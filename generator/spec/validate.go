@@ -168,6 +168,9 @@ func (v *validator) frontDoor() {
 	if len(f.BackendCIDRs) == 0 {
 		v.fail(at("backendCIDRs"), "frontDoor.backendCIDRs: list the AzureFrontDoor.Backend ranges forwarded headers are trusted from")
 	}
+	if pp := f.ProbePath; !strings.HasPrefix(pp, "/") || strings.ContainsAny(pp, " ?#\t\"'$;{}") || pp == "/" {
+		v.fail(at("probePath"), "frontDoor.probePath %q: want an absolute URL path such as /health/stamp", pp)
+	}
 	for i, c := range f.BackendCIDRs {
 		path := p("spec", "frontDoor", "backendCIDRs", strconv.Itoa(i))
 		if pr, ok := v.prefix(path, c); ok && pr.Bits() == 0 {
@@ -178,11 +181,8 @@ func (v *validator) frontDoor() {
 		sp := p("spec", "stamps", strconv.Itoa(i), "origin")
 		o := s.Origin
 		if o == nil {
-			v.fail(p("spec", "stamps", strconv.Itoa(i)), "stamp %s: origin (probePath, weight) is required behind Front Door", s.Name)
+			v.fail(p("spec", "stamps", strconv.Itoa(i)), "stamp %s: origin (its weight) is required behind Front Door", s.Name)
 			continue
-		}
-		if !strings.HasPrefix(o.ProbePath, "/") || strings.ContainsAny(o.ProbePath, " ?#\t") {
-			v.fail(append(sp, "probePath"), "stamp %s: origin.probePath %q: want an absolute URL path such as /health/stamp", s.Name, o.ProbePath)
 		}
 		if o.Weight < 1 || o.Weight > 1000 {
 			v.fail(append(sp, "weight"), "stamp %s: origin.weight %d: want 1 to 1000", s.Name, o.Weight)

@@ -287,10 +287,29 @@ func (b *Box) FrontDoor(ctx context.Context) []string {
 				out = append(out, fmt.Sprintf("%s: nginx answers %s to %s with %d %q, not the service's answer", pod.ID(), r.Name, host, code, strings.TrimSpace(body)))
 			}
 		}
-		probe := b.plan.Stamp.Origin.ProbePath
-		code, _, err := httpGet(ctx, "http://"+net.JoinHostPort(pod.IP.String(), strconv.Itoa(int(port)))+probe, healthHost, map[string]string{needs.FrontDoorHeader: fd.ID})
-		if err != nil || code != http.StatusOK {
-			out = append(out, fmt.Sprintf("%s: Front Door's health probe %s%s answers %d (%v)", pod.ID(), healthHost, probe, code, err))
+		// Front Door's probe, as its documentation describes it: no
+		// X-Azure-FDID, its User-Agent; and the same request to another
+		// host, which the exemption must not cover.
+		for _, r := range needs.ProbeRequests(healthHost, fd.ProbePath, host) {
+			get := func() (int, error) {
+				code, _, err := httpGet(ctx, "http://"+net.JoinHostPort(pod.IP.String(), strconv.Itoa(int(port)))+r.Path, r.Host, r.Headers)
+				return code, err
+			}
+			code, err := get()
+			// The HealthService answers 200 once a round of its checks
+			// has passed: give it the time Front Door would.
+			for deadline := time.Now().Add(30 * time.Second); !r.Refused && code != http.StatusOK && time.Now().Before(deadline) && ctx.Err() == nil; {
+				time.Sleep(time.Second)
+				code, err = get()
+			}
+			switch {
+			case err != nil:
+				out = append(out, fmt.Sprintf("%s: %s: %v", pod.ID(), r.Name, err))
+			case r.Refused && code != http.StatusForbidden:
+				out = append(out, fmt.Sprintf("%s: nginx answers %s with %d, not 403", pod.ID(), r.Name, code))
+			case !r.Refused && code != http.StatusOK:
+				out = append(out, fmt.Sprintf("%s: %s answers %d: Front Door would take the stamp out of rotation", pod.ID(), r.Name, code))
+			}
 		}
 	}
 	return out

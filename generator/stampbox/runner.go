@@ -148,6 +148,16 @@ func (b *Box) stub(pod *Pod, c programs.Container, prog *programs.Program) (podr
 			return s, err
 		}
 		s.Calls = append(s.Calls, calls...)
+		// The HealthService's contract: it answers its probe path, and
+		// only while what it checks answers.
+		if p, ok := c.Flag("probe-path"); ok {
+			s.HealthPath = p
+			for _, pr := range []*corev1.Probe{c.Spec.ReadinessProbe, c.Spec.LivenessProbe, c.Spec.StartupProbe} {
+				if pr != nil && pr.HTTPGet != nil {
+					s.ProbePaths = append(s.ProbePaths, pr.HTTPGet.Path)
+				}
+			}
+		}
 	}
 	for _, call := range programs.PodNeeds(pod.Template).Calls {
 		s.Calls = append(s.Calls, b.calls(call)...)

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +38,12 @@ type Stub struct {
 	// Once: a job's pod; the stub ends when every call has succeeded
 	// (exit 0), or fails after a minute.
 	Once bool `json:"once,omitempty"`
+	// HealthPath is the path a health service answers on (the
+	// HealthService's --probe-path): 200 while every call succeeds, 503
+	// otherwise. With it set, the stub answers 404 on any other path but
+	// ProbePaths (the kubelet's) and /metrics.
+	HealthPath string   `json:"healthPath,omitempty"`
+	ProbePaths []string `json:"probePaths,omitempty"`
 }
 
 // StubListen is a port the stub serves: HTTP on TCP (200 to anything,
@@ -66,7 +74,7 @@ func RunStub() error {
 		return err
 	}
 	for _, l := range s.Listens {
-		if err := serve(l); err != nil {
+		if err := serve(l, s); err != nil {
 			return fmt.Errorf("%s: listen on %d/%s: %w", s.Program, l.Port, l.Protocol, err)
 		}
 	}
@@ -85,6 +93,7 @@ func RunStub() error {
 			}
 			done[i] = err == nil
 		}
+		healthy.Store(len(done) == len(s.Calls) && allTrue(done))
 		if !touched && len(done) == len(s.Calls) && allTrue(done) {
 			for _, p := range s.Touch {
 				if err := os.WriteFile(p, nil, 0o644); err != nil {
@@ -170,7 +179,10 @@ func writable(p string) error {
 
 var metrics = "# HELP stampbox_up A stub of the program stands in for it.\n# TYPE stampbox_up gauge\nstampbox_up 1\n"
 
-func serve(l StubListen) error {
+// healthy says whether every call succeeded in the last round.
+var healthy atomic.Bool
+
+func serve(l StubListen, s Stub) error {
 	addr := ":" + strconv.Itoa(int(l.Port))
 	if strings.EqualFold(l.Protocol, "UDP") {
 		pc, err := net.ListenPacket("udp", addr)
@@ -192,9 +204,19 @@ func serve(l StubListen) error {
 		return err
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" {
+		switch {
+		case r.URL.Path == "/metrics":
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			fmt.Fprint(w, metrics)
+			return
+		case s.HealthPath == "":
+		case r.URL.Path == s.HealthPath:
+			if !healthy.Load() {
+				http.Error(w, "unhealthy: a dependency does not answer", http.StatusServiceUnavailable)
+				return
+			}
+		case !slices.Contains(s.ProbePaths, r.URL.Path):
+			http.NotFound(w, r)
 			return
 		}
 		fmt.Fprintln(w, "ok")
