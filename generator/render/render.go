@@ -198,6 +198,9 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := stampRules(p.Envs, units); err != nil {
 		return nil, err
 	}
+	if err := stampHealth(p.Envs, units); err != nil {
+		return nil, err
+	}
 	for _, e := range p.Envs {
 		for _, st := range e.Spec.Stamps {
 			u, err := namespacesUnit(e, st, units)

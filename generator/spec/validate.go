@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libertum/platform-gitops/generator/image"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/libertum/platform-gitops/generator/image"
 )
 
 var (

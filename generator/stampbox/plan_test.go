@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/libertum/platform-gitops/generator/action"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/programs"
+	"github.com/libertum/platform-gitops/generator/stampbox/podrun"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
@@ -176,5 +178,26 @@ func TestDNS(t *testing.T) {
 	q := d.Questions()
 	if len(q) < 2 || !slices.ContainsFunc(q, func(q Question) bool { return q.Name == "nothing.example.com" && !q.Answered }) {
 		t.Errorf("questions %+v: want both names, the unknown one unanswered", q)
+	}
+}
+
+// TestHealthChecks: the HealthService stub opens what its --check flags
+// name; a check without a port, or not a URL, is refused.
+func TestHealthChecks(t *testing.T) {
+	got, err := healthChecks([]string{"--listen=:8080", "--check=kafka=tcp://kafka.data.svc.cluster.local:9092", "--check=storage=https://st.blob.core.windows.net/", "--probe-path=/health/stamp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []podrun.StubCall{
+		{Host: "kafka.data.svc.cluster.local", Port: 9092, Protocol: "TCP", Why: "--check kafka"},
+		{Host: "st.blob.core.windows.net", Port: 443, Protocol: "TCP", Why: "--check storage"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("calls (-want +got):\n%s", d)
+	}
+	for _, bad := range []string{"--check=kafka=tcp://kafka.data.svc.cluster.local", "--check=x=::"} {
+		if _, err := healthChecks([]string{bad}); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,6 +154,13 @@ func (b *Box) stub(pod *Pod, c programs.Container, prog *programs.Program) (podr
 		// only while what it checks answers.
 		if p, ok := c.Flag("probe-path"); ok {
 			s.HealthPath = p
+			// What it checks are its --check flags (the generator renders
+			// them from what the stamp runs), not the spec's talksTo.
+			checks, err := healthChecks(c.Spec.Args)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", pod.ID(), err)
+			}
+			s.Calls = checks
 			for _, pr := range []*corev1.Probe{c.Spec.ReadinessProbe, c.Spec.LivenessProbe, c.Spec.StartupProbe} {
 				if pr != nil && pr.HTTPGet != nil {
 					s.ProbePaths = append(s.ProbePaths, pr.HTTPGet.Path)
@@ -168,6 +177,31 @@ func (b *Box) stub(pod *Pod, c programs.Container, prog *programs.Program) (podr
 		}
 	}
 	return s, nil
+}
+
+// healthChecks are the connections a HealthService's --check flags open:
+// name=tcp://host:port, or name=https://host/ on 443.
+func healthChecks(args []string) ([]podrun.StubCall, error) {
+	var out []podrun.StubCall
+	for _, a := range args {
+		v, ok := strings.CutPrefix(a, "--check=")
+		if !ok {
+			continue
+		}
+		name, raw, _ := strings.Cut(v, "=")
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			return nil, fmt.Errorf("--check %s: %q is not a URL", name, raw)
+		}
+		port := 443
+		if p := u.Port(); p != "" {
+			port, _ = strconv.Atoi(p)
+		} else if u.Scheme == "tcp" {
+			return nil, fmt.Errorf("--check %s: %q names no port", name, raw)
+		}
+		out = append(out, podrun.StubCall{Host: u.Hostname(), Port: int32(port), Protocol: "TCP", Why: "--check " + name})
+	}
+	return out, nil
 }
 
 // peerCalls are a replica's calls to the others on a peer port: by their
