@@ -2,6 +2,7 @@ package needs
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -111,6 +112,16 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 		if err != nil {
 			out = append(out, p.finding(RuleFrontDoor, policy.Deny,
 				fmt.Sprintf("cannot tell whether ingress controller %q refuses requests without this environment's Front Door ID: ConfigMap %s: %v [%s]", c.Spec.Name, ref, err, frontDoorSource), fix))
+			continue
+		}
+		bucket := nginxconf.DefaultMapHashBucketSize
+		if v, err := strconv.Atoi(data["map-hash-bucket-size"]); err == nil && v > 0 {
+			bucket = v
+		}
+		if err := conf.MapKeysFit(bucket); err != nil {
+			out = append(out, p.finding(RuleFrontDoor, policy.Deny,
+				fmt.Sprintf("ingress controller %q cannot start: ConfigMap %s: %v", c.Spec.Name, ref, err),
+				"set the ConfigMap's map-hash-bucket-size (ingress-nginx writes it as map_hash_bucket_size) to hold the longest map key"))
 			continue
 		}
 		reqs := FrontDoorRequests(fd.ID)

@@ -116,6 +116,13 @@ spec:
 			rule:   "entry.frontdoor-id",
 			want:   []string{"Front Door's health probe (no X-Azure-FDID) to health.weu-1.staging.libertum.io/health/stamp", "with 403", "out of rotation"},
 		},
+		// The real nginx refused the first probe exemption this way.
+		{
+			name:   "the probe exemption's key without a bucket that holds it",
+			plants: []plant{{file: "base/ingress-nginx/templates/configmap.yaml", old: "  map-hash-bucket-size: \"128\"\n", new: ""}},
+			rule:   "entry.frontdoor-id",
+			want:   []string{"cannot start", "0:health.weu-1.staging.libertum.io/health/stamp", "map_hash_bucket_size 64"},
+		},
 		// An exemption for any host lets anyone past the ID check on the
 		// probe path of every public host.
 		{

@@ -147,3 +147,27 @@ http {
 	}
 	return out
 }
+
+// TestMapKeysFitAgreesWithNginx: nginx -t accepts exactly the map keys
+// MapKeysFit says fit the bucket size.
+func TestMapKeysFitAgreesWithNginx(t *testing.T) {
+	bin := nginxBinary(t)
+	dir := t.TempDir()
+	for _, tc := range []struct{ keyLen, bucket int }{{46, 64}, {47, 64}, {110, 128}, {111, 128}} {
+		snippet := `map $uri $x { default 0; "` + strings.Repeat("k", tc.keyLen) + `" 1; }` + "\n"
+		c, err := Parse(snippet, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fits := c.MapKeysFit(tc.bucket) == nil
+		conf := filepath.Join(dir, fmt.Sprintf("nginx-%d-%d.conf", tc.keyLen, tc.bucket))
+		text := fmt.Sprintf("pid %s.pid;\nerror_log stderr;\nevents {}\nhttp {\n  map_hash_bucket_size %d;\n  %s  server { listen 127.0.0.1:1; }\n}\n", conf, tc.bucket, snippet)
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "-t", "-p", dir, "-c", conf).CombinedOutput()
+		if (err == nil) != fits {
+			t.Errorf("key of %d bytes, bucket %d: MapKeysFit says fits=%v, nginx -t: %v\n%s", tc.keyLen, tc.bucket, fits, err, out)
+		}
+	}
+}

@@ -19,6 +19,7 @@ package nginxconf
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -98,6 +99,38 @@ func Parse(httpSnippet, serverSnippet, locationSnippet string) (*Config, error) 
 		return nil, err
 	}
 	return c, nil
+}
+
+// DefaultMapHashBucketSize is nginx's map_hash_bucket_size where nothing
+// sets it: the processor's cache line, 64 bytes on x86-64.
+const DefaultMapHashBucketSize = 64
+
+// MapKeysFit reports a map whose exact keys nginx cannot hash with buckets
+// of size bytes: it then refuses to start ("could not build map_hash, you
+// should increase map_hash_bucket_size"). A key takes a pointer, its
+// two-byte length and itself, aligned to a pointer, and a bucket ends with
+// a null pointer (src/core/ngx_hash.c, NGX_HASH_ELT_SIZE).
+func (c *Config) MapKeysFit(size int) error {
+	const ptr = 8
+	names := make([]string, 0, len(c.maps))
+	for n := range c.maps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		m := c.maps[n]
+		keys := make([]string, 0, len(m.exact))
+		for k := range m.exact {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if need := ptr + (len(k)+2+ptr-1)/ptr*ptr + ptr; need > size {
+				return fmt.Errorf("%s: map key %q needs a %d-byte hash bucket, more than map_hash_bucket_size %d: nginx refuses to start (could not build map_hash)", m.at, k, need, size)
+			}
+		}
+	}
+	return nil
 }
 
 // Do runs the snippets for a request.

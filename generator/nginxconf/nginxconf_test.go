@@ -172,3 +172,27 @@ map "$libertum_fdid:$host$uri" $libertum_front_door {
 		}
 	}
 }
+
+// TestMapKeysFit: nginx's 64-byte default bucket holds a key of up to 46
+// bytes; the probe exemption's key for a staging host needs 72, which 128
+// holds.
+func TestMapKeysFit(t *testing.T) {
+	key := func(n int) string {
+		return `map $uri $x { default 0; "` + strings.Repeat("k", n) + `" 1; }` + "\n"
+	}
+	for _, tc := range []struct {
+		keyLen, bucket int
+		fits           bool
+	}{
+		{46, 64, true}, {47, 64, false}, {48, 128, true}, {110, 128, true}, {111, 128, false},
+	} {
+		c, err := Parse(key(tc.keyLen), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.MapKeysFit(tc.bucket)
+		if (err == nil) != tc.fits {
+			t.Errorf("key of %d bytes, bucket %d: err = %v, want fits %v", tc.keyLen, tc.bucket, err, tc.fits)
+		}
+	}
+}

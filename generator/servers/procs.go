@@ -149,16 +149,29 @@ func (p *Procs) Stop() []string {
 	if grace <= 0 {
 		grace = 5 * time.Second
 	}
-	deadline := time.After(grace)
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	expired := false
 	var killed []string
 	for _, pr := range list {
+		if !expired {
+			select {
+			case <-pr.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
+		// Past the grace time every process still running is killed
+		// (the timer fires once: waiting on it again would hang).
 		select {
 		case <-pr.done:
-		case <-deadline:
-			_ = syscall.Kill(-pr.cmd.Process.Pid, syscall.SIGKILL)
-			<-pr.done
-			killed = append(killed, pr.name)
+			continue
+		default:
 		}
+		_ = syscall.Kill(-pr.cmd.Process.Pid, syscall.SIGKILL)
+		<-pr.done
+		killed = append(killed, pr.name)
 	}
 	return killed
 }

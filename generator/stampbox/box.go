@@ -74,8 +74,12 @@ func Start(ctx context.Context, plan *Plan, o Options) (b *Box, err error) {
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return nil, err
 	}
-	// The Alertmanager leaves its cluster on SIGTERM, which takes seconds.
-	procs := &servers.Procs{Dir: logs, PIDFile: o.PIDFile, Grace: 20 * time.Second}
+	// The Alertmanager leaves its cluster on SIGTERM, which takes seconds;
+	// Prometheus flushes what it has not remote-written for up to its
+	// --storage.remote.flush-deadline (15s: the box's Azure Monitor never
+	// takes a sample) after draining its alert queue. The kubelet's grace
+	// is 30s; the box waits longer before it calls a stop a failure.
+	procs := &servers.Procs{Dir: logs, PIDFile: o.PIDFile, Grace: 45 * time.Second}
 	b = &Box{plan: plan, tools: o.Tools, procs: procs, secrets: Secrets{}, how: map[string]How{}, fs: filepath.Join(o.Work, "fs")}
 	defer func() {
 		if err != nil {

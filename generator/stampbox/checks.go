@@ -268,6 +268,9 @@ func (b *Box) FrontDoor(ctx context.Context) []string {
 		}
 	}
 	healthHost := b.plan.Env.Spec.Components[fd.Health].Ingress.StampHost(b.plan.Stamp)
+	// One wait for the HealthService's first round of checks, shared by
+	// every controller pod.
+	probeDeadline := time.Now().Add(30 * time.Second)
 	for _, pod := range b.podsOf("ingress-nginx") {
 		port := int32(80)
 		c := programs.Container{Spec: &pod.Template.Spec.Containers[0]}
@@ -297,8 +300,8 @@ func (b *Box) FrontDoor(ctx context.Context) []string {
 			}
 			code, err := get()
 			// The HealthService answers 200 once a round of its checks
-			// has passed: give it the time Front Door would.
-			for deadline := time.Now().Add(30 * time.Second); !r.Refused && code != http.StatusOK && time.Now().Before(deadline) && ctx.Err() == nil; {
+			// has passed: give it until probeDeadline.
+			for !r.Refused && code != http.StatusOK && time.Now().Before(probeDeadline) && ctx.Err() == nil {
 				time.Sleep(time.Second)
 				code, err = get()
 			}

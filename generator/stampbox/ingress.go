@@ -55,6 +55,9 @@ func (p *Plan) NginxConf(pod *Pod, c programs.Container) (string, error) {
 	for _, d := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "  %s_temp_path /tmp/nginx-%s;\n", d, d)
 	}
+	if v := cm["map-hash-bucket-size"]; v != "" {
+		fmt.Fprintf(&b, "  map_hash_bucket_size %s;\n", v)
+	}
 	if cm["server-tokens"] == "false" {
 		b.WriteString("  server_tokens off;\n")
 	}
