@@ -18,8 +18,9 @@ package nginxconf
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -112,19 +113,9 @@ const DefaultMapHashBucketSize = 64
 // a null pointer (src/core/ngx_hash.c, NGX_HASH_ELT_SIZE).
 func (c *Config) MapKeysFit(size int) error {
 	const ptr = 8
-	names := make([]string, 0, len(c.maps))
-	for n := range c.maps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(c.maps)) {
 		m := c.maps[n]
-		keys := make([]string, 0, len(m.exact))
-		for k := range m.exact {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m.exact)) {
 			if need := ptr + (len(k)+2+ptr-1)/ptr*ptr + ptr; need > size {
 				return fmt.Errorf("%s: map key %q needs a %d-byte hash bucket, more than map_hash_bucket_size %d: nginx refuses to start (could not build map_hash)", m.at, k, need, size)
 			}

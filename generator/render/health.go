@@ -104,17 +104,7 @@ func fillChecks(e *spec.Environment, st spec.Stamp, units []*Unit) error {
 			if o.GetKind() != "Deployment" || o.GetName() != health {
 				continue
 			}
-			o = o.DeepCopy()
-			if err := setChecks(o, health, checks); err != nil {
-				return fmt.Errorf("%s: %w", u.Files[i].Path, err)
-			}
-			b, err := manifest.Encode(o)
-			if err != nil {
-				return err
-			}
-			u.Objects[i] = o
-			u.Files[i].Data = b
-			return nil
+			return u.edit(i, func(o *manifest.Object) error { return setChecks(o, health, checks) })
 		}
 	}
 	return fmt.Errorf("the stamp renders no Deployment %s", health)

@@ -77,18 +77,28 @@ func fillRules(e *spec.Environment, units []*Unit) error {
 				}
 				data = string(b)
 			}
-			o = o.DeepCopy()
-			if err := setData(o, monitoring.RulesKey, data); err != nil {
-				return fmt.Errorf("%s: %w", u.Files[i].Path, err)
-			}
-			b, err := manifest.Encode(o)
-			if err != nil {
+			if err := u.edit(i, func(o *manifest.Object) error { return setData(o, monitoring.RulesKey, data) }); err != nil {
 				return err
 			}
-			u.Objects[i] = o
-			u.Files[i].Data = b
 		}
 	}
+	return nil
+}
+
+// edit changes a copy of the unit's i-th object and puts it, and its
+// file's bytes, in place of the original: the stamp stage's one way to
+// change what a unit rendered.
+func (u *Unit) edit(i int, change func(*manifest.Object) error) error {
+	o := u.Objects[i].DeepCopy()
+	if err := change(o); err != nil {
+		return fmt.Errorf("%s: %w", u.Files[i].Path, err)
+	}
+	b, err := manifest.Encode(o)
+	if err != nil {
+		return err
+	}
+	u.Objects[i] = o
+	u.Files[i].Data = b
 	return nil
 }
 
