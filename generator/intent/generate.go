@@ -408,9 +408,6 @@ func (s *SecretProviderClass) DeepCopyObject() runtime.Object {
 
 func (t Target) secretProviderClassName() string { return t.Name + "-keyvault" }
 
-// secretObjects lists the Key Vault objects the component mounts: its
-// declared secrets and, for components behind an Ingress, its TLS certificate.
-
 type kvObject struct {
 	ObjectName string `json:"objectName"`
 	ObjectType string `json:"objectType"`

@@ -9,7 +9,6 @@ package intent
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -195,30 +194,7 @@ func (t Target) shapeMain(w *workload) error {
 		}
 	}
 	w.pod.Spec.Containers[i].Resources = res
-	t.serveProbe(&w.pod.Spec.Containers[i])
 	return nil
-}
-
-// ProbePathFlag is the HealthService's flag for the path it answers Front
-// Door's health probe on.
-const ProbePathFlag = "--probe-path"
-
-// serveProbe renders the health component's --probe-path from
-// spec.frontDoor.probePath, the one place the path is set: Front Door
-// probes what the HealthService serves.
-func (t Target) serveProbe(c *corev1.Container) {
-	f := t.Env.Spec.FrontDoor
-	if f == nil || t.Name != f.Health {
-		return
-	}
-	arg := ProbePathFlag + "=" + f.ProbePath
-	for j, a := range c.Args {
-		if a == ProbePathFlag || strings.HasPrefix(a, ProbePathFlag+"=") {
-			c.Args[j] = arg
-			return
-		}
-	}
-	c.Args = append(c.Args, arg)
 }
 
 func (t Target) resources() (corev1.ResourceRequirements, error) {

@@ -2,8 +2,8 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,45 +11,22 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/programs"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
-// CheckFlag is the HealthService's flag for one dependency it checks:
-// --check=<name>=<tcp://host:port | https://host/>.
-const CheckFlag = "--check"
+// The HealthService's flags the generator renders: the path it answers
+// Front Door's probe on, and one --check=<name>=<tcp://host:port |
+// https://host/> per dependency.
+const (
+	ProbePathFlag = "--probe-path"
+	CheckFlag     = "--check"
+)
 
-// stampHealth renders the checks of every stamp's HealthService (the
-// component Front Door probes) from what the stamp runs, once its units
-// are there: every component the served components depend on, at the port
-// its rendered Service answers, and the region's storage when the
-// HealthService declares it calls Blob Storage. A check the base wrote by
-// hand is replaced, so the HealthService cannot miss a dependency the spec
-// adds, nor check a port the dependency no longer serves.
-func stampHealth(envs []*spec.Environment, units []*Unit) error {
-	for _, e := range envs {
-		f := e.Spec.FrontDoor
-		if f == nil {
-			continue
-		}
-		for _, st := range e.Spec.Stamps {
-			var stamp []*Unit
-			for _, u := range units {
-				if u.Env == e.Name() && u.Stamp == st.Name {
-					stamp = append(stamp, u)
-				}
-			}
-			if err := fillChecks(e, st, stamp); err != nil {
-				return fmt.Errorf("render %s/%s: %s's checks: %w", e.Name(), st.Name, f.Health, err)
-			}
-		}
-	}
-	return nil
-}
-
-// HealthDependencies are what a stamp needs to serve: every component the
+// healthDependencies are what a stamp needs to serve: every component the
 // components served through an Ingress reach, directly or through others,
 // that is not itself served. Sorted.
-func HealthDependencies(e *spec.Environment) []string {
+func healthDependencies(e *spec.Environment) []string {
 	served := map[string]bool{}
 	var queue []string
 	for _, name := range e.ComponentNames() {
@@ -69,19 +46,22 @@ func HealthDependencies(e *spec.Environment) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for name := range seen {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
-// fillChecks sets the health component's --check flags in one stamp.
-func fillChecks(e *spec.Environment, st spec.Stamp, units []*Unit) error {
-	health := e.Spec.FrontDoor.Health
+// fillHealth sets, in one stamp, the HealthService's --probe-path from
+// spec.frontDoor.probePath (the one place Front Door's probe path is set)
+// and its --check flags from what the stamp runs: every component the
+// served components depend on, at the port its rendered Service answers,
+// and the region's storage when the HealthService declares it calls Blob
+// Storage. Flags the base wrote by hand are replaced, so the HealthService
+// cannot miss a dependency the spec adds, nor check a port the dependency
+// no longer serves.
+func fillHealth(e *spec.Environment, st spec.Stamp, units []*Unit) error {
+	f := e.Spec.FrontDoor
+	health := f.Health
 	var checks []string
-	for _, dep := range HealthDependencies(e) {
+	for _, dep := range healthDependencies(e) {
 		c := e.Spec.Components[dep]
 		port, err := servicePort(units, dep, c.Namespace)
 		if err != nil {
@@ -89,7 +69,7 @@ func fillChecks(e *spec.Environment, st spec.Stamp, units []*Unit) error {
 		}
 		checks = append(checks, fmt.Sprintf("%s=%s=tcp://%s.%s.svc.cluster.local:%d", CheckFlag, dep, dep, c.Namespace, port))
 	}
-	if slices.Contains(e.Spec.Components[health].Azure, "blob") {
+	if slices.Contains(e.Spec.Components[health].Azure, programs.ServiceBlob) {
 		acct := e.Spec.Regions[st.Region].LogStorage
 		if acct == "" {
 			return fmt.Errorf("%s calls Blob Storage, but region %s names no storage account (spec.regions.%s.logStorage)", health, st.Region, st.Region)
@@ -104,7 +84,12 @@ func fillChecks(e *spec.Environment, st spec.Stamp, units []*Unit) error {
 			if o.GetKind() != "Deployment" || o.GetName() != health {
 				continue
 			}
-			return u.edit(i, func(o *manifest.Object) error { return setChecks(o, health, checks) })
+			return u.edit(i, func(o *manifest.Object) error {
+				if err := setFlag(o, health, ProbePathFlag, []string{ProbePathFlag + "=" + f.ProbePath}); err != nil {
+					return err
+				}
+				return setFlag(o, health, CheckFlag, checks)
+			})
 		}
 	}
 	return fmt.Errorf("the stamp renders no Deployment %s", health)
@@ -134,9 +119,9 @@ func servicePort(units []*Unit, name, namespace string) (int32, error) {
 	return 0, fmt.Errorf("it depends on %s, which renders no Service %s/%s with a TCP port to check", name, namespace, name)
 }
 
-// setChecks replaces the container's --check flags with checks, where the
-// first of them stood (or at the end).
-func setChecks(o *manifest.Object, container string, checks []string) error {
+// setFlag replaces every occurrence of a container's flag (--flag or
+// --flag=value) with args, where the first of them stood (or at the end).
+func setFlag(o *manifest.Object, container, flag string, args []string) error {
 	v, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", "containers")
 	cs, _ := v.([]any)
 	for _, c := range cs {
@@ -144,11 +129,11 @@ func setChecks(o *manifest.Object, container string, checks []string) error {
 		if !ok || m["name"] != container {
 			continue
 		}
-		args, _ := m["args"].([]any)
+		have, _ := m["args"].([]any)
 		var out []any
 		at := -1
-		for _, a := range args {
-			if s, ok := a.(string); ok && (s == CheckFlag || strings.HasPrefix(s, CheckFlag+"=")) {
+		for _, a := range have {
+			if s, ok := a.(string); ok && (s == flag || strings.HasPrefix(s, flag+"=")) {
 				if at < 0 {
 					at = len(out)
 				}
@@ -159,9 +144,9 @@ func setChecks(o *manifest.Object, container string, checks []string) error {
 		if at < 0 {
 			at = len(out)
 		}
-		add := make([]any, len(checks))
-		for i, c := range checks {
-			add[i] = c
+		add := make([]any, len(args))
+		for i, a := range args {
+			add[i] = a
 		}
 		m["args"] = slices.Insert(out, at, add...)
 		return nil

@@ -44,7 +44,7 @@ func TestHealthChecksCoverWhatTheStampNeeds(t *testing.T) {
 		if f == nil {
 			continue
 		}
-		deps := HealthDependencies(e)
+		deps := healthDependencies(e)
 		if !slices.Equal(deps, []string{"kafka", "mongodb", "redis"}) {
 			t.Errorf("%s: dependencies %v, want kafka, mongodb, redis (what api, tokenization and healthservice talk to)", e.Name(), deps)
 		}
@@ -100,7 +100,7 @@ func TestHealthChecksFollowTheSpec(t *testing.T) {
 		api.TalksTo = api.TalksTo[:len(api.TalksTo)-1]
 		e.Spec.Components["api"] = api
 	}()
-	if err := fillChecks(e, st, units); err != nil {
+	if err := fillHealth(e, st, units); err != nil {
 		t.Fatal(err)
 	}
 	if got := checksOf(t, units, "healthservice"); !slices.Contains(got, "--check=alertmanager=tcp://alertmanager.monitoring.svc.cluster.local:9093") {
@@ -112,7 +112,7 @@ func TestHealthChecksFollowTheSpec(t *testing.T) {
 			without = append(without, u)
 		}
 	}
-	if err := fillChecks(e, st, without); err == nil || !strings.Contains(err.Error(), "kafka, which renders no Service data/kafka") {
+	if err := fillHealth(e, st, without); err == nil || !strings.Contains(err.Error(), "kafka, which renders no Service data/kafka") {
 		t.Errorf("err = %v, want one naming kafka's missing Service", err)
 	}
 }

@@ -93,7 +93,7 @@ type unitRender struct {
 
 // renderUnits writes e as root's only environment, plans it with keys and
 // renders each unit as its cache entry holds it: the unit alone, before the
-// stamp's derived content (the alert rules stampRules fills in on every run
+// stamp's derived content (the alert rules stampStage fills in on every run
 // from all of the stamp's units, never from the cache).
 func renderUnits(root, file string, e *spec.Environment) (map[string]unitRender, error) {
 	b, err := yaml.Marshal(e)

@@ -195,10 +195,7 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := stampRules(p.Envs, units); err != nil {
-		return nil, err
-	}
-	if err := stampHealth(p.Envs, units); err != nil {
+	if err := stampStage(p.Envs, units); err != nil {
 		return nil, err
 	}
 	for _, e := range p.Envs {

@@ -10,43 +10,36 @@ import (
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
-// stampRules fills every stamp's alert rules in from what the stamp
-// renders, once all of its units are there: a rule watches only a series
-// that something in the stamp exports (package monitoring). The metrics
-// collector's unit renders the rules' ConfigMap empty, so a unit alone (and
-// its cache entry) does not depend on the other units; this is the one
-// place the stamp's units meet.
-func stampRules(envs []*spec.Environment, units []*Unit) error {
-	type stamp struct {
-		env   *spec.Environment
-		name  string
-		units []*Unit
-	}
-	var stamps []*stamp
-	index := map[[2]string]*stamp{}
-	for _, e := range envs {
-		if e.Spec.Alerting == nil {
-			continue
-		}
-		for _, st := range e.Spec.Stamps {
-			s := &stamp{env: e, name: st.Name}
-			stamps = append(stamps, s)
-			index[[2]string{e.Name(), st.Name}] = s
-		}
-	}
+// stampStage derives what needs all of a stamp's units, once they are
+// rendered: its alert rules watch only series something in the stamp
+// exports (package monitoring), and its HealthService checks what the stamp
+// runs (health.go). The units render placeholders for both, so a unit
+// alone (and its cache entry) does not depend on the other units; this is
+// the one place a stamp's units meet.
+func stampStage(envs []*spec.Environment, units []*Unit) error {
+	byStamp := map[[2]string][]*Unit{}
 	for _, u := range units {
-		if s := index[[2]string{u.Env, u.Stamp}]; s != nil {
-			s.units = append(s.units, u)
-		}
+		k := [2]string{u.Env, u.Stamp}
+		byStamp[k] = append(byStamp[k], u)
 	}
 	var g errgroup.Group
-	for _, s := range stamps {
-		g.Go(func() error {
-			if err := fillRules(s.env, s.units); err != nil {
-				return fmt.Errorf("render %s/%s: alert rules: %w", s.env.Name(), s.name, err)
-			}
-			return nil
-		})
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			us := byStamp[[2]string{e.Name(), st.Name}]
+			g.Go(func() error {
+				if e.Spec.Alerting != nil {
+					if err := fillRules(e, us); err != nil {
+						return fmt.Errorf("render %s/%s: alert rules: %w", e.Name(), st.Name, err)
+					}
+				}
+				if f := e.Spec.FrontDoor; f != nil {
+					if err := fillHealth(e, st, us); err != nil {
+						return fmt.Errorf("render %s/%s: %s's flags: %w", e.Name(), st.Name, f.Health, err)
+					}
+				}
+				return nil
+			})
+		}
 	}
 	return g.Wait()
 }
