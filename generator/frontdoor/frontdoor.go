@@ -82,16 +82,13 @@ func Build(e *spec.Environment) (Origins, bool) {
 		}
 		doc.Routes = append(doc.Routes, r)
 	}
-	health := e.Spec.Components[f.Health].Ingress
 	for _, st := range e.Spec.Stamps {
 		s := Stamp{Name: st.Name, Region: st.Region}
 		if st.Origin != nil {
 			s.Weight = st.Origin.Weight
 			s.Probe = Probe{Path: f.ProbePath, Protocol: "Https", Method: "HEAD"}
 		}
-		if health != nil {
-			s.Probe.Host = health.StampHost(st)
-		}
+		s.Probe.Host = e.ProbeHost(st)
 		doc.Stamps = append(doc.Stamps, s)
 	}
 	return doc, true

@@ -9,6 +9,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/nginxconf"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/programs"
+	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // FrontDoorHeader carries the Front Door profile's ID on every request it
@@ -25,41 +26,54 @@ const healthProbeSource = "https://learn.microsoft.com/azure/frontdoor/health-pr
 const ProbeUserAgent = "Edge Health Probe"
 
 // FrontDoorRequest is one request the ingress controller is asked about,
-// and whether it must be refused. Host and Path are empty for a request
-// to any host and path.
+// to Host at Path, and whether it must be refused.
 type FrontDoorRequest struct {
 	Name       string
 	Host, Path string
 	Headers    map[string]string
 	Refused    bool
+	// Probe marks Front Door's health probe.
+	Probe bool
 }
 
-// ProbeRequests are Front Door's health probe — no X-Azure-FDID, which no
-// documentation says probes carry — to the stamp's health host at the
-// probe path, which must go through, and the same request to another
-// public host, which must not: the exemption is the probe's only.
-func ProbeRequests(probeHost, probePath, otherHost string) []FrontDoorRequest {
-	ua := map[string]string{"User-Agent": ProbeUserAgent}
-	out := []FrontDoorRequest{{Name: "Front Door's health probe (no " + FrontDoorHeader + ") to " + probeHost + probePath, Host: probeHost, Path: probePath, Headers: ua}}
-	if otherHost != "" {
-		out = append(out, FrontDoorRequest{Name: "a request without " + FrontDoorHeader + " to " + otherHost + probePath, Host: otherHost, Path: probePath, Headers: ua, Refused: true})
+// StampRequests are the requests that prove a stamp's ingress controller
+// admits only the profile's: to one public host, none without
+// X-Azure-FDID or with another profile's ID, the profile's own; and Front
+// Door's health probe — no X-Azure-FDID, which no documentation says probes
+// carry — to the stamp's health host at the probe path, which must go
+// through, while the same request to the other host must not (the
+// exemption is the probe's only). Nil without a Front Door.
+func StampRequests(e *spec.Environment, st spec.Stamp) []FrontDoorRequest {
+	fd := e.Spec.FrontDoor
+	if fd == nil {
+		return nil
 	}
-	return out
-}
-
-// FrontDoorRequests are the requests that prove an ingress controller
-// admits only the profile's: none without the header or with another
-// profile's ID, the profile's own.
-func FrontDoorRequests(id string) []FrontDoorRequest {
+	var host string
+	for _, name := range e.ComponentNames() {
+		if in := e.Spec.Components[name].Ingress; in != nil && name != fd.Health {
+			host = in.StampHost(st)
+			break
+		}
+	}
 	other := "00000000-0000-4000-8000-000000000000"
-	if strings.EqualFold(other, id) {
+	if strings.EqualFold(other, fd.ID) {
 		other = "00000000-0000-4000-8000-000000000001"
 	}
-	return []FrontDoorRequest{
-		{Name: "a request without " + FrontDoorHeader, Headers: map[string]string{}, Refused: true},
-		{Name: "a request with another profile's " + FrontDoorHeader, Headers: map[string]string{FrontDoorHeader: other}, Refused: true},
-		{Name: "a request with this profile's " + FrontDoorHeader, Headers: map[string]string{FrontDoorHeader: id}, Refused: false},
+	out := []FrontDoorRequest{
+		{Name: "a request without " + FrontDoorHeader + " to " + host, Host: host, Path: "/", Headers: map[string]string{}, Refused: true},
+		{Name: "a request with another profile's " + FrontDoorHeader + " to " + host, Host: host, Path: "/", Headers: map[string]string{FrontDoorHeader: other}, Refused: true},
+		{Name: "a request with this profile's " + FrontDoorHeader + " to " + host, Host: host, Path: "/", Headers: map[string]string{FrontDoorHeader: fd.ID}},
 	}
+	probeHost := e.ProbeHost(st)
+	if probeHost == "" {
+		return out
+	}
+	ua := map[string]string{"User-Agent": ProbeUserAgent}
+	out = append(out, FrontDoorRequest{Name: "Front Door's health probe (no " + FrontDoorHeader + ") to " + probeHost + fd.ProbePath, Host: probeHost, Path: fd.ProbePath, Headers: ua, Probe: true})
+	if host != "" {
+		out = append(out, FrontDoorRequest{Name: "a request without " + FrontDoorHeader + " to " + host + fd.ProbePath, Host: host, Path: fd.ProbePath, Headers: ua, Refused: true})
+	}
+	return out
 }
 
 // frontDoor holds an ingress-nginx controller behind Front Door to what
@@ -70,19 +84,8 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 	if fd == nil {
 		return nil, nil
 	}
-	// The stamp's health host, where Front Door probes, and another public
-	// host, where the probe path has no exemption.
-	var probeHost, otherHost string
-	if st, ok := s.env.StampNamed(s.name); ok {
-		if h := s.env.Spec.Components[fd.Health].Ingress; h != nil {
-			probeHost = h.StampHost(st)
-		}
-		for _, name := range s.env.ComponentNames() {
-			if in := s.env.Spec.Components[name].Ingress; in != nil && name != fd.Health && otherHost == "" {
-				otherHost = in.StampHost(st)
-			}
-		}
-	}
+	st, _ := s.env.StampNamed(s.name)
+	reqs := StampRequests(s.env, st)
 	var out []policy.Finding
 	for i := range p.tpl.Spec.Containers {
 		c := programs.Container{Component: p.in.Component, Workload: manifest.IDOf(p.in.Object), Object: p.in.Object, Pod: p.tpl, Spec: &p.tpl.Spec.Containers[i], Objects: objs}
@@ -124,10 +127,6 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 				"set the ConfigMap's map-hash-bucket-size (ingress-nginx writes it as map_hash_bucket_size) to hold the longest map key"))
 			continue
 		}
-		reqs := FrontDoorRequests(fd.ID)
-		if probeHost != "" {
-			reqs = append(reqs, ProbeRequests(probeHost, fd.ProbePath, otherHost)...)
-		}
 		for _, r := range reqs {
 			res, err := conf.Do(nginxconf.Request{Host: r.Host, Path: r.Path, Headers: r.Headers})
 			var problem string
@@ -139,7 +138,7 @@ func (s *stamp) frontDoor(p *pod, objs []*manifest.Object) ([]policy.Finding, er
 				if res.Status != 0 {
 					problem = fmt.Sprintf("nginx answers %s with %d (%s), not a refusal", r.Name, res.Status, res.By)
 				}
-			case !r.Refused && res.Status != 0 && r.Path != "":
+			case r.Probe && res.Status != 0:
 				problem = fmt.Sprintf("nginx ends %s with %d (%s): every probe fails and Front Door takes the stamp out of rotation [%s]", r.Name, res.Status, res.By, healthProbeSource)
 			case !r.Refused && res.Status != 0:
 				problem = fmt.Sprintf("nginx ends %s with %d (%s): Front Door's own requests would not reach the services", r.Name, res.Status, res.By)

@@ -107,8 +107,8 @@ func chartValues(t intent.Target) map[string]any {
 			cidrs[i] = c
 		}
 		fd := map[string]any{"id": f.ID, "backendCIDRs": cidrs, "probePath": f.ProbePath}
-		if h := t.Env.Spec.Components[f.Health].Ingress; h != nil {
-			fd["probeHost"] = h.StampHost(t.Stamp)
+		if h := t.Env.ProbeHost(t.Stamp); h != "" {
+			fd["probeHost"] = h
 		}
 		vals["frontDoor"] = fd
 	}

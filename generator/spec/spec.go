@@ -709,6 +709,20 @@ func (e *Environment) RegionNames() []string {
 // Network is the network of the region a stamp runs in.
 func (e *Environment) Network(st Stamp) Network { return e.Spec.Regions[st.Region].Network }
 
+// ProbeHost is where Front Door probes a stamp: the host of the
+// frontDoor.health component's Ingress on the stamp; empty without a Front
+// Door or that Ingress.
+func (e *Environment) ProbeHost(st Stamp) string {
+	f := e.Spec.FrontDoor
+	if f == nil {
+		return ""
+	}
+	if in := e.Spec.Components[f.Health].Ingress; in != nil {
+		return in.StampHost(st)
+	}
+	return ""
+}
+
 // StampNamed returns the stamp of that name, if the environment has it.
 func (e *Environment) StampNamed(name string) (Stamp, bool) {
 	for _, st := range e.Spec.Stamps {

@@ -251,67 +251,38 @@ func (b *Box) KubeStateMetrics(ctx context.Context) []string {
 	return out
 }
 
-// FrontDoor asks each ingress-nginx pod what Front Door's requests get:
-// 403 without X-Azure-FDID or with another profile's, the service with the
-// profile's own, and the stamp's health service on the origins' probe path.
+// FrontDoor asks each ingress-nginx pod what Front Door's requests get
+// (needs.StampRequests): 403 without X-Azure-FDID or with another
+// profile's, the service with the profile's own, and the stamp's
+// HealthService for Front Door's probe, which carries no ID.
 func (b *Box) FrontDoor(ctx context.Context) []string {
-	fd := b.plan.Env.Spec.FrontDoor
-	if fd == nil {
-		return nil
-	}
+	reqs := needs.StampRequests(b.plan.Env, b.plan.Stamp)
+	// One wait for the HealthService's first round of checks (it answers
+	// 200 once one has passed), shared by every controller pod.
+	deadline := time.Now().Add(30 * time.Second)
 	var out []string
-	host := ""
-	for _, in := range b.plan.Inputs {
-		if in.Object.GetKind() == "Ingress" && in.Component != fd.Health && host == "" {
-			c := b.plan.Env.Spec.Components[in.Component]
-			host = c.Ingress.StampHost(b.plan.Stamp)
-		}
-	}
-	healthHost := b.plan.Env.Spec.Components[fd.Health].Ingress.StampHost(b.plan.Stamp)
-	// One wait for the HealthService's first round of checks, shared by
-	// every controller pod.
-	probeDeadline := time.Now().Add(30 * time.Second)
 	for _, pod := range b.podsOf("ingress-nginx") {
-		port := int32(80)
+		port := "80"
 		c := programs.Container{Spec: &pod.Template.Spec.Containers[0]}
 		if p, ok := c.Flag("http-port"); ok {
-			n, _ := strconv.Atoi(p)
-			port = int32(n)
+			port = p
 		}
-		url := "http://" + net.JoinHostPort(pod.IP.String(), strconv.Itoa(int(port))) + "/"
-		for _, r := range needs.FrontDoorRequests(fd.ID) {
-			code, body, err := httpGet(ctx, url, host, r.Headers)
-			switch {
-			case err != nil:
-				out = append(out, fmt.Sprintf("%s: %s to %s: %v", pod.ID(), r.Name, host, err))
-			case r.Refused && code != http.StatusForbidden:
-				out = append(out, fmt.Sprintf("%s: nginx answers %s to %s with %d, not 403", pod.ID(), r.Name, host, code))
-			case !r.Refused && (code != http.StatusOK || strings.TrimSpace(body) != "ok"):
-				out = append(out, fmt.Sprintf("%s: nginx answers %s to %s with %d %q, not the service's answer", pod.ID(), r.Name, host, code, strings.TrimSpace(body)))
-			}
-		}
-		// Front Door's probe, as its documentation describes it: no
-		// X-Azure-FDID, its User-Agent; and the same request to another
-		// host, which the exemption must not cover.
-		for _, r := range needs.ProbeRequests(healthHost, fd.ProbePath, host) {
-			get := func() (int, error) {
-				code, _, err := httpGet(ctx, "http://"+net.JoinHostPort(pod.IP.String(), strconv.Itoa(int(port)))+r.Path, r.Host, r.Headers)
-				return code, err
-			}
-			code, err := get()
-			// The HealthService answers 200 once a round of its checks
-			// has passed: give it until probeDeadline.
-			for !r.Refused && code != http.StatusOK && time.Now().Before(probeDeadline) && ctx.Err() == nil {
+		base := "http://" + net.JoinHostPort(pod.IP.String(), port)
+		for _, r := range reqs {
+			code, body, err := httpGet(ctx, base+r.Path, r.Host, r.Headers)
+			for r.Probe && code != http.StatusOK && time.Now().Before(deadline) && ctx.Err() == nil {
 				time.Sleep(time.Second)
-				code, err = get()
+				code, body, err = httpGet(ctx, base+r.Path, r.Host, r.Headers)
 			}
 			switch {
 			case err != nil:
 				out = append(out, fmt.Sprintf("%s: %s: %v", pod.ID(), r.Name, err))
 			case r.Refused && code != http.StatusForbidden:
 				out = append(out, fmt.Sprintf("%s: nginx answers %s with %d, not 403", pod.ID(), r.Name, code))
-			case !r.Refused && code != http.StatusOK:
+			case r.Probe && code != http.StatusOK:
 				out = append(out, fmt.Sprintf("%s: %s answers %d: Front Door would take the stamp out of rotation", pod.ID(), r.Name, code))
+			case !r.Refused && (code != http.StatusOK || strings.TrimSpace(body) != "ok"):
+				out = append(out, fmt.Sprintf("%s: nginx answers %s with %d %q, not the service's answer", pod.ID(), r.Name, code, strings.TrimSpace(body)))
 			}
 		}
 	}
