@@ -184,7 +184,10 @@ func TestDNS(t *testing.T) {
 // TestHealthChecks: the HealthService stub opens what its --check flags
 // name; a check without a port, or not a URL, is refused.
 func TestHealthChecks(t *testing.T) {
-	got, err := healthChecks([]string{"--listen=:8080", "--check=kafka=tcp://kafka.data.svc.cluster.local:9092", "--check=storage=https://st.blob.core.windows.net/", "--probe-path=/health/stamp"})
+	container := func(args ...string) programs.Container {
+		return programs.Container{Spec: &corev1.Container{Name: "healthservice", Args: args}}
+	}
+	got, err := healthChecks(container("--listen=:8080", "--check=kafka=tcp://kafka.data.svc.cluster.local:9092", "--check", "storage=https://st.blob.core.windows.net/", "--probe-path=/health/stamp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +199,7 @@ func TestHealthChecks(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", d)
 	}
 	for _, bad := range []string{"--check=kafka=tcp://kafka.data.svc.cluster.local", "--check=x=::"} {
-		if _, err := healthChecks([]string{bad}); err == nil {
+		if _, err := healthChecks(container(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}

@@ -145,27 +145,28 @@ func (b *Box) stub(pod *Pod, c programs.Container, prog *programs.Program) (podr
 		for _, p := range c.Spec.Ports {
 			s.Listens = append(s.Listens, podrun.StubListen{Port: p.ContainerPort, Protocol: string(protocolOf(p.Protocol))})
 		}
-		calls, err := b.ownCalls(pod)
-		if err != nil {
-			return s, err
-		}
-		s.Calls = append(s.Calls, calls...)
-		// The HealthService's contract: it answers its probe path, and
-		// only while what it checks answers.
+		// The HealthService's contract: it answers its probe path, only
+		// while what its --check flags name answers (the generator renders
+		// them from what the stamp runs); our other services call what the
+		// spec says they talk to.
 		if p, ok := c.Flag("probe-path"); ok {
 			s.HealthPath = p
-			// What it checks are its --check flags (the generator renders
-			// them from what the stamp runs), not the spec's talksTo.
-			checks, err := healthChecks(c.Spec.Args)
+			checks, err := healthChecks(c)
 			if err != nil {
 				return s, fmt.Errorf("%s: %w", pod.ID(), err)
 			}
-			s.Calls = checks
+			s.Calls = append(s.Calls, checks...)
 			for _, pr := range []*corev1.Probe{c.Spec.ReadinessProbe, c.Spec.LivenessProbe, c.Spec.StartupProbe} {
 				if pr != nil && pr.HTTPGet != nil {
 					s.ProbePaths = append(s.ProbePaths, pr.HTTPGet.Path)
 				}
 			}
+		} else {
+			calls, err := b.ownCalls(pod)
+			if err != nil {
+				return s, err
+			}
+			s.Calls = append(s.Calls, calls...)
 		}
 	}
 	for _, call := range programs.PodNeeds(pod.Template).Calls {
@@ -181,13 +182,9 @@ func (b *Box) stub(pod *Pod, c programs.Container, prog *programs.Program) (podr
 
 // healthChecks are the connections a HealthService's --check flags open:
 // name=tcp://host:port, or name=https://host/ on 443.
-func healthChecks(args []string) ([]podrun.StubCall, error) {
+func healthChecks(c programs.Container) ([]podrun.StubCall, error) {
 	var out []podrun.StubCall
-	for _, a := range args {
-		v, ok := strings.CutPrefix(a, "--check=")
-		if !ok {
-			continue
-		}
+	for _, v := range c.Flags("check") {
 		name, raw, _ := strings.Cut(v, "=")
 		u, err := url.Parse(raw)
 		if err != nil || u.Hostname() == "" {

@@ -1,8 +1,11 @@
 package podrun
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -64,5 +67,32 @@ func TestStubFiles(t *testing.T) {
 		if err := checkFiles(Stub{Program: "loki", Writes: []string{ro}}); err == nil {
 			t.Error("a read-only directory is writable")
 		}
+	}
+}
+
+// TestHealthServiceStub: the HealthService's stub answers its probe path
+// 200 only while its checks pass (503 before), its kubelet probe path and
+// /metrics always, and 404 anywhere else; another stub answers anything.
+func TestHealthServiceStub(t *testing.T) {
+	var healthy atomic.Bool
+	h := handler(Stub{HealthPath: "/health/stamp", ProbePaths: []string{"/livez"}}, &healthy)
+	get := func(path string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w.Code
+	}
+	for path, want := range map[string]int{"/health/stamp": 503, "/livez": 200, "/metrics": 200, "/": 404, "/health": 404} {
+		if got := get(path); got != want {
+			t.Errorf("unhealthy: %s answers %d, want %d", path, got, want)
+		}
+	}
+	healthy.Store(true)
+	if got := get("/health/stamp"); got != 200 {
+		t.Errorf("healthy: the probe path answers %d, want 200", got)
+	}
+	w := httptest.NewRecorder()
+	handler(Stub{}, &healthy).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/anything", nil))
+	if w.Code != 200 {
+		t.Errorf("another stub answers %d, want 200", w.Code)
 	}
 }

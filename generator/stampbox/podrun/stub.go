@@ -203,7 +203,16 @@ func serve(l StubListen, s Stub) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: handler(s, &healthy)}
+	go srv.Serve(ln) //nolint:errcheck // serves until the process ends
+	return nil
+}
+
+// handler answers a stub's HTTP requests: an exposition at /metrics, and
+// "ok" to anything else; for a health service, its HealthPath only while
+// healthy (503 otherwise), and 404 on any path but it and its ProbePaths.
+func handler(s Stub, healthy *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/metrics":
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -220,9 +229,7 @@ func serve(l StubListen, s Stub) error {
 			return
 		}
 		fmt.Fprintln(w, "ok")
-	})}
-	go srv.Serve(ln) //nolint:errcheck // serves until the process ends
-	return nil
+	})
 }
 
 func call(c StubCall) error {
