@@ -171,6 +171,10 @@ func TestNeedsOfTheCommittedStamp(t *testing.T) {
 		"|alertmanager-headless.monitoring.svc.cluster.local|9093/TCP (http)",
 		"kube-apiserver|kubernetes.default.svc|443/TCP (https)",
 		"nodes|every node|10250/TCP (kubelet)",
+		// remote_write to the region's Azure Monitor workspace, with
+		// azuread: the ingestion host and Entra ID.
+		"monitor|dce-lbt-stg-weu-m4p9.westeurope-1.metrics.ingest.monitor.azure.com|443/TCP (https)",
+		"entra-id|" + programs.EntraIDHost + "|443/TCP (https)",
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("prometheus calls %q, want %q among them", calls, want)

@@ -106,6 +106,7 @@ func TestParseErrors(t *testing.T) {
 		{"subnet outside vnet", "publicSubnet: 10.0.0.0/22", "publicSubnet: 10.9.0.0/22", []string{":20:", "outside the VNet"}},
 		{"overlapping subnets", "privateSubnet: 10.0.8.0/21", "privateSubnet: 10.0.0.0/21", []string{":21:", "overlaps"}},
 		{"external host outside private subnet", "address: 10.0.8.10", "address: 10.0.0.10", []string{":23:", "outside region westeurope's private subnet"}},
+		{"metrics write URL that is no Azure Monitor ingestion endpoint", "      externalHosts:\n", "      metricsWrite: https://metrics.example.com/api/v1/write\n      externalHosts:\n", []string{":22:", "metricsWrite", ".metrics.ingest.monitor.azure.com"}},
 		{"stamp in an undeclared region", "region: westeurope", "region: northeurope", []string{":26:", `region "northeurope" is not declared in spec.regions`}},
 		{"regions whose VNets overlap", "  stamps:\n", "    northeurope: {vnet: 10.0.0.0/16, publicSubnet: 10.0.0.0/22, privateSubnet: 10.0.8.0/21}\n  stamps:\n", []string{":19:", "overlaps region northeurope"}},
 		{"a host declared in two regions", "  stamps:\n", "    northeurope: {vnet: 10.1.0.0/16, publicSubnet: 10.1.0.0/22, privateSubnet: 10.1.8.0/21, externalHosts: [{name: vm, address: 10.1.8.10}]}\n  stamps:\n", []string{":23:", `external host name "vm" is empty or declared twice`}},
