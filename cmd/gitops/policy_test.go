@@ -21,16 +21,22 @@ func stampObjects(t *testing.T) []*manifest.Object {
 			t.Fatalf("no rendered files for %s: %v", comp, err)
 		}
 		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o, err := manifest.Decode(f, b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			objs = append(objs, o...)
+			objs = append(objs, renderedFile(t, f)...)
 		}
+	}
+	return objs
+}
+
+// renderedFile decodes one file of the committed render.
+func renderedFile(t *testing.T, path string) []*manifest.Object {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Decode(path, b)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return objs
 }
@@ -303,15 +309,7 @@ func TestPolicyRules(t *testing.T) {
 		}},
 		// Prometheus writes its samples to neu-1's region, not weu-1's own.
 		{"state.metrics-remote-write", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
-			file := filepath.Join(repoRoot, "rendered", "prod", "weu-1", "prometheus", "ConfigMap_prometheus-config.yaml")
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cms, err := manifest.Decode(file, b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cms := renderedFile(t, filepath.Join(repoRoot, "rendered", "prod", "weu-1", "prometheus", "ConfigMap_prometheus-config.yaml"))
 			d := at(t, cms[0], "data")
 			d["prometheus.yml"] = strings.ReplaceAll(d["prometheus.yml"].(string), "dce-lbt-prod-weu-q8r1.westeurope-1", "dce-lbt-prod-neu-w2t6.northeurope-1")
 			return append(objs, cms[0])
