@@ -127,11 +127,12 @@ short_grace(w) := sprintf("its terminationGracePeriodSeconds is %d, under %d", [
 }
 
 # TLS (issue 29): every host an Ingress serves is in a TLS entry, and the
-# certificate that entry names — an object in the stamp's Key Vault,
-# spec.stamps[].certificates — covers it. An uncovered host is a handshake
-# failure for every client (a Front Door host included: Front Door checks
-# the origin's certificate against it).
-certificate(obj, name) := data.environment.stamps[lib.stamp(obj)].certificates[name]
+# stamp's certificate — spec.stamps[].certificate, which the terminating
+# controller serves for every TLS entry (its --default-ssl-certificate) —
+# covers it. An uncovered host is a handshake failure for every client (a
+# Front Door host included: Front Door checks the origin's certificate
+# against it).
+stamp_certificate(obj) := data.environment.stamps[lib.stamp(obj)].certificate
 
 covers(names, host) if host in names
 
@@ -148,7 +149,7 @@ tls_hosts(ing) := {h | some t in object.get(ing.spec, "tls", []); some h in obje
 deny contains lib.violation(
 	"entry.certificate-hosts",
 	sprintf("Ingress serves %q without TLS: no tls entry names it", [rule.host]),
-	"list the host under spec.tls[].hosts with the certificate that covers it (the generator does for the stamp and Front Door hosts)",
+	"list the host under spec.tls[].hosts (the generator does for the stamp and Front Door hosts)",
 ) if {
 	input.kind == "Ingress"
 	some rule in object.get(input.spec, "rules", [])
@@ -156,24 +157,25 @@ deny contains lib.violation(
 	not rule.host in tls_hosts(input)
 }
 
+has_certificate(obj) if stamp_certificate(obj).name
+
 deny contains lib.violation(
 	"entry.certificate-hosts",
-	sprintf("tls entry names certificate %q, which the stamp's Key Vault does not hold (spec.stamps[].certificates)", [t.secretName]),
-	"add the certificate, with the names it covers, to spec.stamps[].certificates",
+	sprintf("Ingress serves %v over TLS, but stamp %s has no certificate (spec.stamps[].certificate)", [sort(tls_hosts(input)), lib.stamp(input)]),
+	"add the stamp's certificate, with the names it covers, to spec.stamps[].certificate",
 ) if {
 	input.kind == "Ingress"
-	some t in object.get(input.spec, "tls", [])
-	not certificate(input, t.secretName)
+	count(tls_hosts(input)) > 0
+	not has_certificate(input)
 }
 
 deny contains lib.violation(
 	"entry.certificate-hosts",
-	sprintf("certificate %q does not cover host %q (it covers %v)", [t.secretName, host, names]),
-	"issue the certificate for the host in Key Vault and list it in spec.stamps[].certificates, or serve the host under a certificate that covers it",
+	sprintf("certificate %q does not cover host %q (it covers %v)", [cert.name, host, cert.hosts]),
+	"issue the certificate for the host in Key Vault and list it in spec.stamps[].certificate.hosts",
 ) if {
 	input.kind == "Ingress"
-	some t in object.get(input.spec, "tls", [])
-	names := certificate(input, t.secretName)
-	some host in object.get(t, "hosts", [])
-	not covers(names, host)
+	cert := stamp_certificate(input)
+	some host in tls_hosts(input)
+	not covers(cert.hosts, host)
 }

@@ -108,11 +108,11 @@ ingress(hosts, tls_hosts) := {
 	"metadata": {"name": "web", "namespace": "app", "labels": f.labels("web")},
 	"spec": {
 		"rules": [{"host": h} | some h in hosts],
-		"tls": [{"secretName": "web-tls", "hosts": tls_hosts}],
+		"tls": [{"hosts": tls_hosts}],
 	},
 }
 
-cert_env := json.patch(env, [{"op": "add", "path": "/stamps/one/certificates", "value": {"web-tls": ["app.one.example.com", "*.example.com"]}}])
+cert_env := json.patch(env, [{"op": "add", "path": "/stamps/one/certificate", "value": {"name": "stamp-tls", "hosts": ["app.one.example.com", "*.example.com"]}}])
 
 cert_rules(obj) := r if {
 	r := f.rules(entry.deny) with input as obj with data.environment as cert_env with data.rendered as lib.index([obj])
@@ -132,7 +132,8 @@ test_certificate_hosts_without_tls_fail if {
 	"entry.certificate-hosts" in cert_rules(ingress(["app.one.example.com", "app.example.com"], ["app.one.example.com"]))
 }
 
-test_certificate_hosts_unknown_certificate_fail if {
-	other := json.patch(ingress(["app.example.com"], ["app.example.com"]), [{"op": "replace", "path": "/spec/tls/0/secretName", "value": "api-tls"}])
-	"entry.certificate-hosts" in cert_rules(other)
+test_certificate_hosts_stamp_without_certificate_fail if {
+	ing := ingress(["app.example.com"], ["app.example.com"])
+	r := f.rules(entry.deny) with input as ing with data.environment as env with data.rendered as lib.index([ing])
+	"entry.certificate-hosts" in r
 }

@@ -1,8 +1,9 @@
 # Workload identity (issue 14, least privilege in issue 29): every pod runs
 # as a service account of its own, pods that read Key Vault or call Azure
 # act as their component's own workload identity in the stamp (never
-# another component's), and a component's SecretProviderClass reads only
-# its own Key Vault objects.
+# another component's), a component's SecretProviderClass reads only
+# its own Key Vault objects and its pods mount only it, and TLS keys live
+# only where TLS terminates.
 package libertum.identity
 
 import data.libertum.lib
@@ -68,15 +69,71 @@ spc_objects(spc) := [o.objectName |
 	o := yaml.unmarshal(item)
 ]
 
+# own_objects are the Key Vault objects a component's pods may read in the
+# object's stamp: its secrets, and the stamp's certificate where it
+# terminates TLS.
+own_objects(obj) := objs if {
+	c := object.get(data.environment.components, lib.component(obj), {})
+	secrets := object.get(c, "keyVaultObjects", [])
+	cert := object.get(data.environment.stamps, [lib.stamp(obj), "certificate", "name"], "")
+	objs := array.concat(secrets, [cert | object.get(c, "terminatesTLS", false); cert != ""])
+}
+
 deny contains lib.violation(
 	"identity.secret-scope",
 	sprintf("SecretProviderClass reads Key Vault object %q, which is not %s's (it reads %v)", [name, lib.component(input), own]),
-	"a component reads only its own Key Vault objects (spec.components.<name>.secrets and its TLS certificate); give the other component's pods the secret",
+	"a component reads only its own Key Vault objects (spec.components.<name>.secrets; the stamp's certificate only where TLS terminates); give the other component's pods the secret",
 ) if {
 	input.kind == "SecretProviderClass"
-	own := object.get(data.environment.components, [lib.component(input), "keyVaultObjects"], [])
+	own := own_objects(input)
 	some name in spc_objects(input)
 	not name in own
+}
+
+# A pod mounts only its own component's SecretProviderClass: mounting a
+# neighbour's in the same namespace reads the neighbour's objects.
+spc_volumes(obj) := [v.csi.volumeAttributes.secretProviderClass |
+	some v in object.get(lib.pod_spec(obj), "volumes", [])
+	v.csi.driver == "secrets-store.csi.k8s.io"
+]
+
+deny contains lib.violation(
+	"identity.secret-scope",
+	sprintf("%s's pods mount SecretProviderClass %q, which is %s's, not %s's", [input.kind, name, lib.component(spc), lib.component(input)]),
+	"mount the component's own SecretProviderClass (<component>-keyvault); give the component the secret in spec.components.<name>.secrets",
+) if {
+	input.kind in {"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "StatefulSet"}
+	some name in spc_volumes(input)
+	spc := lib.lookup(input, "SecretProviderClass", lib.namespace(input), name)
+	lib.component(spc) != lib.component(input)
+}
+
+# TLS keys only where TLS terminates (issue 29): the controller serves the
+# stamp's certificate as its default certificate, synced into its own
+# namespace by its own pods. A Kubernetes TLS Secret synced anywhere else,
+# or an Ingress naming one, puts the key in an application's namespace and
+# in the pods that sync it.
+terminates_tls(obj) if data.environment.components[lib.component(obj)].terminatesTLS
+
+deny contains lib.violation(
+	"identity.tls-key",
+	sprintf("SecretProviderClass syncs the TLS Secret %q: %s does not terminate TLS, so its pods would hold the key", [so.secretName, lib.component(input)]),
+	"drop the TLS secretObject: the component that terminates TLS (spec.components.<name>.terminatesTLS) reads the stamp's certificate",
+) if {
+	input.kind == "SecretProviderClass"
+	some so in object.get(input.spec, "secretObjects", [])
+	so.type == "kubernetes.io/tls"
+	not terminates_tls(input)
+}
+
+deny contains lib.violation(
+	"identity.tls-key",
+	sprintf("Ingress names the TLS Secret %q in namespace %s: the key would live beside %s", [t.secretName, lib.namespace(input), lib.component(input)]),
+	"leave secretName out: the controller serves the stamp's certificate (spec.stamps[].certificate) for every TLS entry without one",
+) if {
+	input.kind == "Ingress"
+	some t in object.get(input.spec, "tls", [])
+	object.get(t, "secretName", "") != ""
 }
 
 deny contains lib.violation(

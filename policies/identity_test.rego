@@ -8,9 +8,14 @@ client := "0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e"
 
 db_client := "7b3e9f2a-1c5d-4e8b-a6f0-2d9c4b7e1a3f"
 
+edge_client := "3f6a1d9e-8c2b-4e7f-b5a0-9d1c6e4b2f8a"
+
 env := json.patch(f.env, [
 	{"op": "add", "path": "/stamps/one/identities", "value": {"api": client, "db": db_client}},
-	{"op": "add", "path": "/components/api/keyVaultObjects", "value": ["mongodb-uri", "api-tls"]},
+	{"op": "add", "path": "/components/api/keyVaultObjects", "value": ["mongodb-uri"]},
+	{"op": "add", "path": "/components/edge/terminatesTLS", "value": true},
+	{"op": "add", "path": "/stamps/one/identities/edge", "value": edge_client},
+	{"op": "add", "path": "/stamps/one/certificate", "value": {"name": "stamp-tls", "hosts": ["app.example.com"]}},
 	{"op": "add", "path": "/components/api/azure", "value": ["blob"]},
 	{"op": "add", "path": "/components/mongodb/jobs", "value": {"mongodb-backup": ["blob"]}},
 ])
@@ -81,7 +86,46 @@ spc(objects, clientID) := {
 	}},
 }
 
-test_secret_scope_pass if not "identity.secret-scope" in deny_rules(spc(["mongodb-uri", "api-tls"], client), [])
+test_secret_scope_pass if not "identity.secret-scope" in deny_rules(spc(["mongodb-uri"], client), [])
+
+# The controller that terminates TLS reads the stamp's certificate and syncs
+# it; nobody else may.
+edge_spc := json.patch(spc(["stamp-tls"], edge_client), [
+	{"op": "replace", "path": "/metadata", "value": {"name": "edge-keyvault", "namespace": "edge", "labels": f.labels("edge")}},
+	{"op": "add", "path": "/spec/secretObjects", "value": [{"secretName": "stamp-tls", "type": "kubernetes.io/tls", "data": [{"objectName": "stamp-tls", "key": "tls.key"}, {"objectName": "stamp-tls", "key": "tls.crt"}]}]},
+])
+
+test_certificate_where_tls_terminates_pass if {
+	r := deny_rules(edge_spc, [])
+	not "identity.secret-scope" in r
+	not "identity.tls-key" in r
+}
+
+test_certificate_in_an_application_fail if {
+	app_cert := json.patch(spc(["mongodb-uri", "stamp-tls"], client), [{"op": "add", "path": "/spec/secretObjects", "value": edge_spc.spec.secretObjects}])
+	r := deny_rules(app_cert, [])
+	"identity.secret-scope" in r
+	"identity.tls-key" in r
+}
+
+test_tls_secret_named_by_an_ingress_fail if {
+	ing := {
+		"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+		"metadata": {"name": "api", "namespace": "app", "labels": f.labels("api")},
+		"spec": {"rules": [{"host": "app.example.com"}], "tls": [{"hosts": ["app.example.com"], "secretName": "api-tls"}]},
+	}
+	"identity.tls-key" in deny_rules(ing, [ing])
+	not "identity.tls-key" in deny_rules(json.remove(ing, ["spec/tls/0/secretName"]), [ing])
+}
+
+mounting(name) := json.patch(api, [{"op": "add", "path": "/spec/template/spec/volumes", "value": [{"name": "secrets-store", "csi": {"driver": "secrets-store.csi.k8s.io", "volumeAttributes": {"secretProviderClass": name}}}]}])
+
+test_pod_mounts_another_components_spc_fail if {
+	own := spc(["mongodb-uri"], client)
+	other := json.patch(edge_spc, [{"op": "replace", "path": "/metadata/namespace", "value": "app"}])
+	"identity.secret-scope" in deny_rules(mounting("edge-keyvault"), [mounting("edge-keyvault"), other, own, with_identity])
+	not "identity.secret-scope" in deny_rules(mounting("api-keyvault"), [mounting("api-keyvault"), other, own, with_identity])
+}
 
 test_secret_scope_another_components_object_fail if {
 	"identity.secret-scope" in deny_rules(spc(["mongodb-uri", "grafana-admin-password"], client), [])

@@ -240,7 +240,19 @@ func TestPolicyRules(t *testing.T) {
 			delete(c, "ephemeral-storage")
 			return objs
 		}},
-		// A host served under api's certificate, which does not cover it.
+		// The edge's key back in an application's namespace: api's
+		// SecretProviderClass reads the stamp's certificate and syncs it
+		// into a TLS Secret api's Ingress names.
+		{"identity.tls-key", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			spc := find(t, objs, "SecretProviderClass", "api-keyvault")
+			params := at(t, spc, "spec", "parameters")
+			params["objects"] = params["objects"].(string) + "  - |\n    objectName: stamp-tls\n    objectType: secret\n"
+			at(t, spc, "spec")["secretObjects"] = []any{map[string]any{"secretName": "api-tls", "type": "kubernetes.io/tls",
+				"data": []any{map[string]any{"objectName": "stamp-tls", "key": "tls.key"}, map[string]any{"objectName": "stamp-tls", "key": "tls.crt"}}}}
+			at(t, find(t, objs, "Ingress", "api"), "spec", "tls", 0)["secretName"] = "api-tls"
+			return objs
+		}},
+		// A host served under the stamp's certificate, which does not cover it.
 		{"entry.certificate-hosts", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
 			ing := find(t, objs, "Ingress", "api")
 			spec := at(t, ing, "spec")

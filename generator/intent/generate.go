@@ -313,8 +313,11 @@ func (t Target) ingress() *networkingv1.Ingress {
 		ObjectMeta: t.meta(t.Name),
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: &class,
-			TLS:              []networkingv1.IngressTLS{{Hosts: hosts, SecretName: t.Name + "-tls"}},
-			Rules:            rules,
+			// No secretName: the controller serves the stamp's certificate
+			// as its default certificate, so the key lives only where TLS
+			// terminates, never in this namespace (docs/certificates.md).
+			TLS:   []networkingv1.IngressTLS{{Hosts: hosts}},
+			Rules: rules,
 		},
 	}
 }
@@ -381,7 +384,8 @@ type SecretProviderClassSpec struct {
 }
 
 // SecretObject syncs mounted Key Vault objects into a Kubernetes Secret
-// (used for Ingress TLS certificates, which must be a Secret).
+// (the stamp's TLS certificate, which the ingress controller reads as a
+// Secret in its own namespace).
 type SecretObject struct {
 	SecretName string             `json:"secretName"`
 	Type       string             `json:"type"`
@@ -414,7 +418,7 @@ type kvObject struct {
 }
 
 func (t Target) secretProviderClass() *SecretProviderClass {
-	names := t.Component.KeyVaultObjects(t.Name)
+	names := t.Component.KeyVaultObjects(t.Stamp)
 	if len(names) == 0 {
 		return nil
 	}
@@ -437,8 +441,8 @@ func (t Target) secretProviderClass() *SecretProviderClass {
 			},
 		},
 	}
-	if t.Component.Ingress != nil {
-		tls := t.Name + "-tls"
+	if c := t.Stamp.Certificate; t.Component.TerminatesTLS && c != nil {
+		tls := c.Name
 		spc.Spec.SecretObjects = []SecretObject{{
 			SecretName: tls,
 			Type:       string(corev1.SecretTypeTLS),

@@ -36,7 +36,7 @@ func callsAzure(services []string) bool {
 // workload identity in the stamp: they call Azure, or mount Key Vault through the CSI
 // driver (which reads it as the pod's service account).
 func (t Target) needsIdentity(w *workload) bool {
-	return callsAzure(t.azureOf(w)) || len(t.Component.KeyVaultObjects(t.Name)) > 0
+	return callsAzure(t.azureOf(w)) || len(t.Component.KeyVaultObjects(t.Stamp)) > 0
 }
 
 // serviceAccount gives the workload's pods their own service account (the

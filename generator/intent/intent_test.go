@@ -139,7 +139,7 @@ func TestShapeZoned(t *testing.T) {
 	for _, want := range []string{
 		"kind: HorizontalPodAutoscaler", "minReplicas: 5", "maxReplicas: 20", // baseline 100 req/s at 20 per pod
 		"kind: PodDisruptionBudget", "maxUnavailable: 1",
-		"kind: Ingress", "host: api.one.example.com", "secretName: api-tls",
+		"kind: Ingress", "host: api.one.example.com",
 		"kind: SecretProviderClass", "objectName: db-uri", "keyvaultName: kv-one",
 		"name: api-default-deny", "name: api-ingress", "kubernetes.io/metadata.name: edge", "port: 8080",
 		"name: api-egress", "cidr: 10.0.8.10/32", "port: 5432", "name: api-allow-dns",
@@ -147,6 +147,40 @@ func TestShapeZoned(t *testing.T) {
 		if !strings.Contains(g, want) {
 			t.Errorf("generated objects lack %q:\n%s", want, g)
 		}
+	}
+	// The key stays where TLS terminates: api's Ingress names no Secret and
+	// its SecretProviderClass syncs none.
+	for _, not := range []string{"secretName:", "kubernetes.io/tls", "secretObjects"} {
+		if strings.Contains(g, not) {
+			t.Errorf("api's generated objects contain %q: its namespace would hold the TLS key:\n%s", not, g)
+		}
+	}
+}
+
+// TestTheTerminatingComponentHoldsTheCertificate: the component marked
+// terminatesTLS reads the stamp's certificate as its own identity and syncs
+// it into the Secret its controller serves; the same component without the
+// mark reads no certificate.
+func TestTheTerminatingComponentHoldsTheCertificate(t *testing.T) {
+	tg := target(t, `[]`, "api")
+	tg.Stamp.Certificate = &spec.Certificate{Name: "stamp-tls", Hosts: []string{"api.one.example.com"}}
+	tg.Component.TerminatesTLS = true
+	gen, err := generateOnly(tg, served("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := encode(t, gen)
+	for _, want := range []string{"objectName: stamp-tls", "secretName: stamp-tls", "type: kubernetes.io/tls", "key: tls.key", "key: tls.crt", "objectName: db-uri"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("terminating component's objects lack %q:\n%s", want, g)
+		}
+	}
+	tg.Component.TerminatesTLS = false
+	if gen, err = generateOnly(tg, served("api")); err != nil {
+		t.Fatal(err)
+	}
+	if g := encode(t, gen); strings.Contains(g, "stamp-tls") {
+		t.Errorf("a component that does not terminate TLS reads the certificate:\n%s", g)
 	}
 }
 

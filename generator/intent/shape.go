@@ -307,7 +307,7 @@ func (t Target) labelPods(w *workload) {
 // mountSecrets mounts the component's SecretProviderClass read-only into
 // every container of the workload, init containers included.
 func (t Target) mountSecrets(w *workload) {
-	if len(t.Component.KeyVaultObjects(t.Name)) == 0 {
+	if len(t.Component.KeyVaultObjects(t.Stamp)) == 0 {
 		return
 	}
 	ps := &w.pod.Spec

@@ -49,13 +49,16 @@ const (
 	// RuleVersion (warn): the environment pins a version the catalog's
 	// entry was not read for.
 	RuleVersion = "programs.version"
+	// RuleSecret: a Secret a program reads from the API server exists
+	// nowhere in the stamp.
+	RuleSecret = "programs.secret"
 	// RuleFrontDoor: behind Front Door, the ingress controller does not
 	// refuse requests without the profile's ID.
 	RuleFrontDoor = "entry.frontdoor-id"
 )
 
 // Rules lists every rule this package reports, for exceptions to name.
-var Rules = []string{RuleConnect, RuleFiles, RuleWrites, RuleToken, RuleConfig, RuleUnknown, RuleVersion, RuleFrontDoor}
+var Rules = []string{RuleConnect, RuleFiles, RuleWrites, RuleToken, RuleConfig, RuleSecret, RuleUnknown, RuleVersion, RuleFrontDoor}
 
 // Check holds every pod of every stamp of an environment's rendered
 // objects against its programs' needs.
@@ -230,6 +233,7 @@ func (s *stamp) check() ([]policy.Finding, error) {
 			}
 			add(fs...)
 			add(s.writes(p, c, prog, n)...)
+			add(s.secrets(p, c, prog, n)...)
 			if n.ServiceAccountToken && !programs.MountsToken(&p.tpl.Spec, p.in.Object.GetNamespace(), s.inputs) {
 				add(p.finding(RuleToken, policy.Deny,
 					fmt.Sprintf("%s (container %q of %s) calls the API server with the pod's service account token (%s), but the pod mounts none (automountServiceAccountToken: false)", prog.Name, cs.spec.Name, p, programs.ServiceAccountTokenPath),

@@ -131,6 +131,14 @@ spec:
 			rule:   "entry.frontdoor-id",
 			want:   []string{"a request without X-Azure-FDID to api.weu-1.staging.libertum.io/health/stamp"},
 		},
+		// A default certificate nothing syncs: the controller serves its
+		// self-signed certificate on every host, and Front Door refuses it.
+		{
+			name:   "the controller's default certificate synced by nobody",
+			plants: []plant{{file: "base/ingress-nginx/templates/deployment.yaml", old: "--default-ssl-certificate=$(POD_NAMESPACE)/{{ . }}", new: "--default-ssl-certificate=$(POD_NAMESPACE)/{{ . }}-edge"}},
+			rule:   "programs.secret",
+			want:   []string{"Deployment ingress-nginx/ingress-nginx", "Secret ingress-nginx/stamp-tls-edge", "self-signed certificate", "Deployment_ingress-nginx.yaml"},
+		},
 		{
 			name:   "rs-init's probe on a port it does not declare",
 			plants: []plant{{file: "base/mongodb/templates/statefulset.yaml", old: "              port: 27017\n", new: "              port: mongodb\n"}},

@@ -60,14 +60,20 @@ type Host struct {
 	Global  string `json:"global,omitempty"`
 }
 
+// Certificate is a stamp's TLS certificate: its Key Vault object and the
+// DNS names it covers.
+type Certificate struct {
+	Name  string   `json:"name"`
+	Hosts []string `json:"hosts"`
+}
+
 // Stamp is where a stamp runs.
 type Stamp struct {
 	Region string `json:"region"`
 	// Identities are the stamp's workload identities by component.
 	Identities map[string]string `json:"identities"`
-	// Certificates are the DNS names each TLS certificate of the stamp's
-	// Key Vault covers.
-	Certificates map[string][]string `json:"certificates"`
+	// Certificate is the stamp's TLS certificate, if it has one.
+	Certificate *Certificate `json:"certificate,omitempty"`
 	// FailoverFrom is the stamp whose loss loads this one most behind
 	// Front Door (its autoscalers are sized for that); empty without one.
 	FailoverFrom string `json:"failoverFrom,omitempty"`
@@ -91,8 +97,11 @@ type Component struct {
 	Azure []string            `json:"azure"`
 	Jobs  map[string][]string `json:"jobs"`
 	// KeyVaultObjects are the Key Vault objects its pods may read: its
-	// secrets and its TLS certificate.
+	// secrets (and, where it terminates TLS, the stamp's certificate).
 	KeyVaultObjects []string `json:"keyVaultObjects"`
+	// TerminatesTLS marks the component where the stamp's TLS ends: it
+	// alone reads the stamp's certificate.
+	TerminatesTLS bool `json:"terminatesTLS,omitempty"`
 }
 
 // withIdentity keeps the Azure services that need an Azure identity.
@@ -138,11 +147,11 @@ func EnvironmentOf(e *spec.Environment) Environment {
 		for c, id := range st.Identities {
 			ids[c] = id
 		}
-		certs := map[string][]string{}
-		for c, names := range st.Certificates {
-			certs[c] = append([]string{}, names...)
+		var cert *Certificate
+		if c := st.Certificate; c != nil {
+			cert = &Certificate{Name: c.Name, Hosts: append([]string{}, c.Hosts...)}
 		}
-		out.Stamps[st.Name] = Stamp{Region: st.Region, Identities: ids, Certificates: certs, FailoverFrom: from}
+		out.Stamps[st.Name] = Stamp{Region: st.Region, Identities: ids, Certificate: cert, FailoverFrom: from}
 	}
 	for _, name := range e.ComponentNames() {
 		c := s.Components[name]
@@ -157,7 +166,8 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			State:                  c.State,
 			ScrapesMetrics:         c.ScrapesMetrics,
 			Azure:                  withIdentity(c.Azure),
-			KeyVaultObjects:        append([]string{}, c.KeyVaultObjects(name)...),
+			KeyVaultObjects:        append([]string{}, c.Secrets...),
+			TerminatesTLS:          c.TerminatesTLS,
 			Jobs:                   map[string][]string{},
 		}
 		for job, j := range c.Jobs {

@@ -1,6 +1,7 @@
 package programs
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -9,6 +10,11 @@ const (
 	ingressNginxFlags    = "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.12.1/pkg/flags/flags.go (--http-port 80, --https-port 443, --healthz-port 10254)"
 	ingressNginxTemplate = "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.12.1/rootfs/etc/nginx/template/nginx.tmpl (http-snippet inside http {}, server-snippet inside every server {})"
 	ingressNginxConfig   = "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/"
+	// The default certificate: a Secret namespace/name the store syncs,
+	// served for the catch-all server and every Ingress TLS entry without
+	// a secretName; when it cannot be loaded, the controller falls back to
+	// its generated self-signed certificate.
+	ingressNginxDefaultCert = "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.12.1/internal/ingress/controller/controller.go (getDefaultSSLCertificate, createServers: \"secretName is empty. Using default certificate\"); docs/user-guide/tls.md#default-ssl-certificate"
 )
 
 var ingressNginx = &Program{Name: "ingress-nginx", Images: []string{"ingress-nginx/controller"}, Versions: []string{"1.12"}, needs: ingressNginxNeeds}
@@ -30,6 +36,17 @@ func ingressNginxNeeds(c Container) (Needs, error) {
 			c.Why = "watches Ingresses, Services and EndpointSlices; holds the leader election lease"
 			n.Calls = append(n.Calls, c)
 			n.ServiceAccountToken = true
+		}
+	}
+	if v, ok := c.Flag("default-ssl-certificate"); ok {
+		ns, name, found := strings.Cut(expandPodNamespace(v, c.Object.GetNamespace()), "/")
+		if !found {
+			n.Problems = append(n.Problems, Problem{Message: fmt.Sprintf("--default-ssl-certificate=%s: want namespace/name", v), Source: ingressNginxDefaultCert})
+		} else {
+			n.Secrets = append(n.Secrets, SecretRead{Namespace: ns, Name: name, Type: "kubernetes.io/tls",
+				Missing: "it serves its generated self-signed certificate instead, which Front Door and every browser refuse",
+				Why:     "--default-ssl-certificate: the certificate every TLS entry without a secretName is served with",
+				Source:  ingressNginxDefaultCert})
 		}
 	}
 	n.Writes = append(n.Writes,

@@ -67,6 +67,18 @@ type Read struct {
 	Source  string
 }
 
+// SecretRead is a Secret the program reads from the API server (not from
+// a file): the program runs without it, worse, when it is missing.
+type SecretRead struct {
+	Namespace, Name string
+	// Type is the Secret type the program wants (kubernetes.io/tls).
+	Type string
+	// Missing is what the program does without it.
+	Missing string
+	Why     string
+	Source  string
+}
+
 // Write is a path the program writes (a file or a directory).
 type Write struct {
 	Path   string
@@ -100,6 +112,7 @@ type Needs struct {
 	Version  string
 	Listens  []Listen
 	Reads    []Read
+	Secrets  []SecretRead
 	Writes   []Write
 	Calls    []Call
 	Problems []Problem

@@ -112,6 +112,11 @@ func chartValues(t intent.Target) map[string]any {
 		}
 		vals["frontDoor"] = fd
 	}
+	if c := t.Stamp.Certificate; c != nil && t.Component.TerminatesTLS {
+		// The Secret the component's own SecretProviderClass syncs the
+		// stamp's certificate into, in its namespace.
+		vals["defaultCertificate"] = c.Name
+	}
 	if a := t.Env.Spec.Alerting; a != nil && t.Component.ScrapesMetrics {
 		am := t.Env.Spec.Components[a.Alertmanager]
 		vals["alerting"] = map[string]any{"alertmanager": a.Alertmanager + "-headless." + am.Namespace + ".svc.cluster.local"}

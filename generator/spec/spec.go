@@ -287,12 +287,12 @@ const EntraID = "entra-id"
 // API server takes the service account's token.
 const KubeAPIServer = "kube-apiserver"
 
-// KeyVaultObjects are the Key Vault objects a component's pods read: its
-// secrets and, where it is served under a host, its TLS certificate.
-func (c Component) KeyVaultObjects(name string) []string {
+// KeyVaultObjects are the Key Vault objects a component's pods read in a
+// stamp: its secrets and, where it terminates TLS, the stamp's certificate.
+func (c Component) KeyVaultObjects(st Stamp) []string {
 	objs := append([]string(nil), c.Secrets...)
-	if c.Ingress != nil {
-		objs = append(objs, name+"-tls")
+	if c.TerminatesTLS && st.Certificate != nil {
+		objs = append(objs, st.Certificate.Name)
 	}
 	return objs
 }
@@ -302,7 +302,7 @@ func (c Component) KeyVaultObjects(name string) []string {
 // (or its jobs) call Azure services that take an identity.
 func (e *Environment) NeedsIdentity(name string) bool {
 	c := e.Spec.Components[name]
-	if len(c.KeyVaultObjects(name)) > 0 || CallsWithIdentity(c.Azure) {
+	if len(c.Secrets) > 0 || c.TerminatesTLS || CallsWithIdentity(c.Azure) {
 		return true
 	}
 	for _, j := range c.Jobs {
@@ -384,15 +384,24 @@ type Stamp struct {
 	// (Environment.NeedsIdentity), never shared, so a component's token
 	// reads only what its own identity is granted.
 	Identities map[string]string `yaml:"identities"`
-	// Certificates are the TLS certificates in the stamp's Key Vault, by
-	// object name (<component>-tls for a component served under a host),
-	// with the DNS names each covers (its subject alternative names; "*."
-	// covers one label). Key Vault issues and renews them: docs/certificates.md.
-	Certificates map[string][]string `yaml:"certificates,omitempty"`
-	Capacity     Capacity            `yaml:"capacity"`
+	// Certificate is the stamp's TLS certificate in its Key Vault, read
+	// only by the component that terminates TLS (Component.TerminatesTLS).
+	// Key Vault issues and renews it: docs/certificates.md.
+	Certificate *Certificate `yaml:"certificate,omitempty"`
+	Capacity    Capacity     `yaml:"capacity"`
 	// Origin is the stamp behind Front Door; required when the
 	// environment has one.
 	Origin *Origin `yaml:"origin,omitempty"`
+}
+
+// Certificate is a TLS certificate in a stamp's Key Vault.
+type Certificate struct {
+	// Name is its Key Vault object name; the Secret the terminating
+	// component's pods sync it into has the same name.
+	Name string `yaml:"name"`
+	// Hosts are the DNS names it covers (its subject alternative names;
+	// "*." covers one label): every host an Ingress of the stamp serves.
+	Hosts []string `yaml:"hosts"`
 }
 
 // Capacity is the load a stamp is sized for, in requests per second.
@@ -420,6 +429,10 @@ type Component struct {
 	Ingress   *Ingress  `yaml:"ingress,omitempty"`
 	// Secrets are Key Vault object names mounted through the CSI driver.
 	Secrets []string `yaml:"secrets,omitempty"`
+	// TerminatesTLS marks the component where the stamp's TLS ends (the
+	// ingress controller): its pods alone read the stamp's certificate from
+	// Key Vault and serve it for every Ingress; no other pod holds the key.
+	TerminatesTLS bool `yaml:"terminatesTLS,omitempty"`
 	// External runs the component outside the cluster: it renders as a
 	// selector-less Service and an EndpointSlice.
 	External *External `yaml:"external,omitempty"`

@@ -51,6 +51,7 @@ spec:
         limits: {memory: 256Mi}
       scaling: {podThroughputRPS: 20}
       ingress: {host: api}
+      secrets: [api-db-password]
     db:
       namespace: data
       tier: private
@@ -118,7 +119,8 @@ func TestParseErrors(t *testing.T) {
 		{"identity missing", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {}", []string{":30:", "identities.api is required"}},
 		{"identity not a guid", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: me}", []string{":30:", "identities.api \"me\": want a GUID"}},
 		{"identity of a component that needs none", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, db: 2d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "db reads no Key Vault object"}},
-		{"certificate name", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}\n      certificates: {api-tls: [api.one.example.com, \"not a host\"]}", []string{":31:", "certificates.api-tls: \"not a host\" is not a DNS name"}},
+		{"certificate host", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}\n      certificate: {name: stamp-tls, hosts: [api.one.example.com, \"not a host\"]}", []string{":31:", "certificate.hosts: \"not a host\" is not a DNS name"}},
+		{"certificate without a terminating component", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}\n      certificate: {name: stamp-tls, hosts: [api.one.example.com]}", []string{":31:", "exactly one component must terminate TLS with it"}},
 		{"identity of no component", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", "identities: {api: 0d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e, cache: 1d4c8a1e-5b7f-4a2c-9e3d-6f1b8a0c2d4e}", []string{":30:", "identities.cache: no such component"}},
 		{"component tier", "tier: public", "tier: dmz", []string{":35:", `tier "dmz"`}},
 		{"talks to unknown", "talksTo: [db]", "talksTo: [cache]", []string{":36:", `"cache"`}},
@@ -128,12 +130,12 @@ func TestParseErrors(t *testing.T) {
 		{"int32 wraps", "scaling: {podThroughputRPS: 20}", "scaling: {podThroughputRPS: 4294967299}", []string{":43:", "4294967299 is out of range"}},
 		{"int32 overflows", "{baselineRPS: 100, peakRPS: 400}", "{baselineRPS: 100, peakRPS: 2147483648}", []string{":31:", "peakRPS: 2147483648 is out of range"}},
 		{"ingress on private", "      tier: private\n      external", "      tier: private\n      ingress: {host: db}\n      external", []string{"only public-tier"}},
-		{"external host unknown", "        host: vm\n", "        host: nowhere\n", []string{":49:", `"nowhere"`}},
-		{"external port", "{name: db, port: 5432}", "{name: db, port: 0}", []string{":51:", "port"}},
+		{"external host unknown", "        host: vm\n", "        host: nowhere\n", []string{":50:", `"nowhere"`}},
+		{"external port", "{name: db, port: 5432}", "{name: db, port: 0}", []string{":52:", "port"}},
 		{"namespace", "namespace: app", "namespace: App_", []string{":34:", "namespace"}},
 		{"reserved name", "    api:\n      namespace", "    namespaces:\n      namespace", []string{"reserved"}},
 		{"two documents", "", "---\nkind: Extra\n", []string{"more than one YAML document"}},
-		{"argocd namespace", "    namespace: argocd\n", "    namespace: Argo CD\n", []string{":53:", "argocd.namespace"}},
+		{"argocd namespace", "    namespace: argocd\n", "    namespace: Argo CD\n", []string{":54:", "argocd.namespace"}},
 		{"argocd revision", "    targetRevision: rendered\n", "", []string{"targetRevision"}},
 		{"azure service undeclared", "      talksTo: [db]\n", "      talksTo: [db]\n      azure: [blob]\n", []string{":37:", `Azure service "blob"`}},
 		{"azure endpoint without cidr or nat", "      privateSubnet: 10.0.8.0/21\n", "      privateSubnet: 10.0.8.0/21\n      azureEndpoints: [{service: blob}]\n", []string{":22:", "nat: true"}},
@@ -148,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		{"alerting unknown alertmanager", "  argocd:\n", "  alerting: {alertmanager: am, receivers: {critical: x}, restartsPer15m: 3, volumeUsage: 0.8, backupMaxAge: 26h, runbookURL: https://x}\n  argocd:\n", []string{`alerting.alertmanager "am"`}},
 		{"alerting receiver not mounted", "  argocd:\n", "  alerting: {alertmanager: api, receivers: {critical: pager-url}, restartsPer15m: 3, volumeUsage: 0.8, backupMaxAge: 26h, runbookURL: https://x}\n  argocd:\n", []string{`"pager-url" is not among api's secrets`}},
 		{"alerting thresholds", "  argocd:\n", "  alerting: {alertmanager: api, receivers: {}, restartsPer15m: 0, volumeUsage: 1.5, backupMaxAge: soon, runbookURL: http://x}\n  argocd:\n", []string{"restartsPer15m must be positive", "volumeUsage 1.5", `backupMaxAge "soon"`, "want an https URL", "route at least"}},
-		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":55:", "only to automated"}},
+		{"prune without automated", "{automated: true, prune: true, selfHeal: true}", "{automated: false, prune: true}", []string{":56:", "only to automated"}},
 		{"reserved stamp", "- name: one", "- name: bootstrap", []string{":25:", "reserved"}},
 		{"reserved stamp frontdoor", "- name: one", "- name: frontdoor", []string{":25:", "reserved"}},
 		{"front door without origin", "  stamps:\n", frontDoor + "  stamps:\n", []string{":31:", "origin (its weight) is required"}},
@@ -209,7 +211,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("got %d problems, want 3:\n%v", len(lines), err)
 	}
-	for i, want := range []string{":8:", ":10:", ":47:"} {
+	for i, want := range []string{":8:", ":10:", ":48:"} {
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("problem %d = %q, want it at %s (sorted by line)", i, lines[i], want)
 		}

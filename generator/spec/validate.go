@@ -511,13 +511,7 @@ func (v *validator) stamps() {
 			v.fail(append(sp, "keyVault"), "stamp %s: keyVault is required", s.Name)
 		}
 		v.identities(sp, s)
-		for obj, names := range s.Certificates {
-			for i, n := range names {
-				if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(n, "*.")); len(errs) > 0 {
-					v.fail(append(sp, "certificates", obj, strconv.Itoa(i)), "stamp %s: certificates.%s: %q is not a DNS name (%s)", s.Name, obj, n, errs[0])
-				}
-			}
-		}
+		v.certificate(sp, s)
 		c := s.Capacity
 		if c.BaselineRPS <= 0 || c.PeakRPS < c.BaselineRPS {
 			v.fail(append(sp, "capacity"), "stamp %s: capacity: want 0 < baselineRPS (%d) <= peakRPS (%d)", s.Name, c.BaselineRPS, c.PeakRPS)
@@ -631,6 +625,36 @@ func (v *validator) components() {
 				v.fail(at("external"), "component %s: an external component has no scaling or ingress in the cluster", name)
 			}
 		}
+	}
+}
+
+// certificate requires a stamp's certificate to have a Key Vault object
+// name, DNS names, and a component to terminate TLS with it.
+func (v *validator) certificate(sp []string, s Stamp) {
+	c := s.Certificate
+	if c == nil {
+		return
+	}
+	cp := append(sp, "certificate")
+	if errs := validation.IsDNS1123Subdomain(c.Name); c.Name == "" || len(errs) > 0 {
+		v.fail(append(cp, "name"), "stamp %s: certificate.name %q: want the Key Vault object's name (a DNS-1123 name)", s.Name, c.Name)
+	}
+	if len(c.Hosts) == 0 {
+		v.fail(append(cp, "hosts"), "stamp %s: certificate.hosts: list the DNS names the certificate covers", s.Name)
+	}
+	for i, n := range c.Hosts {
+		if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(n, "*.")); len(errs) > 0 {
+			v.fail(append(cp, "hosts", strconv.Itoa(i)), "stamp %s: certificate.hosts: %q is not a DNS name (%s)", s.Name, n, errs[0])
+		}
+	}
+	var by []string
+	for _, name := range v.env.ComponentNames() {
+		if v.env.Spec.Components[name].TerminatesTLS {
+			by = append(by, name)
+		}
+	}
+	if len(by) != 1 {
+		v.fail(cp, "stamp %s: certificate: exactly one component must terminate TLS with it (terminatesTLS: true), not %d %v", s.Name, len(by), by)
 	}
 }
 
