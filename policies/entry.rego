@@ -179,3 +179,57 @@ deny contains lib.violation(
 	some host in tls_hosts(input)
 	not covers(cert.hosts, host)
 }
+
+# Grafana served through an Ingress (issue 29): whoever reaches it signs in
+# with Entra ID, as a member of the spec's groups, and in no other way —
+# no login form with local users, no basic auth, no anonymous viewer.
+# https://grafana.com/docs/grafana/v11.5/setup-grafana/configure-security/configure-authentication/azuread/
+grafana_env(obj) := {e.name: object.get(e, "value", "") |
+	some c in lib.containers(obj)
+	contains(c.image, "grafana/grafana")
+	some e in object.get(c, "env", [])
+}
+
+served(obj) if object.get(lib.spec_component(obj), "ingress", false)
+
+sign_in_required := {
+	"GF_AUTH_AZUREAD_ENABLED": "true",
+	"GF_AUTH_DISABLE_LOGIN_FORM": "true",
+	"GF_AUTH_BASIC_ENABLED": "false",
+}
+
+deny contains lib.violation(
+	"entry.sign-in",
+	sprintf("Grafana is served through an Ingress with %s = %q, want %q: someone who reaches it signs in without Entra ID", [name, object.get(env, name, "(unset)"), want]),
+	"sign in with Entra ID only: spec.components.<name>.signIn (the chart sets auth.azuread and turns the login form and basic auth off)",
+) if {
+	input.kind in {"Deployment", "StatefulSet"}
+	served(input)
+	env := grafana_env(input)
+	count(env) > 0
+	some name, want in sign_in_required
+	object.get(env, name, "") != want
+}
+
+deny contains lib.violation(
+	"entry.sign-in",
+	"Grafana is served through an Ingress with anonymous access on: anyone who reaches it views the dashboards",
+	"set GF_AUTH_ANONYMOUS_ENABLED to false",
+) if {
+	input.kind in {"Deployment", "StatefulSet"}
+	served(input)
+	grafana_env(input).GF_AUTH_ANONYMOUS_ENABLED == "true"
+}
+
+deny contains lib.violation(
+	"entry.sign-in",
+	sprintf("Grafana admits every account of the tenant: GF_AUTH_AZUREAD_ALLOWED_GROUPS is %q, not the spec's groups %v", [object.get(env, "GF_AUTH_AZUREAD_ALLOWED_GROUPS", ""), want]),
+	"allow exactly spec.components.<name>.signIn.groups (space-separated)",
+) if {
+	input.kind in {"Deployment", "StatefulSet"}
+	served(input)
+	env := grafana_env(input)
+	env.GF_AUTH_AZUREAD_ENABLED == "true"
+	want := object.get(lib.spec_component(input), ["signIn", "groups"], [])
+	{g | some g in split(object.get(env, "GF_AUTH_AZUREAD_ALLOWED_GROUPS", ""), " "); g != ""} != {g | some g in want}
+}

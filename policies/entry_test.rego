@@ -137,3 +137,50 @@ test_certificate_hosts_stamp_without_certificate_fail if {
 	r := f.rules(entry.deny) with input as ing with data.environment as env with data.rendered as lib.index([ing])
 	"entry.certificate-hosts" in r
 }
+
+grafana := {
+	"apiVersion": "apps/v1", "kind": "Deployment",
+	"metadata": {"name": "grafana", "namespace": "monitoring", "labels": f.labels("grafana")},
+	"spec": {"template": {"metadata": {"labels": f.labels("grafana")}, "spec": {"containers": [{
+		"name": "grafana", "image": "acr.example.io/grafana/grafana:11.5.2",
+		"env": [
+			{"name": "GF_AUTH_AZUREAD_ENABLED", "value": "true"},
+			{"name": "GF_AUTH_AZUREAD_ALLOWED_GROUPS", "value": "a34feb17-57a2-5795-b811-8d750a549559"},
+			{"name": "GF_AUTH_DISABLE_LOGIN_FORM", "value": "true"},
+			{"name": "GF_AUTH_BASIC_ENABLED", "value": "false"},
+			{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+		],
+	}]}}},
+}
+
+grafana_env := json.patch(env, [{"op": "add", "path": "/components/grafana", "value": {
+	"tier": "public", "namespace": "monitoring", "ingress": true, "dashboards": true,
+	"signIn": {"clientID": "d6272a4d-5bc2-53d5-9742-9f2f8c743e66", "groups": ["a34feb17-57a2-5795-b811-8d750a549559"]},
+}}])
+
+sign_in_rules(obj, e) := r if {
+	r := f.rules(entry.deny) with input as obj with data.environment as e with data.rendered as lib.index([obj])
+}
+
+set_env(obj, name, value) := json.patch(obj, [{"op": "replace", "path": sprintf("/spec/template/spec/containers/0/env/%d/value", [i]), "value": value}]) if {
+	some i, e in obj.spec.template.spec.containers[0].env
+	e.name == name
+}
+
+test_sign_in_pass if not "entry.sign-in" in sign_in_rules(grafana, grafana_env)
+
+test_sign_in_off_fail if "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_AZUREAD_ENABLED", "false"), grafana_env)
+
+test_sign_in_login_form_fail if "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_DISABLE_LOGIN_FORM", "false"), grafana_env)
+
+test_sign_in_basic_auth_fail if "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_BASIC_ENABLED", "true"), grafana_env)
+
+test_sign_in_anonymous_fail if "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_ANONYMOUS_ENABLED", "true"), grafana_env)
+
+test_sign_in_any_group_fail if "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_AZUREAD_ALLOWED_GROUPS", ""), grafana_env)
+
+# Not served through an Ingress (port-forward only): no sign-in demanded.
+test_sign_in_unserved_pass if {
+	unserved := json.patch(grafana_env, [{"op": "replace", "path": "/components/grafana/ingress", "value": false}])
+	not "entry.sign-in" in sign_in_rules(set_env(grafana, "GF_AUTH_AZUREAD_ENABLED", "false"), unserved)
+}

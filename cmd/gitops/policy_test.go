@@ -15,7 +15,7 @@ import (
 func stampObjects(t *testing.T) []*manifest.Object {
 	t.Helper()
 	var objs []*manifest.Object
-	for _, comp := range []string{"api", "tokenization", "kafka", "mongodb", "ingress-nginx", "namespaces"} {
+	for _, comp := range []string{"api", "tokenization", "kafka", "mongodb", "ingress-nginx", "grafana", "prometheus", "loki", "alertmanager", "kube-state-metrics", "namespaces"} {
 		files, err := filepath.Glob(filepath.Join(repoRoot, "rendered", "prod", "weu-1", comp, "*.yaml"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no rendered files for %s: %v", comp, err)
@@ -250,6 +250,16 @@ func TestPolicyRules(t *testing.T) {
 			at(t, spc, "spec")["secretObjects"] = []any{map[string]any{"secretName": "api-tls", "type": "kubernetes.io/tls",
 				"data": []any{map[string]any{"objectName": "stamp-tls", "key": "tls.key"}, map[string]any{"objectName": "stamp-tls", "key": "tls.crt"}}}}
 			at(t, find(t, objs, "Ingress", "api"), "spec", "tls", 0)["secretName"] = "api-tls"
+			return objs
+		}},
+		// Grafana behind its Ingress with the local login form back on.
+		{"entry.sign-in", func(t *testing.T, objs []*manifest.Object) []*manifest.Object {
+			c := at(t, find(t, objs, "Deployment", "grafana"), "spec", "template", "spec", "containers", 0)
+			for _, e := range c["env"].([]any) {
+				if e := e.(map[string]any); e["name"] == "GF_AUTH_DISABLE_LOGIN_FORM" {
+					e["value"] = "false"
+				}
+			}
 			return objs
 		}},
 		// A host served under the stamp's certificate, which does not cover it.

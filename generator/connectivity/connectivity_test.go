@@ -182,21 +182,21 @@ func TestClusteredComponentsReachTheirPeers(t *testing.T) {
 
 // TestEgressToTheInternet: only the Alertmanager (its receivers are
 // webhooks on the internet) reaches the internet in staging and prod (Blob
-// Storage and Azure Monitor have private endpoints there); in dev also the
-// pods that call Blob Storage or remote-write to Azure Monitor through the
-// NAT gateway; all on 443 only.
+// Storage, Azure Monitor and PostgreSQL have private endpoints there); in
+// dev also the pods that call Blob Storage or remote-write to Azure Monitor
+// through the NAT gateway, on 443, and Grafana its database, on 5432.
 func TestEgressToTheInternet(t *testing.T) {
-	allowed := map[string][]string{
-		"dev":     {"data/mongodb-backup", "monitoring/alertmanager", "monitoring/loki", "monitoring/prometheus"},
-		"staging": {"monitoring/alertmanager"},
-		"prod":    {"monitoring/alertmanager"},
+	allowed := map[string]map[string]int32{
+		"dev":     {"data/mongodb-backup": 443, "monitoring/alertmanager": 443, "monitoring/loki": 443, "monitoring/prometheus": 443, "monitoring/grafana": 5432},
+		"staging": {"monitoring/alertmanager": 443},
+		"prod":    {"monitoring/alertmanager": 443},
 	}
 	for _, env := range envs {
 		for _, c := range evaluated(t, env) {
 			if !named(c.To, "internet") || !c.Allowed {
 				continue
 			}
-			if !slices.Contains(allowed[env], c.From) || c.Port.Port != 443 {
+			if port, ok := allowed[env][c.From]; !ok || c.Port.Port != port {
 				t.Errorf("%s/%s: %s reaches the internet", env, c.Stamp, c)
 			}
 		}

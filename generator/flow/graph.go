@@ -267,23 +267,27 @@ func (b builder) kubelets() Peer {
 	return Peer{Kind: Address, Name: "nodes", CIDR: b.env.Spec.Regions[b.region].PrivateSubnet}
 }
 
-// endpoint returns the peers an Azure service is reached at: its private
-// endpoint, its public ranges, or the internet.
-func (b builder) endpoint(service string) ([]Peer, error) {
+// endpoint returns the peers an Azure service is reached at — its private
+// endpoint, its public ranges, or the internet — and its port.
+func (b builder) endpoint(service string) ([]Peer, Port, error) {
 	ep, ok := b.env.Spec.Regions[b.region].Endpoint(service)
+	port := HTTPS
+	if ep.TCPPort() != HTTPS.Port {
+		port = Port{Name: service, Port: ep.TCPPort(), Protocol: corev1.ProtocolTCP}
+	}
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%s: Azure service %q has no endpoint in spec.regions.%s.azureEndpoints", b.env.Where("spec", "regions", b.region), service, b.region)
+		return nil, port, fmt.Errorf("%s: Azure service %q has no endpoint in spec.regions.%s.azureEndpoints", b.env.Where("spec", "regions", b.region), service, b.region)
 	case ep.NAT:
-		return []Peer{Internet}, nil
+		return []Peer{Internet}, port, nil
 	case len(ep.Public) > 0:
 		out := make([]Peer, len(ep.Public))
 		for i, c := range ep.Public {
 			out[i] = Peer{Kind: Address, Name: "azure:" + service, CIDR: c}
 		}
-		return out, nil
+		return out, port, nil
 	}
-	return []Peer{{Kind: Address, Name: "azure:" + service, CIDR: ep.CIDR}}, nil
+	return []Peer{{Kind: Address, Name: "azure:" + service, CIDR: ep.CIDR}}, port, nil
 }
 
 func (b builder) build() error {
@@ -311,7 +315,7 @@ func (b builder) build() error {
 				services = append(slices.Clone(services), spec.EntraID)
 			}
 			for _, s := range services {
-				tos, err := b.endpoint(s)
+				tos, port, err := b.endpoint(s)
 				if err != nil {
 					return err
 				}
@@ -320,7 +324,7 @@ func (b builder) build() error {
 					why = "workload identity token exchange"
 				}
 				for _, to := range tos {
-					b.add(from, to, []Port{HTTPS}, why)
+					b.add(from, to, []Port{port}, why)
 				}
 			}
 			return nil

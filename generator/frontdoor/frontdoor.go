@@ -32,13 +32,17 @@ type Origins struct {
 	Stamps []Stamp `json:"stamps"`
 }
 
-// Route is one global host Front Door serves and the component behind it.
+// Route is one host Front Door serves and the component behind it: a
+// global host served by every stamp, or (for a stamp-only component) one
+// stamp's host served by that stamp.
 type Route struct {
 	Component string `json:"component"`
-	// Host is the global host users reach (<ingress host>.<frontDoor domain>).
+	// Host is the host users reach: the global <ingress host>.<frontDoor
+	// domain>, or a stamp's own host for a stamp-only component.
 	Host string `json:"host"`
 	Path string `json:"path"`
-	// OriginHosts are the same component's host on each stamp, by stamp.
+	// OriginHosts are the component's host on each stamp that serves the
+	// route, by stamp.
 	OriginHosts map[string]string `json:"originHosts"`
 }
 
@@ -74,6 +78,15 @@ func Build(e *spec.Environment) (Origins, bool) {
 	for _, name := range e.ComponentNames() {
 		in := e.Spec.Components[name].Ingress
 		if in == nil {
+			continue
+		}
+		if in.StampOnly {
+			// Each stamp's own host, to that stamp alone: the tool shows
+			// its stamp, so no other stamp may answer for it.
+			for _, st := range e.Spec.Stamps {
+				doc.Routes = append(doc.Routes, Route{Component: name, Host: in.StampHost(st), Path: in.RoutePath(),
+					OriginHosts: map[string]string{st.Name: in.StampHost(st)}})
+			}
 			continue
 		}
 		r := Route{Component: name, Host: in.GlobalHost(f), Path: in.RoutePath(), OriginHosts: map[string]string{}}

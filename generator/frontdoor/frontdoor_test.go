@@ -54,8 +54,22 @@ func TestProdOrigins(t *testing.T) {
 	if d := cmp.Diff(want, *api); d != "" {
 		t.Errorf("api route (-want +got):\n%s", d)
 	}
-	if len(doc.Routes) != 3 {
-		t.Errorf("%d routes, want one per component with an Ingress (api, healthservice, web)", len(doc.Routes))
+	// Grafana is served per stamp: each stamp's host, to that stamp alone.
+	var grafana []Route
+	for _, r := range doc.Routes {
+		if r.Component == "grafana" {
+			grafana = append(grafana, r)
+		}
+	}
+	wantGrafana := []Route{
+		{Component: "grafana", Host: "grafana.weu-1.libertum.io", Path: "/", OriginHosts: map[string]string{"weu-1": "grafana.weu-1.libertum.io"}},
+		{Component: "grafana", Host: "grafana.neu-1.libertum.io", Path: "/", OriginHosts: map[string]string{"neu-1": "grafana.neu-1.libertum.io"}},
+	}
+	if d := cmp.Diff(wantGrafana, grafana); d != "" {
+		t.Errorf("grafana routes (-want +got):\n%s", d)
+	}
+	if len(doc.Routes) != 5 {
+		t.Errorf("%d routes, want one global route per served component (api, healthservice, web) and one per stamp for grafana", len(doc.Routes))
 	}
 }
 

@@ -274,12 +274,12 @@ func (t Target) monitoringConfig() ([]runtime.Object, error) {
 }
 
 // ingress serves the component under its stamp host and, behind Front
-// Door, under the environment's global host too: Front Door forwards the
-// host users asked for.
+// Door, under the environment's global host too (Front Door forwards the
+// host users asked for) unless it is served per stamp only.
 func (t Target) ingress() *networkingv1.Ingress {
 	in := t.Component.Ingress
 	hosts := []string{in.StampHost(t.Stamp)}
-	if f := t.Env.Spec.FrontDoor; f != nil {
+	if f := t.Env.Spec.FrontDoor; f != nil && !in.StampOnly {
 		hosts = append(hosts, in.GlobalHost(f))
 	}
 	path := in.RoutePath()

@@ -139,6 +139,34 @@ spec:
 			rule:   "programs.secret",
 			want:   []string{"Deployment ingress-nginx/ingress-nginx", "Secret ingress-nginx/stamp-tls-edge", "self-signed certificate", "Deployment_ingress-nginx.yaml"},
 		},
+		// Grafana's replicas each on their own SQLite file: a session
+		// signed in on one is unknown to the next.
+		{
+			name:   "grafana replicas on their own SQLite files",
+			plants: []plant{{file: "base/grafana/templates/deployment.yaml", old: "            - name: GF_DATABASE_TYPE\n              value: postgres\n", new: "            - name: GF_DATABASE_TYPE\n              value: sqlite3\n"}},
+			rule:   "programs.config",
+			want:   []string{"Deployment monitoring/grafana", "3 replicas", "SQLite", "set-up-for-high-availability"},
+		},
+		{
+			name: "grafana without a way to its database",
+			plants: overlay("grafana", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: grafana-egress
+spec:
+  egress:
+    - to: [{ipBlock: {cidr: 10.20.6.32/28}}]
+      ports: [{port: 443, protocol: TCP}]
+`),
+			rule: "programs.connect",
+			want: []string{"Deployment monitoring/grafana", "postgres psql-lbt-stg-weu.postgres.database.azure.com", "5432/TCP", "NetworkPolicy_grafana-egress.yaml"},
+		},
+		{
+			name:   "grafana's sign-in without its root URL",
+			plants: []plant{{file: "base/grafana/templates/deployment.yaml", old: "            - name: GF_SERVER_ROOT_URL\n", new: "            - name: GF_SERVER_DOMAIN\n"}},
+			rule:   "programs.config",
+			want:   []string{"Deployment monitoring/grafana", "server.root_url is \"\"", "redirect URI"},
+		},
 		{
 			name:   "rs-init's probe on a port it does not declare",
 			plants: []plant{{file: "base/mongodb/templates/statefulset.yaml", old: "              port: 27017\n", new: "              port: mongodb\n"}},

@@ -92,6 +92,10 @@ type Component struct {
 	State string `json:"state,omitempty"`
 	// ScrapesMetrics marks the metrics collector (Prometheus).
 	ScrapesMetrics bool `json:"scrapesMetrics,omitempty"`
+	// Dashboards marks the dashboard server (Grafana).
+	Dashboards bool `json:"dashboards,omitempty"`
+	// SignIn: people sign in to it with Entra ID, members of these groups.
+	SignIn *SignIn `json:"signIn,omitempty"`
 	// Azure are the Azure services its main pods call with an Azure
 	// identity (the API server excepted); Jobs the same per job.
 	Azure []string            `json:"azure"`
@@ -104,11 +108,24 @@ type Component struct {
 	TerminatesTLS bool `json:"terminatesTLS,omitempty"`
 }
 
+// SignIn is a component's Entra ID sign-in.
+type SignIn struct {
+	ClientID string   `json:"clientID"`
+	Groups   []string `json:"groups"`
+}
+
+func signInOf(s *spec.SignIn) *SignIn {
+	if s == nil {
+		return nil
+	}
+	return &SignIn{ClientID: s.ClientID, Groups: append([]string{}, s.Groups...)}
+}
+
 // withIdentity keeps the Azure services that need an Azure identity.
 func withIdentity(services []string) []string {
 	out := []string{}
 	for _, s := range services {
-		if s != "kube-apiserver" {
+		if spec.CallsWithIdentity([]string{s}) {
 			out = append(out, s)
 		}
 	}
@@ -165,6 +182,8 @@ func EnvironmentOf(e *spec.Environment) Environment {
 			WritableRootFilesystem: c.WritableRootFilesystem,
 			State:                  c.State,
 			ScrapesMetrics:         c.ScrapesMetrics,
+			Dashboards:             c.Dashboards,
+			SignIn:                 signInOf(c.SignIn),
 			Azure:                  withIdentity(c.Azure),
 			KeyVaultObjects:        append([]string{}, c.Secrets...),
 			TerminatesTLS:          c.TerminatesTLS,

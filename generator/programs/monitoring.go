@@ -20,6 +20,8 @@ const (
 	promtailDoc           = "https://grafana.com/docs/loki/v3.4.x/send-data/promtail/configuration/"
 	grafanaConfigDoc      = "https://grafana.com/docs/grafana/v11.5/setup-grafana/configure-grafana/"
 	grafanaProvDoc        = "https://grafana.com/docs/grafana/v11.5/administration/provisioning/#data-sources"
+	grafanaHADoc          = "https://grafana.com/docs/grafana/v11.5/setup-grafana/set-up-for-high-availability/ (the embedded sqlite3 database holds users, dashboards and sessions; for more than one server, a shared MySQL or Postgres database)"
+	grafanaAzureADDoc     = "https://grafana.com/docs/grafana/v11.5/setup-grafana/configure-security/configure-authentication/azuread/ (redirect URL https://<grafana domain>/login/azuread; token_url on login.microsoftonline.com)"
 	prometheusFlags       = "https://github.com/prometheus/prometheus/blob/v3.2.1/cmd/prometheus/main.go"
 	prometheusConfDoc     = "https://prometheus.io/docs/prometheus/3.2/configuration/configuration/"
 	prometheusK8sSD       = "https://github.com/prometheus/prometheus/blob/v3.2.1/discovery/kubernetes/kubernetes.go (no api_server: rest.InClusterConfig, the pod's service account token)"
@@ -58,6 +60,8 @@ const (
 	// ServiceMonitor is Azure Monitor's metrics ingestion (a workspace's
 	// data collection endpoint), where Prometheus remote-writes.
 	ServiceMonitor = "monitor"
+	// ServicePostgres is Azure Database for PostgreSQL.
+	ServicePostgres = "postgres"
 )
 
 // ServiceAccountTokenPath is where a pod's service account token is mounted.
@@ -295,8 +299,21 @@ func grafanaNeeds(c Container) (Needs, error) {
 		data = v
 	}
 	n.Writes = append(n.Writes, Write{Path: data, Why: "paths.data: the SQLite database, sessions and plugins", Source: grafanaConfigDoc + "#data"})
-	if v, ok := c.Env("GF_SECURITY_ADMIN_PASSWORD__FILE"); ok {
-		n.Reads = append(n.Reads, Read{Path: v, Why: "security.admin_password from a file (__FILE)", Source: grafanaConfigDoc + "#override-configuration-with-environment-variables"})
+	fileEnv := grafanaConfigDoc + "#override-configuration-with-environment-variables"
+	for _, f := range []struct{ env, why string }{
+		{"GF_SECURITY_ADMIN_PASSWORD__FILE", "security.admin_password from a file (__FILE)"},
+		{"GF_DATABASE_PASSWORD__FILE", "database.password from a file (__FILE)"},
+		{"GF_AUTH_AZUREAD_CLIENT_SECRET__FILE", "auth.azuread.client_secret from a file (__FILE)"},
+	} {
+		if v, ok := c.Env(f.env); ok {
+			n.Reads = append(n.Reads, Read{Path: v, Why: f.why, Source: fileEnv})
+		}
+	}
+	if err := grafanaDatabase(c, &n); err != nil {
+		return n, err
+	}
+	if err := grafanaSignIn(c, &n); err != nil {
+		return n, err
 	}
 	prov := "/etc/grafana/provisioning"
 	if v, ok := c.Env("GF_PATHS_PROVISIONING"); ok {
@@ -324,6 +341,84 @@ func grafanaNeeds(c Container) (Needs, error) {
 		}
 	}
 	return n, nil
+}
+
+// grafanaDatabase adds the call to Grafana's database, and refuses the
+// embedded SQLite file under more than one replica: each would keep its
+// own users and sessions, so a session signed in on one replica is
+// unknown to the next request's.
+func grafanaDatabase(c Container, n *Needs) error {
+	typ, _ := c.Env("GF_DATABASE_TYPE")
+	switch typ {
+	case "", "sqlite3":
+		if r := c.Replicas(); r > 1 {
+			n.Problems = append(n.Problems, Problem{
+				Message: fmt.Sprintf("%d replicas each keep users, sessions and preferences in their own SQLite file (database.type %q): a user signed in on one replica is signed out on the next; use a shared postgres or mysql database", r, typOr(typ, "sqlite3")),
+				Source:  grafanaHADoc})
+		}
+		return nil
+	case "postgres", "mysql":
+	default:
+		return fmt.Errorf("GF_DATABASE_TYPE %q: want sqlite3, postgres or mysql", typ)
+	}
+	host, ok := c.Env("GF_DATABASE_HOST")
+	if !ok {
+		n.Problems = append(n.Problems, Problem{Message: "database.type " + typ + " without GF_DATABASE_HOST: Grafana would dial 127.0.0.1", Source: grafanaConfigDoc + "#database"})
+		return nil
+	}
+	name, port, found := strings.Cut(host, ":")
+	p := int64(5432)
+	if typ == "mysql" {
+		p = 3306
+	}
+	if found {
+		var err error
+		if p, err = strconv.ParseInt(port, 10, 32); err != nil {
+			return fmt.Errorf("GF_DATABASE_HOST %q: port %q", host, port)
+		}
+	}
+	svc := ServicePostgres
+	if typ == "mysql" {
+		svc = "mysql"
+	}
+	n.Calls = append(n.Calls, Call{Service: svc, Host: name, Port: tcp(typ, int32(p)), Why: "database." + typ + ": users, sessions and preferences", Source: grafanaConfigDoc + "#database"})
+	return nil
+}
+
+func typOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// grafanaSignIn adds Entra ID sign-in's token exchange, and refuses it
+// without a root URL: Grafana would send Entra ID a redirect URI on
+// http://localhost:3000, which the app registration does not list.
+func grafanaSignIn(c Container, n *Needs) error {
+	if v, _ := c.Env("GF_AUTH_AZUREAD_ENABLED"); v != "true" {
+		return nil
+	}
+	tokenURL, ok := c.Env("GF_AUTH_AZUREAD_TOKEN_URL")
+	if !ok {
+		n.Problems = append(n.Problems, Problem{Message: "auth.azuread is enabled without a token_url", Source: grafanaAzureADDoc})
+		return nil
+	}
+	call, err := urlCall(tokenURL, "auth.azuread.token_url: sign-in exchanges the authorization code", grafanaAzureADDoc)
+	if err != nil {
+		return fmt.Errorf("GF_AUTH_AZUREAD_TOKEN_URL: %w", err)
+	}
+	if call.Host == EntraIDHost {
+		call.Service = ServiceEntraID
+	}
+	n.Calls = append(n.Calls, call)
+	root, _ := c.Env("GF_SERVER_ROOT_URL")
+	if !strings.HasPrefix(root, "https://") {
+		n.Problems = append(n.Problems, Problem{
+			Message: fmt.Sprintf("auth.azuread is enabled but server.root_url is %q: the redirect URI Grafana sends is built from it, and Entra ID accepts only the https URL the app registration lists", root),
+			Source:  grafanaAzureADDoc})
+	}
+	return nil
 }
 
 // --- Prometheus ---

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/libertum/platform-gitops/generator/flow"
@@ -184,8 +186,20 @@ func TestNeedsOfTheCommittedStamp(t *testing.T) {
 		t.Error("prometheus's Kubernetes discovery needs the service account token")
 	}
 	grafana, _ := committed(t, "staging", "weu-1", "grafana").needs(t, "grafana", "grafana", nil)
-	if len(grafana.Calls) != 2 || grafana.Calls[0].Host != "prometheus.monitoring.svc.cluster.local" || grafana.Calls[1].Port.Port != 3100 {
-		t.Errorf("grafana calls %+v, want its two provisioned data sources", grafana.Calls)
+	var gcalls []string
+	for _, c := range grafana.Calls {
+		gcalls = append(gcalls, c.Service+"|"+c.Host+"|"+c.Port.String())
+	}
+	wantG := []string{
+		// Its database, the region's PostgreSQL, and Entra ID sign-in's token exchange.
+		"postgres|psql-lbt-stg-weu.postgres.database.azure.com|5432/TCP (postgres)",
+		"entra-id|" + programs.EntraIDHost + "|443/TCP (https)",
+		// Its two provisioned data sources.
+		"|prometheus.monitoring.svc.cluster.local|9090/TCP (http)",
+		"|loki.monitoring.svc.cluster.local|3100/TCP (http)",
+	}
+	if d := cmp.Diff(wantG, gcalls); d != "" {
+		t.Errorf("grafana calls (-want +got):\n%s", d)
 	}
 }
 

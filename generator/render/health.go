@@ -25,12 +25,14 @@ const (
 
 // healthDependencies are what a stamp needs to serve: every component the
 // components served through an Ingress reach, directly or through others,
-// that is not itself served. Sorted.
+// that is not itself served. An operators' tool served per stamp
+// (ingress.stampOnly, Grafana) serves no user: its dependencies are not
+// the stamp's. Sorted.
 func healthDependencies(e *spec.Environment) []string {
 	served := map[string]bool{}
 	var queue []string
 	for _, name := range e.ComponentNames() {
-		if e.Spec.Components[name].Ingress != nil {
+		if in := e.Spec.Components[name].Ingress; in != nil && !in.StampOnly {
 			served[name] = true
 			queue = append(queue, name)
 		}

@@ -46,7 +46,7 @@ func TestHealthChecksCoverWhatTheStampNeeds(t *testing.T) {
 		}
 		deps := healthDependencies(e)
 		if !slices.Equal(deps, []string{"kafka", "mongodb", "redis"}) {
-			t.Errorf("%s: dependencies %v, want kafka, mongodb, redis (what api, tokenization and healthservice talk to)", e.Name(), deps)
+			t.Errorf("%s: dependencies %v, want kafka, mongodb, redis (what api, tokenization and healthservice talk to; not what Grafana, served per stamp to operators, reads)", e.Name(), deps)
 		}
 		for _, st := range e.Spec.Stamps {
 			var units []*Unit

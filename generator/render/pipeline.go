@@ -112,6 +112,21 @@ func chartValues(t intent.Target) map[string]any {
 		}
 		vals["frontDoor"] = fd
 	}
+	if in := t.Component.Ingress; in != nil {
+		// Where people reach it: sign-in redirects come back here.
+		vals["rootURL"] = "https://" + in.StampHost(t.Stamp) + "/"
+	}
+	if si := t.Component.SignIn; si != nil {
+		groups := make([]any, len(si.Groups))
+		for i, g := range si.Groups {
+			groups[i] = g
+		}
+		vals["signIn"] = map[string]any{"clientID": si.ClientID, "groups": groups}
+	}
+	if t.Component.Dashboards && reg.DashboardsDatabase != "" {
+		ep, _ := reg.Endpoint(spec.Postgres)
+		vals["database"] = map[string]any{"host": reg.DashboardsDatabaseHost(), "port": int64(ep.TCPPort()), "name": spec.DashboardsDatabaseName(t.Stamp)}
+	}
 	if c := t.Stamp.Certificate; c != nil && t.Component.TerminatesTLS {
 		// The Secret the component's own SecretProviderClass syncs the
 		// stamp's certificate into, in its namespace.

@@ -258,6 +258,23 @@ type Region struct {
 	// every stamp's Prometheus writes every sample there, so metrics
 	// outlive a rebuilt stamp and the in-stamp retention stays short.
 	MetricsWrite string `yaml:"metricsWrite,omitempty"`
+	// DashboardsDatabase is the region's Azure Database for PostgreSQL
+	// flexible server (its name) where the dashboard server keeps users,
+	// sessions and preferences: one database per stamp, shared by its
+	// replicas and outliving a rebuilt stamp. It is reached at the
+	// region's postgres endpoint.
+	DashboardsDatabase string `yaml:"dashboardsDatabase,omitempty"`
+}
+
+// DashboardsDatabaseHost is the DNS name of the region's dashboards
+// database server (its private DNS zone resolves it to the endpoint).
+func (r Region) DashboardsDatabaseHost() string {
+	return r.DashboardsDatabase + ".postgres.database.azure.com"
+}
+
+// DashboardsDatabaseName is the stamp's database on the region's server.
+func DashboardsDatabaseName(st Stamp) string {
+	return "grafana_" + strings.ReplaceAll(st.Name, "-", "_")
 }
 
 // MetricsIngestSuffix ends the host of every Azure Monitor workspace's
@@ -286,6 +303,12 @@ const EntraID = "entra-id"
 // KubeAPIServer is the Azure endpoint that needs no Azure identity: the
 // API server takes the service account's token.
 const KubeAPIServer = "kube-apiserver"
+
+// Postgres is Azure Database for PostgreSQL (a flexible server's private
+// endpoint, 5432/TCP). Its clients sign in with a password from Key Vault
+// (Grafana cannot use an Entra ID token for its database), so calling it
+// takes no workload identity.
+const Postgres = "postgres"
 
 // KeyVaultObjects are the Key Vault objects a component's pods read in a
 // stamp: its secrets and, where it terminates TLS, the stamp's certificate.
@@ -316,7 +339,7 @@ func (e *Environment) NeedsIdentity(name string) bool {
 // CallsWithIdentity reports whether pods calling these Azure services act
 // as a workload identity (any service but the API server).
 func CallsWithIdentity(services []string) bool {
-	return slices.ContainsFunc(services, func(s string) bool { return s != KubeAPIServer && s != EntraID })
+	return slices.ContainsFunc(services, func(s string) bool { return s != KubeAPIServer && s != EntraID && s != Postgres })
 }
 
 // DefaultPodCIDR is AKS's default pod address range with Azure CNI overlay.
@@ -340,8 +363,8 @@ func (n Network) Endpoint(service string) (AzureEndpoint, bool) {
 	return AzureEndpoint{}, false
 }
 
-// AzureEndpoint is how pods reach one Azure service, always over HTTPS
-// (443/TCP).
+// AzureEndpoint is how pods reach one Azure service: over HTTPS (443/TCP)
+// unless it says otherwise.
 type AzureEndpoint struct {
 	// Service names it: blob, keyvault, acr, kube-apiserver (the AKS API
 	// server with VNet integration), …
@@ -355,6 +378,17 @@ type AzureEndpoint struct {
 	// NAT reaches the service's public address through the NAT gateway:
 	// egress to the internet on 443, private ranges excepted.
 	NAT bool `yaml:"nat,omitempty"`
+	// Port is the TCP port the service answers on: 443 (HTTPS) when unset,
+	// 5432 for Azure Database for PostgreSQL.
+	Port int32 `yaml:"port,omitempty"`
+}
+
+// TCPPort returns the port the endpoint answers on (443 by default).
+func (ep AzureEndpoint) TCPPort() int32 {
+	if ep.Port == 0 {
+		return 443
+	}
+	return ep.Port
 }
 
 // ExternalHost is a machine outside the cluster that components may run on,
@@ -429,6 +463,9 @@ type Component struct {
 	Ingress   *Ingress  `yaml:"ingress,omitempty"`
 	// Secrets are Key Vault object names mounted through the CSI driver.
 	Secrets []string `yaml:"secrets,omitempty"`
+	// SignIn is how people sign in to a component served to them (the
+	// dashboard server): Entra ID only, for members of its groups.
+	SignIn *SignIn `yaml:"signIn,omitempty"`
 	// TerminatesTLS marks the component where the stamp's TLS ends (the
 	// ingress controller): its pods alone read the stamp's certificate from
 	// Key Vault and serve it for every Ingress; no other pod holds the key.
@@ -465,6 +502,17 @@ type Component struct {
 	// Jobs are the component's CronJobs and Jobs by name, with what their
 	// pods reach; they take no traffic.
 	Jobs map[string]Job `yaml:"jobs,omitempty"`
+}
+
+// SignIn is Entra ID sign-in to a component: the app registration and the
+// groups whose members may sign in. The registration's client secret is
+// the Key Vault object <component>-entra-client-secret, one of the
+// component's secrets.
+type SignIn struct {
+	// ClientID is the app registration's application (client) ID.
+	ClientID string `yaml:"clientID"`
+	// Groups are the object IDs of the Entra ID groups allowed in.
+	Groups []string `yaml:"groups"`
 }
 
 // Job is what one of a component's jobs reaches.
@@ -522,7 +570,12 @@ type Scaling struct {
 // Ingress exposes a public component under Host.<stamp domain>.
 type Ingress struct {
 	Host string `yaml:"host"`
-	Path string `yaml:"path,omitempty"`
+	// StampOnly serves the component on each stamp's own host alone: an
+	// operators' tool that shows its own stamp (Grafana). It gets no
+	// global host, Front Door routes each stamp's host to that stamp
+	// only, and the stamp's health does not depend on it.
+	StampOnly bool   `yaml:"stampOnly,omitempty"`
+	Path      string `yaml:"path,omitempty"`
 	// Port is the Service port name or number traffic goes to; default "http".
 	Port string `yaml:"port,omitempty"`
 }

@@ -383,6 +383,14 @@ func (v *validator) region(r string, hosts map[string]bool) (netip.Prefix, bool)
 			v.fail(at("metricsWrite"), "region %s: metricsWrite %q: want the https remote-write URL of an Azure Monitor workspace's data collection endpoint (a host ending in %s)", r, w, MetricsIngestSuffix)
 		}
 	}
+	if d := reg.DashboardsDatabase; d != "" {
+		if errs := validation.IsDNS1123Label(d); len(errs) > 0 {
+			v.fail(at("dashboardsDatabase"), "region %s: dashboardsDatabase %q: want the PostgreSQL flexible server's name (%s)", r, d, errs[0])
+		}
+		if _, ok := n.Endpoint(Postgres); !ok {
+			v.fail(at("dashboardsDatabase"), "region %s: dashboardsDatabase %s is reached at its private endpoint: declare azureEndpoints %s (its cidr, port 5432)", r, d, Postgres)
+		}
+	}
 	if n.PodCIDR != "" {
 		pods, ok := v.prefix(at("podCIDR"), n.PodCIDR)
 		if ok && okV && pods.Overlaps(vnet) {
@@ -595,6 +603,22 @@ func (v *validator) components() {
 		}
 		if c.Scaling != nil && c.Scaling.PodThroughputRPS <= 0 {
 			v.fail(at("scaling", "podThroughputRPS"), "component %s: podThroughputRPS must be positive", name)
+		}
+		if si := c.SignIn; si != nil {
+			if !guidPattern.MatchString(si.ClientID) {
+				v.fail(at("signIn", "clientID"), "component %s: signIn.clientID %q: want the app registration's client ID (a GUID)", name, si.ClientID)
+			}
+			if len(si.Groups) == 0 {
+				v.fail(at("signIn", "groups"), "component %s: signIn.groups: name the Entra ID groups whose members may sign in (without, every account of the tenant may)", name)
+			}
+			for i, g := range si.Groups {
+				if !guidPattern.MatchString(g) {
+					v.fail(at("signIn", "groups", strconv.Itoa(i)), "component %s: signIn.groups: %q: want a group object ID (a GUID)", name, g)
+				}
+			}
+			if !slices.Contains(c.Secrets, name+"-entra-client-secret") {
+				v.fail(at("signIn"), "component %s: signIn needs the app registration's client secret: list %s-entra-client-secret in its secrets", name, name)
+			}
 		}
 		if c.Ingress != nil {
 			if c.Tier != TierPublic {
