@@ -75,6 +75,10 @@ func StartOutside(ctx context.Context, p *Plan, ca *servers.CA, cluster *Cluster
 		}
 	}
 	ports := map[netip.Addr]map[int32]bool{}
+	if p.Postgres.IsValid() {
+		// PostgreSQL answers the connection (the stubs only connect).
+		ports[p.Postgres] = map[int32]bool{5432: true}
+	}
 	for _, s := range p.Services {
 		for _, a := range s.Addresses {
 			if ports[a] == nil {

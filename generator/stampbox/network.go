@@ -44,6 +44,9 @@ func (p *Plan) infraAddrs() []netip.Addr {
 	if p.Monitor != internetIP {
 		out = append(out, p.Monitor)
 	}
+	if p.Postgres.IsValid() && p.Postgres != internetIP {
+		out = append(out, p.Postgres)
+	}
 	for _, n := range p.Nodes {
 		out = append(out, n.IP)
 	}

@@ -92,6 +92,9 @@ type Plan struct {
 	APIServer netip.Addr // the API server's endpoint (spec kube-apiserver)
 	Blob      netip.Addr
 	EntraID   netip.Addr
+	// Postgres is Azure Database for PostgreSQL (Grafana's database) at
+	// its private endpoint; invalid when the region declares none.
+	Postgres netip.Addr
 	// Monitor is Azure Monitor's metrics ingestion, where Prometheus
 	// remote-writes; reached over the internet where the spec says nat.
 	Monitor    netip.Addr
@@ -173,6 +176,13 @@ func (p *Plan) endpoints() error {
 	}
 	if !p.Monitor.IsValid() {
 		p.Monitor = internetIP
+	}
+	var declared bool
+	if p.Postgres, declared, err = first(programs.ServicePostgres); err != nil {
+		return err
+	}
+	if declared && !p.Postgres.IsValid() {
+		p.Postgres = internetIP // through the NAT gateway
 	}
 	// Every region's hosts: those of other regions are reached over
 	// peering (the policies judge whether they may be).
@@ -408,6 +418,8 @@ func (p *Plan) Names(name string) ([]netip.Addr, bool) {
 		return []netip.Addr{p.Blob}, true
 	case strings.HasSuffix(n, spec.MetricsIngestSuffix):
 		return []netip.Addr{p.Monitor}, true
+	case strings.HasSuffix(n, ".postgres.database.azure.com") && p.Postgres.IsValid():
+		return []netip.Addr{p.Postgres}, true
 	case n == webhookDomain || strings.HasSuffix(n, "."+webhookDomain):
 		return []netip.Addr{internetIP}, true
 	}

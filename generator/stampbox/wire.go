@@ -111,6 +111,8 @@ func (p *Plan) endpoint(a netip.Addr) (flow.Endpoint, string) {
 		name = "the internet (" + name + ")"
 	case p.Monitor:
 		name = "Azure Monitor (" + name + ")"
+	case p.Postgres:
+		name = "Azure Database for PostgreSQL (" + name + ")"
 	}
 	for h, ha := range p.External {
 		if ha == a {
