@@ -142,6 +142,25 @@ func runRollout(ctx context.Context, s *streams, args []string) int {
 	return s.exit("rollout", err, nil)
 }
 
+// runVerifyProvenance checks one rendered commit against its provenance
+// and a fresh render of its source.
+func runVerifyProvenance(ctx context.Context, s *streams, args []string) int {
+	f := newFlags(s, "verify-provenance", "gitops verify-provenance [--remote origin] [--protected main] [--format text|json] REV", "gitops verify-provenance --remote origin --protected origin/main rendered-prod-weu-1")
+	a := &action.VerifyProvenance{Config: f.config(s, false)}
+	f.StringVar(&a.Remote, "remote", "", "fetch REV from this remote first")
+	f.StringVar(&a.Protected, "protected", "main", "the reviewed branch: its environments name the trusted keys, keys/ holds them, and the source must be its ancestor")
+	format := f.format(report.TextJSON)
+	if code, done := f.parse(args, 1, 1); done {
+		return code
+	}
+	a.Rev = f.args[0]
+	rep, err := a.Run(ctx)
+	if err == nil {
+		err = report.Provenance(s.out, *format, rep)
+	}
+	return s.exit("verify-provenance", err, func() bool { return rep.Failed() })
+}
+
 func runImages(ctx context.Context, s *streams, args []string) int {
 	f := newFlags(s, "images", "gitops images --env ENV [--format text|json|az]", "gitops images --env prod --format az | bash")
 	a := &action.Images{Config: f.config(s, false)}

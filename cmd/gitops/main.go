@@ -46,6 +46,7 @@ var commands = []command{
 	{"publish", "commit rendered/ to the branch Argo CD syncs from (--source SHA to roll back)", runPublish},
 	{"history", "the rendered branch's commits, the source commits they came from, the stamps running each", runHistory},
 	{"rollout", "move an environment's next wave of stamps once the previous has soaked (--stamp --to: one stamp)", runRollout},
+	{"verify-provenance", "check a rendered commit: signed by a trusted key, its provenance, its source reviewed, its tree a re-render", runVerifyProvenance},
 	{"images", "every image an environment runs; az acr import commands for the third-party ones", runImages},
 	{"cache", "where the render cache is (dir), its size (stats), prune old entries (prune)", runCache},
 }

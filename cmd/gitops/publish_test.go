@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,5 +83,49 @@ func TestKilledRenderLeavesTheTreeClean(t *testing.T) {
 	}
 	if code, _, stderr := gitops(t, "publish", "--root", work); code != exitError || !strings.Contains(stderr, "stray.yaml") {
 		t.Errorf("publish with an untracked file: exit %d, want 2 naming it: %s", code, stderr)
+	}
+}
+
+// TestVerifyProvenanceCommand: exit 0 and four passing checks on a signed
+// publish, exit 1 on a commit added by hand, exit 2 on no such revision.
+func TestVerifyProvenanceCommand(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	signer := gittest.SigningKey(t, work)
+	signer.Trust(t, work)
+	if code, _, stderr := gitops(t, "render", "--root", work); code != exitOK {
+		t.Fatalf("render: %s", stderr)
+	}
+	gittest.Commit(t, work, "Trust the publish key")
+	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
+	if code, stdout, stderr := gitops(t, "publish", "--root", work); code != exitOK {
+		t.Fatalf("publish: exit %d: %s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := gitops(t, "verify-provenance", "--root", work, "--remote", "origin", "--format", "json", "rendered-dev-weu-1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	var rep struct {
+		Checks []struct {
+			Check string
+			OK    bool
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep.Checks) != 4 {
+		t.Fatalf("json report: %v\n%s", err, stdout)
+	}
+	// A commit added to the branch by hand, unsigned.
+	gittest.Git(t, work, "checkout", "--quiet", "--detach", "origin/rendered-dev-weu-1")
+	must := os.WriteFile(filepath.Join(work, "dev", "weu-1", "api", "ConfigMap_by-hand.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: by-hand}\n"), 0o644)
+	if must != nil {
+		t.Fatal(must)
+	}
+	gittest.Commit(t, work, "By hand")
+	code, stdout, _ = gitops(t, "verify-provenance", "--root", work, "HEAD")
+	if code != exitFindings || !strings.Contains(stdout, "FAIL signature") || !strings.Contains(stdout, "dev/weu-1/api/ConfigMap_by-hand.yaml") {
+		t.Errorf("hand-made commit: exit %d, want %d:\n%s", code, exitFindings, stdout)
+	}
+	gittest.Git(t, work, "checkout", "--quiet", "main")
+	if code, _, stderr := gitops(t, "verify-provenance", "--root", work, "no-such-branch"); code != exitError {
+		t.Errorf("no such revision: exit %d, want %d: %s", code, exitError, stderr)
 	}
 }

@@ -47,8 +47,14 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 		return nil, err
 	}
 	var first, later []publish.Stamp
+	var keys []string
 	repoURL := ""
 	for _, e := range envs {
+		for _, k := range e.Spec.ArgoCD.SignatureKeys {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
 		waves := stamps(e, p.Branch)
 		first = append(first, waves[0]...)
 		for _, w := range waves[1:] {
@@ -78,7 +84,8 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	}
 	return target.Publish(ctx, src, rep.Files, publish.Options{
 		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first, Later: later,
-		Proposed: p.Proposed,
+		Proposed: p.Proposed, SignatureKeys: keys,
+		Attest: attester(ctx, p.Workspace().Root, src.Root, repoURL, src.Commit, rep),
 	})
 }
 
@@ -184,7 +191,7 @@ func (r *Rollout) Run(ctx context.Context) (*publish.RolloutResult, error) {
 		for i, w := range waves {
 			for _, st := range w {
 				if st.Name == r.Stamp && r.To != "" {
-					res, err := publish.Pin(ctx, r.Workspace().Root, r.Remote, r.Branch, st, r.To, 3)
+					res, err := publish.Pin(ctx, r.Workspace().Root, r.Remote, r.Branch, st, r.To, 3, e.Spec.ArgoCD.SignatureKeys)
 					if res != nil {
 						res.Wave = i + 1
 					}
@@ -194,5 +201,6 @@ func (r *Rollout) Run(ctx context.Context) (*publish.RolloutResult, error) {
 		}
 		return nil, fmt.Errorf("rollout --stamp %q --to %q: both are required, and the stamp must be one of %s's", r.Stamp, r.To, r.Env)
 	}
-	return publish.Rollout(ctx, publish.RolloutOptions{Root: r.Workspace().Root, Remote: r.Remote, Waves: waves, Soak: e.SoakTime(), Now: r.Now, Force: r.Force})
+	return publish.Rollout(ctx, publish.RolloutOptions{Root: r.Workspace().Root, Remote: r.Remote, Waves: waves, Soak: e.SoakTime(), Now: r.Now, Force: r.Force,
+		SignatureKeys: e.Spec.ArgoCD.SignatureKeys})
 }

@@ -177,12 +177,23 @@ func project(e *spec.Environment, clusterKinds []metav1.GroupKind) *argov1.AppPr
 			SourceRepos:              []string{e.Spec.RepoURL},
 			Destinations:             dests,
 			ClusterResourceWhitelist: kinds,
+			// Argo CD syncs only commits signed with these keys
+			// (publish and rollout sign every commit they create).
+			SignatureKeys: signatureKeys(e),
 			// ResourceQuota and LimitRange are permitted: the namespaces
 			// Application syncs the ones the render sizes (package quota),
 			// and resources.quota-size judges any quota against the pods
 			// of its namespace.
 		},
 	}
+}
+
+func signatureKeys(e *spec.Environment) []argov1.SignatureKey {
+	var out []argov1.SignatureKey
+	for _, k := range e.Spec.ArgoCD.SignatureKeys {
+		out = append(out, argov1.SignatureKey{KeyID: k})
+	}
+	return out
 }
 
 // ClusterKinds returns the distinct group/kinds of cluster-scoped objects.

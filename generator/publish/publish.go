@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/libertum/platform-gitops/generator/provenance"
+
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/layout"
 )
@@ -54,6 +56,13 @@ type Options struct {
 	// the proposed branch into the stamp branch (or a reviewer's) gates
 	// each stamp, a rollback too.
 	Proposed bool
+	// SignatureKeys are the keys Argo CD trusts: every commit is signed
+	// with one (spec.argocd.signatureKeys of every environment).
+	SignatureKeys []string
+	// Attest, if set, returns the provenance envelope of a rendered tree,
+	// given the digest of each of its files; it is committed beside
+	// hydrator.metadata (provenance.File).
+	Attest func(ctx context.Context, files []provenance.Digest) ([]byte, error)
 }
 
 // ProposedSuffix names a stamp's proposed branch after its branch:
@@ -83,6 +92,16 @@ type metadata struct {
 	Date     string   `json:"date,omitempty"`
 	Subject  string   `json:"subject,omitempty"`
 	Body     string   `json:"body,omitempty"`
+}
+
+// Metadata returns the hydrator.metadata file of a render of source, as
+// publish writes it (verify-provenance compares it too).
+func Metadata(ctx context.Context, repo git.Repo, repoURL, source string) ([]byte, error) {
+	m, err := sourceMetadata(ctx, repo, repoURL, source)
+	if err != nil {
+		return nil, err
+	}
+	return append(m, '\n'), nil
 }
 
 // sourceMetadata describes the source commit for hydrator.metadata.
@@ -189,7 +208,7 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 			proposed = append(proposed, s.Proposed())
 		}
 		why := "Proposed by gitops publish --proposed: the stamp runs it once the promotion (a pull request into its branch) merges."
-		res.Stamps, err = move(ctx, repo, g.remote, proposed, res.Commit, forward, o.Retries, why)
+		res.Stamps, err = move(ctx, repo, g.remote, proposed, res.Commit, forward, o.Retries, why, o.SignatureKeys)
 		if err != nil {
 			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 		}
@@ -203,7 +222,7 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 	// Forward only: when another publish moved the stamps to a later
 	// render meanwhile, this one leaves them there. (A rollback is a new
 	// commit on the rendered branch too: forward.)
-	if res.Stamps, err = move(ctx, repo, g.remote, o.Stamps, res.Commit, forward, o.Retries, why); err != nil {
+	if res.Stamps, err = move(ctx, repo, g.remote, o.Stamps, res.Commit, forward, o.Retries, why, o.SignatureKeys); err != nil {
 		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 	}
 	later, whyLater := o.Later, why
@@ -214,7 +233,7 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 		whyLater = "Published by gitops publish: a stamp that has run no render takes the first one at once (nothing to protect)."
 	}
 	if len(later) > 0 {
-		moved, err := move(ctx, repo, g.remote, later, res.Commit, forward, o.Retries, whyLater)
+		moved, err := move(ctx, repo, g.remote, later, res.Commit, forward, o.Retries, whyLater, o.SignatureKeys)
 		if err != nil {
 			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
 		}
@@ -313,7 +332,18 @@ func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options,
 	if err != nil {
 		return nil, err
 	}
-	tree, err := writeTree(ctx, repo, files, meta)
+	var attestation []byte
+	if o.Attest != nil {
+		digests := make([]provenance.Digest, 0, len(files)+1)
+		for _, f := range files {
+			digests = append(digests, provenance.Of(f.Path, f.Data))
+		}
+		digests = append(digests, provenance.Of(MetadataFile, append(meta, '\n')))
+		if attestation, err = o.Attest(ctx, digests); err != nil {
+			return nil, err
+		}
+	}
+	tree, err := writeTree(ctx, repo, files, meta, attestation)
 	if err != nil {
 		return nil, err
 	}
@@ -360,11 +390,11 @@ func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options,
 			res.Commit, res.Unchanged = parent, true
 			return res, nil
 		}
-		args := []string{"commit-tree", tree, "-m", message(source, res.Envs)}
+		args := []string{tree, "-m", message(source, res.Envs)}
 		if parent != "" {
 			args = append(args, "-p", parent)
 		}
-		commit, err := repo.Run(ctx, args...)
+		commit, err := commitTree(ctx, repo, o.SignatureKeys, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +434,7 @@ func rejected(err error) bool {
 
 // writeTree stores files as a git tree, through a throwaway index so
 // neither the working tree nor the real index is touched.
-func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta []byte) (string, error) {
+func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta, attestation []byte) (string, error) {
 	tmp, err := os.MkdirTemp("", "gitops-publish-*")
 	if err != nil {
 		return "", err
@@ -420,6 +450,11 @@ func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta []b
 	}
 	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644); err != nil {
 		return "", err
+	}
+	if attestation != nil {
+		if err := os.WriteFile(filepath.Join(dir, provenance.File), attestation, 0o644); err != nil {
+			return "", err
+		}
 	}
 	env := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
 	if _, err := repo.RunEnv(ctx, env, "--work-tree="+dir, "add", "--all", "--force", "."); err != nil {
@@ -444,7 +479,7 @@ func changedEnvs(ctx context.Context, repo git.Repo, parent, tree string) ([]str
 	envs := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		if line == "" || !strings.Contains(line, "/") && parent != "" {
-			continue // a file at the root (hydrator.metadata), not an environment's
+			continue // a file at the root (hydrator.metadata, the provenance), not an environment's
 		}
 		envs[layout.Env(line)] = true
 	}

@@ -82,7 +82,7 @@ const (
 // Stamps already holding the tree are left alone, and so, moving forward,
 // are stamps running a descendant of rendered on the rendered branch. It
 // returns the moved stamps' new states.
-func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, rendered string, dir direction, retries int, why string) ([]StampState, error) {
+func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, rendered string, dir direction, retries int, why string, keys []string) ([]StampState, error) {
 	tree, err := repo.Run(ctx, "rev-parse", rendered+"^{tree}")
 	if err != nil {
 		return nil, err
@@ -113,11 +113,11 @@ func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, ren
 			}
 			msg := fmt.Sprintf("%s: %s takes the render of %s\n\n%s\n\n%s: %s\n%s: %s\n%s: %s\n",
 				st.Stamp, st.Stamp, short(source), why, SourceTrailer, source, RenderedTrailer, rendered, StampTrailer, st.Stamp)
-			args := []string{"commit-tree", tree, "-m", msg}
+			args := []string{tree, "-m", msg}
 			if st.Commit != "" {
 				args = append(args, "-p", st.Commit)
 			}
-			commit, err := repo.Run(ctx, args...)
+			commit, err := commitTree(ctx, repo, keys, args...)
 			if err != nil {
 				return nil, err
 			}
@@ -173,6 +173,9 @@ type RolloutOptions struct {
 	// Force advances without waiting for the soak time.
 	Force   bool
 	Retries int
+	// SignatureKeys are the keys Argo CD trusts: every commit is signed
+	// with one (spec.argocd.signatureKeys).
+	SignatureKeys []string
 }
 
 // RolloutResult says what a rollout did.
@@ -256,7 +259,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 			return nil, &SoakError{Wave: i + 1, Left: o.Soak - o.Now.Sub(since), Prev: prev}
 		}
 		moved, err := move(ctx, repo, o.Remote, wave, want, forward, o.Retries,
-			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)))
+			fmt.Sprintf("Rolled out by gitops rollout: wave %d follows wave %d (%s).", i+1, i, stampNames(prev)), o.SignatureKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -294,7 +297,7 @@ func stampNames(states []StampState) string {
 // roll-forward of that stamp alone. rev is a rendered-branch commit or the
 // source commit it was rendered from. The result names the render whether
 // the stamp moved or already ran it.
-func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev string, retries int) (*RolloutResult, error) {
+func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev string, retries int, keys []string) (*RolloutResult, error) {
 	repo := git.Repo{Dir: root, Env: identity(ctx, git.Repo{Dir: root})}
 	entries, err := History(ctx, root, remote, branch, "")
 	if err != nil {
@@ -303,7 +306,7 @@ func Pin(ctx context.Context, root, remote, branch string, stamp Stamp, rev stri
 	full, _ := repo.Resolve(ctx, rev)
 	for _, e := range entries {
 		if e.Commit == rev || e.Commit == full || e.Source == full || (len(rev) >= 7 && (strings.HasPrefix(e.Commit, rev) || strings.HasPrefix(e.Source, rev))) {
-			moved, err := move(ctx, repo, remote, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).")
+			moved, err := move(ctx, repo, remote, []Stamp{stamp}, e.Commit, anyway, retries, "Pinned by gitops rollout --stamp (rollback or roll-forward of this stamp alone).", keys)
 			return &RolloutResult{Moved: moved, Rendered: e.Commit, Source: e.Source, Pinned: stamp.String()}, err
 		}
 	}

@@ -244,3 +244,23 @@ func Images(w io.Writer, format string, imgs []action.Image) error {
 	}
 	return tw.Flush()
 }
+
+// Provenance writes verify-provenance's checks: one line each (text), or
+// the report (json).
+func Provenance(w io.Writer, format string, rep *action.ProvenanceReport) error {
+	if format == "json" {
+		return writeJSON(w, rep)
+	}
+	fmt.Fprintf(w, "rendered commit %s (source %s)\n", ShortSHA(rep.Commit), ShortSHA(rep.Source))
+	for _, c := range rep.Checks {
+		verdict := "ok  "
+		if !c.OK {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %-10s %s\n", verdict, c.Name, c.Detail)
+	}
+	for _, d := range rep.Differ {
+		fmt.Fprintf(w, "     differs: %s\n", d)
+	}
+	return nil
+}

@@ -201,6 +201,11 @@ type ArgoCD struct {
 	// TargetRevision is the branch of rendered manifests Applications track.
 	TargetRevision string `yaml:"targetRevision"`
 	Sync           Sync   `yaml:"sync"`
+	// SignatureKeys are the GnuPG key IDs (16 hex digits) a rendered commit
+	// must be signed with for Argo CD to sync it (the AppProject's
+	// signatureKeys); each key's public half is keys/<ID>.asc. Two during
+	// a rotation: docs/signing.md.
+	SignatureKeys []string `yaml:"signatureKeys,omitempty"`
 }
 
 // Sync is the environment's Argo CD sync policy.

@@ -123,6 +123,11 @@ func (v *validator) check() {
 	if !guidPattern.MatchString(s.TenantID) {
 		v.fail(p("spec", "tenantID"), "spec.tenantID %q: want a GUID", s.TenantID)
 	}
+	for i, k := range s.ArgoCD.SignatureKeys {
+		if !longKeyID.MatchString(k) {
+			v.fail(p("spec", "argocd", "signatureKeys", strconv.Itoa(i)), "argocd.signatureKeys: %q: want a GnuPG long key ID (16 hex digits, upper case), as Argo CD matches it", k)
+		}
+	}
 	if errs := validation.IsDNS1123Label(s.ArgoCD.Namespace); len(errs) > 0 {
 		v.fail(p("spec", "argocd", "namespace"), "argocd.namespace %q: %s", s.ArgoCD.Namespace, errs[0])
 	}
@@ -651,6 +656,9 @@ func (v *validator) components() {
 		}
 	}
 }
+
+// longKeyID is a GnuPG long key ID as Argo CD's AppProject takes it.
+var longKeyID = regexp.MustCompile(`^[0-9A-F]{16}$`)
 
 // certificate requires a stamp's certificate to have a Key Vault object
 // name, DNS names, and a component to terminate TLS with it.

@@ -5,7 +5,9 @@ package gittest
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -75,6 +77,105 @@ func Edit(t testing.TB, root, file, old, new string) {
 		t.Fatalf("%s does not contain %q", file, old)
 	}
 	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Signer is a GnuPG key made for one test: its long key ID, its keyring
+// (Home) and a gpg program that uses it (the clone's gpg.program).
+type Signer struct {
+	KeyID, Home, Program string
+}
+
+// SigningKey makes a passphrase-less ed25519 key in a keyring of its own
+// and configures the clone to sign with it, as publish.yml configures the
+// runner: user.signingkey and gpg.program. The keyring and its agent go
+// when the test ends.
+func SigningKey(t testing.TB, dir string) Signer {
+	t.Helper()
+	s := NewSigner(t, "Test signer <test@libertum.io>")
+	Git(t, dir, "config", "user.signingkey", s.KeyID)
+	Git(t, dir, "config", "gpg.program", s.Program)
+	return s
+}
+
+// NewSigner makes a key in a keyring of its own (a short path: gpg-agent's
+// socket must fit a Unix socket name).
+func NewSigner(t testing.TB, uid string) Signer {
+	t.Helper()
+	home, err := os.MkdirTemp("", "gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run()
+		_ = os.RemoveAll(home)
+	})
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	gpg := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("gpg", append([]string{"--homedir", home, "--batch", "--no-tty"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gpg %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	gpg("--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
+	var id string
+	for _, l := range strings.Split(gpg("--with-colons", "--list-keys"), "\n") {
+		if f := strings.Split(l, ":"); len(f) > 4 && f[0] == "pub" {
+			id = f[4]
+		}
+	}
+	if id == "" {
+		t.Fatal("gpg made no key")
+	}
+	prog := filepath.Join(home, "gpg.sh")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\nexec gpg --homedir "+home+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return Signer{KeyID: id, Home: home, Program: prog}
+}
+
+// PublicKey returns the key's armored public half.
+func (s Signer) PublicKey(t testing.TB) []byte {
+	t.Helper()
+	out, err := exec.Command("gpg", "--homedir", s.Home, "--batch", "--armor", "--export", s.KeyID).Output()
+	if err != nil || len(out) == 0 {
+		t.Fatalf("export %s: %v", s.KeyID, err)
+	}
+	return out
+}
+
+// Trust makes the platform in root trust the key alone: every
+// environment's spec.argocd.signatureKeys names it, and keys/<ID>.asc
+// holds its public half (what the protected branch would hold).
+func (s Signer) Trust(t testing.TB, root string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "environments", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`signatureKeys: \[[^\]]*\]`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := re.ReplaceAll(b, []byte("signatureKeys: ["+s.KeyID+"]"))
+		if !re.Match(b) {
+			out = []byte(strings.Replace(string(b), "    targetRevision: rendered\n", "    targetRevision: rendered\n    signatureKeys: ["+s.KeyID+"]\n", 1))
+		}
+		if err := os.WriteFile(f, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "keys"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "keys", s.KeyID+".asc"), s.PublicKey(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
