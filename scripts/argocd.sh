@@ -38,6 +38,8 @@ trap 'exit 130' INT TERM
 missing=""
 command -v etcd >/dev/null 2>&1 || missing="$missing etcd-server"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+# The repo-server verifies commit signatures with gpg; the test signs with it.
+command -v gpg >/dev/null 2>&1 || missing="$missing gnupg"
 if [ -n "$missing" ]; then
   echo "argocd: installing$missing (Debian)"
   apt-get update -qq
@@ -60,13 +62,17 @@ fi
 # shellcheck source=scripts/kube-apiserver.sh
 source scripts/kube-apiserver.sh
 
-CRDS="$(cd tools/argocd && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v2)/manifests/crds"
+ARGOCD_SRC="$(cd tools/argocd && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v2)"
+CRDS="$ARGOCD_SRC/manifests/crds"
+# The repo-server runs gpg and git verify-commit through two scripts of
+# Argo CD's, which its image installs in /usr/local/bin.
+HACK="$ARGOCD_SRC/hack"
 
 # The test binary is built first, so the run itself needs no network.
 WORK=$(mktemp -d)
 trap 'stop_left; rm -rf "$WORK"' EXIT
 go test -c -tags "$TAGS" -o "$WORK/argocdrun.test" ./internal/argocdrun/
-export GITOPS_ARGOCD="$ARGOCD" GITOPS_APISERVER="$APISERVER" GITOPS_ARGOCD_CRDS="$CRDS" GITOPS_ARGOCD_PIDFILE="$PIDFILE"
+export GITOPS_ARGOCD="$ARGOCD" GITOPS_APISERVER="$APISERVER" GITOPS_ARGOCD_CRDS="$CRDS" GITOPS_ARGOCD_PIDFILE="$PIDFILE" GITOPS_ARGOCD_HACK="$HACK"
 args=(-test.run TestArgoCDSyncsRendered -test.v -test.count=1 -test.timeout 20m)
 
 # Argo CD v2.14's controller binds its metrics port on 0.0.0.0 (hard-coded).

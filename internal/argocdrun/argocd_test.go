@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libertum/platform-gitops/generator/git"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,6 +49,7 @@ type run struct {
 	stamps map[string]dynamic.Interface // env/stamp
 	work   string
 	cache  string
+	signer gittest.Signer
 }
 
 // cfg is a fresh configuration, as each gitops command starts with: a
@@ -92,9 +96,20 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 	gittest.Git(t, work, "remote", "set-url", "origin", served)
 	r.work = work
 	r.cache = filepath.Join(dir, "cache")
+	// publish and rollout sign with a key of this run, as publish.yml
+	// signs with the one in its secret; the AppProjects trust it alone.
+	r.signer = gittest.SigningKey(t, work)
+	r.signer.Trust(t, work)
+	_, err := (&action.Render{Config: r.cfg()}).Run(ctx)
+	must(t, err)
+	gittest.Commit(t, work, "Trust this run's publish key")
+	gittest.Git(t, work, "push", "--quiet", "origin", "HEAD:main")
 	envs, err := r.cfg().Workspace().Environments(nil)
 	must(t, err)
 	for _, e := range envs {
+		if len(e.Spec.ArgoCD.SignatureKeys) == 0 {
+			t.Fatalf("%s: no spec.argocd.signatureKeys: this run proves Argo CD syncs only signed commits", e.Name())
+		}
 		if e.Spec.RepoURL != "https://github.com/libertum/platform-gitops.git" {
 			t.Fatalf("%s: repoURL %s: this run serves github.com/libertum/platform-gitops.git only", e.Name(), e.Spec.RepoURL)
 		}
@@ -163,6 +178,11 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 		argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 			"metadata": map[string]any{"name": cm, "namespace": "argocd", "labels": partOf}}))
 	}
+	// The GnuPG key ConfigMap an operator fills (docs/signing.md): its
+	// files are what the repo-server's keyring is built from.
+	argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "argocd-gpg-keys-cm", "namespace": "argocd", "labels": partOf},
+		"data":     map[string]any{r.signer.KeyID: string(r.signer.PublicKey(t))}}))
 	argoObjs = append(argoObjs, obj(map[string]any{"apiVersion": "v1", "kind": "Secret",
 		"metadata":   map[string]any{"name": "argocd-secret", "namespace": "argocd", "labels": partOf},
 		"stringData": map[string]any{"server.secretkey": servers.Token}}))
@@ -198,13 +218,35 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 	for _, name := range []string{"argocd-application-controller", "argocd-repo-server", "argocd-git-ask-pass"} {
 		must(t, os.Symlink(bin, filepath.Join(binDir, name)))
 	}
+	// gpg and git verify-commit through Argo CD's own wrapper scripts,
+	// installed beside it as its image installs them.
+	for _, script := range []string{"gpg-wrapper.sh", "git-verify-wrapper.sh"} {
+		b, err := os.ReadFile(filepath.Join(os.Getenv("GITOPS_ARGOCD_HACK"), script))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(binDir, script), b, 0o755))
+	}
 	home, tmp, tlsDir, sshDir := filepath.Join(dir, "home"), filepath.Join(dir, "tmp"), filepath.Join(dir, "tls"), filepath.Join(dir, "ssh")
 	for _, d := range []string{home, tmp, tlsDir, sshDir} {
 		must(t, os.MkdirAll(d, 0o755))
 	}
 	must(t, os.WriteFile(filepath.Join(tlsDir, "github.com"), ca.PEM, 0o644))
 	must(t, os.WriteFile(filepath.Join(sshDir, "ssh_known_hosts"), nil, 0o644))
-	common := []string{"PATH=" + binDir + ":" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp, "ARGOCD_GPG_ENABLED=false",
+	// Signature verification on, as Argo CD ships it: the repo-server's
+	// keyring is filled from the GnuPG key ConfigMap's files (one per key
+	// ID), here the publish key's public half alone. A short path: gpg's
+	// agent socket lives in it.
+	gnupg, err := os.MkdirTemp("", "argocd-gpg")
+	must(t, err)
+	t.Cleanup(func() {
+		_ = exec.Command("gpgconf", "--homedir", gnupg, "--kill", "all").Run()
+		_ = os.RemoveAll(gnupg)
+	})
+	must(t, os.Chmod(gnupg, 0o700))
+	gpgSource := filepath.Join(dir, "gpg-source")
+	must(t, os.MkdirAll(gpgSource, 0o755))
+	must(t, os.WriteFile(filepath.Join(gpgSource, r.signer.KeyID), r.signer.PublicKey(t), 0o644))
+	common := []string{"PATH=" + binDir + ":" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp, "ARGOCD_GPG_ENABLED=true",
+		"ARGOCD_GNUPGHOME=" + gnupg, "ARGOCD_GPG_DATA_PATH=" + gpgSource,
 		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(tmp, "askpass.sock"), "ARGOCD_TLS_DATA_PATH=" + tlsDir, "ARGOCD_SSH_DATA_PATH=" + sshDir}
 	repoPort := r.free()
 	must(t, procs.Start("argocd-repo-server", append(common, "HTTPS_PROXY="+proxyURL, "NO_PROXY=127.0.0.1,localhost"),
@@ -265,6 +307,7 @@ func TestArgoCDSyncsRendered(t *testing.T) {
 
 	r.hpaScaleOutStands()
 	r.projectViolationReported()
+	r.unsignedRefused()
 	r.rollbackSyncsBack(first)
 	rss := procs.PeakRSS()
 	total := 0
@@ -328,7 +371,7 @@ func (r *run) projectViolationReported() {
 	clone := filepath.Join(t.TempDir(), "branch")
 	served := gittest.Git(t, r.work, "remote", "get-url", "origin")
 	gittest.Git(t, filepath.Dir(clone), "clone", "--quiet", "--branch", branch, served, clone)
-	gittest.Configure(t, clone)
+	r.signs(clone, r.signer)
 	pc := "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: argocdrun-jump-the-queue\nvalue: 1000000\n"
 	must(t, os.WriteFile(filepath.Join(clone, "dev", "weu-1", "api", "PriorityClass_argocdrun-jump-the-queue.yaml"), []byte(pc), 0o644))
 	gittest.Commit(t, clone, "A PriorityClass the dev project does not permit")
@@ -349,11 +392,7 @@ func (r *run) projectViolationReported() {
 	gittest.Git(t, clone, "rm", "--quiet", "dev/weu-1/api/PriorityClass_argocdrun-jump-the-queue.yaml")
 	gittest.Commit(t, clone, "Remove the PriorityClass again")
 	gittest.Git(t, clone, "push", "--quiet", "origin", "HEAD:"+branch)
-	if status(r.get(app), "operationState", "phase") == "Running" {
-		patch := []byte(`{"status":{"operationState":{"phase":"Terminating"}}}`)
-		_, err := r.argo.Resource(appResource).Namespace("argocd").Patch(r.ctx, app, types.MergePatchType, patch, metav1.PatchOptions{})
-		must(t, err)
-	}
+	r.terminate(app)
 	r.refresh(app)
 	fixed := gittest.Git(t, clone, "rev-parse", "HEAD")
 	r.waitFor(app, 3*time.Minute, func(a *unstructured.Unstructured) string {
@@ -436,7 +475,113 @@ func (r *run) rollbackSyncsBack(first string) {
 		if after := image(st); after != before[st] {
 			t.Errorf("%s: after the rollback api runs %s, want %s again", st, after, before[st])
 		}
+		// The rollback is signed like every commit publish makes (Argo CD
+		// would not have synced it otherwise).
+		branch := "origin/rendered-" + strings.ReplaceAll(st, "/", "-")
+		gittest.Git(t, r.work, "fetch", "--quiet", "origin")
+		signer, err := publish.Signer(r.ctx, git.Repo{Dir: r.work}, branch)
+		if err != nil || !publish.Trusted(signer, []string{r.signer.KeyID}) {
+			t.Errorf("%s after the rollback: signed by %q (%v), want %s", branch, signer, err, r.signer.KeyID)
+		}
 	}
+}
+
+// signs configures a clone to sign every commit with signer's key (a
+// zero Signer: to sign none).
+func (r *run) signs(clone string, signer gittest.Signer) {
+	gittest.Configure(r.t, clone)
+	if signer.KeyID == "" {
+		return
+	}
+	gittest.Git(r.t, clone, "config", "user.signingkey", signer.KeyID)
+	gittest.Git(r.t, clone, "config", "gpg.program", signer.Program)
+	gittest.Git(r.t, clone, "config", "commit.gpgsign", "true")
+}
+
+// unsignedRefused pushes to a stamp's branch a commit that adds a
+// ConfigMap, first unsigned, then signed by a key the AppProject does not
+// trust: each time Argo CD must report the signature on the Application
+// and nothing of the commit may reach the cluster. A signed commit by the
+// trusted key then takes the stamp back.
+func (r *run) unsignedRefused() {
+	t := r.t
+	const branch, app, stamp, cm = "rendered-dev-weu-1", "dev-weu-1-api", "dev/weu-1", "argocdrun-unsigned"
+	cmRes := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	served := gittest.Git(t, r.work, "remote", "get-url", "origin")
+	foreign := gittest.NewSigner(t, "Not the publish key <someone@example.com>")
+	for _, c := range []struct {
+		name   string
+		signer gittest.Signer
+	}{{"unsigned", gittest.Signer{}}, {"signed by " + foreign.KeyID, foreign}} {
+		clone := filepath.Join(t.TempDir(), "branch")
+		gittest.Git(t, filepath.Dir(clone), "clone", "--quiet", "--branch", branch, served, clone)
+		r.signs(clone, c.signer)
+		data := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + cm + "\n  namespace: libertum\ndata:\n  pushed: " + strings.ReplaceAll(c.name, " ", "-") + "\n"
+		must(t, os.WriteFile(filepath.Join(clone, "dev", "weu-1", "api", "ConfigMap_"+cm+".yaml"), []byte(data), 0o644))
+		gittest.Commit(t, clone, "A ConfigMap from a commit "+c.name)
+		gittest.Git(t, clone, "push", "--quiet", "origin", "HEAD:"+branch)
+		pushed := time.Now()
+		r.refresh(app)
+		msg := r.waitFor(app, 2*time.Minute, func(a *unstructured.Unstructured) string {
+			conds, _, _ := unstructured.NestedSlice(a.Object, "status", "conditions")
+			for _, x := range conds {
+				m, _ := x.(map[string]any)
+				if text, _ := m["message"].(string); m["type"] == "ComparisonError" && strings.Contains(strings.ToLower(text), "sign") {
+					return text
+				}
+			}
+			return ""
+		})
+		t.Logf("Argo CD refused the commit %s %.1fs after the push: %s", c.name, time.Since(pushed).Seconds(), msg)
+		// The automated sync had every chance: nothing of it may be there.
+		time.Sleep(10 * time.Second)
+		if _, err := r.stamps[stamp].Resource(cmRes).Namespace("libertum").Get(r.ctx, cm, metav1.GetOptions{}); err == nil {
+			t.Errorf("ConfigMap %s from the commit %s reached the cluster", cm, c.name)
+		}
+		// status.sync.revision is what Argo CD compared; what it deployed
+		// is the history and the last sync's result.
+		a, pushedRev := r.get(app), gittest.Git(t, clone, "rev-parse", "HEAD")
+		hist, _, _ := unstructured.NestedSlice(a.Object, "status", "history")
+		for _, h := range hist {
+			if m, _ := h.(map[string]any); m["revision"] == pushedRev {
+				t.Errorf("%s deployed the commit %s (%s)", app, c.name, short(pushedRev))
+			}
+		}
+		// An operation on it may run (and fail on the comparison error);
+		// none may succeed.
+		if rev, phase := status(a, "operationState", "syncResult", "revision"), status(a, "operationState", "phase"); rev == pushedRev && phase == "Succeeded" {
+			t.Errorf("%s synced the commit %s (%s)", app, c.name, short(pushedRev))
+		}
+	}
+	// The trusted key takes the branch back to the published render.
+	clone := filepath.Join(t.TempDir(), "branch")
+	gittest.Git(t, filepath.Dir(clone), "clone", "--quiet", "--branch", branch, served, clone)
+	r.signs(clone, r.signer)
+	gittest.Git(t, clone, "rm", "--quiet", "dev/weu-1/api/ConfigMap_"+cm+".yaml")
+	gittest.Commit(t, clone, "Remove the ConfigMap again, signed")
+	gittest.Git(t, clone, "push", "--quiet", "origin", "HEAD:"+branch)
+	fixed := gittest.Git(t, clone, "rev-parse", "HEAD")
+	// The automated sync of the refused revision keeps retrying (and
+	// failing): stop it, as an operator would, so the signed one syncs.
+	r.terminate(app)
+	r.refresh(app)
+	r.waitFor(app, 3*time.Minute, func(a *unstructured.Unstructured) string {
+		if status(a, "sync", "status") == "Synced" && status(a, "sync", "revision") == fixed && status(a, "operationState", "phase") != "Running" {
+			return "ok"
+		}
+		return ""
+	})
+}
+
+// terminate stops an Application's running operation, as the Argo CD UI's
+// "Terminate" does.
+func (r *run) terminate(app string) {
+	if status(r.get(app), "operationState", "phase") != "Running" {
+		return
+	}
+	patch := []byte(`{"status":{"operationState":{"phase":"Terminating"}}}`)
+	_, err := r.argo.Resource(appResource).Namespace("argocd").Patch(r.ctx, app, types.MergePatchType, patch, metav1.PatchOptions{})
+	must(r.t, err)
 }
 
 // childWaves are a stamp's Applications grouped by sync wave, in order.
