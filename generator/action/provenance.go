@@ -280,8 +280,13 @@ func trustedKeys(ctx context.Context, repo git.Repo, protected string) ([]string
 	for _, k := range keys {
 		asc, err := repo.Run(ctx, "show", protected+":keys/"+k+".asc")
 		if err != nil {
-			os.RemoveAll(home)
-			return nil, "", fmt.Errorf("verify-provenance: key %s is trusted at %s but keys/%s.asc is not there", k, protected, k)
+			// The ID is what the protected branch trusts; the key itself
+			// may come from the local keyring (git's gpg.program), which
+			// holds it when this machine signs.
+			if asc, err = localPublicKey(ctx, repo, k); err != nil {
+				os.RemoveAll(home)
+				return nil, "", fmt.Errorf("verify-provenance: key %s is trusted at %s, but keys/%s.asc is not there and the local keyring does not hold it", k, protected, k)
+			}
 		}
 		cmd := exec.CommandContext(ctx, "gpg", "--homedir", home, "--batch", "--no-tty", "--import")
 		cmd.Stdin = strings.NewReader(asc + "\n")
@@ -291,6 +296,20 @@ func trustedKeys(ctx context.Context, repo git.Repo, protected string) ([]string
 		}
 	}
 	return keys, home, nil
+}
+
+// localPublicKey exports a key's public half from the keyring git signs
+// with (its gpg.program).
+func localPublicKey(ctx context.Context, repo git.Repo, id string) (string, error) {
+	program, _ := repo.Run(ctx, "config", "--get", "gpg.program")
+	if program = strings.TrimSpace(program); program == "" {
+		program = "gpg"
+	}
+	out, err := exec.CommandContext(ctx, program, "--batch", "--armor", "--export", id).Output()
+	if err != nil || len(out) == 0 {
+		return "", fmt.Errorf("no public key %s in the local keyring", id)
+	}
+	return string(out), nil
 }
 
 // treeFiles reads every file of a commit (git archive), by path.

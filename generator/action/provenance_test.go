@@ -309,3 +309,20 @@ func TestPublishSignsWithATrustedKeyOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyProvenanceWithTheLocalKeyring: a protected branch that names
+// the key but has no keys/<ID>.asc still verifies with the public key of
+// the keyring git signs with.
+func TestVerifyProvenanceWithTheLocalKeyring(t *testing.T) {
+	ctx := context.Background()
+	work, signer, cfg := signedPlatform(t)
+	gittest.Git(t, work, "rm", "--quiet", "keys/"+signer.KeyID+".asc")
+	gittest.Commit(t, work, "No public key file")
+	rep, err := (&VerifyProvenance{Config: cfg, Rev: "origin/rendered-prod-weu-1", Protected: "main"}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() {
+		t.Errorf("checks: %+v", rep.Checks)
+	}
+}
