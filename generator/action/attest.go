@@ -99,4 +99,3 @@ func attester(ctx context.Context, root, srcRoot, repoURL, source string, rep *R
 		return provenance.Envelope(ctx, st, provenance.GPG{Program: program, Key: key})
 	}
 }
-
