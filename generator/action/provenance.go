@@ -107,7 +107,7 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 	verifier := git.Repo{Dir: root, Env: []string{"GNUPGHOME=" + home, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gpg.program", "GIT_CONFIG_VALUE_0=gpg"}}
 	signer, err := publish.Signer(ctx, verifier, commit)
 	if err == nil && !publish.Trusted(signer, keys) {
-		err = fmt.Errorf("commit %s is signed by %s, which is not one of %s", short(commit), signer, strings.Join(keys, ", "))
+		err = fmt.Errorf("commit %s is signed by %s, which is not one of %s", git.Short(commit), signer, strings.Join(keys, ", "))
 	}
 	rep.add("signature", err, fmt.Sprintf("signed by %s, %s", signer, trusting))
 
@@ -150,13 +150,13 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 		return rep, nil
 	}
 	if _, err := repo.Run(ctx, "cat-file", "-e", source+"^{commit}"); err != nil {
-		rep.add("source", fmt.Errorf("source commit %s is not in this repository", short(source)), "")
+		rep.add("source", fmt.Errorf("source commit %s is not in this repository", git.Short(source)), "")
 		return rep, nil
 	}
 	if _, err := repo.Run(ctx, "merge-base", "--is-ancestor", source, protected); err != nil {
-		rep.add("source", fmt.Errorf("source commit %s is not an ancestor of %s: it was never merged", short(source), protected), "")
+		rep.add("source", fmt.Errorf("source commit %s is not an ancestor of %s: it was never merged", git.Short(source), protected), "")
 	} else {
-		rep.add("source", nil, fmt.Sprintf("%s is an ancestor of %s", short(source), protected))
+		rep.add("source", nil, fmt.Sprintf("%s is an ancestor of %s", git.Short(source), protected))
 	}
 
 	// 4. The tree, against a fresh render of the source.
@@ -166,9 +166,9 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 	}
 	rep.Differ = differ
 	if len(differ) > 0 {
-		rep.add("re-render", fmt.Errorf("%d files differ from a render of %s: %s", len(differ), short(source), strings.Join(firstN(differ, 5), ", ")), "")
+		rep.add("re-render", fmt.Errorf("%d files differ from a render of %s: %s", len(differ), git.Short(source), strings.Join(firstN(differ, 5), ", ")), "")
 	} else {
-		rep.add("re-render", nil, fmt.Sprintf("the tree is byte for byte the render of %s (%d files)", short(source), len(files)))
+		rep.add("re-render", nil, fmt.Sprintf("the tree is byte for byte the render of %s (%d files)", git.Short(source), len(files)))
 	}
 	return rep, nil
 }
@@ -185,7 +185,7 @@ func (v *VerifyProvenance) rerender(ctx context.Context, root, source string, fi
 	ws := workspace.Open(src.Root)
 	rep, err := (&Verify{Config: v.Config, Today: time.Now()}).run(ctx, ws, nil, nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("re-render %s: %w", short(source), err)
+		return nil, fmt.Errorf("re-render %s: %w", git.Short(source), err)
 	}
 	envs, err := ws.Environments(nil)
 	if err != nil {
@@ -318,7 +318,7 @@ func treeFiles(ctx context.Context, root, commit string) (map[string][]byte, err
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("git archive %s: %w", short(commit), err)
+		return nil, fmt.Errorf("git archive %s: %w", git.Short(commit), err)
 	}
 	files := map[string][]byte{}
 	tr := tar.NewReader(bytes.NewReader(out))
@@ -346,11 +346,4 @@ func firstN(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("… %d more", len(s)-n))
 	}
 	return s
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

@@ -140,3 +140,11 @@ func (r Repo) Show(ctx context.Context, rev, path string) (data []byte, ok bool,
 	}
 	return b, true, nil
 }
+
+// Short abbreviates a commit hash to the 12 characters reports show.
+func Short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

@@ -210,7 +210,7 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 		why := "Proposed by gitops publish --proposed: the stamp runs it once the promotion (a pull request into its branch) merges."
 		res.Stamps, err = move(ctx, repo, g.remote, proposed, res.Commit, forward, o.Retries, why, o.SignatureKeys)
 		if err != nil {
-			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+			return nil, fmt.Errorf("published %s, but %w", git.Short(res.Commit), err)
 		}
 		res.Proposed = true
 		return res, nil
@@ -223,19 +223,19 @@ func (g *gitTarget) Publish(ctx context.Context, src *Source, files []layout.Fil
 	// render meanwhile, this one leaves them there. (A rollback is a new
 	// commit on the rendered branch too: forward.)
 	if res.Stamps, err = move(ctx, repo, g.remote, o.Stamps, res.Commit, forward, o.Retries, why, o.SignatureKeys); err != nil {
-		return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+		return nil, fmt.Errorf("published %s, but %w", git.Short(res.Commit), err)
 	}
 	later, whyLater := o.Later, why
 	if !src.Rollback {
 		if later, err = unborn(ctx, repo, g.remote, o.Later); err != nil {
-			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+			return nil, fmt.Errorf("published %s, but %w", git.Short(res.Commit), err)
 		}
 		whyLater = "Published by gitops publish: a stamp that has run no render takes the first one at once (nothing to protect)."
 	}
 	if len(later) > 0 {
 		moved, err := move(ctx, repo, g.remote, later, res.Commit, forward, o.Retries, whyLater, o.SignatureKeys)
 		if err != nil {
-			return nil, fmt.Errorf("published %s, but %w", short(res.Commit), err)
+			return nil, fmt.Errorf("published %s, but %w", git.Short(res.Commit), err)
 		}
 		res.Stamps = append(res.Stamps, moved...)
 	}

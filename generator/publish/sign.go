@@ -70,13 +70,13 @@ func Signer(ctx context.Context, repo git.Repo, commit string) (string, error) {
 	case "G", "U": // good (U: good, of a key no one vouched for in this keyring)
 		return primary, nil
 	case "N":
-		return "", fmt.Errorf("commit %s is not signed", short(commit))
+		return "", fmt.Errorf("commit %s is not signed", git.Short(commit))
 	case "B":
-		return "", fmt.Errorf("commit %s carries a bad signature by %s: its content changed after signing", short(commit), key)
+		return "", fmt.Errorf("commit %s carries a bad signature by %s: its content changed after signing", git.Short(commit), key)
 	case "E":
-		return "", fmt.Errorf("commit %s is signed by %s, whose public key is not in the keyring", short(commit), key)
+		return "", fmt.Errorf("commit %s is signed by %s, whose public key is not in the keyring", git.Short(commit), key)
 	default:
-		return "", fmt.Errorf("commit %s: signature by %s is not good (git's %%G? is %q: expired or revoked)", short(commit), key, status)
+		return "", fmt.Errorf("commit %s: signature by %s is not good (git's %%G? is %q: expired or revoked)", git.Short(commit), key, status)
 	}
 }
 

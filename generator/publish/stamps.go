@@ -112,7 +112,7 @@ func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, ren
 				continue
 			}
 			msg := fmt.Sprintf("%s: %s takes the render of %s\n\n%s\n\n%s: %s\n%s: %s\n%s: %s\n",
-				st.Stamp, st.Stamp, short(source), why, SourceTrailer, source, RenderedTrailer, rendered, StampTrailer, st.Stamp)
+				st.Stamp, st.Stamp, git.Short(source), why, SourceTrailer, source, RenderedTrailer, rendered, StampTrailer, st.Stamp)
 			args := []string{tree, "-m", msg}
 			if st.Commit != "" {
 				args = append(args, "-p", st.Commit)
@@ -135,7 +135,7 @@ func move(ctx context.Context, repo git.Repo, remote string, stamps []Stamp, ren
 		case rejected(err) && attempt < retries:
 			continue
 		}
-		return nil, fmt.Errorf("move stamps %v to %s: %w", stamps, short(rendered), err)
+		return nil, fmt.Errorf("move stamps %v to %s: %w", stamps, git.Short(rendered), err)
 	}
 }
 
@@ -154,13 +154,6 @@ func descends(ctx context.Context, repo git.Repo, remote, commit, base string) b
 	}
 	_, err := repo.Run(ctx, "merge-base", "--is-ancestor", base, commit)
 	return err == nil
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // RolloutOptions say which environment's waves to advance.
@@ -200,7 +193,7 @@ type SoakError struct {
 
 func (e *SoakError) Error() string {
 	return fmt.Sprintf("wave %d waits: wave %d took %s at %s and soaks for %s more (--now to roll out anyway)",
-		e.Wave, e.Wave-1, short(e.Prev[0].Source), e.Prev[0].Since.Format(time.RFC3339), e.Left.Round(time.Second))
+		e.Wave, e.Wave-1, git.Short(e.Prev[0].Source), e.Prev[0].Since.Format(time.RFC3339), e.Left.Round(time.Second))
 }
 
 // Rollout advances the first wave that does not run what the wave before
@@ -279,7 +272,7 @@ func settled(states []StampState) error {
 			return fmt.Errorf("%s has no branch %s yet", st.Stamp, st.Branch)
 		}
 		if st.Rendered != states[0].Rendered {
-			return fmt.Errorf("its stamps run different renders (%s: %s, %s: %s)", states[0].Stamp, short(states[0].Rendered), st.Stamp, short(st.Rendered))
+			return fmt.Errorf("its stamps run different renders (%s: %s, %s: %s)", states[0].Stamp, git.Short(states[0].Rendered), st.Stamp, git.Short(st.Rendered))
 		}
 	}
 	return nil

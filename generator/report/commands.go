@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/libertum/platform-gitops/generator/action"
+	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/publish"
 	"github.com/libertum/platform-gitops/generator/render"
@@ -167,12 +168,7 @@ func PolicyTests(w io.Writer, format string, results []policy.TestResult) error 
 }
 
 // ShortSHA abbreviates a commit hash to 12 characters.
-func ShortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
+func ShortSHA(sha string) string { return git.Short(sha) }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -51,7 +51,7 @@ const CommentSeparator = "<!-- gitops-diff: next comment -->"
 
 func reviewText(w io.Writer, r *action.Review) error {
 	added, removed, changed := r.Objects()
-	fmt.Fprintf(w, "diff %s (%s) → working tree: %d added, %d removed, %d changed objects\n", r.Base, short12(r.BaseCommit), added, removed, changed)
+	fmt.Fprintf(w, "diff %s (%s) → working tree: %d added, %d removed, %d changed objects\n", r.Base, ShortSHA(r.BaseCommit), added, removed, changed)
 	for _, u := range r.Units {
 		fmt.Fprintf(w, "%s\n", unitName(u))
 		for _, f := range u.Files {
@@ -95,13 +95,6 @@ func reviewText(w io.Writer, r *action.Review) error {
 	return nil
 }
 
-func short12(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
 func unitName(u action.UnitChange) string {
 	if u.Stamp == "" {
 		return u.Env + "/" + u.Component
@@ -125,7 +118,7 @@ func ReviewComments(r *action.Review, limit int) []string {
 	var ps []piece
 	add := func(text string) { ps = append(ps, piece{text: text}) }
 	added, removed, changed := r.Objects()
-	add(fmt.Sprintf("## gitops diff: `%s` (%s) → this change\n\n", r.Base, short12(r.BaseCommit)))
+	add(fmt.Sprintf("## gitops diff: `%s` (%s) → this change\n\n", r.Base, ShortSHA(r.BaseCommit)))
 	add(fmt.Sprintf("**%d added, %d removed, %d changed objects**; policy: **%d introduced**, **%d fixed**, %d already on the base.\n\n",
 		added, removed, changed, len(r.Introduced), len(r.Fixed), len(r.Existing)))
 	if len(r.Units) > 0 {

@@ -323,7 +323,7 @@ func (r *run) publish(source string) *publish.Result {
 	r.t.Helper()
 	res, err := (&action.Publish{Config: r.cfg(), Remote: "origin", Branch: "rendered", Source: source, Today: time.Now()}).Run(r.ctx)
 	must(r.t, err)
-	r.t.Logf("published %s (source %s): %d stamps moved", short(res.Commit), short(res.Source), len(res.Stamps))
+	r.t.Logf("published %s (source %s): %d stamps moved", git.Short(res.Commit), git.Short(res.Source), len(res.Stamps))
 	return res
 }
 
@@ -544,13 +544,13 @@ func (r *run) unsignedRefused() {
 		hist, _, _ := unstructured.NestedSlice(a.Object, "status", "history")
 		for _, h := range hist {
 			if m, _ := h.(map[string]any); m["revision"] == pushedRev {
-				t.Errorf("%s deployed the commit %s (%s)", app, c.name, short(pushedRev))
+				t.Errorf("%s deployed the commit %s (%s)", app, c.name, git.Short(pushedRev))
 			}
 		}
 		// An operation on it may run (and fail on the comparison error);
 		// none may succeed.
 		if rev, phase := status(a, "operationState", "syncResult", "revision"), status(a, "operationState", "phase"); rev == pushedRev && phase == "Succeeded" {
-			t.Errorf("%s synced the commit %s (%s)", app, c.name, short(pushedRev))
+			t.Errorf("%s synced the commit %s (%s)", app, c.name, git.Short(pushedRev))
 		}
 	}
 	// The trusted key takes the branch back to the published render.
@@ -787,13 +787,6 @@ func values(m map[string]*argocdrun.Cluster) []*argocdrun.Cluster {
 		out = append(out, m[k])
 	}
 	return out
-}
-
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }
 
 func must(t *testing.T, err error) {
