@@ -12,6 +12,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/provenance"
+	"github.com/libertum/platform-gitops/generator/publish"
 )
 
 // InputDirs are the folders of the source repository a render reads:
@@ -70,20 +71,11 @@ func verdictOf(rep *Report) provenance.Verdict {
 	return v
 }
 
-// signingKey returns the key git signs with in root and its gpg program;
-// "" when none is configured.
-func signingKey(ctx context.Context, root string) (key, program string) {
-	repo := git.Repo{Dir: root}
-	key, _ = repo.Run(ctx, "config", "--get", "user.signingkey")
-	program, _ = repo.Run(ctx, "config", "--get", "gpg.program")
-	return strings.TrimSpace(key), strings.TrimSpace(program)
-}
-
 // attester returns the publish's provenance: the statement for the
 // render of src (rendered from the files under srcRoot, judged by rep),
 // signed with git's signing key; nil when git signs nothing.
 func attester(ctx context.Context, root, srcRoot, repoURL, source string, rep *Report) func(context.Context, []provenance.Digest) ([]byte, error) {
-	key, program := signingKey(ctx, root)
+	key, program := publish.SigningKey(ctx, git.Repo{Dir: root})
 	if key == "" {
 		return nil
 	}

@@ -106,7 +106,7 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 	// 1. The commit's signature, against the protected branch's keys only.
 	verifier := git.Repo{Dir: root, Env: []string{"GNUPGHOME=" + home, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=gpg.program", "GIT_CONFIG_VALUE_0=gpg"}}
 	signer, err := publish.Signer(ctx, verifier, commit)
-	if err == nil && !publish.Trusted(signer, keys) {
+	if err == nil && !provenance.Trusted(signer, keys) {
 		err = fmt.Errorf("commit %s is signed by %s, which is not one of %s", git.Short(commit), signer, strings.Join(keys, ", "))
 	}
 	rep.add("signature", err, fmt.Sprintf("signed by %s, %s", signer, trusting))
@@ -301,15 +301,9 @@ func trustedKeys(ctx context.Context, repo git.Repo, protected string) ([]string
 // localPublicKey exports a key's public half from the keyring git signs
 // with (its gpg.program).
 func localPublicKey(ctx context.Context, repo git.Repo, id string) (string, error) {
-	program, _ := repo.Run(ctx, "config", "--get", "gpg.program")
-	if program = strings.TrimSpace(program); program == "" {
-		program = "gpg"
-	}
-	out, err := exec.CommandContext(ctx, program, "--batch", "--armor", "--export", id).Output()
-	if err != nil || len(out) == 0 {
-		return "", fmt.Errorf("no public key %s in the local keyring", id)
-	}
-	return string(out), nil
+	_, program := publish.SigningKey(ctx, repo)
+	out, err := provenance.GPG{Program: program}.Export(ctx, id)
+	return string(out), err
 }
 
 // treeFiles reads every file of a commit (git archive), by path.

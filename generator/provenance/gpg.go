@@ -45,6 +45,16 @@ func (g GPG) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	return g.run(ctx, data, "--batch", "--no-tty", "--detach-sign", "--local-user", g.Key)
 }
 
+// Export returns the armored public half of a key in the program's
+// keyring.
+func (g GPG) Export(ctx context.Context, id string) ([]byte, error) {
+	out, err := g.run(ctx, nil, "--batch", "--armor", "--export", id)
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("gpg: no public key %s in the keyring", id)
+	}
+	return out, err
+}
+
 // KeyID is the signing key's fingerprint.
 func (g GPG) KeyID() (string, error) {
 	out, err := g.run(context.Background(), nil, "--batch", "--with-colons", "--fingerprint", g.Key)
@@ -88,7 +98,7 @@ func (v *Verifier) Verify(ctx context.Context, data, sig []byte) error {
 	if err != nil || primary == "" {
 		return fmt.Errorf("no good signature by a trusted key: %w", err)
 	}
-	if !trusted(primary, v.Keys) {
+	if !Trusted(primary, v.Keys) {
 		return fmt.Errorf("signed by %s, which is not one of %s", primary, strings.Join(v.Keys, ", "))
 	}
 	v.Signed = primary
@@ -116,11 +126,13 @@ func (v *Verifier) KeyID() (string, error) { return "", nil }
 // Public is not known as a crypto.PublicKey: gpg holds the keys.
 func (v *Verifier) Public() crypto.PublicKey { return nil }
 
-// trusted says whether a fingerprint ends in one of the long key IDs.
-func trusted(fpr string, keys []string) bool {
-	fpr = strings.ToUpper(fpr)
+// Trusted says whether a key (a fingerprint or a key ID) is one of keys,
+// long key IDs as Argo CD's AppProjects name them: a fingerprint's last 16
+// hex digits.
+func Trusted(key string, keys []string) bool {
+	key = strings.ToUpper(key)
 	for _, k := range keys {
-		if k = strings.ToUpper(k); k != "" && strings.HasSuffix(fpr, k) {
+		if k = strings.ToUpper(k); k != "" && strings.HasSuffix(key, k) {
 			return true
 		}
 	}

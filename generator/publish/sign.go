@@ -3,8 +3,9 @@ package publish
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/libertum/platform-gitops/generator/provenance"
 
 	"github.com/libertum/platform-gitops/generator/git"
 )
@@ -26,8 +27,7 @@ func (e *SigningError) Error() string {
 // create. When keys are named, the commit must carry a good signature by
 // one of them, or nothing is created.
 func commitTree(ctx context.Context, repo git.Repo, keys []string, args ...string) (string, error) {
-	key, _ := repo.Run(ctx, "config", "--get", "user.signingkey")
-	key = strings.TrimSpace(key)
+	key, _ := SigningKey(ctx, repo)
 	if key == "" {
 		if len(keys) > 0 {
 			return "", &SigningError{Keys: keys, Why: "git has no signing key: set user.signingkey (publish.yml imports the key from its secret; docs/signing.md)"}
@@ -45,10 +45,19 @@ func commitTree(ctx context.Context, repo git.Repo, keys []string, args ...strin
 	if err != nil {
 		return "", err
 	}
-	if !Trusted(signer, keys) {
+	if !provenance.Trusted(signer, keys) {
 		return "", &SigningError{Keys: keys, Why: fmt.Sprintf("user.signingkey %s signs as %s", key, signer)}
 	}
 	return commit, nil
+}
+
+// SigningKey returns the key git is configured to sign with
+// (user.signingkey) and the program it signs through (gpg.program, "" for
+// gpg); key is "" when git signs nothing.
+func SigningKey(ctx context.Context, repo git.Repo) (key, program string) {
+	key, _ = repo.Run(ctx, "config", "--get", "user.signingkey")
+	program, _ = repo.Run(ctx, "config", "--get", "gpg.program")
+	return strings.TrimSpace(key), strings.TrimSpace(program)
 }
 
 // Signer returns the fingerprint of the primary key whose good signature a
@@ -78,14 +87,4 @@ func Signer(ctx context.Context, repo git.Repo, commit string) (string, error) {
 	default:
 		return "", fmt.Errorf("commit %s: signature by %s is not good (git's %%G? is %q: expired or revoked)", git.Short(commit), key, status)
 	}
-}
-
-// Trusted says whether a key (a fingerprint or key ID) is one of keys (long
-// key IDs: a fingerprint's last 16 hex digits).
-func Trusted(key string, keys []string) bool {
-	key = strings.ToUpper(key)
-	return slices.ContainsFunc(keys, func(k string) bool {
-		k = strings.ToUpper(k)
-		return k != "" && (key == k || strings.HasSuffix(key, k))
-	})
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/provenance"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -480,7 +481,7 @@ func (r *run) rollbackSyncsBack(first string) {
 		branch := "origin/rendered-" + strings.ReplaceAll(st, "/", "-")
 		gittest.Git(t, r.work, "fetch", "--quiet", "origin")
 		signer, err := publish.Signer(r.ctx, git.Repo{Dir: r.work}, branch)
-		if err != nil || !publish.Trusted(signer, []string{r.signer.KeyID}) {
+		if err != nil || !provenance.Trusted(signer, []string{r.signer.KeyID}) {
 			t.Errorf("%s after the rollback: signed by %q (%v), want %s", branch, signer, err, r.signer.KeyID)
 		}
 	}
