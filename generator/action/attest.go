@@ -2,10 +2,8 @@ package action
 
 import (
 	"context"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/libertum/platform-gitops/generator/cache"
@@ -13,40 +11,20 @@ import (
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/provenance"
 	"github.com/libertum/platform-gitops/generator/publish"
+	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
-// InputDirs are the folders of the source repository a render reads:
-// environment files, bases and charts, overlays, policies and CRDs.
-var InputDirs = []string{"environments", "base", "overlays", "policies", "crds"}
-
-// renderInputs digests every file of the folders a render reads, by path
-// in the repository (sorted).
-func renderInputs(root string) ([]provenance.Digest, error) {
-	var out []provenance.Digest
-	for _, d := range InputDirs {
-		err := filepath.WalkDir(filepath.Join(root, d), func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				if os.IsNotExist(err) && p == filepath.Join(root, d) {
-					return filepath.SkipDir
-				}
-				return err
-			}
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-				return nil
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			out = append(out, provenance.Of(filepath.ToSlash(rel), data))
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+// renderInputs digests every file the workspace's render read, sorted by
+// path.
+func renderInputs(ws *workspace.Workspace) ([]provenance.Digest, error) {
+	files, err := ws.Inputs()
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	out := make([]provenance.Digest, 0, len(files))
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		out = append(out, provenance.Of(p, files[p]))
+	}
 	return out, nil
 }
 
@@ -72,15 +50,15 @@ func verdictOf(rep *Report) provenance.Verdict {
 }
 
 // attester returns the publish's provenance: the statement for the
-// render of src (rendered from the files under srcRoot, judged by rep),
-// signed with git's signing key; nil when git signs nothing.
-func attester(ctx context.Context, root, srcRoot, repoURL, source string, rep *Report) func(context.Context, []provenance.Digest) ([]byte, error) {
+// render of ws (at commit source, judged by rep), signed with git's
+// signing key in root; nil when git signs nothing.
+func attester(ctx context.Context, root string, ws *workspace.Workspace, repoURL, source string, rep *Report) func(context.Context, []provenance.Digest) ([]byte, error) {
 	key, program := publish.SigningKey(ctx, git.Repo{Dir: root})
 	if key == "" {
 		return nil
 	}
 	return func(ctx context.Context, files []provenance.Digest) ([]byte, error) {
-		inputs, err := renderInputs(srcRoot)
+		inputs, err := renderInputs(ws)
 		if err != nil {
 			return nil, err
 		}

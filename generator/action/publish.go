@@ -85,7 +85,7 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	return target.Publish(ctx, src, rep.Files, publish.Options{
 		Branch: p.Branch, Retries: p.Retries, BeforePush: p.BeforePush, RepoURL: repoURL, Stamps: first, Later: later,
 		Proposed: p.Proposed, SignatureKeys: keys,
-		Attest: attester(ctx, p.Workspace().Root, src.Root, repoURL, src.Commit, rep),
+		Attest: attester(ctx, p.Workspace().Root, ws, repoURL, src.Commit, rep),
 	})
 }
 

@@ -220,6 +220,56 @@ func (w *Workspace) glob(dir, pattern string) (map[string][]byte, error) {
 	return out, nil
 }
 
+// Inputs returns every file a render of the workspace reads, by
+// repo-relative slash path: the environment files, the component sources
+// (as Sources read them), the policies, the reviewed exceptions and the
+// CRDs. The sources, policies and CRDs come from what this workspace has
+// already read.
+func (w *Workspace) Inputs() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	names, err := w.Names()
+	if err != nil {
+		return nil, err
+	}
+	rel := []string{ExceptionsFile}
+	for _, n := range names {
+		rel = append(rel, EnvironmentFile(n))
+	}
+	for _, r := range rel {
+		b, err := os.ReadFile(w.Path(r))
+		if err != nil {
+			if r == ExceptionsFile && os.IsNotExist(err) {
+				continue
+			}
+			return nil, fmt.Errorf("read %s: %w", r, err)
+		}
+		out[r] = b
+	}
+	src, err := w.Sources()
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{BaseDir, OverlaysDir} {
+		for p, b := range src.Files(dir) {
+			out[path.Join(dir, p)] = b
+		}
+	}
+	for _, read := range []func() (map[string][]byte, error){w.Policies, w.CRDs} {
+		files, err := read()
+		if err != nil {
+			return nil, err
+		}
+		for p, b := range files {
+			r, err := filepath.Rel(w.Root, p)
+			if err != nil {
+				return nil, err
+			}
+			out[filepath.ToSlash(r)] = b
+		}
+	}
+	return out, nil
+}
+
 // Committed returns the committed rendered/ tree, read once.
 func (w *Workspace) Committed() (*layout.Tree, error) {
 	w.committedOnce.Do(func() { w.committed, w.committedErr = layout.ReadTree(w.Path(RenderedDir)) })

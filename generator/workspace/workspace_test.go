@@ -133,3 +133,47 @@ func TestConcurrentLoads(t *testing.T) {
 		t.Fatal("nothing loaded")
 	}
 }
+
+// TestInputsAreWhatARenderReads: the environment files, the sources, the
+// policies (exceptions included) and the CRDs, by repo-relative path, with
+// their bytes; nothing else of the checkout (rendered/, a README, a
+// file beside the policies that is not Rego).
+func TestInputsAreWhatARenderReads(t *testing.T) {
+	root := platformtest.Small(t)
+	write(t, root, map[string]string{
+		"README.md":                "not an input",
+		"policies/notes.txt":       "not an input",
+		"policies/exceptions.yaml": "exceptions: []\n",
+	})
+	files, err := Open(root).Inputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := os.ReadFile(filepath.Join(root, "environments", "dev.yaml"))
+	if string(files["environments/dev.yaml"]) != string(dev) {
+		t.Errorf("environments/dev.yaml: %d bytes, want %d", len(files["environments/dev.yaml"]), len(dev))
+	}
+	for _, want := range []string{"policies/lib.rego", "policies/exceptions.yaml"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("inputs lack %s", want)
+		}
+	}
+	var bases, crds int
+	for p := range files {
+		switch {
+		case strings.HasPrefix(p, "base/"):
+			bases++
+		case strings.HasPrefix(p, "crds/"):
+			crds++
+		case strings.HasPrefix(p, "environments/"), strings.HasPrefix(p, "policies/"), strings.HasPrefix(p, "overlays/"):
+		default:
+			t.Errorf("%s is not something a render reads", p)
+		}
+	}
+	if bases == 0 || crds == 0 {
+		t.Errorf("%d base files, %d CRDs: want some of each", bases, crds)
+	}
+	if _, ok := files["policies/notes.txt"]; ok {
+		t.Error("policies/notes.txt is listed: the policies are the Rego files")
+	}
+}
