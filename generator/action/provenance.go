@@ -118,30 +118,8 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 	}
 	envelope, ok := files[provenance.File]
 	delete(files, provenance.File)
-	var source string
-	var pred error
-	if !ok {
-		pred = fmt.Errorf("the commit has no %s", provenance.File)
-	} else {
-		gv := &provenance.Verifier{Home: home, Keys: keys}
-		st, err := provenance.Open(ctx, envelope, gv)
-		if err == nil {
-			prov, perr := provenance.Predicate(st)
-			if perr != nil {
-				err = perr
-			} else {
-				source = provenance.SourceOf(prov)
-				err = subjectsMatch(st.GetSubject(), files)
-			}
-		}
-		pred = err
-		if err == nil {
-			rep.add("provenance", nil, fmt.Sprintf("in-toto statement (SLSA provenance v1) signed by %s, %s; its %d subjects are the commit's files", gv.Signed, trusting, len(files)))
-		}
-	}
-	if pred != nil {
-		rep.add("provenance", pred, "")
-	}
+	source, signedBy, err := checkProvenance(ctx, envelope, ok, files, home, keys)
+	rep.add("provenance", err, fmt.Sprintf("in-toto statement (SLSA provenance v1) signed by %s, %s; its %d subjects are the commit's files", signedBy, trusting, len(files)))
 	rep.Source = source
 
 	// 3. The source commit: here, and reviewed.
@@ -176,7 +154,6 @@ func (v *VerifyProvenance) Run(ctx context.Context) (*ProvenanceReport, error) {
 // rerender renders source afresh and lists the files that differ from
 // the commit's (provenance excepted).
 func (v *VerifyProvenance) rerender(ctx context.Context, root, source string, files map[string][]byte) ([]string, error) {
-	var repoURL string
 	src, err := publish.Checkout(ctx, root, source)
 	if err != nil {
 		return nil, err
@@ -191,9 +168,7 @@ func (v *VerifyProvenance) rerender(ctx context.Context, root, source string, fi
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range envs {
-		repoURL = e.Spec.RepoURL // as publish records it
-	}
+	repoURL := repoURLOf(envs)
 	want := map[string][]byte{}
 	for _, f := range rep.Files {
 		want[f.Path] = f.Data
@@ -218,6 +193,26 @@ func (v *VerifyProvenance) rerender(ctx context.Context, root, source string, fi
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// checkProvenance opens the commit's envelope with the trusted keys and
+// holds its subjects to the commit's other files. It returns the source
+// commit the statement names whenever the statement can be read, so the
+// later checks run even when the subjects do not match.
+func checkProvenance(ctx context.Context, envelope []byte, present bool, files map[string][]byte, home string, keys []string) (source, signedBy string, err error) {
+	if !present {
+		return "", "", fmt.Errorf("the commit has no %s", provenance.File)
+	}
+	v := &provenance.Verifier{Home: home, Keys: keys}
+	st, err := provenance.Open(ctx, envelope, v)
+	if err != nil {
+		return "", "", err
+	}
+	prov, err := provenance.Predicate(st)
+	if err != nil {
+		return "", "", err
+	}
+	return provenance.SourceOf(prov), v.Signed, subjectsMatch(st.GetSubject(), files)
 }
 
 // subjectsMatch says whether the statement's subjects are exactly the

@@ -48,7 +48,6 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	}
 	var first, later []publish.Stamp
 	var keys []string
-	repoURL := ""
 	for _, e := range envs {
 		for _, k := range e.Spec.ArgoCD.SignatureKeys {
 			if !slices.Contains(keys, k) {
@@ -60,8 +59,8 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 		for _, w := range waves[1:] {
 			later = append(later, w...)
 		}
-		repoURL = e.Spec.RepoURL
 	}
+	repoURL := repoURLOf(envs)
 	target, err := publish.Open(p.Workspace().Root, p.Remote)
 	if err != nil {
 		return nil, err
@@ -87,6 +86,16 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 		Proposed: p.Proposed, SignatureKeys: keys,
 		Attest: attester(ctx, p.Workspace().Root, ws, repoURL, src.Commit, rep),
 	})
+}
+
+// repoURLOf is the source repository publish records in hydrator.metadata
+// and the provenance: the environments name it.
+func repoURLOf(envs []*spec.Environment) string {
+	url := ""
+	for _, e := range envs {
+		url = e.Spec.RepoURL
+	}
+	return url
 }
 
 // stamps lists an environment's stamp branches in rollout order. The
