@@ -349,11 +349,14 @@ func grafanaNeeds(c Container) (Needs, error) {
 // unknown to the next request's.
 func grafanaDatabase(c Container, n *Needs) error {
 	typ, _ := c.Env("GF_DATABASE_TYPE")
+	if typ == "" {
+		typ = "sqlite3" // Grafana's default
+	}
 	switch typ {
-	case "", "sqlite3":
+	case "sqlite3":
 		if r := c.Replicas(); r > 1 {
 			n.Problems = append(n.Problems, Problem{
-				Message: fmt.Sprintf("%d replicas each keep users, sessions and preferences in their own SQLite file (database.type %q): a user signed in on one replica is signed out on the next; use a shared postgres or mysql database", r, typOr(typ, "sqlite3")),
+				Message: fmt.Sprintf("%d replicas each keep users, sessions and preferences in their own SQLite file (database.type %q): a user signed in on one replica is signed out on the next; use a shared postgres or mysql database", r, typ),
 				Source:  grafanaHADoc})
 		}
 		return nil
@@ -383,13 +386,6 @@ func grafanaDatabase(c Container, n *Needs) error {
 	}
 	n.Calls = append(n.Calls, Call{Service: svc, Host: name, Port: tcp(typ, int32(p)), Why: "database." + typ + ": users, sessions and preferences", Source: grafanaConfigDoc + "#database"})
 	return nil
-}
-
-func typOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // grafanaSignIn adds Entra ID sign-in's token exchange, and refuses it
