@@ -115,9 +115,8 @@ func TestVerifyProvenanceCommand(t *testing.T) {
 	}
 	// A commit added to the branch by hand, unsigned.
 	gittest.Git(t, work, "checkout", "--quiet", "--detach", "origin/rendered-dev-weu-1")
-	must := os.WriteFile(filepath.Join(work, "dev", "weu-1", "api", "ConfigMap_by-hand.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: by-hand}\n"), 0o644)
-	if must != nil {
-		t.Fatal(must)
+	if err := os.WriteFile(filepath.Join(work, "dev", "weu-1", "api", "ConfigMap_by-hand.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: by-hand}\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	gittest.Commit(t, work, "By hand")
 	code, stdout, _ = gitops(t, "verify-provenance", "--root", work, "HEAD")

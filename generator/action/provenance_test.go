@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/provenance"
 	"github.com/libertum/platform-gitops/generator/publish"
 	"github.com/libertum/platform-gitops/internal/gittest"
@@ -311,5 +313,49 @@ func TestVerifyProvenanceWithTheLocalKeyring(t *testing.T) {
 	}
 	if rep.Failed() {
 		t.Errorf("checks: %+v", rep.Checks)
+	}
+}
+
+// TestRolloutAndPinSign: the commits gitops rollout creates (a later wave
+// taking a render, one stamp pinned back) carry the publish key's
+// signature, like publish's; with no signing key, rollout moves nothing.
+func TestRolloutAndPinSign(t *testing.T) {
+	ctx := context.Background()
+	work, signer, cfg := signedPlatform(t)
+	first := gittest.Git(t, work, "rev-parse", "HEAD")
+	bumpProdAPI(t, cfg, "0a1b2c3d4e5f")
+	if _, err := (&Publish{Config: cfg, Remote: "origin", Branch: "rendered", Today: today}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	signedBy := func(ref string) string {
+		t.Helper()
+		gittest.Git(t, work, "fetch", "--quiet", "origin")
+		s, err := publish.Signer(ctx, git.Repo{Dir: work}, "origin/"+ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		return s
+	}
+	tip := func() string { return gittest.Git(t, work, "ls-remote", "origin", "refs/heads/rendered-prod-neu-1") }
+
+	for _, r := range []*Rollout{
+		{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod", Now: time.Now(), Force: true},
+		{Config: cfg, Remote: "origin", Branch: "rendered", Env: "prod", Stamp: "neu-1", To: first},
+	} {
+		// Without the key, it refuses to create the commit.
+		gittest.Git(t, work, "config", "--unset", "user.signingkey")
+		var se *publish.SigningError
+		before := tip()
+		if _, err := r.Run(ctx); !errors.As(err, &se) || tip() != before {
+			t.Fatalf("rollout (stamp %q) without a signing key: %v, want a SigningError and neu-1 left where it was", r.Stamp, err)
+		}
+		gittest.Git(t, work, "config", "user.signingkey", signer.KeyID)
+		out, err := r.Run(ctx)
+		if err != nil || len(out.Moved) != 1 {
+			t.Fatalf("rollout %+v: %+v, %v; want neu-1 moved", r, out, err)
+		}
+		if s := signedBy("rendered-prod-neu-1"); !provenance.Trusted(s, []string{signer.KeyID}) {
+			t.Errorf("rollout (stamp %q) left neu-1 signed by %s, want %s", r.Stamp, s, signer.KeyID)
+		}
 	}
 }
