@@ -12,7 +12,7 @@ import (
 
 // unitKind versions the cache entries of rendered units; bump it when the
 // entry format or the set of inputs below changes meaning.
-const unitKind = "render-unit/3"
+const unitKind = "render-unit/4"
 
 // envInputs is what every unit of an environment reads from it: the
 // environment without its components and, of the components, only what
@@ -43,6 +43,13 @@ type peer struct {
 // unitInputs is the rest of what one unit reads: its stamp and component.
 type unitInputs struct {
 	Stamp     spec.Stamp
+	Name      string
+	Component spec.Component
+}
+
+// componentInputs is unitInputs without the stamp, which a unit's key
+// takes already encoded (once per stamp).
+type componentInputs struct {
 	Name      string
 	Component spec.Component
 }
@@ -108,9 +115,10 @@ func sameUnit(prev, next *spec.Environment, st spec.Stamp, name string) bool {
 }
 
 // unitKey is the content address of one unit's render: the tool's build,
-// the environment's shared inputs (env, from envKey), the unit's own inputs
-// and the bytes of every source file it reads.
-func (p *Plan) unitKey(u *Unit, env []byte) (cache.Key, error) {
+// the environment's shared inputs (env, from envKey), its stamp (stamp, the
+// stamp's JSON), the unit's own inputs and the bytes of every source file
+// it reads.
+func (p *Plan) unitKey(u *Unit, env, stamp []byte) (cache.Key, error) {
 	t := u.Target
 	h := cache.NewHasher(unitKind)
 	h.String("tool", cache.ToolID())
@@ -119,7 +127,8 @@ func (p *Plan) unitKey(u *Unit, env []byte) (cache.Key, error) {
 		h.String("mode", exact.Env)
 	}
 	h.Bytes("environment", env)
-	h.JSON("unit", unitInputs{Stamp: t.Stamp, Name: t.Name, Component: t.Component})
+	h.Bytes("stamp", stamp)
+	h.JSON("unit", componentInputs{Name: t.Name, Component: t.Component})
 	h.Files("base", p.Sources.Files(u.Base))
 	h.Files("overlays", p.OverlayFiles(u))
 	return h.Sum()

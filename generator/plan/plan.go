@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -94,6 +95,15 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 			}
 		}
 		for _, st := range e.Spec.Stamps {
+			// The stamp is encoded once for all its units: it lists an
+			// identity per component, so encoding it per unit grew keys
+			// with the square of the components.
+			var stampInputs []byte
+			if o.Keys {
+				if stampInputs, err = json.Marshal(st); err != nil {
+					return nil, fmt.Errorf("plan %s/%s: %w", e.Name(), st.Name, err)
+				}
+			}
 			for _, name := range e.ComponentNames() {
 				c := e.Spec.Components[name]
 				u := &Unit{
@@ -103,13 +113,15 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 				}
 				u.Kind = repo.KindOf(u.Base)
 				u.Overlays = overlayDirs(repo, e.Name(), name)
-				if o.Keys {
-					if u.Key, err = p.unitKey(u, envInputs); err != nil {
-						return nil, fmt.Errorf("plan %s: %w", u.Unit, err)
-					}
-				}
 				if o.Scope != nil && !o.Scope.Has(e.Name(), name) {
 					u.Committed = committed.Unit(u.Unit)
+				}
+				// A unit read back from rendered/ is never looked up in the
+				// cache: it needs no key.
+				if o.Keys && len(u.Committed) == 0 {
+					if u.Key, err = p.unitKey(u, envInputs, stampInputs); err != nil {
+						return nil, fmt.Errorf("plan %s: %w", u.Unit, err)
+					}
 				}
 				p.Units = append(p.Units, u)
 			}

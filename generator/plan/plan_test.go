@@ -45,7 +45,7 @@ func TestNew(t *testing.T) {
 }
 
 // TestNewScoped: a unit the change cannot affect carries its committed
-// files; an affected one does not.
+// files and no cache key; an affected one has a key and no files.
 func TestNewScoped(t *testing.T) {
 	work, _ := gittest.Platform(t)
 	gittest.Edit(t, work, "environments/prod.yaml", "tag: 9f2c4e1a7b3d", "tag: 0123456789ab")
@@ -63,8 +63,8 @@ func TestNewScoped(t *testing.T) {
 		if affected != (len(u.Committed) == 0) {
 			t.Errorf("%s: %d committed files; affected = %v", u, len(u.Committed), affected)
 		}
-		if u.Key == (cache.Key{}) {
-			t.Errorf("%s: no key", u)
+		if affected == (u.Key == (cache.Key{})) {
+			t.Errorf("%s: key %v; affected = %v (only a unit that is rendered is looked up in the cache)", u, u.Key, affected)
 		}
 	}
 }
