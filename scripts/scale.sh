@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"10 100 1000"}
+# STEPS picks the steps (render is always run: the others need rendered/).
+STEPS=${STEPS:-"render verify verify-warm pr"}
+case " $STEPS " in *" render "*) ;; *) STEPS="render $STEPS" ;; esac
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "scale: needs GNU time at $TIME (apt-get install time)" >&2; exit 2; }
 
@@ -22,7 +25,54 @@ go build -o bin/scalegen ./cmd/scalegen
 # too.
 mkdir -p .scale
 WORK=$(mktemp -d .scale/run.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# KEEP=1 leaves the platforms, their stores and caches for profiling
+# (GITOPS_CPUPROFILE, docs/performance.md).
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
+
+# measure STEP ARGS...: one timed run, printed as a table row.
+measure() {
+  local step=$1; shift
+  # Each step starts with the file system settled: the kernel writing
+  # back the previous step's 33,000 files would otherwise be timed too.
+  sync
+  out=$("$TIME" -f '%e %M' bin/gitops "$@" 2>&1 >/dev/null | tail -1) || { echo "scale: $step at N=$n failed: $out" >&2; exit 1; }
+  read -r secs kb <<<"$out"
+  printf '%-6s %-12s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
+}
+
+# pr DIR: a pull request's job. The platform is committed with its rendered
+# tree, the protected branch's job fills a shared store (file://, signed),
+# then one base's probe path changes in a second commit (with its
+# re-render): verify
+# --changed-since and diff --base run as a PR's job does, with an empty
+# local cache, the shared store warm and no signing key.
+pr() {
+  local dir=$1 svc
+  svc=$(printf 'svc-%04d' $((n / 2)))
+  git -C "$dir" init -q -b main
+  git -C "$dir" -c user.name=scale -c user.email=scale@example.invalid add -A
+  git -C "$dir" -c user.name=scale -c user.email=scale@example.invalid commit -qm base
+  local keys; keys=$(bin/gitops cache keygen | tee "$dir.keys")
+  local signing verifying
+  signing=$(sed -n 's/^GITOPS_CACHE_SIGNING_KEY=//p' <<<"$keys")
+  verifying=$(sed -n 's/^GITOPS_CACHE_VERIFY_KEY=//p' <<<"$keys")
+  mkdir -p "$dir.store"
+  GITOPS_CACHE_DIR="$dir.protected" GITOPS_CACHE_URL="file://$PWD/$dir.store" GITOPS_CACHE_SIGNING_KEY="$signing" \
+    bin/gitops verify --root "$dir" >/dev/null
+  # The author changes the base and commits it with its re-render.
+  sed -i 's|path: /readyz|path: /ready|' "$dir/base/$svc/deployment.yaml"
+  GITOPS_CACHE_DIR="$dir.protected" bin/gitops render --root "$dir" --quiet
+  git -C "$dir" -c user.name=scale -c user.email=scale@example.invalid commit -qam "$svc: probe path"
+  for step in pr-verify pr-diff; do
+    rm -rf "$dir.pr"
+    case $step in
+      pr-verify) args=(verify --root "$dir" --changed-since HEAD~1) ;;
+      pr-diff) args=(diff --root "$dir" --base HEAD~1 --format markdown) ;;
+    esac
+    GITOPS_CACHE_DIR="$dir.pr" GITOPS_CACHE_URL="file://$PWD/$dir.store" GITOPS_CACHE_VERIFY_KEY="$verifying" \
+      measure "$step" "${args[@]}"
+  done
+}
 
 printf '%-6s %-12s %8s %10s %12s %10s\n' N step units seconds "peak RSS" "ms/unit"
 for n in $SIZES; do
@@ -31,17 +81,14 @@ for n in $SIZES; do
   units=$(( 3 * (n + 2) ))  # n services + namespaces + argocd per stamp, 3 environments
   export GITOPS_CACHE_DIR="$dir.cache"
   # Cold: no cache. Warm: the second of two runs sharing a cache.
-  for step in render verify verify-warm; do
+  for step in $STEPS; do
     case $step in
+      pr) continue ;;
       render) args=(render --root "$dir" --quiet --no-cache) ;;
       verify) args=(verify --root "$dir" --no-cache) ;;
       verify-warm) args=(verify --root "$dir"); bin/gitops "${args[@]}" >/dev/null ;;
     esac
-    # Each step starts with the file system settled: the kernel writing
-    # back the previous step's 33,000 files would otherwise be timed too.
-    sync
-    out=$("$TIME" -f '%e %M' bin/gitops "${args[@]}" 2>&1 >/dev/null | tail -1) || { echo "scale: $step at N=$n failed: $out" >&2; exit 1; }
-    read -r secs kb <<<"$out"
-    printf '%-6s %-12s %8d %10s %9d MB %10.2f\n' "$n" "$step" "$units" "$secs" $((kb / 1024)) "$(awk -v s="$secs" -v u="$units" 'BEGIN { print 1000 * s / u }')"
+    measure "$step" "${args[@]}"
   done
+  case " $STEPS " in *" pr "*) pr "$dir" ;; esac
 done
