@@ -41,7 +41,14 @@ deny contains lib.violation(
 
 # controller_config is the ConfigMap an ingress-nginx controller reads
 # (its --configmap argument), {} when it is not rendered.
-controller_config(obj) := object.get(data.rendered, [lib.stamp(obj), "ConfigMap", ref], {}) if {
+controller_config(obj) := data.rendered[lib.stamp(obj)].ConfigMap[config_ref(obj)]
+
+controller_config(obj) := {} if {
+	ref := config_ref(obj)
+	not data.rendered[lib.stamp(obj)].ConfigMap[ref]
+}
+
+config_ref(obj) := ref if {
 	some c in lib.containers(obj)
 	some arg in object.get(c, "args", [])
 	startswith(arg, "--configmap=")

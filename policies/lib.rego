@@ -55,7 +55,12 @@ is_public(obj) if spec_component(obj).tier == "public"
 
 # objects_of are the objects of one kind rendered for obj's stamp, keyed by
 # "namespace/name" (iterate with `some o in objects_of(obj, kind)`; no copy).
-objects_of(obj, kind) := object.get(data.rendered, [stamp(obj), kind], {})
+# It reads data.rendered at [stamp, kind] only, never the whole document:
+# what a rule reads is what its verdict depends on (a cached verdict is
+# reused while those paths are unchanged, generator/check).
+objects_of(obj, kind) := data.rendered[stamp(obj)][kind]
+
+objects_of(obj, kind) := {} if not data.rendered[stamp(obj)][kind]
 
 # anchor(obj): obj is the one object per stamp that stamp-wide rules are
 # evaluated from (the stamp's first Namespace), so a rule that sums over the

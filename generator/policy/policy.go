@@ -204,13 +204,39 @@ func Data(env Environment, inputs []Input) (map[string]any, error) {
 // Evaluate checks every object of one environment. The environment's spec
 // and every object (grouped by stamp) are the policies' data, so rules can
 // look across objects.
+func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
+	results, err := e.EvaluateEach(ctx, env, inputs, nil, workers)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, r := range results {
+		out = append(out, r.Findings...)
+	}
+	return Dedupe(out), nil
+}
+
+// EvaluateEach checks the objects at the indexes only (every object when
+// only is nil) with every object as data, and returns each one's Result
+// at its index (the zero Result for those not evaluated): its findings and
+// the data paths they were concluded from. Findings are not deduplicated.
 //
 // Every object is converted to OPA's values once and that value is both its
 // query's input and its entry in data.rendered (OPA's values are immutable;
 // converting each object twice was a tenth of the policies' time).
-func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, workers int) ([]Finding, error) {
+func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Input, only []int, workers int) ([]Result, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if only == nil {
+		only = make([]int, len(inputs))
+		for i := range only {
+			only[i] = i
+		}
+	}
+	results := make([]Result, len(inputs))
+	if len(only) == 0 {
+		return results, nil
 	}
 	values := make([]ast.Value, len(inputs))
 	err := each(ctx, len(inputs), workers, func(i int) error {
@@ -228,25 +254,26 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 	if err != nil {
 		return nil, err
 	}
-	store := inmem.NewFromASTObject(data)
+	store := recordingStore{inmem.NewFromASTObject(data)}
 	byKind, err := e.prepare(ctx, env.Name, store, inputs)
 	if err != nil {
 		return nil, err
 	}
 
-	results := make([][]Finding, len(inputs))
 	var (
 		mu      sync.Mutex
 		stopped []int // the inputs being evaluated when ctx ended
 	)
-	err = each(ctx, len(inputs), workers, func(i int) error {
-		var err error
-		results[i], err = evalOne(ctx, byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
+	err = each(ctx, len(only), workers, func(j int) error {
+		i := only[j]
+		rec := &reads{paths: map[string]Path{}}
+		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
 		if err != nil && ctx.Err() != nil {
 			mu.Lock()
 			stopped = append(stopped, i)
 			mu.Unlock()
 		}
+		results[i] = Result{Findings: fs, Reads: rec.sorted()}
 		return err
 	})
 	if err != nil {
@@ -256,11 +283,7 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 		}
 		return nil, err
 	}
-	var out []Finding
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return Dedupe(out), nil
+	return results, nil
 }
 
 // named returns an object as the policies see it: one named only by
