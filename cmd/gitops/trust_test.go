@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,18 @@ import (
 )
 
 // entryWith returns the path of the one cache entry under dir whose bytes
-// hold want (and, when not empty, not unwanted).
-func entryWith(t *testing.T, dir, want, unwanted string) string {
+// hold want and none of the non-empty unwanted.
+func entryWith(t *testing.T, dir, want string, unwanted ...string) string {
+	t.Helper()
+	found := entriesWith(t, dir, want, unwanted...)
+	if len(found) != 1 {
+		t.Fatalf("%d entries hold %q: %v", len(found), want, found)
+	}
+	return found[0]
+}
+
+// entriesWith returns the cache entries holding want and none of unwanted.
+func entriesWith(t *testing.T, dir, want string, unwanted ...string) []string {
 	t.Helper()
 	var found []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -27,7 +38,7 @@ func entryWith(t *testing.T, dir, want, unwanted string) string {
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(b, []byte(want)) && (unwanted == "" || !bytes.Contains(b, []byte(unwanted))) {
+		if bytes.Contains(b, []byte(want)) && !slices.ContainsFunc(unwanted, func(u string) bool { return u != "" && bytes.Contains(b, []byte(u)) }) {
 			found = append(found, p)
 		}
 		return nil
@@ -35,10 +46,7 @@ func entryWith(t *testing.T, dir, want, unwanted string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(found) != 1 {
-		t.Fatalf("%d entries hold %q: %v", len(found), want, found)
-	}
-	return found[0]
+	return found
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -118,7 +126,8 @@ func TestSwappedRenderEntry(t *testing.T) {
 }
 
 // TestSwappedFindingsEntry: a clean environment's findings copied over a
-// violating one's key do not make verify pass.
+// violating one's key do not make verify pass, nor does a clean unit's
+// per-object entry copied over the violating unit's.
 func TestSwappedFindingsEntry(t *testing.T) {
 	root := platformCopy(t)
 	dir := t.TempDir()
@@ -129,8 +138,10 @@ func TestSwappedFindingsEntry(t *testing.T) {
 	if code, out := verify(); code != exitOK {
 		t.Fatalf("verify: %d\n%s", code, out)
 	}
-	// The findings entry is the one that holds no rendered object.
-	clean := entryWith(t, dir, "", "apiVersion")
+	// The environment's findings entry is the one that holds no rendered
+	// object and no unit's per-object results.
+	clean := entryWith(t, dir, "", "apiVersion", `"objects"`)
+	cleanUnits := entriesWith(t, dir, `"objects"`)
 	// A violation: a container that may escalate its privileges.
 	path := filepath.Join(root, "base/api/deployment.yaml")
 	b, err := os.ReadFile(path)
@@ -147,10 +158,26 @@ func TestSwappedFindingsEntry(t *testing.T) {
 	if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
 		t.Fatalf("verify of the violation: %d\n%s", code, out)
 	}
-	violating := entryWith(t, dir, "podsecurity.privilege-escalation", "")
+	violating := entryWith(t, dir, "podsecurity.privilege-escalation", `"objects"`)
+	var violatingUnit string
+	for _, p := range entriesWith(t, dir, `"objects"`) {
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("podsecurity.privilege-escalation")) {
+			violatingUnit = p
+		}
+	}
+	if violatingUnit == "" {
+		t.Fatal("no unit entry holds the violation")
+	}
 	copyFile(t, clean, violating)
 	if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
 		t.Errorf("verify over the swapped findings: exit %d, want the violation\n%s", code, out)
+	}
+	for _, u := range cleanUnits {
+		copyFile(t, clean, violating) // the environment's entry swapped too, so the units are read
+		copyFile(t, u, violatingUnit)
+		if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
+			t.Errorf("verify over %s swapped into the violating unit's entry: exit %d, want the violation\n%s", filepath.Base(u), code, out)
+		}
 	}
 }
 

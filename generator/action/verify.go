@@ -41,7 +41,7 @@ func (v *Verify) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	if scope != nil {
-		v.logf("gitops verify: rendered %d units, %d from the cache, %d unaffected read from rendered/\n", rep.Units.Rendered, rep.Units.Cached, rep.Units.Reused)
+		v.logf("gitops verify: rendered %d units, %d from the cache, %d unaffected read from rendered/; %d objects judged, %d kept their cached verdict\n", rep.Units.Rendered, rep.Units.Cached, rep.Units.Reused, rep.Checked.Evaluated, rep.Checked.Reused)
 	}
 	return rep, nil
 }
@@ -76,6 +76,7 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 	if rep.Findings, err = checker.Render(ctx, res); err != nil {
 		return nil, err
 	}
+	rep.Checked = checker.Counts()
 	rep.Objects = objectsOf(res)
 	if drift {
 		committed, err := ws.Committed()
@@ -113,6 +114,10 @@ type Report struct {
 	// from the cache, or read back from rendered/ because no change
 	// affects them.
 	Units render.Counts `json:"units"`
+	// Checked says how many objects the checks judged and how many kept
+	// a cached verdict (their content and everything it depends on
+	// unchanged).
+	Checked check.Counts `json:"checked"`
 }
 
 // Failed reports whether anything should stop a merge: a denied finding or drift.

@@ -8,13 +8,16 @@ package check
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -108,6 +111,20 @@ type Checker struct {
 	// origins reads the repo's sources once for every environment's
 	// findings (Finding.Origin).
 	origins *origin.Finder
+
+	evaluated, reused atomic.Int64
+}
+
+// Counts say how many objects the policies judged and how many kept
+// their cached verdict.
+type Counts struct {
+	Evaluated int `json:"evaluated"`
+	Reused    int `json:"reused"`
+}
+
+// Counts returns how the objects checked so far were judged.
+func (c *Checker) Counts() Counts {
+	return Counts{Evaluated: int(c.evaluated.Load()), Reused: int(c.reused.Load())}
 }
 
 // New returns a Checker for the workspace.
@@ -222,8 +239,10 @@ func (c *Checker) finish(raw []policy.Finding) ([]policy.Finding, error) {
 }
 
 // checkKind versions cached findings.
-const checkKind = "check-env/1"
+const checkKind = "check-env/2"
 
+// checkEnv checks an environment's units: all its findings from the cache
+// when nothing of it changed, else object by object (checkUnits).
 func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *render.Result) ([]policy.Finding, error) {
 	var units []*render.Unit
 	for _, u := range res.Units {
@@ -240,16 +259,16 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 			if b, ok := c.o.Cache.Get(key); ok {
 				var fs []policy.Finding
 				if err := json.Unmarshal(b, &fs); err == nil {
+					for _, u := range units {
+						c.reused.Add(int64(len(u.Objects)))
+					}
 					return fs, nil
 				}
 				c.o.Cache.Miss(key)
 			}
 		}
 	}
-	if err := c.load(); err != nil {
-		return nil, err
-	}
-	fs, err := c.evaluate(ctx, env, inputsOf(env, units))
+	fs, err := c.checkUnits(ctx, env, units)
 	if err != nil {
 		return nil, err
 	}
@@ -261,18 +280,140 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 	return fs, nil
 }
 
+// checkUnits checks an environment's objects. With a cache, each unit's
+// results are looked up by its content (unitKey): an object of a unit
+// found there keeps its findings of the checks that see it alone, and its
+// policy findings while every path of the data they were concluded from
+// finds the same content; only the others are evaluated (with every
+// object as data). The checks across a stamp (goRules' check) judge every
+// object each time.
+func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units []*render.Unit) ([]policy.Finding, error) {
+	var (
+		states []*unitState
+		inputs []policy.Input
+	)
+	for _, u := range units {
+		in := inputsOf(env, []*render.Unit{u})
+		states = append(states, &unitState{unit: u, inputs: in, first: len(inputs)})
+		inputs = append(inputs, in...)
+	}
+	var index *dataIndex
+	if c.o.Cache != nil {
+		if err := c.lookup(ctx, env, states); err != nil {
+			return nil, err
+		}
+		digests := make([]digest, 0, len(inputs))
+		for _, s := range states {
+			for _, f := range s.unit.Files {
+				digests = append(digests, sha256.Sum256(f.Data))
+			}
+		}
+		index = newDataIndex(env, inputs, digests)
+	}
+	var stale []int
+	for _, s := range states {
+		for j := range s.inputs {
+			if s.entry == nil || !s.entry.Objects[j].current(index) {
+				stale = append(stale, s.first+j)
+			}
+		}
+	}
+	c.evaluated.Add(int64(len(stale)))
+	c.reused.Add(int64(len(inputs) - len(stale)))
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	results, err := c.evaluatePolicies(ctx, env, inputs, stale)
+	if err != nil {
+		return nil, err
+	}
+	evaluated := map[*unitState]bool{}
+	for _, i := range stale {
+		s := stateOf(states, i)
+		if s.entry == nil {
+			s.entry = &unitEntry{Objects: make([]objectEntry, len(s.inputs))}
+			for j, in := range s.inputs {
+				s.entry.Objects[j].Local = c.local(env, in)
+			}
+		}
+		o := &s.entry.Objects[i-s.first]
+		o.Policy, o.Seen = results[i], nil
+		for _, p := range results[i].Reads {
+			var d digest
+			if index != nil {
+				d, _ = index.at(p) // a path it cannot judge is judged stale when read back
+			}
+			o.Seen = append(o.Seen, d)
+		}
+		evaluated[s] = true
+	}
+	var out []policy.Finding
+	for _, s := range states {
+		if s.entry == nil { // a unit without objects
+			continue
+		}
+		for _, o := range s.entry.Objects {
+			out = append(out, o.Local...)
+			out = append(out, o.Policy.Findings...)
+		}
+	}
+	cross, err := c.cross(env, inputs)
+	if err != nil {
+		return nil, err
+	}
+	if c.o.Cache != nil {
+		c.store(states, evaluated)
+	}
+	return policy.Dedupe(append(out, cross...)), nil
+}
+
+// stateOf is the unit holding the environment's i-th object.
+func stateOf(states []*unitState, i int) *unitState {
+	j, _ := slices.BinarySearchFunc(states, i, func(s *unitState, i int) int {
+		switch {
+		case i < s.first:
+			return 1
+		case i >= s.first+len(s.inputs):
+			return -1
+		}
+		return 0
+	})
+	return states[j]
+}
+
+// current reports whether a cached object's policy findings still hold:
+// every path they were concluded from finds what it found then.
+func (o *objectEntry) current(index *dataIndex) bool {
+	if index == nil {
+		return false
+	}
+	for r, p := range o.Policy.Reads {
+		if d, ok := index.at(p); !ok || d != o.Seen[r] {
+			return false
+		}
+	}
+	return true
+}
+
 // checkKey is the content address of an environment's findings: the tool,
-// the policies and CRDs, the environment as policies see it, and every
-// rendered object with where it was rendered from.
+// the policies and CRDs, the environment file, and every rendered object
+// with where it was rendered from.
 func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
 	sources, err := c.sourcesKey()
+	if err != nil {
+		return cache.Key{}, err
+	}
+	// The environment file whole: the checks in Go read more of the
+	// spec than the policies' view of it (an image's upstream, the
+	// regions' networks), and findings carry its line numbers.
+	file, err := os.ReadFile(c.ws.Path(env.File))
 	if err != nil {
 		return cache.Key{}, err
 	}
 	h := cache.NewHasher(checkKind)
 	h.String("tool", cache.ToolID())
 	h.Bytes("policies and CRDs", sources[:])
-	h.JSON("environment", policy.EnvironmentOf(env))
+	h.Bytes("environment file", file)
 	for _, u := range units {
 		h.String("unit", u.Unit.String()+"\x00"+componentSource(env, u.Component))
 		for _, f := range u.Files {
@@ -334,24 +475,66 @@ func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {
 	return inputs
 }
 
-// evaluate runs the Rego policies over all of an environment's objects at
-// once (rules look across a stamp's objects) and every check written in Go
-// (goRules).
+// evaluate runs every check on the inputs: the Rego policies over all of
+// an environment's objects at once (rules look across a stamp's objects)
+// and every check written in Go (goRules).
 func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	results, err := c.evaluatePolicies(ctx, env, inputs, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []policy.Finding
+	for i, r := range results {
+		out = append(out, c.local(env, inputs[i])...)
+		out = append(out, r.Findings...)
+	}
+	cross, err := c.cross(env, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Dedupe(append(out, cross...)), nil
+}
+
+// evaluatePolicies runs the Rego policies on the inputs at the indexes
+// only (all when nil), with every input as data, within the timeout.
+func (c *Checker) evaluatePolicies(ctx context.Context, env *spec.Environment, inputs []policy.Input, only []int) ([]policy.Result, error) {
+	if only != nil && len(only) == 0 {
+		return make([]policy.Result, len(inputs)), nil
+	}
 	timeout := c.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	out, err := c.engine.Evaluate(ectx, policy.EnvironmentOf(env), inputs, c.o.Workers)
+	results, err := c.engine.EvaluateEach(ectx, policy.EnvironmentOf(env), inputs, only, c.o.Workers)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
 			return nil, c.deadline(ctx, env, inputs, timeout, err)
 		}
 		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
 	}
+	return results, nil
+}
+
+// local runs the Go checks that see one object alone.
+func (c *Checker) local(env *spec.Environment, in policy.Input) []policy.Finding {
+	var out []policy.Finding
 	for _, r := range goRules {
+		if r.object != nil {
+			out = append(out, r.object(c, env, in)...)
+		}
+	}
+	return out
+}
+
+// cross runs the Go checks across an environment's objects.
+func (c *Checker) cross(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	var out []policy.Finding
+	for _, r := range goRules {
+		if r.check == nil {
+			continue
+		}
 		fs, err := r.check(c, env, inputs)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %s: %w", env.Name(), r.names[0], err)

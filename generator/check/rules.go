@@ -15,42 +15,41 @@ import (
 
 // goRule is a check written in Go, beside the Rego policies under
 // policies/: the rule names its findings carry (an exception may name
-// them) and how it judges one environment's objects.
+// them) and how it judges one environment's objects — object by object
+// when it sees each object alone (object: its findings are cached with the
+// object's), else all at once (check).
 type goRule struct {
-	names []string
-	check func(c *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error)
+	names  []string
+	object func(c *Checker, env *spec.Environment, in policy.Input) []policy.Finding
+	check  func(c *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error)
 }
 
 // goRules are every check written in Go: a new one is added here, and
 // verify, diff's policy delta, policy check and the exceptions' rule names
 // all have it.
 var goRules = []goRule{
-	{[]string{PlaintextRule}, func(_ *Checker, _ *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-		var out []policy.Finding
-		for _, in := range inputs {
-			out = append(out, Credentials(in)...)
-		}
-		return out, nil
+	{names: []string{PlaintextRule}, object: func(_ *Checker, _ *spec.Environment, in policy.Input) []policy.Finding {
+		return Credentials(in)
 	}},
-	{[]string{SchemaRule}, (*Checker).schema},
+	{names: []string{SchemaRule}, object: (*Checker).schema},
 	// Kubernetes' own Pod Security admission on every pod, at its
 	// Namespace's level.
-	{[]string{AdmissionRule, NamespaceLevelRule}, admission},
+	{names: []string{AdmissionRule, NamespaceLevelRule}, check: admission},
 	// A namespace's quota admits what its pods run at once.
-	{[]string{QuotaSizeRule}, quotaSize},
-	{[]string{UpstreamRule}, func(_ *Checker, env *spec.Environment, _ []policy.Input) ([]policy.Finding, error) {
+	{names: []string{QuotaSizeRule}, check: quotaSize},
+	{names: []string{UpstreamRule}, check: func(_ *Checker, env *spec.Environment, _ []policy.Input) ([]policy.Finding, error) {
 		return imageFindings(env), nil
 	}},
 	// What each program needs, from its rendered configuration: the
 	// connections it opens (judged by the NetworkPolicy engine), the
 	// files it reads and writes, and what its configuration implies.
-	{needs.Rules, func(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	{names: needs.Rules, check: func(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
 		return needs.Check(env, inputs)
 	}},
 	// An engine we did not write reads the NetworkPolicies: every flow the
 	// spec declares and no other. Objects without any NetworkPolicy (a
 	// lone manifest given to policy check) leave it nothing to read.
-	{[]string{connectivity.Rule}, func(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	{names: []string{connectivity.Rule}, check: func(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
 		if !slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
 			return nil, nil
 		}
@@ -82,21 +81,18 @@ func imageFindings(env *spec.Environment) []policy.Finding {
 	return out
 }
 
-// schema decodes every object strictly into its Go type, as the API
-// server of the environment's Kubernetes version would.
-func (c *Checker) schema(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	var out []policy.Finding
-	for _, in := range inputs {
-		obj := in.Object
-		if err := c.validator.Check(obj, env.Spec.Cluster.KubernetesVersion); err != nil {
-			out = append(out, policy.Finding{
-				Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
-				Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
-				Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
-			})
-		}
+// schema decodes an object strictly into its Go type, as the API server
+// of the environment's Kubernetes version would.
+func (c *Checker) schema(env *spec.Environment, in policy.Input) []policy.Finding {
+	obj := in.Object
+	if err := c.validator.Check(obj, env.Spec.Cluster.KubernetesVersion); err != nil {
+		return []policy.Finding{{
+			Rule: SchemaRule, Level: policy.Deny, Unit: layout.Unit{Env: env.Name(), Stamp: in.Stamp, Component: in.Component},
+			Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: manifest.Name(obj), File: in.File, Source: in.Source,
+			Message: err.Error(), Fix: "fix the field in the base, chart or overlay that produces it",
+		}}
 	}
-	return out, nil
+	return nil
 }
 
 // PlaintextRule names a credential written in the clear: a Secret's data,

@@ -1,0 +1,292 @@
+package check
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// unitKind versions a unit's cached per-object results.
+const unitKind = "check-unit/1"
+
+// unitEntry is what the cache keeps of one unit's check, object by object
+// in the unit's order: the findings of the checks that see the object
+// alone, and the policies' findings with the data they were concluded
+// from (policy.Result.Reads) and what each read found then (Seen, a hash
+// per read). A later run reuses an object's policy findings while every
+// read still finds the same; it evaluates that object again otherwise.
+type unitEntry struct {
+	Objects []objectEntry `json:"objects"`
+}
+
+type objectEntry struct {
+	Local  []policy.Finding `json:"local,omitempty"`
+	Policy policy.Result    `json:"policy"`
+	Seen   []digest         `json:"seen,omitempty"`
+}
+
+// digest is a content hash.
+type digest [sha256.Size]byte
+
+// MarshalText writes the hash in hex.
+func (d digest) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(d[:])), nil }
+
+// UnmarshalText reads MarshalText's hex.
+func (d *digest) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != len(d) {
+		return fmt.Errorf("digest %q: want %d hex digits", b, 2*len(d))
+	}
+	_, err := hex.Decode(d[:], b)
+	return err
+}
+
+// unitState is one unit during a check: its objects as inputs, its cache
+// key, and what the cache had for it.
+type unitState struct {
+	unit   *render.Unit
+	inputs []policy.Input
+	// first is the index of the unit's first object in the environment's
+	// inputs.
+	first int
+	key   cache.Key
+	keyed bool
+	entry *unitEntry
+}
+
+// unitKey is the content address of a unit's per-object results: the tool,
+// the policies and CRDs, the cluster version the schema is judged at, the
+// unit and where it is declared, and every rendered file. The environment
+// is not part of it: what the policies read of it is checked read by read.
+func (c *Checker) unitKey(env *spec.Environment, u *render.Unit) (cache.Key, error) {
+	sources, err := c.sourcesKey()
+	if err != nil {
+		return cache.Key{}, err
+	}
+	h := cache.NewHasher(unitKind)
+	h.String("tool", cache.ToolID())
+	h.Bytes("policies and CRDs", sources[:])
+	h.String("kubernetes", env.Spec.Cluster.KubernetesVersion)
+	h.String("unit", u.Unit.String()+"\x00"+componentSource(env, u.Component))
+	for _, f := range u.Files {
+		h.Bytes(f.Path, f.Data)
+	}
+	return h.Sum()
+}
+
+// lookup reads the cached entries of units, at most workers at once: each
+// is a file, local or in the shared store, read and verified on its own.
+func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*unitState) error {
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(max(c.o.Workers, 4))
+	for _, s := range states {
+		g.Go(func() error {
+			k, err := c.unitKey(env, s.unit)
+			if err != nil {
+				return nil // no key: evaluated, never cached
+			}
+			s.key, s.keyed = k, true
+			b, ok := c.o.Cache.Get(k)
+			if !ok {
+				return nil
+			}
+			var e unitEntry
+			if json.Unmarshal(b, &e) != nil || len(e.Objects) != len(s.inputs) || !e.valid() {
+				c.o.Cache.Miss(k)
+				return nil
+			}
+			s.entry = &e
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (e *unitEntry) valid() bool {
+	for _, o := range e.Objects {
+		if len(o.Seen) != len(o.Policy.Reads) {
+			return false
+		}
+	}
+	return true
+}
+
+// store writes the entries of the units whose objects were evaluated.
+func (c *Checker) store(states []*unitState, evaluated map[*unitState]bool) {
+	for _, s := range states {
+		if !s.keyed || !evaluated[s] || s.entry == nil {
+			continue
+		}
+		if b, err := json.Marshal(s.entry); err == nil {
+			_ = c.o.Cache.Put(s.key, b) // a failed write only costs the next run time
+		}
+	}
+}
+
+// dataIndex answers what is at a path of the policies' data now, as a
+// hash, for judging whether a cached result's reads still find the same.
+// It mirrors policy.Data: data.environment is the environment's policy
+// view, data.rendered[stamp][kind]["namespace/name"] every object, hashed
+// by its rendered bytes.
+type dataIndex struct {
+	env      map[string]any
+	envErr   error
+	objects  map[string]map[string]map[string][]digest // stamp, kind, key
+	mu       sync.Mutex
+	memo     map[string]digest
+	envOnce  sync.Once
+	envValue policy.Environment
+}
+
+// newDataIndex indexes inputs, each hashed by digests (at the same index).
+func newDataIndex(env *spec.Environment, inputs []policy.Input, digests []digest) *dataIndex {
+	x := &dataIndex{objects: map[string]map[string]map[string][]digest{}, memo: map[string]digest{}, envValue: policy.EnvironmentOf(env)}
+	for i, in := range inputs {
+		byKind := x.objects[in.Stamp]
+		if byKind == nil {
+			byKind = map[string]map[string][]digest{}
+			x.objects[in.Stamp] = byKind
+		}
+		kind := in.Object.GetKind()
+		byKey := byKind[kind]
+		if byKey == nil {
+			byKey = map[string][]digest{}
+			byKind[kind] = byKey
+		}
+		key := in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
+		byKey[key] = append(byKey[key], digests[i])
+	}
+	return x
+}
+
+// absent is what a read of a path that holds nothing finds.
+var absent = digest(sha256.Sum256([]byte("absent")))
+
+// at hashes what is at path now; ok is false for a path it cannot judge
+// (the whole data document), which is then never reused.
+func (x *dataIndex) at(path policy.Path) (digest, bool) {
+	if len(path) == 0 {
+		return digest{}, false
+	}
+	k := strings.Join(path, "\x00")
+	x.mu.Lock()
+	d, ok := x.memo[k]
+	x.mu.Unlock()
+	if ok {
+		return d, true
+	}
+	switch path[0] {
+	case "environment":
+		d, ok = x.envAt(path[1:])
+	case "rendered":
+		d, ok = x.renderedAt(path[1:]), true
+	default: // nothing else is in the data
+		d, ok = absent, true
+	}
+	if ok {
+		x.mu.Lock()
+		x.memo[k] = d
+		x.mu.Unlock()
+	}
+	return d, ok
+}
+
+func (x *dataIndex) envAt(path []string) (digest, bool) {
+	x.envOnce.Do(func() {
+		b, err := json.Marshal(x.envValue)
+		if err == nil {
+			err = json.Unmarshal(b, &x.env)
+		}
+		x.envErr = err
+	})
+	if x.envErr != nil {
+		return digest{}, false
+	}
+	var v any = x.env
+	for _, p := range path {
+		switch t := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = t[p]; !ok {
+				return absent, true
+			}
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(t) {
+				return absent, true
+			}
+			v = t[i]
+		default:
+			return absent, true
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return digest{}, false
+	}
+	return digest(sha256.Sum256(b)), true
+}
+
+// renderedAt hashes data.rendered at path: an object (or what lies under
+// it, judged by the whole object), or every object under a stamp or a
+// kind, by key in sorted order.
+func (x *dataIndex) renderedAt(path []string) digest {
+	h := sha256.New()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+	}
+	kind := func(stamp, kind string, byKey map[string][]digest) {
+		for _, key := range slices.Sorted(maps.Keys(byKey)) {
+			write(stamp, kind, key)
+			for _, d := range byKey[key] {
+				h.Write(d[:])
+			}
+		}
+	}
+	switch {
+	case len(path) == 0:
+		for _, s := range slices.Sorted(maps.Keys(x.objects)) {
+			for _, k := range slices.Sorted(maps.Keys(x.objects[s])) {
+				kind(s, k, x.objects[s][k])
+			}
+		}
+	case len(path) == 1:
+		for _, k := range slices.Sorted(maps.Keys(x.objects[path[0]])) {
+			kind(path[0], k, x.objects[path[0]][k])
+		}
+	case len(path) == 2:
+		kind(path[0], path[1], x.objects[path[0]][path[1]])
+	default:
+		ds, ok := x.objects[path[0]][path[1]][path[2]]
+		if !ok {
+			return absent
+		}
+		write(path[0], path[1], path[2])
+		for _, d := range ds {
+			h.Write(d[:])
+		}
+	}
+	var d digest
+	copy(d[:], h.Sum(nil))
+	if len(path) <= 2 && d == digest(sha256.Sum256(nil)) {
+		return absent // no object there: as a read of a missing key finds
+	}
+	return d
+}
