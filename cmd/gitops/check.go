@@ -28,16 +28,22 @@ func runVerify(ctx context.Context, s *streams, args []string) int {
 }
 
 func runDiff(ctx context.Context, s *streams, args []string) int {
-	f := newFlags(s, "diff", "gitops diff --base REF [--env NAME]... [--format text|json|markdown] [--changed-since REF]", "gitops diff --base origin/main --format markdown")
+	f := newFlags(s, "diff", "gitops diff --base REF [--env NAME]... [--format text|json|markdown] [--changed-since REF | --full]", "gitops diff --base origin/main --format markdown")
 	a := &action.Diff{Config: f.config(s, true)}
 	f.StringVar(&a.Base, "base", "", "git ref to compare with, e.g. origin/main (required)")
 	envs := f.envs("environment to compare")
 	format := f.format(report.ReviewFormats)
-	since := f.changedSince("(usually the --base) ")
+	since := f.changedSince("(default the --base) ")
+	f.BoolVar(&a.Full, "full", false, "render every unit of both sides from its sources, reading neither side's rendered/")
 	if code, done := f.parse(args, 0, 0, "base"); done {
 		return code
 	}
 	a.Envs, a.ChangedSince = *envs, *since
+	if a.Full && a.ChangedSince != "" {
+		fmt.Fprintln(f.Output(), "gitops diff: --full renders every unit, --changed-since limits them: give one")
+		f.Usage()
+		return exitError
+	}
 	r, err := a.Run(ctx)
 	if err == nil {
 		err = report.WriteReview(s.out, *format, r)

@@ -84,10 +84,17 @@ func TestDiffCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "| dev | weu-1 | api | 0 | 0 | 1 |") || !strings.Contains(stdout, "```mermaid") {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
-	// Limited to what the change can affect, the comment is the same.
-	scopedCode, scoped, scopedErr := gitops(t, "diff", "--root", work, "--base", base, "--changed-since", base, "--format", "markdown")
-	if scopedCode != code || scoped != stdout || !strings.Contains(scopedErr, "changed since "+base+": dev/api\n") {
-		t.Errorf("--changed-since: exit %d, stderr %q, same comment %v", scopedCode, scopedErr, scoped == stdout)
+	// By default only what the change can affect is rendered; --full
+	// renders every unit of both sides, and the comment is the same.
+	if !strings.Contains(stderr, "changed since "+base+": dev/api\n") {
+		t.Errorf("diff did not limit itself to the change: stderr %q", stderr)
+	}
+	fullCode, full, fullErr := gitops(t, "diff", "--root", work, "--base", base, "--full", "--format", "markdown")
+	if fullCode != code || full != stdout || strings.Contains(fullErr, "changed since") {
+		t.Errorf("--full: exit %d, stderr %q, same comment %v", fullCode, fullErr, full == stdout)
+	}
+	if code, _, stderr := gitops(t, "diff", "--root", work, "--base", base, "--full", "--changed-since", base); code != exitError || !strings.Contains(stderr, "give one") {
+		t.Errorf("--full with --changed-since: exit %d, want 2\n%s", code, stderr)
 	}
 	// A change that introduces a violation exits 1.
 	gittest.Edit(t, work, "environments/dev.yaml", "tag: 0a1b2c3d4e5f", "tag: main")

@@ -15,11 +15,11 @@ import (
 
 // TestIncrementalEqualsFull: for each kind of single-file change a pull
 // request makes to the small platform — a base, an overlay, an environment
-// field, a policy, a chart value — verify --changed-since and diff
-// --changed-since over a cache the base commit's verify filled (as the
-// protected branch's job fills the shared store) report exactly the
-// findings, drift, objects, connectivity and diff of runs without a cache
-// or a scope. The changes are chosen to move findings of objects the
+// field, a policy, a chart value — verify --changed-since and diff (which
+// renders only what the change reaches) over a cache the base commit's
+// verify filled (as the protected branch's job fills the shared store)
+// report exactly the findings, drift, objects, connectivity and diff of
+// runs without a cache or a scope (diff --full). The changes are chosen to move findings of objects the
 // change does not touch (a NetworkPolicy another unit's workloads look
 // up, a namespace's quota summed over its workloads), so a cached verdict
 // kept past what it depends on fails here.
@@ -100,11 +100,11 @@ deny contains lib.violation("labels.fixture-cross-unit", "a Deployment in a stam
 				t.Errorf("the incremental verify judged every object again (%+v): nothing was incremental", inc.Checked)
 			}
 
-			fullDiff, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: a, Today: today}).Run(ctx)
+			fullDiff, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: a, Today: today, Full: true}).Run(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			incDiff, err := (&Diff{Config: &Config{Root: work, CacheDir: cacheDir}, Base: a, Today: today, ChangedSince: a}).Run(ctx)
+			incDiff, err := (&Diff{Config: &Config{Root: work, CacheDir: cacheDir}, Base: a, Today: today}).Run(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -32,8 +33,12 @@ type Diff struct {
 	Envs  []string
 	Today time.Time
 	// ChangedSince limits both renders to what the changes since this
-	// ref can affect.
+	// ref can affect (default Base): the other units are read from the
+	// committed rendered/, the same on both sides.
 	ChangedSince string
+	// Full renders every unit of both sides from its sources, trusting
+	// neither side's rendered/ (slower: every unit, twice).
+	Full bool
 }
 
 // UnitChange is the change to one rendered component.
@@ -131,27 +136,47 @@ type side struct {
 // with the base ref, rendering the base in a temporary worktree; the
 // review's Introduced findings decide the exit code.
 func (d *Diff) Run(ctx context.Context) (*Review, error) {
-	scope, err := d.scope(ctx, d.ChangedSince, "diff")
-	if err != nil {
-		return nil, err
-	}
 	ws := d.Workspace()
 	repo := git.Repo{Dir: ws.Root}
 	baseCommit, err := repo.Resolve(ctx, d.Base)
 	if err != nil {
 		return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
 	}
-	baseDir, remove, err := repo.Worktree(ctx, baseCommit)
+	if d.Full && d.ChangedSince != "" {
+		return nil, errors.New("diff: Full renders every unit and ChangedSince limits them: give one")
+	}
+	since := d.ChangedSince
+	if since == "" && !d.Full {
+		since = baseCommit
+	}
+	scope, err := d.scope(ctx, since, "diff")
+	if err != nil {
+		return nil, err
+	}
+	// With a scope, the base's sources only: its unaffected units are the
+	// head's rendered files (the scope says no change reaches them), and
+	// the rendered tree is most of a large platform's files.
+	var without []string
+	if scope != nil {
+		without = []string{workspace.RenderedDir}
+	}
+	baseDir, remove, err := repo.Worktree(ctx, baseCommit, without...)
 	if err != nil {
 		return nil, err
 	}
 	defer remove()
 
-	head, err := d.load(ctx, ws, d.Envs, scope)
+	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	base, err := d.load(ctx, workspace.Open(baseDir), head.res.EnvNames(), scope)
+	var committed *layout.Tree
+	if scope != nil {
+		if committed, err = ws.Committed(); err != nil {
+			return nil, err
+		}
+	}
+	base, err := d.load(ctx, workspace.Open(baseDir), head.res.EnvNames(), scope, committed, head.res.ReadBack)
 	if err != nil {
 		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
 	}
@@ -183,8 +208,10 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 }
 
 // load renders one side and checks it with that side's own policies and
-// exceptions, so a change to a policy shows in the delta too.
-func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope) (*side, error) {
+// exceptions, so a change to a policy shows in the delta too. Units
+// outside scope are read from committed (default ws's rendered/), taken
+// from decoded when the other side read them already.
+func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded map[layout.Unit]*render.Unit) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
@@ -198,11 +225,11 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 		}
 	}
 	store := d.Cache()
-	p, err := plan.New(ws, plan.Options{Envs: names, Scope: scope, Keys: store != nil})
+	p, err := plan.New(ws, plan.Options{Envs: names, Scope: scope, Keys: store != nil, Committed: committed})
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store})
+	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store, Decoded: decoded})
 	if err != nil {
 		return nil, err
 	}

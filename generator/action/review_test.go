@@ -140,7 +140,8 @@ func TestPolicyDelta(t *testing.T) {
 }
 
 // TestChangedSinceGivesTheSameReview: limiting both renders to what the
-// change affects (scope.Since) reports exactly what a full review does.
+// change affects (scope.Since) reports exactly what a full review
+// (--full: every unit of both sides from its sources) does.
 func TestChangedSinceGivesTheSameReview(t *testing.T) {
 	work, _ := gittest.Platform(t)
 	a := gittest.Git(t, work, "rev-parse", "HEAD")
@@ -149,7 +150,10 @@ func TestChangedSinceGivesTheSameReview(t *testing.T) {
 	dropDefaultDeny(t, work, "dev", "redis")
 	gittest.Commit(t, work, "Bump api in prod, drop redis's default deny in dev")
 
-	full := runDiff(t, work, a)
+	full, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: a, Today: today, Full: true}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ws := workspace.Open(work)
 	sc, err := plan.Since(context.Background(), ws, a)
 	if err != nil {

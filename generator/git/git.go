@@ -82,16 +82,34 @@ func (r Repo) Fetch(ctx context.Context, remote, branch string) error {
 }
 
 // Worktree checks rev out, detached, into a new temporary directory without
-// touching the repository's own working tree. Call remove when done.
-func (r Repo) Worktree(ctx context.Context, rev string) (dir string, remove func(), err error) {
+// touching the repository's own working tree, leaving out the folders
+// without names (repo-relative: a diff's base needs its sources, not the
+// thousands of rendered files). Call remove when done.
+func (r Repo) Worktree(ctx context.Context, rev string, without ...string) (dir string, remove func(), err error) {
 	tmp, err := os.MkdirTemp("", "gitops-worktree-*")
 	if err != nil {
 		return "", nil, err
 	}
 	dir = filepath.Join(tmp, "tree")
-	if _, err := r.Run(ctx, "worktree", "add", "--detach", "--quiet", dir, rev); err != nil {
+	add := []string{"worktree", "add", "--detach", "--quiet", dir, rev}
+	if len(without) > 0 {
+		add = []string{"worktree", "add", "--detach", "--quiet", "--no-checkout", dir, rev}
+	}
+	if _, err := r.Run(ctx, add...); err != nil {
 		os.RemoveAll(tmp)
 		return "", nil, err
+	}
+	if len(without) > 0 {
+		// Every path but those: the index and the files of the rest.
+		spec := []string{"checkout", rev, "--", "."}
+		for _, w := range without {
+			spec = append(spec, ":(exclude)"+w)
+		}
+		if _, err := (Repo{Dir: dir}).Run(ctx, spec...); err != nil {
+			_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
+			os.RemoveAll(tmp)
+			return "", nil, err
+		}
 	}
 	remove = func() {
 		_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)

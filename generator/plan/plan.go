@@ -34,6 +34,11 @@ type Options struct {
 	// are read back from the committed rendered/ (so checks across a stamp
 	// still see all of it), as units outside Scope are.
 	Shard *Shard
+	// Committed, when set, is the rendered tree units outside Scope or
+	// Shard are read from, in place of the workspace's own rendered/ (a
+	// diff's base reads its unaffected units from the head's: the scope
+	// says they are the same bytes).
+	Committed *layout.Tree
 }
 
 // Unit is one component of one stamp of one environment, with what its
@@ -82,7 +87,9 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 	}
 	p := &Plan{Envs: envs, Sources: repo}
 	var committed *layout.Tree
-	if o.Scope != nil || o.Shard != nil {
+	if o.Committed != nil {
+		committed = o.Committed
+	} else if o.Scope != nil || o.Shard != nil {
 		if committed, err = ws.Committed(); err != nil {
 			return nil, err
 		}

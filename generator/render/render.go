@@ -43,6 +43,11 @@ type Options struct {
 	// a unit whose inputs and tool are unchanged is restored, not rendered.
 	// The plan must then carry keys (plan.Options.Keys).
 	Cache *cache.Store
+	// Decoded holds units another render already read back from the same
+	// rendered files (a diff's other side: its Result.ReadBack): a unit
+	// the plan reads back is taken from here, its objects shared, instead
+	// of decoded again.
+	Decoded map[layout.Unit]*Unit
 }
 
 // Unit is one rendered unit: a planned component, or one derived from the
@@ -80,6 +85,10 @@ type Result struct {
 	Envs []*spec.Environment
 	// Units are sorted by environment, stamp and component.
 	Units []*Unit
+	// ReadBack are the units read back from rendered/, as read: before
+	// the stamp stage edited any of their objects (Options.Decoded of a
+	// render over the same files).
+	ReadBack map[layout.Unit]*Unit
 }
 
 // Files returns every rendered file, sorted by path.
@@ -177,7 +186,7 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 				return nil
 			}
 			start := time.Now()
-			errs[i] = renderOrReuse(o.Cache, repo, p.Units[i], units[i])
+			errs[i] = renderOrReuse(o, repo, p.Units[i], units[i])
 			units[i].Elapsed = time.Since(start)
 			if o.Progress != nil {
 				mu.Lock()
@@ -194,6 +203,12 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	readBack := map[layout.Unit]*Unit{}
+	for _, u := range units {
+		if u.Reused {
+			readBack[u.Unit] = &Unit{Unit: u.Unit, Objects: slices.Clone(u.Objects), Files: slices.Clone(u.Files), Reused: true}
+		}
 	}
 	if err := stampStage(p.Envs, units); err != nil {
 		return nil, err
@@ -213,14 +228,20 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	units = append(units, argo...)
 	sort.SliceStable(units, func(i, j int) bool { return units[i].Unit.Less(units[j].Unit) })
-	return &Result{Envs: p.Envs, Units: units}, nil
+	return &Result{Envs: p.Envs, Units: units, ReadBack: readBack}, nil
 }
 
-func renderOrReuse(store *cache.Store, repo *sources, pu *plan.Unit, u *Unit) error {
+func renderOrReuse(o Options, repo *sources, pu *plan.Unit, u *Unit) error {
 	if len(pu.Committed) > 0 {
+		if d, ok := o.Decoded[pu.Unit]; ok {
+			// The objects are shared, never changed in place (Unit.edit
+			// copies); the slices are this unit's own.
+			u.Objects, u.Files, u.Reused = slices.Clone(d.Objects), slices.Clone(d.Files), true
+			return nil
+		}
 		return reuseUnit(pu.Committed, u)
 	}
-	return renderCached(store, repo, pu, u)
+	return renderCached(o.Cache, repo, pu, u)
 }
 
 // reuseUnit decodes a unit's committed files.
