@@ -35,7 +35,11 @@ needs_identity(obj) if uses_key_vault(obj)
 needs_identity(obj) if calls_azure(obj)
 
 # identity is the component's own workload identity in the object's stamp.
-identity(obj) := object.get(data.environment.stamps, [lib.stamp(obj), "identities", lib.component(obj)], "")
+# (Read path by path, not with object.get over data.environment.stamps: a
+# verdict depends on what it reads, and every stamp's identities are a lot.)
+identity(obj) := data.environment.stamps[lib.stamp(obj)].identities[lib.component(obj)]
+
+identity(obj) := "" if not data.environment.stamps[lib.stamp(obj)].identities[lib.component(obj)]
 
 deny contains lib.violation(
 	"identity.client-id",
@@ -73,11 +77,19 @@ spc_objects(spc) := [o.objectName |
 # object's stamp: its secrets, and the stamp's certificate where it
 # terminates TLS.
 own_objects(obj) := objs if {
-	c := object.get(data.environment.components, lib.component(obj), {})
+	c := component_entry(obj)
 	secrets := object.get(c, "keyVaultObjects", [])
-	cert := object.get(data.environment.stamps, [lib.stamp(obj), "certificate", "name"], "")
+	cert := stamp_certificate(obj)
 	objs := array.concat(secrets, [cert | object.get(c, "terminatesTLS", false); cert != ""])
 }
+
+component_entry(obj) := lib.spec_component(obj)
+
+component_entry(obj) := {} if not lib.spec_component(obj)
+
+stamp_certificate(obj) := data.environment.stamps[lib.stamp(obj)].certificate.name
+
+stamp_certificate(obj) := "" if not data.environment.stamps[lib.stamp(obj)].certificate.name
 
 deny contains lib.violation(
 	"identity.secret-scope",

@@ -103,7 +103,8 @@ spec: {type: LoadBalancer}
 
 // TestPoliciesReadNarrowly: the repo's policies, on the repo's platform,
 // never read data.rendered whole or a stamp whole — only a kind of a stamp
-// or one object — so a cached verdict depends on what it looked at, not on
+// or one object — nor every component's or stamp's entry of the
+// environment, so a cached verdict depends on what it looked at, not on
 // every object (generator/check reuses it while those paths are unchanged).
 func TestPoliciesReadNarrowly(t *testing.T) {
 	ctx := context.Background()
@@ -139,6 +140,11 @@ func TestPoliciesReadNarrowly(t *testing.T) {
 		for _, p := range r.Reads {
 			if len(p) == 0 || p[0] == "rendered" && len(p) < 3 {
 				t.Errorf("%s %s reads data/%s: its verdict would depend on every object", inputs[i].File, manifest.IDOf(inputs[i].Object), p)
+			}
+			// Every component's entry, or every stamp's: an image bump
+			// in the environment file would judge every object again.
+			if slices.Equal(p, policy.Path{"environment", "components"}) || slices.Equal(p, policy.Path{"environment", "stamps"}) {
+				t.Errorf("%s %s reads data/%s whole", inputs[i].File, manifest.IDOf(inputs[i].Object), p)
 			}
 			if p[0] == "rendered" {
 				read++
