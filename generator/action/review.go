@@ -233,13 +233,14 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 	if err != nil {
 		return nil, err
 	}
-	findings, err := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout}).Render(ctx, res)
+	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout})
+	findings, err := checker.Render(ctx, res)
 	if err != nil {
 		return nil, err
 	}
 	sd := &side{res: res, findings: findings, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}
 	for _, e := range res.Envs {
-		conns, err := connectivity.Evaluate(e, check.Inputs(e, res))
+		conns, err := checker.Connections(e, res)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/origin"
@@ -113,6 +114,16 @@ type Checker struct {
 	origins *origin.Finder
 
 	evaluated, reused atomic.Int64
+
+	// conns are the connections the connectivity rule evaluated, by
+	// environment (Connections).
+	connsMu sync.Mutex
+	conns   map[string][]connectivity.Conn
+
+	// keys are the environments' findings keys, computed once (a Checker
+	// checks one render).
+	keysMu sync.Mutex
+	keys   map[string]cache.Key
 }
 
 // Counts say how many objects the policies judged and how many kept
@@ -244,12 +255,7 @@ const checkKind = "check-env/2"
 // checkEnv checks an environment's units: all its findings from the cache
 // when nothing of it changed, else object by object (checkUnits).
 func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *render.Result) ([]policy.Finding, error) {
-	var units []*render.Unit
-	for _, u := range res.Units {
-		if u.Env == env.Name() {
-			units = append(units, u)
-		}
-	}
+	units := unitsOf(env, res)
 	var key cache.Key
 	cached := false
 	if c.o.Cache != nil {
@@ -276,8 +282,25 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 		if b, err := json.Marshal(fs); err == nil {
 			_ = c.o.Cache.Put(key, b) // a failed write only costs the next run time
 		}
+		c.connsMu.Lock()
+		conns, ok := c.conns[env.Name()]
+		c.connsMu.Unlock()
+		if ok {
+			c.storeConnections(env, res, conns)
+		}
 	}
 	return fs, nil
+}
+
+// unitsOf lists a render's units of one environment.
+func unitsOf(env *spec.Environment, res *render.Result) []*render.Unit {
+	var units []*render.Unit
+	for _, u := range res.Units {
+		if u.Env == env.Name() {
+			units = append(units, u)
+		}
+	}
+	return units
 }
 
 // checkUnits checks an environment's objects. With a cache, each unit's
@@ -399,6 +422,27 @@ func (o *objectEntry) current(index *dataIndex) bool {
 // the policies and CRDs, the environment file, and every rendered object
 // with where it was rendered from.
 func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
+	c.keysMu.Lock()
+	k, ok := c.keys[env.Name()]
+	c.keysMu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := c.hashEnv(env, units)
+	if err != nil {
+		return cache.Key{}, err
+	}
+	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
+	if c.keys == nil {
+		c.keys = map[string]cache.Key{}
+	}
+	c.keys[env.Name()] = k
+	return k, nil
+}
+
+// hashEnv is checkKey, computed (every rendered byte of the environment).
+func (c *Checker) hashEnv(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
 	sources, err := c.sourcesKey()
 	if err != nil {
 		return cache.Key{}, err
@@ -452,13 +496,7 @@ func (c *Checker) sourcesKey() (cache.Key, error) {
 // Inputs lists the objects an environment's units rendered, as the check
 // step sees them.
 func Inputs(env *spec.Environment, res *render.Result) []policy.Input {
-	var units []*render.Unit
-	for _, u := range res.Units {
-		if u.Env == env.Name() {
-			units = append(units, u)
-		}
-	}
-	return inputsOf(env, units)
+	return inputsOf(env, unitsOf(env, res))
 }
 
 // inputsOf lists a render's objects for the policies, with where each was

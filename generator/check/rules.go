@@ -49,11 +49,16 @@ var goRules = []goRule{
 	// An engine we did not write reads the NetworkPolicies: every flow the
 	// spec declares and no other. Objects without any NetworkPolicy (a
 	// lone manifest given to policy check) leave it nothing to read.
-	{names: []string{connectivity.Rule}, check: func(_ *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+	{names: []string{connectivity.Rule}, check: func(c *Checker, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
 		if !slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
 			return nil, nil
 		}
-		return connectivity.Check(env, inputs)
+		conns, err := connectivity.Evaluate(env, inputs)
+		if err != nil {
+			return nil, err
+		}
+		c.keepConnections(env, conns)
+		return connectivity.Findings(env, inputs, conns), nil
 	}},
 }
 

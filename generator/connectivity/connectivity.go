@@ -522,6 +522,12 @@ func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, erro
 	if err != nil {
 		return nil, err
 	}
+	return Findings(env, inputs, conns), nil
+}
+
+// Findings are Check's findings from connections Evaluate returned for the
+// same inputs.
+func Findings(env *spec.Environment, inputs []policy.Input, conns []Conn) []policy.Finding {
 	files := map[string]policy.Input{}
 	for _, in := range inputs {
 		if in.Object.GetKind() == "NetworkPolicy" {
@@ -568,5 +574,5 @@ func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, erro
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	return out
 }

@@ -1,0 +1,80 @@
+package check
+
+import (
+	"encoding/json"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/connectivity"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// connsKind versions an environment's cached connections.
+const connsKind = "connections-env/1"
+
+// keepConnections holds the connections the connectivity rule evaluated
+// for an environment, for Connections (diff's connectivity delta reads
+// the same answers instead of asking the engine again).
+func (c *Checker) keepConnections(env *spec.Environment, conns []connectivity.Conn) {
+	c.connsMu.Lock()
+	defer c.connsMu.Unlock()
+	if c.conns == nil {
+		c.conns = map[string][]connectivity.Conn{}
+	}
+	c.conns[env.Name()] = conns
+}
+
+// Connections returns what the NetworkPolicy engine answers for every
+// connection of an environment of a render this Checker checked (Render):
+// the answers its connectivity rule evaluated, else the cache's for the
+// same content (the environment file and every rendered byte, as its
+// findings are keyed), else the engine's now. Answers read from the cache
+// carry no link to the objects (they are for reports, not findings).
+func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]connectivity.Conn, error) {
+	c.connsMu.Lock()
+	conns, ok := c.conns[env.Name()]
+	c.connsMu.Unlock()
+	if ok {
+		return conns, nil
+	}
+	key, keyed := c.connsKey(env, res)
+	if keyed {
+		if b, ok := c.o.Cache.Get(key); ok {
+			if err := json.Unmarshal(b, &conns); err == nil {
+				return conns, nil
+			}
+			c.o.Cache.Miss(key)
+		}
+	}
+	conns, err := connectivity.Evaluate(env, Inputs(env, res))
+	if err != nil {
+		return nil, err
+	}
+	c.storeConnections(env, res, conns)
+	return conns, nil
+}
+
+// storeConnections caches an environment's connections by its content.
+func (c *Checker) storeConnections(env *spec.Environment, res *render.Result, conns []connectivity.Conn) {
+	if key, ok := c.connsKey(env, res); ok {
+		if b, err := json.Marshal(conns); err == nil {
+			_ = c.o.Cache.Put(key, b) // a failed write only costs the next run time
+		}
+	}
+}
+
+// connsKey is the content address of an environment's connections: its
+// findings' key under another kind.
+func (c *Checker) connsKey(env *spec.Environment, res *render.Result) (cache.Key, bool) {
+	if c.o.Cache == nil {
+		return cache.Key{}, false
+	}
+	k, err := c.checkKey(env, unitsOf(env, res))
+	if err != nil {
+		return cache.Key{}, false
+	}
+	h := cache.NewHasher(connsKind)
+	h.Bytes("findings key", k[:])
+	k, err = h.Sum()
+	return k, err == nil
+}
