@@ -139,8 +139,8 @@ func TestSwappedFindingsEntry(t *testing.T) {
 		t.Fatalf("verify: %d\n%s", code, out)
 	}
 	// The environment's findings entry is the one that holds no rendered
-	// object and no unit's per-object results.
-	clean := entryWith(t, dir, "", "apiVersion", `"objects"`)
+	// object, no unit's per-object results and no connections.
+	clean := entryWith(t, dir, "", "apiVersion", `"objects"`, `"intended"`)
 	cleanUnits := entriesWith(t, dir, `"objects"`)
 	// A violation: a container that may escalate its privileges.
 	path := filepath.Join(root, "base/api/deployment.yaml")
