@@ -115,15 +115,34 @@ type Checker struct {
 
 	evaluated, reused atomic.Int64
 
-	// conns are the connections the connectivity rule evaluated, by
-	// environment (Connections).
-	connsMu sync.Mutex
-	conns   map[string][]connectivity.Conn
-
+	// conns are the connections the connectivity rule evaluated
+	// (Connections).
+	conns byEnv[[]connectivity.Conn]
 	// keys are the environments' findings keys, computed once (a Checker
 	// checks one render).
-	keysMu sync.Mutex
-	keys   map[string]cache.Key
+	keys byEnv[cache.Key]
+}
+
+// byEnv holds one value per environment, safe for concurrent use.
+type byEnv[T any] struct {
+	mu sync.Mutex
+	m  map[string]T
+}
+
+func (b *byEnv[T]) get(env string) (T, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[env]
+	return v, ok
+}
+
+func (b *byEnv[T]) set(env string, v T) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]T{}
+	}
+	b.m[env] = v
 }
 
 // Counts say how many objects the policies judged and how many kept
@@ -282,10 +301,7 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 		if b, err := json.Marshal(fs); err == nil {
 			_ = c.o.Cache.Put(key, b) // a failed write only costs the next run time
 		}
-		c.connsMu.Lock()
-		conns, ok := c.conns[env.Name()]
-		c.connsMu.Unlock()
-		if ok {
+		if conns, ok := c.conns.get(env.Name()); ok {
 			c.storeConnections(env, res, conns)
 		}
 	}
@@ -422,22 +438,14 @@ func (o *objectEntry) current(index *dataIndex) bool {
 // the policies and CRDs, the environment file, and every rendered object
 // with where it was rendered from.
 func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.Key, error) {
-	c.keysMu.Lock()
-	k, ok := c.keys[env.Name()]
-	c.keysMu.Unlock()
-	if ok {
+	if k, ok := c.keys.get(env.Name()); ok {
 		return k, nil
 	}
 	k, err := c.hashEnv(env, units)
 	if err != nil {
 		return cache.Key{}, err
 	}
-	c.keysMu.Lock()
-	defer c.keysMu.Unlock()
-	if c.keys == nil {
-		c.keys = map[string]cache.Key{}
-	}
-	c.keys[env.Name()] = k
+	c.keys.set(env.Name(), k)
 	return k, nil
 }
 

@@ -16,12 +16,7 @@ const connsKind = "connections-env/1"
 // for an environment, for Connections (diff's connectivity delta reads
 // the same answers instead of asking the engine again).
 func (c *Checker) keepConnections(env *spec.Environment, conns []connectivity.Conn) {
-	c.connsMu.Lock()
-	defer c.connsMu.Unlock()
-	if c.conns == nil {
-		c.conns = map[string][]connectivity.Conn{}
-	}
-	c.conns[env.Name()] = conns
+	c.conns.set(env.Name(), conns)
 }
 
 // Connections returns what the NetworkPolicy engine answers for every
@@ -31,9 +26,7 @@ func (c *Checker) keepConnections(env *spec.Environment, conns []connectivity.Co
 // findings are keyed), else the engine's now. Answers read from the cache
 // carry no link to the objects (they are for reports, not findings).
 func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]connectivity.Conn, error) {
-	c.connsMu.Lock()
-	conns, ok := c.conns[env.Name()]
-	c.connsMu.Unlock()
+	conns, ok := c.conns.get(env.Name())
 	if ok {
 		return conns, nil
 	}
