@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"path"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/capacity"
@@ -153,18 +157,25 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	// With a scope, the base's sources only: its unaffected units are the
-	// head's rendered files (the scope says no change reaches them), and
-	// the rendered tree is most of a large platform's files.
+	// With a scope, the base's sources only, and of its bases those it
+	// renders: its unaffected units are the head's rendered files (the
+	// scope says no change reaches them), and the rendered tree and the
+	// bases are most of a large platform's files.
 	var without []string
 	if scope != nil {
-		without = []string{workspace.RenderedDir}
+		without = []string{workspace.RenderedDir, workspace.BaseDir}
 	}
 	baseDir, remove, err := repo.Worktree(ctx, baseCommit, without...)
 	if err != nil {
 		return nil, err
 	}
 	defer remove()
+	baseWS := workspace.Open(baseDir)
+	if scope != nil {
+		if err := checkoutBases(ctx, baseWS, baseCommit, d.Envs, scope); err != nil {
+			return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
+		}
+	}
 
 	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil)
 	if err != nil {
@@ -176,7 +187,7 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 			return nil, err
 		}
 	}
-	base, err := d.load(ctx, workspace.Open(baseDir), head.res.EnvNames(), scope, committed, head.res.ReadBack)
+	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack)
 	if err != nil {
 		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
 	}
@@ -254,6 +265,53 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 		}
 	}
 	return sd, nil
+}
+
+// checkoutBases checks out, in a worktree of rev holding no bases, the
+// bases of the components scope holds in rev's environments (envs, all
+// when empty): all its render reads of base/, since a unit renders from its
+// own base folder alone (kustomize and helm run on that folder's files,
+// render.sources).
+func checkoutBases(ctx context.Context, ws *workspace.Workspace, rev string, envs []string, scope *plan.Scope) error {
+	tree := git.Repo{Dir: ws.Root}
+	listed, err := tree.Run(ctx, "ls-tree", "-d", "--name-only", rev, workspace.BaseDir+"/")
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, d := range strings.Split(listed, "\n") {
+		exists[d] = true
+	}
+	all, err := ws.Names()
+	if err != nil {
+		return err
+	}
+	names := all
+	if len(envs) > 0 {
+		names = intersect(envs, all)
+	}
+	environments, err := ws.Environments(names)
+	if err != nil {
+		return err
+	}
+	// The folder itself, even when it renders no base: a workspace reads it.
+	if err := os.MkdirAll(ws.Path(workspace.BaseDir), 0o755); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, e := range environments {
+		for _, name := range e.ComponentNames() {
+			dir := path.Join(workspace.BaseDir, e.Spec.Components[name].BaseDir(name))
+			if scope.Has(e.Name(), name) && exists[dir] {
+				want[dir] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	_, err = tree.Run(ctx, append([]string{"checkout", rev, "--"}, slices.Sorted(maps.Keys(want))...)...)
+	return err
 }
 
 func intersect(a, b []string) []string {

@@ -82,7 +82,7 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBases(repo, envs); err != nil {
+	if err := checkBases(repo, envs, o.Scope); err != nil {
 		return nil, err
 	}
 	p := &Plan{Envs: envs, Sources: repo}
@@ -147,10 +147,18 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 
 // checkBases reports every component whose base folder is missing or holds
 // neither a chart nor a kustomization, pointing at the environment line.
-func checkBases(repo *source.Repo, envs []*spec.Environment) error {
+//
+// With a scope, only the components it holds: the others are read back,
+// not rendered (their base is unchanged, or a change to it would have put
+// them in the scope), and a diff's base checks out only the bases it
+// renders.
+func checkBases(repo *source.Repo, envs []*spec.Environment, scope *Scope) error {
 	var errs []error
 	for _, e := range envs {
 		for _, name := range e.ComponentNames() {
+			if scope != nil && !scope.Has(e.Name(), name) {
+				continue
+			}
 			dir := path.Join(workspace.BaseDir, e.Spec.Components[name].BaseDir(name))
 			if repo.KindOf(dir) == source.None {
 				errs = append(errs, e.Errorf([]string{"spec", "components", name},
