@@ -66,8 +66,9 @@ type Workspace struct {
 }
 
 type envResult struct {
-	env *spec.Environment
-	err error
+	env  *spec.Environment
+	data []byte // the file as read
+	err  error
 }
 
 // Open returns the workspace at root; nothing is read yet.
@@ -116,13 +117,29 @@ func (w *Workspace) Names() ([]string, error) {
 
 // Environment returns one environment, read and decoded once.
 func (w *Workspace) Environment(name string) (*spec.Environment, error) {
+	r := w.environment(name)
+	return r.env, r.err
+}
+
+// EnvironmentData returns the bytes of an environment's file, as
+// Environment read them (a cache key or a provenance digests the file
+// the render decoded, not a second read of it).
+func (w *Workspace) EnvironmentData(name string) ([]byte, error) {
+	r := w.environment(name)
+	if r.data == nil {
+		return nil, r.err
+	}
+	return r.data, nil
+}
+
+func (w *Workspace) environment(name string) envResult {
 	w.mu.Lock()
 	r, ok := w.envs[name]
 	w.mu.Unlock()
 	if ok {
-		return r.env, r.err
+		return r
 	}
-	r.env, r.err = w.loadEnvironment(name)
+	r = w.loadEnvironment(name)
 	w.mu.Lock()
 	if prev, ok := w.envs[name]; ok {
 		r = prev // another goroutine won; hand out one value
@@ -130,19 +147,20 @@ func (w *Workspace) Environment(name string) (*spec.Environment, error) {
 		w.envs[name] = r
 	}
 	w.mu.Unlock()
-	return r.env, r.err
+	return r
 }
 
-func (w *Workspace) loadEnvironment(name string) (*spec.Environment, error) {
+func (w *Workspace) loadEnvironment(name string) envResult {
 	if err := spec.CheckName(name); err != nil {
-		return nil, err
+		return envResult{err: err}
 	}
 	rel := EnvironmentFile(name)
 	data, err := os.ReadFile(w.Path(rel))
 	if err != nil {
-		return nil, fmt.Errorf("read environment %s: %w", name, err)
+		return envResult{err: fmt.Errorf("read environment %s: %w", name, err)}
 	}
-	return spec.ParseNamed(rel, name, data)
+	env, err := spec.ParseNamed(rel, name, data)
+	return envResult{env: env, data: data, err: err}
 }
 
 // Environments returns the named environments (all when names is empty),
@@ -223,27 +241,26 @@ func (w *Workspace) glob(dir, pattern string) (map[string][]byte, error) {
 // Inputs returns every file a render of the workspace reads, by
 // repo-relative slash path: the environment files, the component sources
 // (as Sources read them), the policies, the reviewed exceptions and the
-// CRDs. The sources, policies and CRDs come from what this workspace has
-// already read.
+// CRDs. The environments, sources, policies and CRDs come from what this
+// workspace has already read.
 func (w *Workspace) Inputs() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	names, err := w.Names()
 	if err != nil {
 		return nil, err
 	}
-	rel := []string{ExceptionsFile}
 	for _, n := range names {
-		rel = append(rel, EnvironmentFile(n))
-	}
-	for _, r := range rel {
-		b, err := os.ReadFile(w.Path(r))
+		b, err := w.EnvironmentData(n)
 		if err != nil {
-			if r == ExceptionsFile && os.IsNotExist(err) {
-				continue
-			}
-			return nil, fmt.Errorf("read %s: %w", r, err)
+			return nil, err
 		}
-		out[r] = b
+		out[EnvironmentFile(n)] = b
+	}
+	switch b, err := os.ReadFile(w.Path(ExceptionsFile)); {
+	case err == nil:
+		out[ExceptionsFile] = b
+	case !os.IsNotExist(err):
+		return nil, fmt.Errorf("read %s: %w", ExceptionsFile, err)
 	}
 	src, err := w.Sources()
 	if err != nil {
