@@ -193,3 +193,35 @@ func BenchmarkDiffPullRequest(b *testing.B) {
 		}
 	}
 }
+
+// TestUnchangedObjectsKeepTheirVerdict: an edit of the environment file
+// that changes no render and nothing the policies read (a comment at its
+// end) misses the environment's findings entry, but every object keeps
+// its cached verdict: the policies judge none again, and the report is
+// the same.
+func TestUnchangedObjectsKeepTheirVerdict(t *testing.T) {
+	root := platformtest.Small(t)
+	cfg := func() *Config { return &Config{Root: root, CacheDir: filepath.Join(root, ".cache")} }
+	before, err := (&Verify{Config: cfg(), Today: today}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(root, "environments", "dev.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("# reviewed 2026-12-07\n")
+	if cerr := f.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	after, err := (&Verify{Config: cfg(), Today: today}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Checked.Evaluated != 0 || after.Checked.Reused != len(after.Objects) {
+		t.Errorf("judged %d objects again, kept %d of %d; want none judged", after.Checked.Evaluated, after.Checked.Reused, len(after.Objects))
+	}
+	if diff := cmp.Diff(before, after, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Units", "Checked")); diff != "" {
+		t.Errorf("report differs (-before +after):\n%s", diff)
+	}
+}

@@ -8,11 +8,9 @@ package check
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -121,6 +119,10 @@ type Checker struct {
 	// keys are the environments' findings keys, computed once (a Checker
 	// checks one render).
 	keys byEnv[cache.Key]
+	// files holds each unit's file digests (*render.Unit to []digest):
+	// the environment's key, the units' keys and the data index all hash
+	// the same bytes, once.
+	files sync.Map
 }
 
 // byEnv holds one value per environment, safe for concurrent use.
@@ -269,7 +271,7 @@ func (c *Checker) finish(raw []policy.Finding) ([]policy.Finding, error) {
 }
 
 // checkKind versions cached findings.
-const checkKind = "check-env/2"
+const checkKind = "check-env/3"
 
 // checkEnv checks an environment's units: all its findings from the cache
 // when nothing of it changed, else object by object (checkUnits).
@@ -343,9 +345,7 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 		}
 		digests := make([]digest, 0, len(inputs))
 		for _, s := range states {
-			for _, f := range s.unit.Files {
-				digests = append(digests, sha256.Sum256(f.Data))
-			}
+			digests = append(digests, c.digests(s.unit)...)
 		}
 		index = newDataIndex(env, inputs, digests)
 	}
@@ -357,14 +357,19 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 			}
 		}
 	}
-	c.evaluated.Add(int64(len(stale)))
 	c.reused.Add(int64(len(inputs) - len(stale)))
-	if err := c.load(); err != nil {
-		return nil, err
-	}
-	results, err := c.evaluatePolicies(ctx, env, inputs, stale)
-	if err != nil {
-		return nil, err
+	// The policies and CRDs compile only for objects to judge (a unit
+	// without an entry has all its objects stale): the checks across a
+	// stamp need neither.
+	var results []policy.Result
+	if len(stale) > 0 {
+		if err := c.load(); err != nil {
+			return nil, err
+		}
+		var err error
+		if results, err = c.evaluatePolicies(ctx, env, inputs, stale); err != nil {
+			return nil, err
+		}
 	}
 	evaluated := map[*unitState]bool{}
 	for _, i := range stale {
@@ -458,7 +463,7 @@ func (c *Checker) hashEnv(env *spec.Environment, units []*render.Unit) (cache.Ke
 	// The environment file whole: the checks in Go read more of the
 	// spec than the policies' view of it (an image's upstream, the
 	// regions' networks), and findings carry its line numbers.
-	file, err := os.ReadFile(c.ws.Path(env.File))
+	file, err := c.ws.EnvironmentData(env.Name())
 	if err != nil {
 		return cache.Key{}, err
 	}
@@ -468,9 +473,7 @@ func (c *Checker) hashEnv(env *spec.Environment, units []*render.Unit) (cache.Ke
 	h.Bytes("environment file", file)
 	for _, u := range units {
 		h.String("unit", u.Unit.String()+"\x00"+componentSource(env, u.Component))
-		for _, f := range u.Files {
-			h.Bytes(f.Path, f.Data)
-		}
+		c.hashFiles(h, u)
 	}
 	return h.Sum()
 }
@@ -544,15 +547,17 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 // evaluatePolicies runs the Rego policies on the inputs at the indexes
 // only (all when nil), with every input as data, within the timeout.
 func (c *Checker) evaluatePolicies(ctx context.Context, env *spec.Environment, inputs []policy.Input, only []int) ([]policy.Result, error) {
-	if only != nil && len(only) == 0 {
-		return make([]policy.Result, len(inputs)), nil
-	}
 	timeout := c.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	n := len(only)
+	if only == nil {
+		n = len(inputs)
+	}
+	c.evaluated.Add(int64(n)) // counted where it happens: Counts must not hide a judgement
 	results, err := c.engine.EvaluateEach(ectx, policy.EnvironmentOf(env), inputs, only, c.o.Workers)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -22,7 +21,7 @@ import (
 )
 
 // unitKind versions a unit's cached per-object results.
-const unitKind = "check-unit/1"
+const unitKind = "check-unit/2"
 
 // unitEntry is what the cache keeps of one unit's check, object by object
 // in the unit's order: the findings of the checks that see the object
@@ -82,10 +81,29 @@ func (c *Checker) unitKey(env *spec.Environment, u *render.Unit) (cache.Key, err
 	h.Bytes("policies and CRDs", sources[:])
 	h.String("kubernetes", env.Spec.Cluster.KubernetesVersion)
 	h.String("unit", u.Unit.String()+"\x00"+componentSource(env, u.Component))
-	for _, f := range u.Files {
-		h.Bytes(f.Path, f.Data)
-	}
+	c.hashFiles(h, u)
 	return h.Sum()
+}
+
+// digests returns the SHA-256 of each of a unit's files, in order,
+// computed once per Checker.
+func (c *Checker) digests(u *render.Unit) []digest {
+	if d, ok := c.files.Load(u); ok {
+		return d.([]digest)
+	}
+	ds := make([]digest, len(u.Files))
+	for i, f := range u.Files {
+		ds[i] = sha256.Sum256(f.Data)
+	}
+	d, _ := c.files.LoadOrStore(u, ds)
+	return d.([]digest)
+}
+
+// hashFiles adds a unit's files to a key, each by path and digest.
+func (c *Checker) hashFiles(h *cache.Hasher, u *render.Unit) {
+	for i, d := range c.digests(u) {
+		h.Bytes(u.Files[i].Path, d[:])
+	}
 }
 
 // lookup reads the cached entries of units, at most workers at once: each
@@ -143,18 +161,21 @@ func (c *Checker) store(states []*unitState, evaluated map[*unitState]bool) {
 // view, data.rendered[stamp][kind]["namespace/name"] every object, hashed
 // by its rendered bytes.
 type dataIndex struct {
-	env      map[string]any
-	envErr   error
-	objects  map[string]map[string]map[string][]digest // stamp, kind, key
-	mu       sync.Mutex
-	memo     map[string]digest
-	envOnce  sync.Once
-	envValue policy.Environment
+	// env is data.environment as JSON values; nil when it does not
+	// encode (then no read of it is judged).
+	env     map[string]any
+	objects map[string]map[string]map[string][]digest // stamp, kind, key
+	// memo holds what each path judged found (one index serves one
+	// environment's check, on one goroutine).
+	memo map[string]digest
 }
 
 // newDataIndex indexes inputs, each hashed by digests (at the same index).
 func newDataIndex(env *spec.Environment, inputs []policy.Input, digests []digest) *dataIndex {
-	x := &dataIndex{objects: map[string]map[string]map[string][]digest{}, memo: map[string]digest{}, envValue: policy.EnvironmentOf(env)}
+	x := &dataIndex{objects: map[string]map[string]map[string][]digest{}, memo: map[string]digest{}}
+	if b, err := json.Marshal(policy.EnvironmentOf(env)); err == nil {
+		_ = json.Unmarshal(b, &x.env) // on error env stays nil: nothing of it is judged
+	}
 	for i, in := range inputs {
 		byKind := x.objects[in.Stamp]
 		if byKind == nil {
@@ -183,12 +204,13 @@ func (x *dataIndex) at(path policy.Path) (digest, bool) {
 		return digest{}, false
 	}
 	k := strings.Join(path, "\x00")
-	x.mu.Lock()
-	d, ok := x.memo[k]
-	x.mu.Unlock()
-	if ok {
+	if d, ok := x.memo[k]; ok {
 		return d, true
 	}
+	var (
+		d  digest
+		ok bool
+	)
 	switch path[0] {
 	case "environment":
 		d, ok = x.envAt(path[1:])
@@ -198,22 +220,13 @@ func (x *dataIndex) at(path policy.Path) (digest, bool) {
 		d, ok = absent, true
 	}
 	if ok {
-		x.mu.Lock()
 		x.memo[k] = d
-		x.mu.Unlock()
 	}
 	return d, ok
 }
 
 func (x *dataIndex) envAt(path []string) (digest, bool) {
-	x.envOnce.Do(func() {
-		b, err := json.Marshal(x.envValue)
-		if err == nil {
-			err = json.Unmarshal(b, &x.env)
-		}
-		x.envErr = err
-	})
-	if x.envErr != nil {
+	if x.env == nil {
 		return digest{}, false
 	}
 	var v any = x.env
