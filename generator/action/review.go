@@ -301,7 +301,7 @@ func checkoutBases(ctx context.Context, ws *workspace.Workspace, rev string, env
 	want := map[string]bool{}
 	for _, e := range environments {
 		for _, name := range e.ComponentNames() {
-			dir := path.Join(workspace.BaseDir, e.Spec.Components[name].BaseDir(name))
+			dir := workspace.ComponentBase(name, e.Spec.Components[name])
 			if scope.Has(e.Name(), name) && exists[dir] {
 				want[dir] = true
 			}

@@ -112,7 +112,7 @@ func originOf(f *origin.Finder, env *spec.Environment, fd policy.Finding) string
 			}
 		}
 	}
-	base := path.Join(workspace.BaseDir, c.BaseDir(fd.Component))
+	base := workspace.ComponentBase(fd.Component, c)
 	if file, line, ok := f.InManifests([]string{base}, obj, fields, false); ok {
 		return origin.At(file, line)
 	}

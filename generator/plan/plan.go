@@ -116,7 +116,7 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 				u := &Unit{
 					Unit:   layout.Unit{Env: e.Name(), Stamp: st.Name, Component: name},
 					Target: intent.Target{Env: e, Stamp: st, Name: name, Component: c},
-					Base:   path.Join(workspace.BaseDir, c.BaseDir(name)),
+					Base:   workspace.ComponentBase(name, c),
 				}
 				u.Kind = repo.KindOf(u.Base)
 				u.Overlays = overlayDirs(repo, e.Name(), name)
@@ -159,7 +159,7 @@ func checkBases(repo *source.Repo, envs []*spec.Environment, scope *Scope) error
 			if scope != nil && !scope.Has(e.Name(), name) {
 				continue
 			}
-			dir := path.Join(workspace.BaseDir, e.Spec.Components[name].BaseDir(name))
+			dir := workspace.ComponentBase(name, e.Spec.Components[name])
 			if repo.KindOf(dir) == source.None {
 				errs = append(errs, e.Errorf([]string{"spec", "components", name},
 					"component %s: base %s has neither Chart.yaml nor kustomization.yaml (missing base?)", name, dir))

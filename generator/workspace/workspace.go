@@ -86,6 +86,12 @@ func EnvironmentFile(name string) string {
 	return path.Join(EnvironmentsDir, name+".yaml")
 }
 
+// ComponentBase is the repo-relative folder a component is rendered from
+// (base/<its base dir>).
+func ComponentBase(name string, c spec.Component) string {
+	return path.Join(BaseDir, c.BaseDir(name))
+}
+
 // Names lists the environments, sorted. A file in environments/ that is
 // not <name>.yaml is an error rather than silently ignored.
 func (w *Workspace) Names() ([]string, error) {
