@@ -99,6 +99,10 @@ func (r Repo) Worktree(ctx context.Context, rev string, without ...string) (dir 
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
+	remove = func() {
+		_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
+		os.RemoveAll(tmp)
+	}
 	if len(without) > 0 {
 		// Every path but those: the index and the files of the rest.
 		spec := []string{"checkout", rev, "--", "."}
@@ -106,14 +110,9 @@ func (r Repo) Worktree(ctx context.Context, rev string, without ...string) (dir 
 			spec = append(spec, ":(exclude)"+w)
 		}
 		if _, err := (Repo{Dir: dir}).Run(ctx, spec...); err != nil {
-			_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
-			os.RemoveAll(tmp)
+			remove()
 			return "", nil, err
 		}
-	}
-	remove = func() {
-		_, _ = r.Run(context.WithoutCancel(ctx), "worktree", "remove", "--force", dir)
-		os.RemoveAll(tmp)
 	}
 	return dir, remove, nil
 }
