@@ -15,10 +15,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/libertum/platform-gitops/generator/provenance"
-
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/provenance"
 )
 
 // Trailer keys on rendered commits.
@@ -328,7 +327,7 @@ func Checkout(ctx context.Context, root, rev string) (*Source, error) {
 
 func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options, src *Source, files []layout.File) (*Result, error) {
 	source := src.Commit
-	meta, err := sourceMetadata(ctx, repo, o.RepoURL, source)
+	meta, err := Metadata(ctx, repo, o.RepoURL, source) // the file, newline included
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +337,7 @@ func commitAndPush(ctx context.Context, repo git.Repo, remote string, o Options,
 		for _, f := range files {
 			digests = append(digests, provenance.Of(f.Path, f.Data))
 		}
-		digests = append(digests, provenance.Of(MetadataFile, append(meta, '\n')))
+		digests = append(digests, provenance.Of(MetadataFile, meta))
 		if attestation, err = o.Attest(ctx, digests); err != nil {
 			return nil, err
 		}
@@ -448,7 +447,7 @@ func writeTree(ctx context.Context, repo git.Repo, files []layout.File, meta, at
 	if err := layout.Replace(dir, slices.Sorted(maps.Keys(envs)), files); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, MetadataFile), meta, 0o644); err != nil {
 		return "", err
 	}
 	if attestation != nil {

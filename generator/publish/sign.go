@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/libertum/platform-gitops/generator/provenance"
-
 	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/provenance"
 )
 
 // SigningError says a commit could not be signed with a key Argo CD
