@@ -131,6 +131,8 @@ slice(addr) := {
 	"endpoints": [{"addresses": [addr]}],
 }
 
-rendered := lib.index([deployment, db, pdb("api", "app"), pdb("db", "data"), hpa, deny_all, allow_consumers, backup, namespace])
+objects := [deployment, db, pdb("api", "app"), pdb("db", "data"), hpa, deny_all, allow_consumers, backup, namespace]
+
+rendered := lib.index(objects)
 
 rules(violations) := {v.rule | some v in violations}

@@ -62,6 +62,14 @@ objects_of(obj, kind) := data.rendered[stamp(obj)][kind]
 
 objects_of(obj, kind) := {} if not data.rendered[stamp(obj)][kind]
 
+# summaries_of are the summaries of obj's stamp's objects, by kind and
+# "namespace/name", each {package: summary} (a package's `summary` rule
+# with the object as input; generator/policy.Summary): what stamp-wide
+# rules add up instead of walking every object of the stamp.
+summaries_of(obj) := data.summaries[stamp(obj)]
+
+summaries_of(obj) := {} if not data.summaries[stamp(obj)]
+
 # anchor(obj): obj is the one object per stamp that stamp-wide rules are
 # evaluated from (the stamp's first Namespace), so a rule that sums over the
 # whole stamp runs once per stamp, not once per object. A Namespace of no

@@ -41,32 +41,58 @@ deny contains lib.violation(
 # at the most load it takes: scaled workloads at their HPA maximum (sized
 # for the stamp's failover share where it has one), other Deployments and
 # StatefulSets at their replicas, DaemonSets on every node the autoscaler
-# may add, CronJobs' pods at their parallelism.
-peak(obj, r) := sum([hpa_peak(obj, r), fixed_peak(obj, r), daemon_peak(obj, r), cron_peak(obj, r)])
-
-# hpa_peak sums maxReplicas x pod requests over the stamp's autoscalers.
-hpa_peak(obj, r) := sum([(h.spec.maxReplicas * lib.pod_request(lib.target(h), r)) |
-	some h in lib.objects_of(obj, "HorizontalPodAutoscaler")
+# may add, CronJobs' pods at their parallelism. It sums the stamp's
+# summaries (below), not its workloads: the check keeps each object's
+# summary by content, so a change to one workload summarizes that one
+# again, and this rule adds a few numbers per workload.
+peak(obj, r) := sum([
+	sum([s.peak[r] | some s in capacity(obj); s.peak]),
+	sum([s.fixed[r] | targets := scaled(obj); some s in capacity(obj); s.fixed; not s.workload in targets]),
+	data.environment.autoscaler.maxNodes * sum([s.perNode[r] | some s in capacity(obj); s.perNode]),
 ])
 
-scaled(obj) := {concat("/", [h.spec.scaleTargetRef.kind, lib.namespace(h), h.spec.scaleTargetRef.name]) |
-	some h in lib.objects_of(obj, "HorizontalPodAutoscaler")
+# capacity lists the summaries (package resources') of obj's stamp.
+capacity(obj) := [s.resources | some byName in lib.summaries_of(obj); some s in byName; s.resources]
+
+# scaled are the workloads an HPA of the stamp scales, as kind/namespace/name.
+scaled(obj) := {s.scales | some s in capacity(obj); s.scales}
+
+workload_ref(kind, ns, name) := concat("/", [kind, ns, name])
+
+# pods is what n of w's pods request, per resource.
+pods(w, n) := {r: q |
+	some r in ["cpu", "memory"]
+	q := n * lib.pod_request(w, r)
 }
 
-fixed_peak(obj, r) := sum([(object.get(w, ["spec", "replicas"], 1) * lib.pod_request(w, r)) |
-	targets := scaled(obj)
-	some kind in ["Deployment", "StatefulSet"]
-	some w in lib.objects_of(obj, kind)
-	not concat("/", [kind, lib.namespace(w), w.metadata.name]) in targets
-])
+# summary is what one object adds to its stamp's peak, per resource: an
+# HPA its maximum replicas of its target's pods (and which workload it
+# scales, whose own replicas then do not count), a Deployment or
+# StatefulSet its replicas' pods, a DaemonSet its pod per node, a CronJob
+# its parallel pods.
+summary := {"scales": ref, "peak": pods(lib.target(input), input.spec.maxReplicas)} if {
+	input.kind == "HorizontalPodAutoscaler"
+	ref := workload_ref(input.spec.scaleTargetRef.kind, lib.namespace(input), input.spec.scaleTargetRef.name)
+	lib.target(input)
+} else := {"scales": ref} if {
+	input.kind == "HorizontalPodAutoscaler"
+	ref := workload_ref(input.spec.scaleTargetRef.kind, lib.namespace(input), input.spec.scaleTargetRef.name)
+}
 
-daemon_peak(obj, r) := sum([(data.environment.autoscaler.maxNodes * lib.pod_request(d, r)) |
-	some d in lib.objects_of(obj, "DaemonSet")
-])
+summary := {
+	"workload": workload_ref(input.kind, lib.namespace(input), input.metadata.name),
+	"fixed": pods(input, object.get(input, ["spec", "replicas"], 1)),
+} if {
+	input.kind in {"Deployment", "StatefulSet"}
+}
 
-cron_peak(obj, r) := sum([(object.get(c, ["spec", "jobTemplate", "spec", "parallelism"], 1) * lib.pod_request(c, r)) |
-	some c in lib.objects_of(obj, "CronJob")
-])
+summary := {"perNode": pods(input, 1)} if {
+	input.kind == "DaemonSet"
+}
+
+summary := {"peak": pods(input, object.get(input, ["spec", "jobTemplate", "spec", "parallelism"], 1))} if {
+	input.kind == "CronJob"
+}
 
 # amount says a quantity of resource r the way people size nodes.
 amount("cpu", q) := sprintf("%.1f cores", [q])

@@ -37,7 +37,8 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("cliplan: %s already exists", out)
 	}
-	p, err := plan.New(workspace.Open(root), plan.Options{Envs: envs})
+	ws := workspace.Open(root)
+	p, err := plan.New(ws, plan.Options{Envs: envs})
 	if err != nil {
 		return err
 	}
@@ -55,8 +56,17 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 	}
 	files[UnitsFile] = []byte(strings.Join(lines, "\n") + "\n")
 
-	// conftest gets the same data the in-process policies get.
+	// conftest gets the same data the in-process policies get, the
+	// objects' summaries included.
 	res, err := render.Run(ctx, p, render.Options{})
+	if err != nil {
+		return err
+	}
+	policies, err := ws.Policies()
+	if err != nil {
+		return err
+	}
+	engine, err := policy.LoadFiles(ws.Path(workspace.PoliciesDir), policies)
 	if err != nil {
 		return err
 	}
@@ -70,7 +80,15 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 				inputs = append(inputs, policy.Input{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path), Object: o})
 			}
 		}
-		data, err := policy.Data(policy.EnvironmentOf(env), inputs)
+		session, err := engine.NewSession(ctx, policy.EnvironmentOf(env), inputs, 0)
+		if err != nil {
+			return err
+		}
+		sums, err := session.Summaries(ctx, nil)
+		if err != nil {
+			return err
+		}
+		data, err := policy.Data(policy.EnvironmentOf(env), inputs, sums)
 		if err != nil {
 			return err
 		}

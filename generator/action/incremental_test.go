@@ -71,6 +71,14 @@ deny contains lib.violation("labels.fixture-cross-unit", "a Deployment in a stam
 		}, change: func(t *testing.T, work string) {
 			gittest.Edit(t, work, "base/redis/values.yaml", "maxmemory: 256mb", "maxmemory: 64gb")
 		}},
+		// One autoscaler's maximum: the stamp's capacity, judged on the
+		// namespaces unit's Namespace, reads it through the HPA's summary
+		// alone (the Namespace and the Deployment do not change).
+		{name: "summary", fixture: func(t *testing.T, work string) {
+			gittest.Edit(t, work, "environments/dev.yaml", "maxNodes: 4}", "maxNodes: 2}")
+		}, change: func(t *testing.T, work string) {
+			gittest.Edit(t, work, "environments/dev.yaml", "scaling: {podThroughputRPS: 33}", "scaling: {podThroughputRPS: 1}")
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -349,6 +349,39 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 		}
 		index = newDataIndex(env, inputs, digests)
 	}
+	// The policies and CRDs compile only for objects to judge (a unit
+	// without an entry has all its objects stale): the checks across a
+	// stamp need neither.
+	run := c.policies(ctx, env, inputs)
+	defer run.close()
+	// Summaries first: the findings of a rule across the stamp read them.
+	sums := make([]policy.Summary, len(inputs))
+	var sumStale []int
+	for _, s := range states {
+		for j := range s.inputs {
+			if s.entry == nil || !fresh(s.entry.Objects[j].Summary.Reads, s.entry.Objects[j].SummarySeen, index) {
+				sumStale = append(sumStale, s.first+j)
+				continue
+			}
+			sums[s.first+j] = s.entry.Objects[j].Summary
+		}
+	}
+	var sumSeen [][]digest
+	if len(sumStale) > 0 {
+		got, err := run.summaries(sumStale)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range sumStale {
+			sums[i] = got[i]
+			// What each read found, before the summaries are data: a
+			// summary is evaluated without them.
+			sumSeen = append(sumSeen, seen(index, sums[i].Reads))
+		}
+	}
+	if index != nil {
+		index.setSummaries(inputs, sums)
+	}
 	var stale []int
 	for _, s := range states {
 		for j := range s.inputs {
@@ -358,21 +391,15 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 		}
 	}
 	c.reused.Add(int64(len(inputs) - len(stale)))
-	// The policies and CRDs compile only for objects to judge (a unit
-	// without an entry has all its objects stale): the checks across a
-	// stamp need neither.
 	var results []policy.Result
 	if len(stale) > 0 {
-		if err := c.load(); err != nil {
-			return nil, err
-		}
 		var err error
-		if results, err = c.evaluatePolicies(ctx, env, inputs, stale); err != nil {
+		if results, err = run.evaluate(sums, stale); err != nil {
 			return nil, err
 		}
 	}
 	evaluated := map[*unitState]bool{}
-	for _, i := range stale {
+	entry := func(i int) *objectEntry {
 		s := stateOf(states, i)
 		if s.entry == nil {
 			s.entry = &unitEntry{Objects: make([]objectEntry, len(s.inputs))}
@@ -380,16 +407,16 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 				s.entry.Objects[j].Local = c.local(env, in)
 			}
 		}
-		o := &s.entry.Objects[i-s.first]
-		o.Policy, o.Seen = results[i], nil
-		for _, p := range results[i].Reads {
-			var d digest
-			if index != nil {
-				d, _ = index.at(p) // a path it cannot judge is judged stale when read back
-			}
-			o.Seen = append(o.Seen, d)
-		}
 		evaluated[s] = true
+		return &s.entry.Objects[i-s.first]
+	}
+	for n, i := range sumStale {
+		o := entry(i)
+		o.Summary, o.SummarySeen = sums[i], sumSeen[n]
+	}
+	for _, i := range stale {
+		o := entry(i)
+		o.Policy, o.Seen = results[i], seen(index, results[i].Reads)
 	}
 	var out []policy.Finding
 	for _, s := range states {
@@ -428,15 +455,35 @@ func stateOf(states []*unitState, i int) *unitState {
 // current reports whether a cached object's policy findings still hold:
 // every path they were concluded from finds what it found then.
 func (o *objectEntry) current(index *dataIndex) bool {
-	if index == nil {
+	return fresh(o.Policy.Reads, o.Seen, index)
+}
+
+// fresh reports whether every path read finds what it found then (seen,
+// at the same index).
+func fresh(reads []policy.Path, seen []digest, index *dataIndex) bool {
+	if index == nil || len(reads) != len(seen) {
 		return false
 	}
-	for r, p := range o.Policy.Reads {
-		if d, ok := index.at(p); !ok || d != o.Seen[r] {
+	for r, p := range reads {
+		if d, ok := index.at(p); !ok || d != seen[r] {
 			return false
 		}
 	}
 	return true
+}
+
+// seen is what each path finds now (without an index, or at a path it
+// cannot judge, the zero digest: judged stale when read back).
+func seen(index *dataIndex, reads []policy.Path) []digest {
+	var out []digest
+	for _, p := range reads {
+		var d digest
+		if index != nil {
+			d, _ = index.at(p)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // checkKey is the content address of an environment's findings: the tool,
@@ -528,7 +575,13 @@ func inputsOf(env *spec.Environment, units []*render.Unit) []policy.Input {
 // an environment's objects at once (rules look across a stamp's objects)
 // and every check written in Go (goRules).
 func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	results, err := c.evaluatePolicies(ctx, env, inputs, nil)
+	run := c.policies(ctx, env, inputs)
+	defer run.close()
+	sums, err := run.summaries(nil)
+	if err != nil {
+		return nil, err
+	}
+	results, err := run.evaluate(sums, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -544,28 +597,81 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 	return policy.Dedupe(append(out, cross...)), nil
 }
 
-// evaluatePolicies runs the Rego policies on the inputs at the indexes
-// only (all when nil), with every input as data, within the timeout.
-func (c *Checker) evaluatePolicies(ctx context.Context, env *spec.Environment, inputs []policy.Input, only []int) ([]policy.Result, error) {
+// policyRun is one environment's evaluation of the Rego policies within
+// the check's timeout: its objects' summaries, then their findings. The
+// policies compile and the objects convert on first need.
+type policyRun struct {
+	c       *Checker
+	ctx     context.Context // the caller's
+	ectx    context.Context // ctx within the timeout
+	cancel  context.CancelFunc
+	timeout time.Duration
+	env     *spec.Environment
+	inputs  []policy.Input
+	session *policy.Session
+}
+
+// policies starts an environment's policyRun; close it when done.
+func (c *Checker) policies(ctx context.Context, env *spec.Environment, inputs []policy.Input) *policyRun {
 	timeout := c.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	return &policyRun{c: c, ctx: ctx, ectx: ectx, cancel: cancel, timeout: timeout, env: env, inputs: inputs}
+}
+
+func (r *policyRun) close() { r.cancel() }
+
+func (r *policyRun) start() error {
+	if r.session != nil {
+		return nil
+	}
+	if err := r.c.load(); err != nil {
+		return err
+	}
+	s, err := r.c.engine.NewSession(r.ectx, policy.EnvironmentOf(r.env), r.inputs, r.c.o.Workers)
+	if err != nil {
+		return r.fail(err)
+	}
+	r.session = s
+	return nil
+}
+
+// summaries evaluates the summaries of the objects at the indexes only
+// (all when nil).
+func (r *policyRun) summaries(only []int) ([]policy.Summary, error) {
+	if err := r.start(); err != nil {
+		return nil, err
+	}
+	sums, err := r.session.Summaries(r.ectx, only)
+	return sums, r.fail(err)
+}
+
+// evaluate judges the objects at the indexes only (all when nil), with
+// every object's summary (sums) as data.
+func (r *policyRun) evaluate(sums []policy.Summary, only []int) ([]policy.Result, error) {
+	if err := r.start(); err != nil {
+		return nil, err
+	}
 	n := len(only)
 	if only == nil {
-		n = len(inputs)
+		n = len(r.inputs)
 	}
-	c.evaluated.Add(int64(n)) // counted where it happens: Counts must not hide a judgement
-	results, err := c.engine.EvaluateEach(ectx, policy.EnvironmentOf(env), inputs, only, c.o.Workers)
-	if err != nil {
-		if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
-			return nil, c.deadline(ctx, env, inputs, timeout, err)
-		}
-		return nil, fmt.Errorf("check %s: %w", env.Name(), err)
+	r.c.evaluated.Add(int64(n)) // counted where it happens: Counts must not hide a judgement
+	results, err := r.session.Evaluate(r.ectx, sums, only)
+	return results, r.fail(err)
+}
+
+// fail names what the deadline was spent on when it struck.
+func (r *policyRun) fail(err error) error {
+	if err == nil {
+		return nil
 	}
-	return results, nil
+	if r.ctx.Err() == nil && errors.Is(r.ectx.Err(), context.DeadlineExceeded) {
+		return r.c.deadline(r.ctx, r.env, r.inputs, r.timeout, err)
+	}
+	return fmt.Errorf("check %s: %w", r.env.Name(), err)
 }
 
 // local runs the Go checks that see one object alone.

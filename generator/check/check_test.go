@@ -13,9 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
@@ -77,6 +79,61 @@ func TestFindingsAreCachedByContent(t *testing.T) {
 	}
 	if !hasRule(changed, "dev", "api", "podsecurity.non-root") || hasRule(first, "dev", "api", "podsecurity.non-root") {
 		t.Errorf("pods that may run as root: before %v, after %v; want podsecurity.non-root only after", rulesOf(first), rulesOf(changed))
+	}
+}
+
+// TestSummariesCarryAcrossUnits: an autoscaler's maximum reaches the
+// stamp's capacity, judged on a Namespace of another unit, through the
+// HPA's summary alone: with the HPA raised and nothing else changed, the
+// cached check finds what a check without cache finds, and judges the
+// Namespace again without judging the stamp's other objects.
+func TestSummariesCarryAcrossUnits(t *testing.T) {
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, res := renderSmall(t, nil)
+	before, err := New(ws, Options{Cache: store}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := false
+	for _, u := range res.Units {
+		if u.Env != "dev" || u.Component != "api" {
+			continue
+		}
+		for i, o := range u.Objects {
+			if o.GetKind() != "HorizontalPodAutoscaler" {
+				continue
+			}
+			o.Object["spec"].(map[string]any)["maxReplicas"] = int64(200)
+			b, err := manifest.Encode(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Files[i].Data, raised = b, true
+		}
+	}
+	if !raised {
+		t.Fatal("no HorizontalPodAutoscaler of dev's api to raise")
+	}
+	want, err := New(ws, Options{}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker := New(ws, Options{Cache: store})
+	got, err := checker.Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
+		t.Errorf("the cached check differs from one without cache (-uncached +cached):\n%s", diff)
+	}
+	if !hasRule(got, "dev", spec.NamespacesComponent, "resources.stamp-capacity") || hasRule(before, "dev", spec.NamespacesComponent, "resources.stamp-capacity") {
+		t.Errorf("stamp capacity: before %v, after %v; want it only after", rulesOf(before), rulesOf(got))
+	}
+	if n := checker.Counts(); n.Evaluated == 0 || n.Reused == 0 {
+		t.Errorf("judged %+v: want the HPA and the Namespace judged again, the rest kept", n)
 	}
 }
 

@@ -21,22 +21,26 @@ import (
 )
 
 // unitKind versions a unit's cached per-object results.
-const unitKind = "check-unit/2"
+const unitKind = "check-unit/3"
 
 // unitEntry is what the cache keeps of one unit's check, object by object
 // in the unit's order: the findings of the checks that see the object
 // alone, and the policies' findings with the data they were concluded
 // from (policy.Result.Reads) and what each read found then (Seen, a hash
-// per read). A later run reuses an object's policy findings while every
-// read still finds the same; it evaluates that object again otherwise.
+// per read), and its summary (policy.Summary) with what its reads found
+// (SummarySeen). A later run reuses an object's summary and its policy
+// findings while every read still finds the same; it evaluates them again
+// otherwise.
 type unitEntry struct {
 	Objects []objectEntry `json:"objects"`
 }
 
 type objectEntry struct {
-	Local  []policy.Finding `json:"local,omitempty"`
-	Policy policy.Result    `json:"policy"`
-	Seen   []digest         `json:"seen,omitempty"`
+	Local       []policy.Finding `json:"local,omitempty"`
+	Summary     policy.Summary   `json:"summary"`
+	SummarySeen []digest         `json:"summarySeen,omitempty"`
+	Policy      policy.Result    `json:"policy"`
+	Seen        []digest         `json:"seen,omitempty"`
 }
 
 // digest is a content hash.
@@ -136,7 +140,7 @@ func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*u
 
 func (e *unitEntry) valid() bool {
 	for _, o := range e.Objects {
-		if len(o.Seen) != len(o.Policy.Reads) {
+		if len(o.Seen) != len(o.Policy.Reads) || len(o.SummarySeen) != len(o.Summary.Reads) {
 			return false
 		}
 	}
@@ -159,39 +163,62 @@ func (c *Checker) store(states []*unitState, evaluated map[*unitState]bool) {
 // hash, for judging whether a cached result's reads still find the same.
 // It mirrors policy.Data: data.environment is the environment's policy
 // view, data.rendered[stamp][kind]["namespace/name"] every object, hashed
-// by its rendered bytes.
+// by its rendered bytes, and data.summaries, shaped the same, every
+// object's summary, hashed by its JSON (once setSummaries gave them;
+// before, as when summaries are evaluated, there are none).
 type dataIndex struct {
 	// env is data.environment as JSON values; nil when it does not
 	// encode (then no read of it is judged).
-	env     map[string]any
-	objects map[string]map[string]map[string][]digest // stamp, kind, key
+	env       map[string]any
+	objects   digestTree
+	summaries digestTree
 	// memo holds what each path judged found (one index serves one
 	// environment's check, on one goroutine).
 	memo map[string]digest
 }
 
+// digestTree holds hashes by stamp, kind and "namespace/name" (a list:
+// two objects may share a key).
+type digestTree map[string]map[string]map[string][]digest
+
+func (t digestTree) add(in policy.Input, d digest) {
+	byKind := t[in.Stamp]
+	if byKind == nil {
+		byKind = map[string]map[string][]digest{}
+		t[in.Stamp] = byKind
+	}
+	kind := in.Object.GetKind()
+	byKey := byKind[kind]
+	if byKey == nil {
+		byKey = map[string][]digest{}
+		byKind[kind] = byKey
+	}
+	key := in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
+	byKey[key] = append(byKey[key], d)
+}
+
 // newDataIndex indexes inputs, each hashed by digests (at the same index).
 func newDataIndex(env *spec.Environment, inputs []policy.Input, digests []digest) *dataIndex {
-	x := &dataIndex{objects: map[string]map[string]map[string][]digest{}, memo: map[string]digest{}}
+	x := &dataIndex{objects: digestTree{}, memo: map[string]digest{}}
 	if b, err := json.Marshal(policy.EnvironmentOf(env)); err == nil {
 		_ = json.Unmarshal(b, &x.env) // on error env stays nil: nothing of it is judged
 	}
 	for i, in := range inputs {
-		byKind := x.objects[in.Stamp]
-		if byKind == nil {
-			byKind = map[string]map[string][]digest{}
-			x.objects[in.Stamp] = byKind
-		}
-		kind := in.Object.GetKind()
-		byKey := byKind[kind]
-		if byKey == nil {
-			byKey = map[string][]digest{}
-			byKind[kind] = byKey
-		}
-		key := in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
-		byKey[key] = append(byKey[key], digests[i])
+		x.objects.add(in, digests[i])
 	}
 	return x
+}
+
+// setSummaries makes the objects' summaries (at the inputs' indexes)
+// data.summaries.
+func (x *dataIndex) setSummaries(inputs []policy.Input, sums []policy.Summary) {
+	x.summaries = digestTree{}
+	for i, in := range inputs {
+		if sums[i].Value != nil {
+			x.summaries.add(in, sha256.Sum256(sums[i].Value))
+		}
+	}
+	x.memo = map[string]digest{} // what was absent may be there now
 }
 
 // absent is what a read of a path that holds nothing finds.
@@ -215,7 +242,13 @@ func (x *dataIndex) at(path policy.Path) (digest, bool) {
 	case "environment":
 		d, ok = x.envAt(path[1:])
 	case "rendered":
-		d, ok = x.renderedAt(path[1:]), true
+		d, ok = x.objects.at(path[1:]), true
+	case "summaries":
+		if x.summaries == nil {
+			d, ok = absent, true
+		} else {
+			d, ok = x.summaries.at(path[1:]), true
+		}
 	default: // nothing else is in the data
 		d, ok = absent, true
 	}
@@ -254,10 +287,10 @@ func (x *dataIndex) envAt(path []string) (digest, bool) {
 	return digest(sha256.Sum256(b)), true
 }
 
-// renderedAt hashes data.rendered at path: an object (or what lies under
-// it, judged by the whole object), or every object under a stamp or a
-// kind, by key in sorted order.
-func (x *dataIndex) renderedAt(path []string) digest {
+// at hashes the tree at path: an entry (or what lies under it, judged by
+// the whole entry), or every entry under a stamp or a kind, by key in
+// sorted order.
+func (t digestTree) at(path []string) digest {
 	h := sha256.New()
 	write := func(parts ...string) {
 		for _, p := range parts {
@@ -275,19 +308,19 @@ func (x *dataIndex) renderedAt(path []string) digest {
 	}
 	switch {
 	case len(path) == 0:
-		for _, s := range slices.Sorted(maps.Keys(x.objects)) {
-			for _, k := range slices.Sorted(maps.Keys(x.objects[s])) {
-				kind(s, k, x.objects[s][k])
+		for _, s := range slices.Sorted(maps.Keys(t)) {
+			for _, k := range slices.Sorted(maps.Keys(t[s])) {
+				kind(s, k, t[s][k])
 			}
 		}
 	case len(path) == 1:
-		for _, k := range slices.Sorted(maps.Keys(x.objects[path[0]])) {
-			kind(path[0], k, x.objects[path[0]][k])
+		for _, k := range slices.Sorted(maps.Keys(t[path[0]])) {
+			kind(path[0], k, t[path[0]][k])
 		}
 	case len(path) == 2:
-		kind(path[0], path[1], x.objects[path[0]][path[1]])
+		kind(path[0], path[1], t[path[0]][path[1]])
 	default:
-		ds, ok := x.objects[path[0]][path[1]][path[2]]
+		ds, ok := t[path[0]][path[1]][path[2]]
 		if !ok {
 			return absent
 		}
@@ -299,7 +332,7 @@ func (x *dataIndex) renderedAt(path []string) digest {
 	var d digest
 	copy(d[:], h.Sum(nil))
 	if len(path) <= 2 && d == digest(sha256.Sum256(nil)) {
-		return absent // no object there: as a read of a missing key finds
+		return absent // nothing there: as a read of a missing key finds
 	}
 	return d
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // testIndex is the data of one Deployment and one HorizontalPodAutoscaler
-// in stamp weu-1 of a two-zone environment.
-func testIndex(t testing.TB) *dataIndex {
+// in stamp weu-1 of a two-zone environment, and those objects.
+func testIndex(t testing.TB) (*dataIndex, []policy.Input) {
 	t.Helper()
 	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: apps/v1
 kind: Deployment
@@ -32,13 +32,13 @@ metadata: {name: api, namespace: api}
 		inputs = append(inputs, policy.Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
 		digests = append(digests, digest{byte(i + 1)})
 	}
-	return newDataIndex(env, inputs, digests)
+	return newDataIndex(env, inputs, digests), inputs
 }
 
 // TestDataIndex: what each kind of path finds changes with what is there,
 // and only then.
 func TestDataIndex(t *testing.T) {
-	x := testIndex(t)
+	x, _ := testIndex(t)
 	at := func(p ...string) digest {
 		t.Helper()
 		d, ok := x.at(p)
@@ -65,13 +65,45 @@ func TestDataIndex(t *testing.T) {
 	}
 }
 
+// TestDataIndexSummaries: data.summaries holds nothing until the
+// summaries are set (a summary is evaluated without them); then each
+// object's summary is found by its JSON, and a stamp's by all of them.
+func TestDataIndexSummaries(t *testing.T) {
+	x, inputs := testIndex(t)
+	at := func(p ...string) digest {
+		t.Helper()
+		d, ok := x.at(p)
+		if !ok {
+			t.Fatalf("%v: not judged", p)
+		}
+		return d
+	}
+	if at("summaries", "weu-1") != absent || at("summaries") != absent {
+		t.Error("summaries found before they were set")
+	}
+	set := func(hpa string) {
+		x.setSummaries(inputs, []policy.Summary{{}, {Value: []byte(hpa)}})
+	}
+	set(`{"resources":{"scales":"Deployment/api/api"}}`)
+	one, stamp := at("summaries", "weu-1", "HorizontalPodAutoscaler", "api/api"), at("summaries", "weu-1")
+	if one == absent || stamp == absent || at("summaries", "weu-1", "Deployment") != absent {
+		t.Error("the HPA's summary is absent, or the Deployment, which has none, is not")
+	}
+	set(`{"resources":{"scales":"Deployment/api/other"}}`)
+	if at("summaries", "weu-1", "HorizontalPodAutoscaler", "api/api") == one || at("summaries", "weu-1") == stamp {
+		t.Error("a changed summary is found the same")
+	}
+}
+
 // FuzzUnitEntry: a cache entry of any bytes is refused or judged, never a
 // panic (the shared store is written by other jobs: an entry is signed,
 // but is still read as untrusted).
 func FuzzUnitEntry(f *testing.F) {
 	good, err := json.Marshal(unitEntry{Objects: []objectEntry{{
-		Policy: policy.Result{Reads: []policy.Path{{"rendered", "weu-1", "HorizontalPodAutoscaler", "api/api"}, {"environment", "zones"}}},
-		Seen:   []digest{{1}, {2}},
+		Summary:     policy.Summary{Value: []byte(`{"resources":{}}`), Reads: []policy.Path{{"rendered", "weu-1", "Deployment", "api/api"}}},
+		SummarySeen: []digest{{3}},
+		Policy:      policy.Result{Reads: []policy.Path{{"rendered", "weu-1", "HorizontalPodAutoscaler", "api/api"}, {"summaries", "weu-1"}, {"environment", "zones"}}},
+		Seen:        []digest{{1}, {2}, {4}},
 	}}})
 	if err != nil {
 		f.Fatal(err)
@@ -79,14 +111,16 @@ func FuzzUnitEntry(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"objects":[{"policy":{"findings":[{"rule":"x","message":"m"}],"stampWide":[5,-1,0]},"seen":["zz"]}]}`))
 	f.Add([]byte(`{"objects":[{"policy":{"reads":[[]]},"seen":[""]}]}`))
-	x := testIndex(f)
+	x, _ := testIndex(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e unitEntry
 		if json.Unmarshal(b, &e) != nil || !e.valid() {
 			return
 		}
 		for i := range e.Objects {
-			e.Objects[i].current(x)
+			o := &e.Objects[i]
+			fresh(o.Summary.Reads, o.SummarySeen, x)
+			o.current(x)
 		}
 	})
 }

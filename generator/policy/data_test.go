@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -12,7 +14,7 @@ import (
 // TestASTDataIsData: the data Evaluate gives OPA, built from each object's
 // value, is Data as OPA would convert it (the document cliplan writes for
 // conftest), including a later object replacing an earlier one of the same
-// stamp, kind and name.
+// stamp, kind and name, and an object's summary under data.summaries.
 func TestASTDataIsData(t *testing.T) {
 	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: v1
 kind: Namespace
@@ -38,22 +40,23 @@ spec: {ports: [{port: 80}]}
 	}
 	stamps := []string{"weu-1", "weu-1", "weu-1", "neu-1"}
 	var inputs []Input
-	var values []ast.Value
 	for i, o := range objs {
 		inputs = append(inputs, Input{Unit: layout.Unit{Env: "dev", Stamp: stamps[i], Component: "api"}, Object: o})
-		v, err := ast.InterfaceToValue(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		values = append(values, v)
 	}
 	env := Environment{Name: "dev", Zones: []string{"1", "2", "3"}}
+	sums := make([]Summary, len(inputs))
+	sums[3].Value = json.RawMessage(`{"resources":{"cpu":1}}`)
 
-	got, err := astData(env, inputs, values)
+	s, err := (&Engine{}).NewSession(context.Background(), env, inputs, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := Data(env, inputs)
+	values, err := summaryValues(inputs, sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.data(values)
+	plain, err := Data(env, inputs, sums)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 type packageKinds map[string]map[string]bool
 
 func kindsOfPackages(modules map[string]*ast.Module) map[Level]packageKinds {
-	return map[Level]packageKinds{Deny: kindsOf(modules, Deny), Warn: kindsOf(modules, Warn)}
+	return map[Level]packageKinds{Deny: kindsOf(modules, string(Deny)), Warn: kindsOf(modules, string(Warn))}
 }
 
 var libertumRef = ast.MustParseRef("data.libertum")
@@ -42,7 +42,8 @@ func packageName(m *ast.Module) (string, bool) {
 	return string(name), ok
 }
 
-func kindsOf(modules map[string]*ast.Module, level Level) packageKinds {
+// kindsOf is packageKinds for the rules named rule (deny, warn, summary).
+func kindsOf(modules map[string]*ast.Module, rule string) packageKinds {
 	out := packageKinds{}
 	every := map[string]bool{}
 	for _, m := range modules {
@@ -51,7 +52,7 @@ func kindsOf(modules map[string]*ast.Module, level Level) packageKinds {
 			continue
 		}
 		for _, r := range m.Rules {
-			if r.Head.Ref()[0].String() != string(level) {
+			if r.Head.Ref()[0].String() != rule {
 				continue
 			}
 			if out[pkg] == nil {

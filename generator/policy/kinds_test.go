@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
@@ -128,19 +127,20 @@ metadata: {name: unlabelled, namespace: apps}
 // package.
 func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Finding {
 	t.Helper()
-	values := make([]ast.Value, len(inputs))
-	for i, in := range inputs {
-		v, err := ast.InterfaceToValue(in.Object.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		values[i] = v
-	}
-	data, err := astData(env, inputs, values)
+	ctx := context.Background()
+	s, err := e.NewSession(ctx, env, inputs, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	sums, err := s.Summaries(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := summaryValues(inputs, sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, data := s.values, s.data(sv)
 	pq, err := rego.New(rego.Compiler(e.compiler), rego.Store(inmem.NewFromASTObject(data)), rego.StoreReadAST(true), rego.Query(query)).PrepareForEval(ctx)
 	if err != nil {
 		t.Fatal(err)

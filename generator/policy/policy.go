@@ -100,6 +100,9 @@ type Engine struct {
 	compiler *ast.Compiler
 	modules  map[string]*ast.Module
 	kinds    map[Level]packageKinds
+	// summaries says which packages define a summary rule, and for which
+	// kinds (summary.go).
+	summaries packageKinds
 	// specializeAt is how many objects of a kind an environment needs for
 	// the kind to get a query of its own (see prepare).
 	specializeAt int
@@ -124,7 +127,8 @@ func LoadFiles(dir string, files map[string][]byte) (*Engine, error) {
 	if c.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", c.Errors)
 	}
-	return &Engine{compiler: c, modules: modules, kinds: kindsOfPackages(c.Modules), specializeAt: specializeAt}, nil
+	return &Engine{compiler: c, modules: modules, kinds: kindsOfPackages(c.Modules), summaries: kindsOf(c.Modules, summaryRule),
+		specializeAt: specializeAt}, nil
 }
 
 func parseFiles(files map[string][]byte, withTests bool) (map[string]*ast.Module, error) {
@@ -174,17 +178,19 @@ func (e *Engine) Files() []string {
 }
 
 // Data is what the policies see as data for one environment:
-// data.environment, the spec's policy view, and
+// data.environment, the spec's policy view;
 // data.rendered[stamp][kind]["namespace/name"], every object, so rules
 // across objects look objects up instead of scanning the stamp from every
-// object.
-func Data(env Environment, inputs []Input) (map[string]any, error) {
+// object; and data.summaries, shaped the same, each object's summary
+// (summaries at the inputs' indexes; see Summary).
+func Data(env Environment, inputs []Input, summaries []Summary) (map[string]any, error) {
 	rendered := map[string]any{}
-	for _, in := range inputs {
-		byKind, ok := rendered[in.Stamp].(map[string]any)
+	sums := map[string]any{}
+	put := func(tree map[string]any, in Input, v any) {
+		byKind, ok := tree[in.Stamp].(map[string]any)
 		if !ok {
 			byKind = map[string]any{}
-			rendered[in.Stamp] = byKind
+			tree[in.Stamp] = byKind
 		}
 		kind := in.Object.GetKind()
 		byName, ok := byKind[kind].(map[string]any)
@@ -192,13 +198,23 @@ func Data(env Environment, inputs []Input) (map[string]any, error) {
 			byName = map[string]any{}
 			byKind[kind] = byName
 		}
-		byName[in.Object.GetNamespace()+"/"+in.Object.GetName()] = in.Object.Object
+		byName[in.Object.GetNamespace()+"/"+manifest.Name(in.Object)] = v
+	}
+	for i, in := range inputs {
+		put(rendered, in, in.Object.Object)
+		if i < len(summaries) && summaries[i].Value != nil {
+			var v any
+			if err := json.Unmarshal(summaries[i].Value, &v); err != nil {
+				return nil, fmt.Errorf("summary of %s: %w", manifest.IDOf(in.Object), err)
+			}
+			put(sums, in, v)
+		}
 	}
 	envData, err := toJSONMap(env)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"environment": envData, "rendered": rendered}, nil
+	return map[string]any{"environment": envData, "rendered": rendered, "summaries": sums}, nil
 }
 
 // Evaluate checks every object of one environment. The environment's spec
@@ -217,26 +233,39 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 }
 
 // EvaluateEach checks the objects at the indexes only (every object when
-// only is nil) with every object as data, and returns each one's Result
-// at its index (the zero Result for those not evaluated): its findings and
-// the data paths they were concluded from. Findings are not deduplicated.
-//
-// Every object is converted to OPA's values once and that value is both its
-// query's input and its entry in data.rendered (OPA's values are immutable;
-// converting each object twice was a tenth of the policies' time).
+// only is nil) with every object and every object's summary as data, and
+// returns each one's Result at its index (the zero Result for those not
+// evaluated): its findings and the data paths they were concluded from.
+// Findings are not deduplicated.
 func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Input, only []int, workers int) ([]Result, error) {
+	s, err := e.NewSession(ctx, env, inputs, workers)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := s.Summaries(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.Evaluate(ctx, sums, only)
+}
+
+// Session evaluates one environment's objects: every object is converted
+// to OPA's values once and that value is both its query's input and its
+// entry in data.rendered (OPA's values are immutable; converting each
+// object twice was a tenth of the policies' time).
+type Session struct {
+	engine   *Engine
+	env      Environment
+	inputs   []Input
+	values   []ast.Value
+	envValue ast.Value
+	workers  int
+}
+
+// NewSession converts an environment's objects for evaluation.
+func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input, workers int) (*Session, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
-	}
-	if only == nil {
-		only = make([]int, len(inputs))
-		for i := range only {
-			only[i] = i
-		}
-	}
-	results := make([]Result, len(inputs))
-	if len(only) == 0 {
-		return results, nil
 	}
 	values := make([]ast.Value, len(inputs))
 	err := each(ctx, len(inputs), workers, func(i int) error {
@@ -250,24 +279,55 @@ func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Inp
 	if err != nil {
 		return nil, err
 	}
-	data, err := astData(env, inputs, values)
+	envData, err := toJSONMap(env)
 	if err != nil {
 		return nil, err
 	}
-	store := recordingStore{inmem.NewFromASTObject(data)}
-	byKind, err := e.prepare(ctx, env.Name, store, inputs)
+	envValue, err := ast.InterfaceToValue(envData)
 	if err != nil {
 		return nil, err
 	}
+	return &Session{engine: e, env: env, inputs: inputs, values: values, envValue: envValue, workers: workers}, nil
+}
 
+// indexes is only, or every index of the inputs when only is nil.
+func (s *Session) indexes(only []int) []int {
+	if only != nil {
+		return only
+	}
+	all := make([]int, len(s.inputs))
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// Evaluate checks the objects at the indexes only (every object when only
+// is nil), with summaries (at the inputs' indexes, from Summaries or a
+// cache) as data.summaries, and returns each one's Result at its index.
+func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int) ([]Result, error) {
+	only = s.indexes(only)
+	results := make([]Result, len(s.inputs))
+	if len(only) == 0 {
+		return results, nil
+	}
+	sums, err := summaryValues(s.inputs, summaries)
+	if err != nil {
+		return nil, err
+	}
+	store := recordingStore{inmem.NewFromASTObject(s.data(sums))}
+	byKind, err := s.engine.prepare(ctx, s.env.Name, store, s.inputs)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		mu      sync.Mutex
 		stopped []int // the inputs being evaluated when ctx ended
 	)
-	err = each(ctx, len(only), workers, func(j int) error {
+	err = each(ctx, len(only), s.workers, func(j int) error {
 		i := only[j]
 		rec := &reads{paths: map[string]Path{}}
-		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[inputs[i].Object.GetKind()], env.Name, inputs[i], values[i])
+		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[s.inputs[i].Object.GetKind()], s.env.Name, s.inputs[i], s.values[i])
 		if err != nil && ctx.Err() != nil {
 			mu.Lock()
 			stopped = append(stopped, i)
@@ -279,7 +339,7 @@ func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Inp
 	if err != nil {
 		if len(stopped) > 0 {
 			slices.Sort(stopped)
-			return nil, &StoppedError{Inputs: stopped, Err: err, engine: e, store: store, values: values}
+			return nil, &StoppedError{Inputs: stopped, Err: err, engine: s.engine, store: store, values: s.values}
 		}
 		return nil, err
 	}
@@ -346,43 +406,46 @@ func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, i
 	return byKind, nil
 }
 
-// astData is Data as OPA's values, with each object's value from values.
-func astData(env Environment, inputs []Input, values []ast.Value) (ast.Object, error) {
-	envData, err := toJSONMap(env)
-	if err != nil {
-		return nil, err
-	}
-	envValue, err := ast.InterfaceToValue(envData)
-	if err != nil {
-		return nil, err
-	}
-	byStamp := map[string]map[string]ast.Object{}
-	for i, in := range inputs {
-		byKind := byStamp[in.Stamp]
-		if byKind == nil {
-			byKind = map[string]ast.Object{}
-			byStamp[in.Stamp] = byKind
+// data is Data as OPA's values, with each object's value from the
+// session's values and data.summaries from sums (nil: none).
+func (s *Session) data(sums []ast.Value) ast.Object {
+	tree := func(values []ast.Value) ast.Object {
+		byStamp := map[string]map[string]ast.Object{}
+		for i, in := range s.inputs {
+			if values[i] == nil {
+				continue
+			}
+			byKind := byStamp[in.Stamp]
+			if byKind == nil {
+				byKind = map[string]ast.Object{}
+				byStamp[in.Stamp] = byKind
+			}
+			kind := in.Object.GetKind()
+			byName := byKind[kind]
+			if byName == nil {
+				byName = ast.NewObject()
+				byKind[kind] = byName
+			}
+			byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
 		}
-		kind := in.Object.GetKind()
-		byName := byKind[kind]
-		if byName == nil {
-			byName = ast.NewObject()
-			byKind[kind] = byName
+		out := ast.NewObject()
+		for stamp, byKind := range byStamp {
+			kinds := ast.NewObject()
+			for kind, byName := range byKind {
+				kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byName))
+			}
+			out.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
 		}
-		byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
+		return out
 	}
-	rendered := ast.NewObject()
-	for stamp, byKind := range byStamp {
-		kinds := ast.NewObject()
-		for kind, byName := range byKind {
-			kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byName))
-		}
-		rendered.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
+	items := [][2]*ast.Term{
+		ast.Item(ast.StringTerm("environment"), ast.NewTerm(s.envValue)),
+		ast.Item(ast.StringTerm("rendered"), ast.NewTerm(tree(s.values))),
 	}
-	return ast.NewObject(
-		ast.Item(ast.StringTerm("environment"), ast.NewTerm(envValue)),
-		ast.Item(ast.StringTerm("rendered"), ast.NewTerm(rendered)),
-	), nil
+	if sums != nil {
+		items = append(items, ast.Item(ast.StringTerm("summaries"), ast.NewTerm(tree(sums))))
+	}
+	return ast.NewObject(items...)
 }
 
 // each calls f for 0..n-1 on a few long-lived workers, not a goroutine per
