@@ -1,9 +1,13 @@
 package policy
 
 import (
+	"slices"
+
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/storage"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -55,7 +59,11 @@ spec: {ports: [{port: 80}]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := s.data(values)
+	doc, err := storage.ReadOne(context.Background(), s.store(values), storage.Path{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := doc.(ast.Object)
 	plain, err := Data(env, inputs, sums)
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +73,64 @@ spec: {ports: [{port: 80}]}
 		t.Fatal(err)
 	}
 	if got.Compare(want) != 0 {
-		t.Fatalf("astData =\n%v\nwant\n%v", got, want)
+		t.Fatalf("the data read whole =\n%v\nwant\n%v", got, want)
 	}
 	path := ast.Ref{ast.StringTerm("rendered"), ast.StringTerm("weu-1"), ast.StringTerm("Deployment"), ast.StringTerm("api/api"), ast.StringTerm("spec"), ast.StringTerm("replicas")}
 	if r, err := got.Find(path); err != nil || r.String() != "3" {
 		t.Fatalf("%v = %v (%v), want the later Deployment's 3", path, r, err)
+	}
+}
+
+// TestObjectsConvertAsRead: data.rendered converts an object when a read
+// reaches it, and no other: one object's field converts that object, a
+// kind its objects; paths below an object descend its fields and lists,
+// and a path holding nothing is not found.
+func TestObjectsConvertAsRead(t *testing.T) {
+	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: api}
+spec: {template: {spec: {containers: [{name: api, image: api:1}]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: api}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []Input
+	for _, o := range objs {
+		inputs = append(inputs, Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
+	}
+	tree := newObjectTree(inputs)
+	converted := func() []bool {
+		out := make([]bool, len(inputs))
+		for i := range inputs {
+			out[i] = tree.values[i] != nil
+		}
+		return out
+	}
+	v, err := tree.read(storage.Path{"weu-1", "Deployment", "api/api", "spec", "template", "spec", "containers", "0", "image"})
+	if err != nil || v.Compare(ast.String("api:1")) != 0 {
+		t.Fatalf("the container's image = %v (%v), want api:1", v, err)
+	}
+	if got := converted(); !slices.Equal(got, []bool{true, false, false}) {
+		t.Errorf("after one Deployment's field, converted %v, want the Deployment only", got)
+	}
+	services, err := tree.read(storage.Path{"weu-1", "Service"})
+	if err != nil || services.(ast.Object).Len() != 2 {
+		t.Fatalf("the stamp's Services = %v (%v), want two", services, err)
+	}
+	if got := converted(); !slices.Equal(got, []bool{true, true, true}) {
+		t.Errorf("after the Services, converted %v, want all", got)
+	}
+	for _, p := range []storage.Path{{"neu-1"}, {"weu-1", "Secret"}, {"weu-1", "Service", "api/db"}, {"weu-1", "Deployment", "api/api", "spec", "template", "spec", "containers", "1"}, {"weu-1", "Service", "api/api", "kind", "x"}} {
+		if _, err := tree.read(p); !storage.IsNotFound(err) {
+			t.Errorf("%v: %v, want not found", p, err)
+		}
 	}
 }

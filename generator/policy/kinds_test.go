@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -140,14 +139,17 @@ func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Fi
 	if err != nil {
 		t.Fatal(err)
 	}
-	values, data := s.values, s.data(sv)
-	pq, err := rego.New(rego.Compiler(e.compiler), rego.Store(inmem.NewFromASTObject(data)), rego.StoreReadAST(true), rego.Query(query)).PrepareForEval(ctx)
+	pq, err := rego.New(rego.Compiler(e.compiler), rego.Store(s.store(sv)), rego.StoreReadAST(true), rego.Query(query)).PrepareForEval(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []Finding
 	for i, in := range inputs {
-		fs, err := evalOne(ctx, pq, env.Name, in, values[i])
+		input, err := s.objects.value(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := evalOne(ctx, pq, env.Name, in, input)
 		if err != nil {
 			t.Fatal(err)
 		}

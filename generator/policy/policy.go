@@ -249,35 +249,24 @@ func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Inp
 	return s.Evaluate(ctx, sums, only)
 }
 
-// Session evaluates one environment's objects: every object is converted
-// to OPA's values once and that value is both its query's input and its
-// entry in data.rendered (OPA's values are immutable; converting each
-// object twice was a tenth of the policies' time).
+// Session evaluates one environment's objects. Each object is converted
+// to OPA's values once, on first need (objectTree), and that value is both
+// its query's input and its entry in data.rendered (OPA's values are
+// immutable; converting each object twice was a tenth of the policies'
+// time).
 type Session struct {
 	engine   *Engine
 	env      Environment
 	inputs   []Input
-	values   []ast.Value
+	objects  *objectTree
 	envValue ast.Value
 	workers  int
 }
 
-// NewSession converts an environment's objects for evaluation.
+// NewSession readies an environment's objects for evaluation.
 func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input, workers int) (*Session, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
-	}
-	values := make([]ast.Value, len(inputs))
-	err := each(ctx, len(inputs), workers, func(i int) error {
-		v, err := ast.InterfaceToValue(named(inputs[i].Object.Object))
-		if err != nil {
-			return fmt.Errorf("policy input %s: %w", manifest.IDOf(inputs[i].Object), err)
-		}
-		values[i] = v
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	envData, err := toJSONMap(env)
 	if err != nil {
@@ -287,7 +276,27 @@ func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input
 	if err != nil {
 		return nil, err
 	}
-	return &Session{engine: e, env: env, inputs: inputs, values: values, envValue: envValue, workers: workers}, nil
+	return &Session{engine: e, env: env, inputs: inputs, objects: newObjectTree(inputs), envValue: envValue, workers: workers}, ctx.Err()
+}
+
+// store is the policies' data over the session's objects, with sums as
+// data.summaries (nil: none), recording reads.
+func (s *Session) store(sums []ast.Value) dataStore {
+	items := [][2]*ast.Term{ast.Item(ast.StringTerm("environment"), ast.NewTerm(s.envValue))}
+	if sums != nil {
+		items = append(items, ast.Item(ast.StringTerm("summaries"), ast.NewTerm(s.tree(sums))))
+	}
+	return dataStore{Store: inmem.NewFromASTObject(ast.NewObject(items...)), rendered: s.objects}
+}
+
+// prepare converts the objects at the indexes at once when they are many
+// of the session's (reading them one by one would convert them one at a
+// time); the few a pull request judges convert as read.
+func (s *Session) prepare(ctx context.Context, only []int) error {
+	if 4*len(only) < len(s.inputs) {
+		return nil
+	}
+	return s.objects.convert(ctx, only, s.workers)
 }
 
 // indexes is only, or every index of the inputs when only is nil.
@@ -315,7 +324,10 @@ func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int)
 	if err != nil {
 		return nil, err
 	}
-	store := recordingStore{inmem.NewFromASTObject(s.data(sums))}
+	if err := s.prepare(ctx, only); err != nil {
+		return nil, err
+	}
+	store := s.store(sums)
 	byKind, err := s.engine.prepare(ctx, s.env.Name, store, s.inputs)
 	if err != nil {
 		return nil, err
@@ -326,8 +338,12 @@ func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int)
 	)
 	err = each(ctx, len(only), s.workers, func(j int) error {
 		i := only[j]
+		input, err := s.objects.value(i)
+		if err != nil {
+			return err
+		}
 		rec := &reads{paths: map[string]Path{}}
-		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[s.inputs[i].Object.GetKind()], s.env.Name, s.inputs[i], s.values[i])
+		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[s.inputs[i].Object.GetKind()], s.env.Name, s.inputs[i], input)
 		if err != nil && ctx.Err() != nil {
 			mu.Lock()
 			stopped = append(stopped, i)
@@ -339,7 +355,7 @@ func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int)
 	if err != nil {
 		if len(stopped) > 0 {
 			slices.Sort(stopped)
-			return nil, &StoppedError{Inputs: stopped, Err: err, engine: s.engine, store: store, values: s.values}
+			return nil, &StoppedError{Inputs: stopped, Err: err, engine: s.engine, store: store, objects: s.objects}
 		}
 		return nil, err
 	}
@@ -406,46 +422,36 @@ func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, i
 	return byKind, nil
 }
 
-// data is Data as OPA's values, with each object's value from the
-// session's values and data.summaries from sums (nil: none).
-func (s *Session) data(sums []ast.Value) ast.Object {
-	tree := func(values []ast.Value) ast.Object {
-		byStamp := map[string]map[string]ast.Object{}
-		for i, in := range s.inputs {
-			if values[i] == nil {
-				continue
-			}
-			byKind := byStamp[in.Stamp]
-			if byKind == nil {
-				byKind = map[string]ast.Object{}
-				byStamp[in.Stamp] = byKind
-			}
-			kind := in.Object.GetKind()
-			byName := byKind[kind]
-			if byName == nil {
-				byName = ast.NewObject()
-				byKind[kind] = byName
-			}
-			byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
+// tree is values (at the inputs' indexes; nil for none) shaped as
+// data.rendered: by stamp, kind and "namespace/name".
+func (s *Session) tree(values []ast.Value) ast.Object {
+	byStamp := map[string]map[string]ast.Object{}
+	for i, in := range s.inputs {
+		if values[i] == nil {
+			continue
 		}
-		out := ast.NewObject()
-		for stamp, byKind := range byStamp {
-			kinds := ast.NewObject()
-			for kind, byName := range byKind {
-				kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byName))
-			}
-			out.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
+		byKind := byStamp[in.Stamp]
+		if byKind == nil {
+			byKind = map[string]ast.Object{}
+			byStamp[in.Stamp] = byKind
 		}
-		return out
+		kind := in.Object.GetKind()
+		byName := byKind[kind]
+		if byName == nil {
+			byName = ast.NewObject()
+			byKind[kind] = byName
+		}
+		byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
 	}
-	items := [][2]*ast.Term{
-		ast.Item(ast.StringTerm("environment"), ast.NewTerm(s.envValue)),
-		ast.Item(ast.StringTerm("rendered"), ast.NewTerm(tree(s.values))),
+	out := ast.NewObject()
+	for stamp, byKind := range byStamp {
+		kinds := ast.NewObject()
+		for kind, byName := range byKind {
+			kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byName))
+		}
+		out.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
 	}
-	if sums != nil {
-		items = append(items, ast.Item(ast.StringTerm("summaries"), ast.NewTerm(tree(sums))))
-	}
-	return ast.NewObject(items...)
+	return out
 }
 
 // each calls f for 0..n-1 on a few long-lived workers, not a goroutine per

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -88,20 +87,4 @@ func (r *reads) sorted() []Path {
 	}
 	slices.SortFunc(out, func(a, b Path) int { return slices.Compare(a, b) })
 	return out
-}
-
-// recordingStore is a store that records, for the evaluation whose
-// context carries a *reads, every path read from it. Every read of the
-// policies' data goes through Read (OPA's evaluator reads base documents
-// nowhere else), so the record is complete: a rule cannot depend on data
-// it did not read.
-type recordingStore struct {
-	storage.Store
-}
-
-func (s recordingStore) Read(ctx context.Context, txn storage.Transaction, path storage.Path) (any, error) {
-	if r, ok := ctx.Value(readsKey{}).(*reads); ok {
-		r.add(path)
-	}
-	return s.Store.Read(ctx, txn, path)
 }

@@ -20,9 +20,9 @@ type StoppedError struct {
 	Inputs []int
 	Err    error
 
-	engine *Engine
-	store  storage.Store
-	values []ast.Value
+	engine  *Engine
+	store   storage.Store
+	objects *objectTree
 }
 
 func (e *StoppedError) Error() string { return e.Err.Error() }
@@ -55,8 +55,12 @@ func (e *StoppedError) Stuck(ctx context.Context, budget time.Duration) ([]strin
 				defer cancel()
 				pq, err := rego.New(rego.Compiler(e.engine.compiler), rego.Store(e.store), rego.StoreReadAST(true),
 					rego.Query(queryFor([]string{pkg}, []string{pkg}))).PrepareForEval(pctx)
+				var input ast.Value
 				if err == nil {
-					_, err = pq.Eval(pctx, rego.EvalParsedInput(e.values[i]))
+					input, err = e.objects.value(i)
+				}
+				if err == nil {
+					_, err = pq.Eval(pctx, rego.EvalParsedInput(input))
 				}
 				if err != nil && errors.Is(pctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 					mu.Lock()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
@@ -49,7 +48,10 @@ func (s *Session) Summaries(ctx context.Context, only []int) ([]Summary, error) 
 	if len(only) == 0 || len(s.engine.summaries) == 0 {
 		return out, nil
 	}
-	store := recordingStore{inmem.NewFromASTObject(s.data(nil))}
+	if err := s.prepare(ctx, only); err != nil {
+		return nil, err
+	}
+	store := s.store(nil)
 	var (
 		mu      sync.Mutex
 		queries = map[string]*rego.PreparedEvalQuery{}
@@ -81,8 +83,12 @@ func (s *Session) Summaries(ctx context.Context, only []int) ([]Summary, error) 
 		if err != nil || pq == nil {
 			return err
 		}
+		input, err := s.objects.value(i)
+		if err != nil {
+			return err
+		}
 		rec := &reads{paths: map[string]Path{}}
-		rs, err := pq.Eval(context.WithValue(ctx, readsKey{}, rec), rego.EvalParsedInput(s.values[i]))
+		rs, err := pq.Eval(context.WithValue(ctx, readsKey{}, rec), rego.EvalParsedInput(input))
 		if err != nil {
 			return fmt.Errorf("summarize %s %s: %w", in.File, manifest.IDOf(in.Object), err)
 		}
