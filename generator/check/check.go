@@ -113,6 +113,12 @@ type Checker struct {
 
 	evaluated, reused atomic.Int64
 
+	// sessions lets one environment's policies hold its objects' values at
+	// a time (policyRun): each evaluation uses every worker, and the
+	// values of three environments at once were the peak of a large
+	// check's memory.
+	sessions chan struct{}
+
 	// conns are the connections the connectivity rule evaluated
 	// (Connections).
 	conns byEnv[[]connectivity.Conn]
@@ -161,7 +167,7 @@ func (c *Checker) Counts() Counts {
 
 // New returns a Checker for the workspace.
 func New(ws *workspace.Workspace, o Options) *Checker {
-	return &Checker{ws: ws, o: o, origins: origin.New(ws.Root)}
+	return &Checker{ws: ws, o: o, origins: origin.New(ws.Root), sessions: make(chan struct{}, 1)}
 }
 
 func (c *Checker) load() error {
@@ -428,6 +434,7 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 			out = append(out, o.Policy.Findings...)
 		}
 	}
+	run.close()
 	cross, err := c.cross(env, inputs)
 	if err != nil {
 		return nil, err
@@ -590,6 +597,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 		out = append(out, c.local(env, inputs[i])...)
 		out = append(out, r.Findings...)
 	}
+	run.close()
 	cross, err := c.cross(env, inputs)
 	if err != nil {
 		return nil, err
@@ -599,11 +607,12 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 
 // policyRun is one environment's evaluation of the Rego policies within
 // the check's timeout: its objects' summaries, then their findings. The
-// policies compile and the objects convert on first need.
+// policies compile, the objects convert and the timeout starts on first
+// need.
 type policyRun struct {
 	c       *Checker
 	ctx     context.Context // the caller's
-	ectx    context.Context // ctx within the timeout
+	ectx    context.Context // ctx within the timeout, once started
 	cancel  context.CancelFunc
 	timeout time.Duration
 	env     *spec.Environment
@@ -611,18 +620,27 @@ type policyRun struct {
 	session *policy.Session
 }
 
-// policies starts an environment's policyRun; close it when done.
+// policies readies an environment's policyRun; close it when done.
 func (c *Checker) policies(ctx context.Context, env *spec.Environment, inputs []policy.Input) *policyRun {
 	timeout := c.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ectx, cancel := context.WithTimeout(ctx, timeout)
-	return &policyRun{c: c, ctx: ctx, ectx: ectx, cancel: cancel, timeout: timeout, env: env, inputs: inputs}
+	return &policyRun{c: c, ctx: ctx, timeout: timeout, env: env, inputs: inputs}
 }
 
-func (r *policyRun) close() { r.cancel() }
+// close ends the run and lets its objects' values go: the checks across
+// a stamp, which run next, allocate as much again.
+func (r *policyRun) close() {
+	if r.session != nil {
+		r.cancel()
+		r.session = nil
+		<-r.c.sessions
+	}
+}
 
+// start waits for its turn to hold values (Checker.sessions), then starts
+// the timeout.
 func (r *policyRun) start() error {
 	if r.session != nil {
 		return nil
@@ -630,9 +648,18 @@ func (r *policyRun) start() error {
 	if err := r.c.load(); err != nil {
 		return err
 	}
+	select {
+	case r.c.sessions <- struct{}{}:
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+	r.ectx, r.cancel = context.WithTimeout(r.ctx, r.timeout)
 	s, err := r.c.engine.NewSession(r.ectx, policy.EnvironmentOf(r.env), r.inputs, r.c.o.Workers)
 	if err != nil {
-		return r.fail(err)
+		err = r.fail(err)
+		r.cancel()
+		<-r.c.sessions
+		return err
 	}
 	r.session = s
 	return nil
