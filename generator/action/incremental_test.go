@@ -72,8 +72,10 @@ deny contains lib.violation("labels.fixture-cross-unit", "a Deployment in a stam
 			gittest.Edit(t, work, "base/redis/values.yaml", "maxmemory: 256mb", "maxmemory: 64gb")
 		}},
 		// One autoscaler's maximum: the stamp's capacity, judged on the
-		// namespaces unit's Namespace, reads it through the HPA's summary
-		// alone (the Namespace and the Deployment do not change).
+		// namespaces unit's Namespace from the workloads' summaries, falls
+		// short (the quota the render sizes grows with it; a change that
+		// reaches the Namespace through a summary alone is
+		// TestSummariesCarryAcrossUnits, generator/check).
 		{name: "summary", fixture: func(t *testing.T, work string) {
 			gittest.Edit(t, work, "environments/dev.yaml", "maxNodes: 4}", "maxNodes: 2}")
 		}, change: func(t *testing.T, work string) {
