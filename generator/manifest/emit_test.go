@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 )
 
 // sameAsGoYAML fails t when emit writes doc other than go-yaml does, and
@@ -113,6 +114,59 @@ func TestEmitWritesTheRenderedTree(t *testing.T) {
 		t.Errorf("emit wrote %d of %d objects; want at least 98%% of at least 500", emitted, objects)
 	}
 	t.Logf("emit wrote %d of %d objects", emitted, objects)
+}
+
+// TestDecodeConvertsTheRenderedTree: reading back the rendered tree, the
+// fast conversion decodes every file (the library is left the unusual
+// documents, which a rendered file is not), to the library's value.
+func TestDecodeConvertsTheRenderedTree(t *testing.T) {
+	files := 0
+	forRenderedFiles(t, func(path string, data []byte, objs []*Object) {
+		if len(objs) != 1 {
+			return
+		}
+		files++
+		got, ok := convertDocument(data)
+		if !ok {
+			t.Errorf("%s: left to the library", path)
+			return
+		}
+		var want map[string]any
+		if err := yaml.UnmarshalStrict(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: converted differently from the library (-library +converted):\n%s", path, diff)
+		}
+	})
+	if files < 500 {
+		t.Errorf("%d rendered files; want at least 500", files)
+	}
+}
+
+// BenchmarkDecodeRendered decodes every file of the repo's rendered tree,
+// as reading it back does (GITOPS_EXACT=1: through the library).
+func BenchmarkDecodeRendered(b *testing.B) {
+	var files [][]byte
+	err := filepath.WalkDir(filepath.Join("..", "..", "rendered"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files = append(files, data)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range files {
+			if _, err := Decode("f.yaml", f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // forRenderedFiles calls fn with every YAML file of the repo's rendered

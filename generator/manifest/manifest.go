@@ -14,11 +14,12 @@ import (
 	"regexp"
 	"sort"
 
-	"github.com/libertum/platform-gitops/generator/exact"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/libertum/platform-gitops/generator/exact"
 )
 
 // Object is one Kubernetes object.
@@ -62,8 +63,8 @@ func Decode(source string, data []byte) ([]*Object, error) {
 		if len(bytes.TrimSpace(stripComments(chunk))) == 0 {
 			continue
 		}
-		var m map[string]any
-		if err := yaml.UnmarshalStrict(chunk, &m); err != nil {
+		m, err := decodeDocument(chunk)
+		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", source, doc, err)
 		}
 		if m == nil {
