@@ -80,7 +80,7 @@ func Write(ctx context.Context, root, out string, envs []string) error {
 				inputs = append(inputs, policy.Input{Unit: u.Unit, File: layout.RepoPath(u.Files[i].Path), Object: o})
 			}
 		}
-		session, err := engine.NewSession(ctx, policy.EnvironmentOf(env), inputs, 0)
+		session, err := engine.NewSession(policy.EnvironmentOf(env), inputs, 0)
 		if err != nil {
 			return err
 		}

@@ -654,7 +654,7 @@ func (r *policyRun) start() error {
 		return r.ctx.Err()
 	}
 	r.ectx, r.cancel = context.WithTimeout(r.ctx, r.timeout)
-	s, err := r.c.engine.NewSession(r.ectx, policy.EnvironmentOf(r.env), r.inputs, r.c.o.Workers)
+	s, err := r.c.engine.NewSession(policy.EnvironmentOf(r.env), r.inputs, r.c.o.Workers)
 	if err != nil {
 		err = r.fail(err)
 		r.cancel()

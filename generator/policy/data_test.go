@@ -15,12 +15,31 @@ import (
 	"github.com/libertum/platform-gitops/generator/manifest"
 )
 
+// stampInputs are the objects of a YAML stream as rendered for dev's api,
+// each in the stamp at its index.
+func stampInputs(t *testing.T, stream string, stamps ...string) []Input {
+	t.Helper()
+	objs, err := manifest.Decode("objects.yaml", []byte(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != len(stamps) {
+		t.Fatalf("%d objects, %d stamps", len(objs), len(stamps))
+	}
+	var inputs []Input
+	for i, o := range objs {
+		inputs = append(inputs, Input{Unit: layout.Unit{Env: "dev", Stamp: stamps[i], Component: "api"}, Object: o})
+	}
+	return inputs
+}
+
 // TestASTDataIsData: the data Evaluate gives OPA, built from each object's
 // value, is Data as OPA would convert it (the document cliplan writes for
 // conftest), including a later object replacing an earlier one of the same
-// stamp, kind and name, and an object's summary under data.summaries.
+// stamp, kind and name (its summary too: the earlier one's is gone), and an
+// object's summary under data.summaries.
 func TestASTDataIsData(t *testing.T) {
-	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: v1
+	inputs := stampInputs(t, `apiVersion: v1
 kind: Namespace
 metadata: {name: api}
 ---
@@ -38,20 +57,13 @@ apiVersion: v1
 kind: Service
 metadata: {name: api, namespace: api}
 spec: {ports: [{port: 80}]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stamps := []string{"weu-1", "weu-1", "weu-1", "neu-1"}
-	var inputs []Input
-	for i, o := range objs {
-		inputs = append(inputs, Input{Unit: layout.Unit{Env: "dev", Stamp: stamps[i], Component: "api"}, Object: o})
-	}
+`, "weu-1", "weu-1", "weu-1", "neu-1")
 	env := Environment{Name: "dev", Zones: []string{"1", "2", "3"}}
 	sums := make([]Summary, len(inputs))
+	sums[1].Value = json.RawMessage(`{"resources":{"cpu":2}}`) // replaced by a Deployment without one
 	sums[3].Value = json.RawMessage(`{"resources":{"cpu":1}}`)
 
-	s, err := (&Engine{}).NewSession(context.Background(), env, inputs, 1)
+	s, err := (&Engine{}).NewSession(env, inputs, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +91,9 @@ spec: {ports: [{port: 80}]}
 	if r, err := got.Find(path); err != nil || r.String() != "3" {
 		t.Fatalf("%v = %v (%v), want the later Deployment's 3", path, r, err)
 	}
+	if r, err := got.Find(ast.Ref{ast.StringTerm("summaries"), ast.StringTerm("weu-1")}); err == nil {
+		t.Errorf("data.summaries holds %v for weu-1, whose one summarized object was replaced by one without", r)
+	}
 }
 
 // TestObjectsConvertAsRead: data.rendered converts an object when a read
@@ -86,7 +101,7 @@ spec: {ports: [{port: 80}]}
 // kind its objects; paths below an object descend its fields and lists,
 // and a path holding nothing is not found.
 func TestObjectsConvertAsRead(t *testing.T) {
-	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: apps/v1
+	inputs := stampInputs(t, `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api, namespace: api}
 spec: {template: {spec: {containers: [{name: api, image: api:1}]}}}
@@ -98,14 +113,7 @@ metadata: {name: api, namespace: api}
 apiVersion: v1
 kind: Service
 metadata: {name: db, namespace: data}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inputs []Input
-	for _, o := range objs {
-		inputs = append(inputs, Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
-	}
+`, "weu-1", "weu-1", "weu-1")
 	tree := newObjectTree(inputs)
 	converted := func() []bool {
 		out := make([]bool, len(inputs))

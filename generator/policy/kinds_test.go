@@ -127,7 +127,7 @@ metadata: {name: unlabelled, namespace: apps}
 func everyPackage(t *testing.T, e *Engine, env Environment, inputs []Input) []Finding {
 	t.Helper()
 	ctx := context.Background()
-	s, err := e.NewSession(ctx, env, inputs, 1)
+	s, err := e.NewSession(env, inputs, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

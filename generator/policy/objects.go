@@ -62,7 +62,7 @@ func newObjectTree(inputs []Input) *objectTree {
 			k = &kindIndex{at: map[string]int{}}
 			byKind[kind] = k
 		}
-		key := in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
+		key := in.Key()
 		if _, ok := k.at[key]; !ok {
 			k.keys = append(k.keys, key)
 		}
@@ -179,6 +179,31 @@ func (t *objectTree) all() (ast.Value, error) {
 		}
 		return obj, nil
 	})
+}
+
+// shape is values (at the inputs' indexes; nil for none) shaped as
+// data.rendered is, each key holding its object's value (data.summaries:
+// a key's summary is the summary of the object data.rendered holds there).
+func (t *objectTree) shape(values []ast.Value) ast.Object {
+	out := ast.NewObject()
+	for stamp, byKind := range t.index {
+		kinds := ast.NewObject()
+		for kind, k := range byKind {
+			byKey := ast.NewObject()
+			for _, key := range k.keys {
+				if v := values[k.at[key]]; v != nil {
+					byKey.Insert(ast.StringTerm(key), ast.NewTerm(v))
+				}
+			}
+			if byKey.Len() > 0 {
+				kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byKey))
+			}
+		}
+		if kinds.Len() > 0 {
+			out.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
+		}
+	}
+	return out
 }
 
 // descend is v at path[from:], an object's key or an array's index at

@@ -95,6 +95,12 @@ type Input struct {
 	Object       *manifest.Object
 }
 
+// Key is the object's key in data.rendered[stamp][kind] (and in
+// data.summaries): "namespace/name".
+func (in Input) Key() string {
+	return in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
+}
+
 // Engine holds the compiled policies.
 type Engine struct {
 	compiler *ast.Compiler
@@ -198,16 +204,30 @@ func Data(env Environment, inputs []Input, summaries []Summary) (map[string]any,
 			byName = map[string]any{}
 			byKind[kind] = byName
 		}
-		byName[in.Object.GetNamespace()+"/"+manifest.Name(in.Object)] = v
+		byName[in.Key()] = v
 	}
 	for i, in := range inputs {
 		put(rendered, in, in.Object.Object)
+		// A key's summary is that of the object rendered holds there (the
+		// later one): an object without one clears an earlier's.
+		var v any
 		if i < len(summaries) && summaries[i].Value != nil {
-			var v any
 			if err := json.Unmarshal(summaries[i].Value, &v); err != nil {
 				return nil, fmt.Errorf("summary of %s: %w", manifest.IDOf(in.Object), err)
 			}
-			put(sums, in, v)
+		}
+		put(sums, in, v)
+	}
+	for stamp, byKind := range sums {
+		for kind, byName := range byKind.(map[string]any) {
+			m := byName.(map[string]any)
+			maps.DeleteFunc(m, func(_ string, v any) bool { return v == nil })
+			if len(m) == 0 {
+				delete(byKind.(map[string]any), kind)
+			}
+		}
+		if len(byKind.(map[string]any)) == 0 {
+			delete(sums, stamp)
 		}
 	}
 	envData, err := toJSONMap(env)
@@ -238,7 +258,7 @@ func (e *Engine) Evaluate(ctx context.Context, env Environment, inputs []Input, 
 // evaluated): its findings and the data paths they were concluded from.
 // Findings are not deduplicated.
 func (e *Engine) EvaluateEach(ctx context.Context, env Environment, inputs []Input, only []int, workers int) ([]Result, error) {
-	s, err := e.NewSession(ctx, env, inputs, workers)
+	s, err := e.NewSession(env, inputs, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +284,7 @@ type Session struct {
 }
 
 // NewSession readies an environment's objects for evaluation.
-func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input, workers int) (*Session, error) {
+func (e *Engine) NewSession(env Environment, inputs []Input, workers int) (*Session, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -276,7 +296,7 @@ func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input
 	if err != nil {
 		return nil, err
 	}
-	return &Session{engine: e, env: env, inputs: inputs, objects: newObjectTree(inputs), envValue: envValue, workers: workers}, ctx.Err()
+	return &Session{engine: e, env: env, inputs: inputs, objects: newObjectTree(inputs), envValue: envValue, workers: workers}, nil
 }
 
 // store is the policies' data over the session's objects, with sums as
@@ -284,7 +304,7 @@ func (e *Engine) NewSession(ctx context.Context, env Environment, inputs []Input
 func (s *Session) store(sums []ast.Value) dataStore {
 	items := [][2]*ast.Term{ast.Item(ast.StringTerm("environment"), ast.NewTerm(s.envValue))}
 	if sums != nil {
-		items = append(items, ast.Item(ast.StringTerm("summaries"), ast.NewTerm(s.tree(sums))))
+		items = append(items, ast.Item(ast.StringTerm("summaries"), ast.NewTerm(s.objects.shape(sums))))
 	}
 	return dataStore{Store: inmem.NewFromASTObject(ast.NewObject(items...)), rendered: s.objects}
 }
@@ -328,7 +348,7 @@ func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int)
 		return nil, err
 	}
 	store := s.store(sums)
-	byKind, err := s.engine.prepare(ctx, s.env.Name, store, s.inputs)
+	byKind, err := s.engine.findingsQueries(ctx, s.env.Name, store, s.inputs, only)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +363,7 @@ func (s *Session) Evaluate(ctx context.Context, summaries []Summary, only []int)
 			return err
 		}
 		rec := &reads{paths: map[string]Path{}}
-		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), byKind[s.inputs[i].Object.GetKind()], s.env.Name, s.inputs[i], input)
+		fs, err := evalOne(context.WithValue(ctx, readsKey{}, rec), *byKind[s.inputs[i].Object.GetKind()], s.env.Name, s.inputs[i], input)
 		if err != nil && ctx.Err() != nil {
 			mu.Lock()
 			stopped = append(stopped, i)
@@ -385,73 +405,54 @@ func named(obj map[string]any) map[string]any {
 	return out
 }
 
-// prepare readies the query for each kind of the inputs, asking only the
-// packages whose rules may apply to it (packageKinds); kinds with the same
-// packages share one.
+// findingsQueries readies the findings query for each kind of the objects
+// at the indexes, asking only the packages whose rules may apply to it
+// (packageKinds); kinds with the same packages share one.
 //
 // Preparing a query costs about 2 ms and asking fewer packages saves
 // 40-70 us an object, so only a kind with at least specializeAt objects
-// gets its own query; the others share the one asking every package.
-func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, inputs []Input) (map[string]rego.PreparedEvalQuery, error) {
+// of the environment gets its own query; the others share the one asking
+// every package.
+func (e *Engine) findingsQueries(ctx context.Context, env string, store storage.Store, inputs []Input, only []int) (map[string]*rego.PreparedEvalQuery, error) {
 	count := map[string]int{}
 	for _, in := range inputs {
 		count[in.Object.GetKind()]++
 	}
-	byQuery := map[string]rego.PreparedEvalQuery{}
-	byKind := map[string]rego.PreparedEvalQuery{}
-	for _, in := range inputs {
-		kind := in.Object.GetKind()
+	return e.prepare(ctx, env, store, inputs, only, func(kind string) string {
+		if count[kind] >= e.specializeAt {
+			return queryFor(e.kinds[Deny].packagesFor(kind), e.kinds[Warn].packagesFor(kind))
+		}
+		return query
+	})
+}
+
+// prepare readies queryOf(kind) for each kind of the objects at the
+// indexes, once per distinct query; a kind whose query is "" gets none.
+func (e *Engine) prepare(ctx context.Context, env string, store storage.Store, inputs []Input, only []int, queryOf func(kind string) string) (map[string]*rego.PreparedEvalQuery, error) {
+	byQuery := map[string]*rego.PreparedEvalQuery{}
+	byKind := map[string]*rego.PreparedEvalQuery{}
+	for _, i := range only {
+		kind := inputs[i].Object.GetKind()
 		if _, ok := byKind[kind]; ok {
 			continue
 		}
-		q := query
-		if count[kind] >= e.specializeAt {
-			q = queryFor(e.kinds[Deny].packagesFor(kind), e.kinds[Warn].packagesFor(kind))
+		q := queryOf(kind)
+		if q == "" {
+			byKind[kind] = nil
+			continue
 		}
 		pq, ok := byQuery[q]
 		if !ok {
-			var err error
-			pq, err = rego.New(rego.Compiler(e.compiler), rego.Store(store), rego.StoreReadAST(true), rego.Query(q)).PrepareForEval(ctx)
+			prepared, err := rego.New(rego.Compiler(e.compiler), rego.Store(store), rego.StoreReadAST(true), rego.Query(q)).PrepareForEval(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("prepare policies for %s: %w", env, err)
 			}
+			pq = &prepared
 			byQuery[q] = pq
 		}
 		byKind[kind] = pq
 	}
 	return byKind, nil
-}
-
-// tree is values (at the inputs' indexes; nil for none) shaped as
-// data.rendered: by stamp, kind and "namespace/name".
-func (s *Session) tree(values []ast.Value) ast.Object {
-	byStamp := map[string]map[string]ast.Object{}
-	for i, in := range s.inputs {
-		if values[i] == nil {
-			continue
-		}
-		byKind := byStamp[in.Stamp]
-		if byKind == nil {
-			byKind = map[string]ast.Object{}
-			byStamp[in.Stamp] = byKind
-		}
-		kind := in.Object.GetKind()
-		byName := byKind[kind]
-		if byName == nil {
-			byName = ast.NewObject()
-			byKind[kind] = byName
-		}
-		byName.Insert(ast.StringTerm(in.Object.GetNamespace()+"/"+manifest.Name(in.Object)), ast.NewTerm(values[i]))
-	}
-	out := ast.NewObject()
-	for stamp, byKind := range byStamp {
-		kinds := ast.NewObject()
-		for kind, byName := range byKind {
-			kinds.Insert(ast.StringTerm(kind), ast.NewTerm(byName))
-		}
-		out.Insert(ast.StringTerm(stamp), ast.NewTerm(kinds))
-	}
-	return out
 }
 
 // each calls f for 0..n-1 on a few long-lived workers, not a goroutine per

@@ -18,6 +18,21 @@ import (
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
+// apiInputs are the objects of a YAML stream as rendered for dev's api in
+// stamp weu-1.
+func apiInputs(t *testing.T, stream string) []policy.Input {
+	t.Helper()
+	objs, err := manifest.Decode("objects.yaml", []byte(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []policy.Input
+	for _, o := range objs {
+		inputs = append(inputs, policy.Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
+	}
+	return inputs
+}
+
 // TestEvaluateEachRecordsReads: an object's result lists exactly the data
 // paths its rules read — a lookup by name, a kind iterated, a field of the
 // environment — and only the objects asked for are evaluated.
@@ -41,7 +56,7 @@ deny contains "a Service is open" if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: apps/v1
+	inputs := apiInputs(t, `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api, namespace: api}
 ---
@@ -49,14 +64,7 @@ apiVersion: v1
 kind: Service
 metadata: {name: api, namespace: api}
 spec: {type: LoadBalancer}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inputs []policy.Input
-	for _, o := range objs {
-		inputs = append(inputs, policy.Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
-	}
+`)
 	results, err := engine.EvaluateEach(context.Background(), policy.Environment{Name: "dev", Zones: []string{"1"}}, inputs, []int{0}, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -52,36 +51,21 @@ func (s *Session) Summaries(ctx context.Context, only []int) ([]Summary, error) 
 		return nil, err
 	}
 	store := s.store(nil)
-	var (
-		mu      sync.Mutex
-		queries = map[string]*rego.PreparedEvalQuery{}
-	)
-	// query is the prepared query for a kind's summarizing packages, nil
-	// when none summarizes the kind.
-	query := func(kind string) (*rego.PreparedEvalQuery, error) {
-		pkgs := s.engine.summaries.packagesFor(kind)
-		if len(pkgs) == 0 {
-			return nil, nil
+	queries, err := s.engine.prepare(ctx, s.env.Name, store, s.inputs, only, func(kind string) string {
+		if pkgs := s.engine.summaries.packagesFor(kind); len(pkgs) > 0 {
+			return summaryQuery(pkgs)
 		}
-		q := summaryQuery(pkgs)
-		mu.Lock()
-		defer mu.Unlock()
-		if pq, ok := queries[q]; ok {
-			return pq, nil
-		}
-		pq, err := rego.New(rego.Compiler(s.engine.compiler), rego.Store(store), rego.StoreReadAST(true), rego.Query(q)).PrepareForEval(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("prepare summaries for %s: %w", s.env.Name, err)
-		}
-		queries[q] = &pq
-		return &pq, nil
+		return ""
+	})
+	if err != nil {
+		return nil, err
 	}
-	err := each(ctx, len(only), s.workers, func(j int) error {
+	err = each(ctx, len(only), s.workers, func(j int) error {
 		i := only[j]
 		in := s.inputs[i]
-		pq, err := query(in.Object.GetKind())
-		if err != nil || pq == nil {
-			return err
+		pq := queries[in.Object.GetKind()]
+		if pq == nil {
+			return nil
 		}
 		input, err := s.objects.value(i)
 		if err != nil {

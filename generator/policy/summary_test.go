@@ -6,8 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/libertum/platform-gitops/generator/layout"
-	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
 )
 
@@ -32,7 +30,7 @@ deny contains sprintf("the stamp runs %d replicas", [sum([s.t.replicas | some s 
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.Decode("objects.yaml", []byte(`apiVersion: apps/v1
+	inputs := apiInputs(t, `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api, namespace: api}
 spec: {replicas: 2}
@@ -45,16 +43,9 @@ spec: {replicas: 3}
 apiVersion: v1
 kind: Namespace
 metadata: {name: api}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inputs []policy.Input
-	for _, o := range objs {
-		inputs = append(inputs, policy.Input{Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Object: o})
-	}
+`)
 	ctx := context.Background()
-	s, err := engine.NewSession(ctx, policy.Environment{Name: "dev"}, inputs, 1)
+	s, err := engine.NewSession(policy.Environment{Name: "dev"}, inputs, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
