@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -193,8 +192,7 @@ func (t digestTree) add(in policy.Input, d digest) {
 		byKey = map[string][]digest{}
 		byKind[kind] = byKey
 	}
-	key := in.Object.GetNamespace() + "/" + manifest.Name(in.Object)
-	byKey[key] = append(byKey[key], d)
+	byKey[in.Key()] = append(byKey[in.Key()], d)
 }
 
 // newDataIndex indexes inputs, each hashed by digests (at the same index).
@@ -218,7 +216,11 @@ func (x *dataIndex) setSummaries(inputs []policy.Input, sums []policy.Summary) {
 			x.summaries.add(in, sha256.Sum256(sums[i].Value))
 		}
 	}
-	x.memo = map[string]digest{} // what was absent may be there now
+	// What the summaries' paths found (absent) may be there now; what the
+	// rest found is still what they find.
+	maps.DeleteFunc(x.memo, func(k string, _ digest) bool {
+		return k == "summaries" || strings.HasPrefix(k, "summaries\x00")
+	})
 }
 
 // absent is what a read of a path that holds nothing finds.
@@ -243,12 +245,8 @@ func (x *dataIndex) at(path policy.Path) (digest, bool) {
 		d, ok = x.envAt(path[1:])
 	case "rendered":
 		d, ok = x.objects.at(path[1:]), true
-	case "summaries":
-		if x.summaries == nil {
-			d, ok = absent, true
-		} else {
-			d, ok = x.summaries.at(path[1:]), true
-		}
+	case "summaries": // none until setSummaries: a nil tree holds nothing
+		d, ok = x.summaries.at(path[1:]), true
 	default: // nothing else is in the data
 		d, ok = absent, true
 	}

@@ -35,11 +35,9 @@ metadata: {name: api, namespace: api}
 	return newDataIndex(env, inputs, digests), inputs
 }
 
-// TestDataIndex: what each kind of path finds changes with what is there,
-// and only then.
-func TestDataIndex(t *testing.T) {
-	x, _ := testIndex(t)
-	at := func(p ...string) digest {
+// indexAt is x.at for paths the index must judge.
+func indexAt(t *testing.T, x *dataIndex) func(p ...string) digest {
+	return func(p ...string) digest {
 		t.Helper()
 		d, ok := x.at(p)
 		if !ok {
@@ -47,6 +45,13 @@ func TestDataIndex(t *testing.T) {
 		}
 		return d
 	}
+}
+
+// TestDataIndex: what each kind of path finds changes with what is there,
+// and only then.
+func TestDataIndex(t *testing.T) {
+	x, _ := testIndex(t)
+	at := indexAt(t, x)
 	hpa := at("rendered", "weu-1", "HorizontalPodAutoscaler", "api/api")
 	if hpa == absent || hpa == at("rendered", "weu-1", "Deployment", "api/api") {
 		t.Error("two objects of different content hash alike, or one is absent")
@@ -70,14 +75,7 @@ func TestDataIndex(t *testing.T) {
 // object's summary is found by its JSON, and a stamp's by all of them.
 func TestDataIndexSummaries(t *testing.T) {
 	x, inputs := testIndex(t)
-	at := func(p ...string) digest {
-		t.Helper()
-		d, ok := x.at(p)
-		if !ok {
-			t.Fatalf("%v: not judged", p)
-		}
-		return d
-	}
+	at := indexAt(t, x)
 	if at("summaries", "weu-1") != absent || at("summaries") != absent {
 		t.Error("summaries found before they were set")
 	}
