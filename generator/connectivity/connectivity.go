@@ -514,19 +514,10 @@ func addresses(g *flow.Graph) []node {
 	return out
 }
 
-// Check holds the engine's answers against the graph: a needed flow the
-// policies block and a flow they allow that nothing declares are both
-// findings, naming source, destination, port and the policy to change.
-func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	conns, err := Evaluate(env, inputs)
-	if err != nil {
-		return nil, err
-	}
-	return Findings(env, inputs, conns), nil
-}
-
-// Findings are Check's findings from connections Evaluate returned for the
-// same inputs.
+// Findings holds the engine's answers (Evaluate's, for the same inputs)
+// against the graph: a needed flow the policies block and a flow they
+// allow that nothing declares are both findings, naming source,
+// destination, port and the policy to change.
 func Findings(env *spec.Environment, inputs []policy.Input, conns []Conn) []policy.Finding {
 	files := map[string]policy.Input{}
 	for _, in := range inputs {

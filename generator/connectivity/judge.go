@@ -14,7 +14,7 @@ import (
 )
 
 // Judge answers, with the engine, whether one stamp's rendered
-// NetworkPolicies let an endpoint reach another: the reading Check holds
+// NetworkPolicies let an endpoint reach another: the reading Findings holds
 // the intent graph against, asked one connection at a time — what a
 // program needs (package needs), what was seen on the wire (the stamp in a
 // box).
