@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -156,6 +157,37 @@ func TestObjectsIsRender(t *testing.T) {
 	}
 	if diff := cmp.Diff(all, each, findingsEqual); diff != "" {
 		t.Errorf("Objects per environment differs from Render (-render +objects):\n%s", diff)
+	}
+}
+
+// TestEnvironmentsTakeTurnsHoldingValues: while one environment's
+// policies hold their objects' values, another's wait for their turn (a
+// cancelled wait ends with the context's error, having built nothing),
+// and closing a run hands the turn on, also after a run that failed to
+// start.
+func TestEnvironmentsTakeTurnsHoldingValues(t *testing.T) {
+	ws, res := renderSmall(t, nil)
+	c := New(ws, Options{})
+	dev, prod := res.Envs[0], res.Envs[1]
+	first := c.policies(context.Background(), dev, Inputs(dev, res))
+	if _, err := first.summaries(nil); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	waiting := c.policies(cancelled, prod, Inputs(prod, res))
+	if _, err := waiting.summaries(nil); !errors.Is(err, context.Canceled) || waiting.session != nil {
+		t.Fatalf("a run started while another held the turn: %v", err)
+	}
+	waiting.close()
+	first.close()
+	// Bounded, so a turn never handed on fails here instead of hanging.
+	bounded, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	next := c.policies(bounded, prod, Inputs(prod, res))
+	defer next.close()
+	if _, err := next.evaluate(nil, []int{0}); err != nil {
+		t.Fatalf("the turn was not handed on: %v", err)
 	}
 }
 
