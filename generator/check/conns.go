@@ -39,7 +39,7 @@ func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]conn
 			c.o.Cache.Miss(key)
 		}
 	}
-	conns, err := connectivity.Evaluate(env, Inputs(env, res))
+	conns, err := connectivity.Evaluate(env, Inputs(env, res), nil)
 	if err != nil {
 		return nil, err
 	}

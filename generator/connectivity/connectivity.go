@@ -83,8 +83,8 @@ type node struct {
 // rendered objects and returns, sorted, the connections that matter: those
 // the engine allows and those the intent graph declares (a pair neither
 // allows nor declares is fine and not kept; at 1,000 components a stamp has
-// millions).
-func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
+// millions). The pod templates are read through pods (nil: converted here).
+func Evaluate(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]Conn, error) {
 	byStamp := map[string][]policy.Input{}
 	for _, in := range inputs {
 		if in.Stamp != "" {
@@ -93,7 +93,7 @@ func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	}
 	var out []Conn
 	for _, st := range env.Spec.Stamps {
-		conns, err := evaluateStamp(env, st, byStamp[st.Name])
+		conns, err := evaluateStamp(env, st, byStamp[st.Name], pods)
 		if err != nil {
 			return nil, fmt.Errorf("connectivity %s/%s: %w", env.Name(), st.Name, err)
 		}
@@ -102,13 +102,13 @@ func Evaluate(env *spec.Environment, inputs []policy.Input) ([]Conn, error) {
 	return out, nil
 }
 
-func evaluateStamp(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input) (conns []Conn, err error) {
+func evaluateStamp(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, pods *manifest.Pods) (conns []Conn, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
 		}
 	}()
-	p, err := newProbe(env, stamp, inputs)
+	p, err := newProbe(env, stamp, inputs, pods)
 	if err != nil {
 		return nil, err
 	}
@@ -171,23 +171,16 @@ type probe struct {
 	sel        *selection
 }
 
-func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input) (*probe, error) {
+func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, templates *manifest.Pods) (*probe, error) {
 	st, err := decodeStamp(inputs)
 	if err != nil {
 		return nil, err
 	}
 	// Each pod template is decoded once, for the interfaces and the probes.
-	templates := map[*manifest.Object]*corev1.PodTemplateSpec{}
-	template := func(o *manifest.Object) (*corev1.PodTemplateSpec, error) {
-		if t, ok := templates[o]; ok {
-			return t, nil
-		}
-		t, err := manifest.PodTemplate(o)
-		if err == nil {
-			templates[o] = t
-		}
-		return t, err
+	if templates == nil {
+		templates = manifest.NewPods()
 	}
+	template := templates.Template
 	ifaces := map[string]flow.Interface{}
 	for name, c := range env.Spec.Components {
 		if c.External != nil {

@@ -53,7 +53,7 @@ func evaluated(t *testing.T, env string) []Conn {
 		return v.([]Conn)
 	}
 	e, in := committed(t, env)
-	conns, err := Evaluate(e, in)
+	conns, err := Evaluate(e, in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestLostSelfFlowIsAViolation(t *testing.T) {
 func BenchmarkEvaluateProd(b *testing.B) {
 	e, in := committed(b, "prod")
 	for b.Loop() {
-		if _, err := Evaluate(e, in); err != nil {
+		if _, err := Evaluate(e, in, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -480,7 +480,7 @@ spec:
 					}
 				}
 				inputs = variant(env, stamp.Name, inputs)
-				p, err := newProbe(e, stamp, inputs)
+				p, err := newProbe(e, stamp, inputs, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -519,7 +519,7 @@ spec:
 // check is the connectivity rule as the check step runs it: the engine's
 // answers, then the findings from them.
 func check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	conns, err := Evaluate(env, inputs)
+	conns, err := Evaluate(env, inputs, manifest.NewPods())
 	if err != nil {
 		return nil, err
 	}

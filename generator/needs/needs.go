@@ -61,8 +61,9 @@ const (
 var Rules = []string{RuleConnect, RuleFiles, RuleWrites, RuleToken, RuleConfig, RuleSecret, RuleUnknown, RuleVersion, RuleFrontDoor}
 
 // Check holds every pod of every stamp of an environment's rendered
-// objects against its programs' needs.
-func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+// objects against its programs' needs, reading the pod templates through
+// pods (nil: converted here).
+func Check(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
 	byStamp := map[string][]policy.Input{}
 	for _, in := range inputs {
 		if in.Stamp != "" {
@@ -71,7 +72,7 @@ func Check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, erro
 	}
 	var out []policy.Finding
 	for _, st := range env.Spec.Stamps {
-		s, err := newStamp(env, st.Name, byStamp[st.Name])
+		s, err := newStamp(env, st.Name, byStamp[st.Name], pods)
 		if err != nil {
 			return nil, fmt.Errorf("needs %s/%s: %w", env.Name(), st.Name, err)
 		}
@@ -115,7 +116,7 @@ type service struct {
 	slice []discoveryv1.EndpointSlice
 }
 
-func newStamp(env *spec.Environment, name string, inputs []policy.Input) (*stamp, error) {
+func newStamp(env *spec.Environment, name string, inputs []policy.Input, templates *manifest.Pods) (*stamp, error) {
 	s := &stamp{env: env, name: name, inputs: inputs, units: map[layout.Unit][]*manifest.Object{}, services: map[string]*service{}}
 	if slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
 		j, err := connectivity.NewJudge(inputs)
@@ -149,7 +150,7 @@ func newStamp(env *spec.Environment, name string, inputs []policy.Input) (*stamp
 			slicesSeen = append(slicesSeen, in)
 			continue
 		}
-		tpl, err := manifest.PodTemplate(o)
+		tpl, err := templates.Template(o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.File, err)
 		}

@@ -80,23 +80,24 @@ func Admit(level, version string, pod *corev1.PodTemplateSpec) (*Refusal, error)
 
 // Strictest returns the strictest level every pod of objs passes (their
 // pod templates, CronJobs' included), and for each stricter level the
-// workloads it would refuse.
-func Strictest(version string, objs []*manifest.Object) (string, map[string][]string, error) {
+// workloads it would refuse. The templates are read through pods (nil:
+// converted here).
+func Strictest(version string, objs []*manifest.Object, pods *manifest.Pods) (string, map[string][]string, error) {
 	held := map[string][]string{}
-	var pods []*corev1.PodTemplateSpec
+	var templates []*corev1.PodTemplateSpec
 	var names []string
 	for _, o := range objs {
-		p, err := manifest.PodTemplate(o)
+		p, err := pods.Template(o)
 		if err != nil {
 			return "", nil, err
 		}
 		if p != nil {
-			pods = append(pods, p)
+			templates = append(templates, p)
 			names = append(names, o.GetKind()+" "+o.GetName())
 		}
 	}
 	for _, level := range Levels {
-		for i, p := range pods {
+		for i, p := range templates {
 			r, err := Admit(level, version, p)
 			if err != nil {
 				return "", nil, err

@@ -41,7 +41,7 @@ func TestStrictestIsWhatAdmissionLetsIn(t *testing.T) {
 		for _, d := range tc.docs {
 			objs = append(objs, object(t, d))
 		}
-		level, held, err := Strictest("v1.32", objs)
+		level, held, err := Strictest("v1.32", objs, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,8 +35,9 @@ type Demand struct {
 }
 
 // Of adds up the most the namespace's workloads (objs) run at once in a
-// stamp of env.
-func Of(env *spec.Environment, objs []*manifest.Object) (Demand, error) {
+// stamp of env, reading the pod templates through templates (nil: converted
+// here).
+func Of(env *spec.Environment, objs []*manifest.Object, templates *manifest.Pods) (Demand, error) {
 	maxNodes := float64(env.Spec.Cluster.Autoscaler.MaxNodes)
 	hpaMax := map[string]int32{} // kind/name -> maxReplicas
 	for _, o := range objs {
@@ -51,7 +52,7 @@ func Of(env *spec.Environment, objs []*manifest.Object) (Demand, error) {
 	}
 	var d Demand
 	for _, o := range objs {
-		pod, err := manifest.PodTemplate(o)
+		pod, err := templates.Template(o)
 		if err != nil {
 			return Demand{}, err
 		}

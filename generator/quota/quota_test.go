@@ -37,7 +37,7 @@ func TestDemandCountsEveryPodAtOnce(t *testing.T) {
 		`{apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {`+pod+`}}`,
 		`{apiVersion: batch/v1, kind: CronJob, metadata: {name: backup}, spec: {jobTemplate: {spec: {`+pod+`}}}}`,
 	)
-	d, err := Of(env, objs)
+	d, err := Of(env, objs, manifest.NewPods())
 	if err != nil {
 		t.Fatal(err)
 	}

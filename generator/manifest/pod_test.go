@@ -1,0 +1,76 @@
+package manifest
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestPodsConvertOnce(t *testing.T) {
+	objs, err := Decode("pods.yaml", []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: app}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: api:1, resources: {requests: {cpu: 100m}}}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: backup, namespace: app}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers: [{name: backup, image: backup:1}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: app}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := NewPods()
+	for _, o := range objs {
+		want, err := PodTemplate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Concurrent readers of one memo (run under -race) get what
+		// PodTemplate gives.
+		got := make([]*corev1.PodTemplateSpec, 8)
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tpl, err := pods.Template(o)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = tpl
+			}()
+		}
+		wg.Wait()
+		for _, g := range got {
+			if diff := cmp.Diff(want, g); diff != "" {
+				t.Errorf("%s: memo differs from PodTemplate (-want +got):\n%s", IDOf(o), diff)
+			}
+		}
+		// Once kept, a template is not converted again.
+		first, _ := pods.Template(o)
+		if again, _ := pods.Template(o); want != nil && again != first {
+			t.Errorf("%s: converted again on a later read", IDOf(o))
+		}
+	}
+	var none *Pods
+	tpl, err := none.Template(objs[0])
+	if err != nil || tpl == nil || tpl.Labels["app"] != "api" {
+		t.Errorf("a nil memo converts each time: got %v, %v", tpl, err)
+	}
+}
