@@ -21,7 +21,7 @@ const (
 
 // admission judges every pod template of an environment by its
 // Namespace's enforce label in the same stamp (package podsecurity).
-func admission(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
+func admission(_ *Checker, env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
 	type key struct{ stamp, name string }
 	namespaces := map[key]*manifest.Object{}
 	byNamespace := map[key][]*manifest.Object{}
@@ -39,7 +39,7 @@ func admission(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *m
 		if o.GetKind() == "Namespace" {
 			labels := o.GetLabels()
 			if level := labels[podsecurity.EnforceLabel]; level != "" && level != podsecurity.Levels[0] {
-				_, held, err := podsecurity.Strictest(labels[podsecurity.EnforceVersionLabel], byNamespace[key{in.Stamp, o.GetName()}], pods)
+				_, held, err := podsecurity.Strictest(labels[podsecurity.EnforceVersionLabel], byNamespace[key{in.Stamp, o.GetName()}], typed)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", in.File, err)
 				}
@@ -49,7 +49,7 @@ func admission(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *m
 			}
 			continue
 		}
-		pod, err := pods.Template(o)
+		pod, err := typed.Template(o)
 		if err != nil || pod == nil {
 			continue // not a pod-bearing object, or the schema rule's to report
 		}

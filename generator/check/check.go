@@ -715,12 +715,12 @@ func (c *Checker) local(env *spec.Environment, in policy.Input) []policy.Finding
 // cross runs the Go checks across an environment's objects.
 func (c *Checker) cross(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
 	var out []policy.Finding
-	pods := manifest.NewPods()
+	typed := manifest.NewTyped()
 	for _, r := range goRules {
 		if r.check == nil {
 			continue
 		}
-		fs, err := r.check(c, env, inputs, pods)
+		fs, err := r.check(c, env, inputs, typed)
 		if err != nil {
 			return nil, fmt.Errorf("check %s: %s: %w", env.Name(), r.names[0], err)
 		}

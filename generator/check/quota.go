@@ -21,7 +21,7 @@ const QuotaSizeRule = "resources.quota-size"
 
 // quotaSize judges every ResourceQuota against the demand of its
 // namespace's workloads in the same stamp.
-func quotaSize(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
+func quotaSize(_ *Checker, env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
 	type key struct{ stamp, ns string }
 	objs := map[key][]*manifest.Object{}
 	for _, in := range inputs {
@@ -38,7 +38,7 @@ func quotaSize(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *m
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &rq); err != nil {
 			continue // the schema rule reports it
 		}
-		d, err := quota.Of(env, objs[key{in.Stamp, o.GetNamespace()}], pods)
+		d, err := quota.Of(env, objs[key{in.Stamp, o.GetNamespace()}], typed)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.File, err)
 		}

@@ -21,9 +21,9 @@ import (
 type goRule struct {
 	names  []string
 	object func(c *Checker, env *spec.Environment, in policy.Input) []policy.Finding
-	// check judges an environment's objects together; pods holds their
-	// pod templates, converted once for every rule.
-	check func(c *Checker, env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error)
+	// check judges an environment's objects together; typed converts
+	// each object once for every rule.
+	check func(c *Checker, env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error)
 }
 
 // goRules are every check written in Go: a new one is added here, and
@@ -39,23 +39,23 @@ var goRules = []goRule{
 	{names: []string{AdmissionRule, NamespaceLevelRule}, check: admission},
 	// A namespace's quota admits what its pods run at once.
 	{names: []string{QuotaSizeRule}, check: quotaSize},
-	{names: []string{UpstreamRule}, check: func(_ *Checker, env *spec.Environment, _ []policy.Input, _ *manifest.Pods) ([]policy.Finding, error) {
+	{names: []string{UpstreamRule}, check: func(_ *Checker, env *spec.Environment, _ []policy.Input, _ *manifest.Typed) ([]policy.Finding, error) {
 		return imageFindings(env), nil
 	}},
 	// What each program needs, from its rendered configuration: the
 	// connections it opens (judged by the NetworkPolicy engine), the
 	// files it reads and writes, and what its configuration implies.
-	{names: needs.Rules, check: func(_ *Checker, env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
-		return needs.Check(env, inputs, pods)
+	{names: needs.Rules, check: func(_ *Checker, env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
+		return needs.Check(env, inputs, typed)
 	}},
 	// An engine we did not write reads the NetworkPolicies: every flow the
 	// spec declares and no other. Objects without any NetworkPolicy (a
 	// lone manifest given to policy check) leave it nothing to read.
-	{names: []string{connectivity.Rule}, check: func(c *Checker, env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
+	{names: []string{connectivity.Rule}, check: func(c *Checker, env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
 		if !slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
 			return nil, nil
 		}
-		conns, err := connectivity.Evaluate(env, inputs, pods)
+		conns, err := connectivity.Evaluate(env, inputs, typed)
 		if err != nil {
 			return nil, err
 		}

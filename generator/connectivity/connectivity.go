@@ -83,8 +83,9 @@ type node struct {
 // rendered objects and returns, sorted, the connections that matter: those
 // the engine allows and those the intent graph declares (a pair neither
 // allows nor declares is fine and not kept; at 1,000 components a stamp has
-// millions). The pod templates are read through pods (nil: converted here).
-func Evaluate(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]Conn, error) {
+// millions). Pod templates and NetworkPolicies are converted through
+// typed (nil: converted here).
+func Evaluate(env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]Conn, error) {
 	byStamp := map[string][]policy.Input{}
 	for _, in := range inputs {
 		if in.Stamp != "" {
@@ -93,7 +94,7 @@ func Evaluate(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods)
 	}
 	var out []Conn
 	for _, st := range env.Spec.Stamps {
-		conns, err := evaluateStamp(env, st, byStamp[st.Name], pods)
+		conns, err := evaluateStamp(env, st, byStamp[st.Name], typed)
 		if err != nil {
 			return nil, fmt.Errorf("connectivity %s/%s: %w", env.Name(), st.Name, err)
 		}
@@ -102,13 +103,13 @@ func Evaluate(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods)
 	return out, nil
 }
 
-func evaluateStamp(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, pods *manifest.Pods) (conns []Conn, err error) {
+func evaluateStamp(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, typed *manifest.Typed) (conns []Conn, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			conns, err = nil, fmt.Errorf("the NetworkPolicy engine failed: %v", r)
 		}
 	}()
-	p, err := newProbe(env, stamp, inputs, pods)
+	p, err := newProbe(env, stamp, inputs, typed)
 	if err != nil {
 		return nil, err
 	}
@@ -171,16 +172,16 @@ type probe struct {
 	sel        *selection
 }
 
-func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, templates *manifest.Pods) (*probe, error) {
-	st, err := decodeStamp(inputs)
+func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, typed *manifest.Typed) (*probe, error) {
+	// Each pod template is decoded once, for the interfaces and the probes.
+	if typed == nil {
+		typed = manifest.NewTyped()
+	}
+	st, err := decodeStamp(inputs, typed)
 	if err != nil {
 		return nil, err
 	}
-	// Each pod template is decoded once, for the interfaces and the probes.
-	if templates == nil {
-		templates = manifest.NewPods()
-	}
-	template := templates.Template
+	template := typed.Template
 	ifaces := map[string]flow.Interface{}
 	for name, c := range env.Spec.Components {
 		if c.External != nil {
@@ -223,8 +224,9 @@ type stampObjects struct {
 }
 
 // decodeStamp reads a stamp's NetworkPolicies (with the API server's defaults
-// applied, which the engine expects) and its namespaces' labels.
-func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
+// applied, which the engine expects; each converted once per typed) and its
+// namespaces' labels.
+func decodeStamp(inputs []policy.Input, typed *manifest.Typed) (*stampObjects, error) {
 	st := &stampObjects{byComponent: map[string][]*manifest.Object{}, nsLabels: map[string]map[string]string{}}
 	for i := range inputs {
 		in := &inputs[i]
@@ -232,26 +234,38 @@ func decodeStamp(inputs []policy.Input) (*stampObjects, error) {
 		st.byComponent[in.Component] = append(st.byComponent[in.Component], o)
 		switch o.GetKind() {
 		case "NetworkPolicy":
-			var np networkingv1.NetworkPolicy
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+			np, err := manifest.Convert(typed, networkPolicyKey{}, o, networkPolicy)
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", in.File, err)
 			}
-			if np.Namespace == "" {
-				np.Namespace = "default"
-			}
-			if len(np.Spec.PolicyTypes) == 0 {
-				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
-				if len(np.Spec.Egress) > 0 {
-					np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
-				}
-			}
-			st.netpols = append(st.netpols, &np)
+			st.netpols = append(st.netpols, np)
 			st.files = append(st.files, in.File)
 		case "Namespace":
 			st.nsLabels[manifest.Name(o)] = manifest.Labels(o)
 		}
 	}
 	return st, nil
+}
+
+// networkPolicyKey names networkPolicy's conversions in a manifest.Typed.
+type networkPolicyKey struct{}
+
+// networkPolicy converts a NetworkPolicy with the API server's defaults.
+func networkPolicy(o *manifest.Object) (*networkingv1.NetworkPolicy, error) {
+	var np networkingv1.NetworkPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
+		return nil, err
+	}
+	if np.Namespace == "" {
+		np.Namespace = "default"
+	}
+	if len(np.Spec.PolicyTypes) == 0 {
+		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		if len(np.Spec.Egress) > 0 {
+			np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		}
+	}
+	return &np, nil
 }
 
 // selection gives the engine's verdict for one direction of traffic, as its

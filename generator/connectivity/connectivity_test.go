@@ -366,7 +366,7 @@ func TestSelectionIsTheEnginesVerdict(t *testing.T) {
 					inputs = append(inputs, i)
 				}
 			}
-			st, err := decodeStamp(inputs)
+			st, err := decodeStamp(inputs, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -519,7 +519,7 @@ spec:
 // check is the connectivity rule as the check step runs it: the engine's
 // answers, then the findings from them.
 func check(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
-	conns, err := Evaluate(env, inputs, manifest.NewPods())
+	conns, err := Evaluate(env, inputs, manifest.NewTyped())
 	if err != nil {
 		return nil, err
 	}

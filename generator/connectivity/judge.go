@@ -36,9 +36,9 @@ type Verdict struct {
 }
 
 // NewJudge reads the NetworkPolicies and namespaces among one stamp's
-// rendered objects.
-func NewJudge(inputs []policy.Input) (j *Judge, err error) {
-	st, err := decodeStamp(inputs)
+// rendered objects, converting them through typed (nil: converted here).
+func NewJudge(inputs []policy.Input, typed *manifest.Typed) (j *Judge, err error) {
+	st, err := decodeStamp(inputs, typed)
 	if err != nil {
 		return nil, err
 	}

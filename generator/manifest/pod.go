@@ -48,43 +48,61 @@ func PodTemplate(o *Object) (*corev1.PodTemplateSpec, error) {
 	return &t, nil
 }
 
-// Pods converts each object's pod template once. The checks across a stamp
+// Typed converts each object to a Go type once. The checks across a stamp
 // (connectivity, the programs' needs, quotas, Pod Security) each read
-// every workload's template, and the conversion (reflection over the whole
-// PodSpec) was most of their cost. The templates it returns are shared:
-// callers must not change them, nor the objects once their template was
-// read. A nil *Pods converts on every call, as PodTemplate does.
-type Pods struct {
+// every workload's pod template and every NetworkPolicy, and the
+// conversions (reflection over the whole PodSpec) were most of their cost.
+// What it returns is shared: callers must not change it, nor an object
+// once something was converted from it. A nil *Typed converts on every
+// call.
+type Typed struct {
 	mu sync.Mutex
-	m  map[*Object]*corev1.PodTemplateSpec
+	m  map[typedKey]any
 }
 
-// NewPods returns an empty memo; it holds the templates until dropped.
-func NewPods() *Pods {
-	return &Pods{m: map[*Object]*corev1.PodTemplateSpec{}}
+type typedKey struct {
+	obj *Object
+	as  any
 }
+
+// NewTyped returns an empty memo; it holds its conversions until dropped.
+func NewTyped() *Typed {
+	return &Typed{m: map[typedKey]any{}}
+}
+
+// podTemplateKey names PodTemplate's conversions in a Typed.
+type podTemplateKey struct{}
 
 // Template returns o's pod template as PodTemplate does, converted at most
 // once per object. Safe for concurrent use.
-func (p *Pods) Template(o *Object) (*corev1.PodTemplateSpec, error) {
-	if p == nil {
-		return PodTemplate(o)
-	}
+func (t *Typed) Template(o *Object) (*corev1.PodTemplateSpec, error) {
 	if _, ok := podTemplatePaths[o.GetKind()]; !ok {
 		return nil, nil
 	}
-	p.mu.Lock()
-	t, ok := p.m[o]
-	p.mu.Unlock()
+	return Convert(t, podTemplateKey{}, o, PodTemplate)
+}
+
+// Convert returns convert(o), called at most once per object and key (a
+// comparable value of an unexported type naming the conversion, as context
+// keys do: one key, one conversion, one T) while the memo is kept; a failed
+// conversion is not kept. Safe for concurrent use.
+func Convert[T any](t *Typed, key any, o *Object, convert func(*Object) (T, error)) (T, error) {
+	if t == nil {
+		return convert(o)
+	}
+	k := typedKey{o, key}
+	t.mu.Lock()
+	v, ok := t.m[k]
+	t.mu.Unlock()
 	if ok {
-		return t, nil
+		return v.(T), nil
 	}
-	t, err := PodTemplate(o)
+	out, err := convert(o)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	p.mu.Lock()
-	p.m[o] = t
-	p.mu.Unlock()
-	return t, nil
+	t.mu.Lock()
+	t.m[k] = out
+	t.mu.Unlock()
+	return out, nil
 }

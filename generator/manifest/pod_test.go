@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"sync"
 	"testing"
 
@@ -8,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func TestPodsConvertOnce(t *testing.T) {
+func TestTypedConvertsOnce(t *testing.T) {
 	objs, err := Decode("pods.yaml", []byte(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api, namespace: app}
@@ -35,7 +36,7 @@ metadata: {name: api, namespace: app}
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods := NewPods()
+	pods := NewTyped()
 	for _, o := range objs {
 		want, err := PodTemplate(o)
 		if err != nil {
@@ -68,9 +69,44 @@ metadata: {name: api, namespace: app}
 			t.Errorf("%s: converted again on a later read", IDOf(o))
 		}
 	}
-	var none *Pods
+	var none *Typed
 	tpl, err := none.Template(objs[0])
 	if err != nil || tpl == nil || tpl.Labels["app"] != "api" {
 		t.Errorf("a nil memo converts each time: got %v, %v", tpl, err)
+	}
+}
+
+// TestConvertKeysAndFailures: two conversions of one object under their
+// own keys are kept apart, and a failure is not kept.
+func TestConvertKeysAndFailures(t *testing.T) {
+	objs, err := Decode("cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type kindKey struct{}
+	type nameKey struct{}
+	typed, calls := NewTyped(), 0
+	kind := func(o *Object) (string, error) { calls++; return o.GetKind(), nil }
+	name := func(o *Object) (string, error) { calls++; return o.GetName(), nil }
+	for range 2 {
+		k, _ := Convert(typed, kindKey{}, objs[0], kind)
+		n, _ := Convert(typed, nameKey{}, objs[0], name)
+		if k != "ConfigMap" || n != "a" {
+			t.Fatalf("got %q and %q, want ConfigMap and a", k, n)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("%d conversions for two keys read twice, want 2", calls)
+	}
+	fails := 0
+	failing := func(*Object) (*int, error) { fails++; return nil, errors.New("no") }
+	type failKey struct{}
+	for range 2 {
+		if _, err := Convert(typed, failKey{}, objs[0], failing); err == nil {
+			t.Fatal("a failed conversion returned no error")
+		}
+	}
+	if fails != 2 {
+		t.Errorf("a failed conversion ran %d times for two reads, want 2 (not kept)", fails)
 	}
 }

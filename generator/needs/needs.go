@@ -61,9 +61,9 @@ const (
 var Rules = []string{RuleConnect, RuleFiles, RuleWrites, RuleToken, RuleConfig, RuleSecret, RuleUnknown, RuleVersion, RuleFrontDoor}
 
 // Check holds every pod of every stamp of an environment's rendered
-// objects against its programs' needs, reading the pod templates through
-// pods (nil: converted here).
-func Check(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([]policy.Finding, error) {
+// objects against its programs' needs, converting pod templates and
+// NetworkPolicies through typed (nil: converted here).
+func Check(env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
 	byStamp := map[string][]policy.Input{}
 	for _, in := range inputs {
 		if in.Stamp != "" {
@@ -72,7 +72,7 @@ func Check(env *spec.Environment, inputs []policy.Input, pods *manifest.Pods) ([
 	}
 	var out []policy.Finding
 	for _, st := range env.Spec.Stamps {
-		s, err := newStamp(env, st.Name, byStamp[st.Name], pods)
+		s, err := newStamp(env, st.Name, byStamp[st.Name], typed)
 		if err != nil {
 			return nil, fmt.Errorf("needs %s/%s: %w", env.Name(), st.Name, err)
 		}
@@ -116,10 +116,10 @@ type service struct {
 	slice []discoveryv1.EndpointSlice
 }
 
-func newStamp(env *spec.Environment, name string, inputs []policy.Input, templates *manifest.Pods) (*stamp, error) {
+func newStamp(env *spec.Environment, name string, inputs []policy.Input, typed *manifest.Typed) (*stamp, error) {
 	s := &stamp{env: env, name: name, inputs: inputs, units: map[layout.Unit][]*manifest.Object{}, services: map[string]*service{}}
 	if slices.ContainsFunc(inputs, func(in policy.Input) bool { return in.Object.GetKind() == "NetworkPolicy" }) {
-		j, err := connectivity.NewJudge(inputs)
+		j, err := connectivity.NewJudge(inputs, typed)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func newStamp(env *spec.Environment, name string, inputs []policy.Input, templat
 			slicesSeen = append(slicesSeen, in)
 			continue
 		}
-		tpl, err := templates.Template(o)
+		tpl, err := typed.Template(o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.File, err)
 		}

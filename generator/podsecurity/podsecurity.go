@@ -80,14 +80,14 @@ func Admit(level, version string, pod *corev1.PodTemplateSpec) (*Refusal, error)
 
 // Strictest returns the strictest level every pod of objs passes (their
 // pod templates, CronJobs' included), and for each stricter level the
-// workloads it would refuse. The templates are read through pods (nil:
+// workloads it would refuse. The templates are read through typed (nil:
 // converted here).
-func Strictest(version string, objs []*manifest.Object, pods *manifest.Pods) (string, map[string][]string, error) {
+func Strictest(version string, objs []*manifest.Object, typed *manifest.Typed) (string, map[string][]string, error) {
 	held := map[string][]string{}
 	var templates []*corev1.PodTemplateSpec
 	var names []string
 	for _, o := range objs {
-		p, err := pods.Template(o)
+		p, err := typed.Template(o)
 		if err != nil {
 			return "", nil, err
 		}

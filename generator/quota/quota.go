@@ -35,9 +35,8 @@ type Demand struct {
 }
 
 // Of adds up the most the namespace's workloads (objs) run at once in a
-// stamp of env, reading the pod templates through templates (nil: converted
-// here).
-func Of(env *spec.Environment, objs []*manifest.Object, templates *manifest.Pods) (Demand, error) {
+// stamp of env, reading the pod templates through typed (nil: converted here).
+func Of(env *spec.Environment, objs []*manifest.Object, typed *manifest.Typed) (Demand, error) {
 	maxNodes := float64(env.Spec.Cluster.Autoscaler.MaxNodes)
 	hpaMax := map[string]int32{} // kind/name -> maxReplicas
 	for _, o := range objs {
@@ -52,7 +51,7 @@ func Of(env *spec.Environment, objs []*manifest.Object, templates *manifest.Pods
 	}
 	var d Demand
 	for _, o := range objs {
-		pod, err := templates.Template(o)
+		pod, err := typed.Template(o)
 		if err != nil {
 			return Demand{}, err
 		}
@@ -74,7 +73,7 @@ func Of(env *spec.Environment, objs []*manifest.Object, templates *manifest.Pods
 }
 
 // pods is how many pods of a workload can exist at once. The workload is
-// converted without its pod template (read through Pods once for every
+// converted without its pod template (read through manifest.Typed once for every
 // check): the count needs only its own fields.
 func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float64, error) {
 	switch o.GetKind() {

@@ -38,7 +38,7 @@ func TestDemandCountsEveryPodAtOnce(t *testing.T) {
 		`{apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent}, spec: {`+pod+`}}`,
 		`{apiVersion: batch/v1, kind: CronJob, metadata: {name: backup}, spec: {jobTemplate: {spec: {`+pod+`}}}}`,
 	)
-	d, err := Of(env, objs, manifest.NewPods())
+	d, err := Of(env, objs, manifest.NewTyped())
 	if err != nil {
 		t.Fatal(err)
 	}

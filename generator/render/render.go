@@ -410,9 +410,9 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, e
 		return nil, fmt.Errorf("render %s/%s: %w", e.Name(), st.Name, err)
 	}
 	var objs []*manifest.Object
-	pods := manifest.NewPods() // read by the levels and the quotas
+	typed := manifest.NewTyped() // read by the levels and the quotas
 	for ns := range set {
-		level, _, err := podsecurity.Strictest(version, inNamespace[ns], pods)
+		level, _, err := podsecurity.Strictest(version, inNamespace[ns], typed)
 		if err != nil {
 			return nil, fmt.Errorf("render %s/%s: namespace %s: %w", e.Name(), st.Name, ns, err)
 		}
@@ -434,7 +434,7 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, e
 			},
 		}}
 		objs = append(objs, o)
-		guards, err := namespaceGuards(e, st, ns, inNamespace[ns], pods)
+		guards, err := namespaceGuards(e, st, ns, inNamespace[ns], typed)
 		if err != nil {
 			return nil, err
 		}
@@ -450,8 +450,8 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, e
 // container at one node's allocatable and gives a container that states
 // nothing (one not rendered here) small defaults. None for a namespace
 // without pods.
-func namespaceGuards(e *spec.Environment, st spec.Stamp, ns string, objs []*manifest.Object, pods *manifest.Pods) ([]*manifest.Object, error) {
-	d, err := quota.Of(e, objs, pods)
+func namespaceGuards(e *spec.Environment, st spec.Stamp, ns string, objs []*manifest.Object, typed *manifest.Typed) ([]*manifest.Object, error) {
+	d, err := quota.Of(e, objs, typed)
 	if err != nil {
 		return nil, fmt.Errorf("render %s/%s: namespace %s: quota: %w", e.Name(), st.Name, ns, err)
 	}

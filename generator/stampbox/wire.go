@@ -142,7 +142,7 @@ func (v Verdict) String() string {
 // box's pods and addresses; the box's own probes and queries (from its
 // bridge address) are not the platform's.
 func (p *Plan) Judge(flows []Flow) ([]Verdict, error) {
-	j, err := connectivity.NewJudge(p.Inputs)
+	j, err := connectivity.NewJudge(p.Inputs, nil)
 	if err != nil {
 		return nil, err
 	}
