@@ -83,6 +83,12 @@ func (s *Store) ReadOnly() *Store {
 	return s
 }
 
+// Shares reports whether Put also writes the shared tier: a result other
+// machines would read.
+func (s *Store) Shares() bool {
+	return s != nil && s.writes()
+}
+
 // writes reports whether this run writes the shared tier: not when it is
 // read-only, nor when its readers require a signature this run cannot
 // make.

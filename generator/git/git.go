@@ -5,6 +5,8 @@ package git
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -156,6 +158,40 @@ func (r Repo) Show(ctx context.Context, rev, path string) (data []byte, ok bool,
 		return nil, false, fmt.Errorf("git show %s:%s: %w: %s", rev, path, err, strings.TrimSpace(stderr.String()))
 	}
 	return b, true, nil
+}
+
+// Blobs lists the files under dir (relative to r.Dir) at rev, each by its
+// path relative to r.Dir and its blob id; none when rev has no such folder.
+func (r Repo) Blobs(ctx context.Context, rev, dir string) (map[string]string, error) {
+	out, err := r.Run(ctx, "ls-tree", "-r", "-z", rev, "--", dir+"/")
+	if err != nil {
+		return nil, err
+	}
+	blobs := map[string]string{}
+	for _, line := range strings.Split(out, "\x00") {
+		if line == "" {
+			continue
+		}
+		// <mode> SP <type> SP <id> TAB <path>
+		meta, path, ok := strings.Cut(line, "\t")
+		fields := strings.Fields(meta)
+		if !ok || len(fields) != 3 {
+			return nil, fmt.Errorf("git ls-tree %s: unexpected line %q", rev, line)
+		}
+		if fields[1] == "blob" {
+			blobs[path] = fields[2]
+		}
+	}
+	return blobs, nil
+}
+
+// BlobID is the id git gives a file of this content in a repository of
+// SHA-1 object names (git's default): what Blobs lists for it.
+func BlobID(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Short abbreviates a commit hash to the 12 characters reports show.
