@@ -19,8 +19,8 @@ import (
 // request makes to the small platform — a base, an overlay, an environment
 // field, a policy, a chart value — verify --changed-since and diff (which
 // renders only what the change reaches) over a cache the base commit's
-// verify filled (as the protected branch's job fills the shared store)
-// report exactly the findings, drift, objects, connectivity and diff of
+// verify filled — its local cache, and the shared store as the protected
+// branch's job fills it (each environment's verdicts bundled) — report exactly the findings, drift, objects, connectivity and diff of
 // runs without a cache or a scope (diff --full). Each case moves a finding
 // or a connection, most of them of objects the change does not touch (a
 // namespace's Pod Security level judged from its pods, a rule on one
@@ -90,9 +90,11 @@ deny contains lib.violation("labels.fixture-cross-unit", "a Deployment in a stam
 				gittest.Commit(t, work, "Fixture")
 			}
 			a := gittest.Git(t, work, "rev-parse", "HEAD")
-			cacheDir := t.TempDir()
+			cacheDir, shared := t.TempDir(), "file://"+t.TempDir()
 			ctx := context.Background()
-			before, err := (&Verify{Config: &Config{Root: work, CacheDir: cacheDir}, Today: today}).Run(ctx)
+			// The base's verify fills its local cache and the shared
+			// store (with each environment's bundle).
+			before, err := (&Verify{Config: &Config{Root: work, CacheDir: cacheDir, CacheURL: shared}, Today: today}).Run(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,30 +106,42 @@ deny contains lib.violation("labels.fixture-cross-unit", "a Deployment in a stam
 				t.Fatal(err)
 			}
 			moved := !cmp.Equal(before.Findings, full.Findings, cmpopts.IgnoreUnexported(policy.Finding{}))
-			inc, err := (&Verify{Config: &Config{Root: work, CacheDir: cacheDir}, Today: today, ChangedSince: a}).Run(ctx)
-			if err != nil {
-				t.Fatal(err)
+			// Two pull-request jobs: one on the base's local cache, one
+			// with an empty local cache reading the shared store.
+			configs := map[string]func() *Config{
+				"local cache": func() *Config { return &Config{Root: work, CacheDir: cacheDir} },
+				"shared store": func() *Config {
+					return &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+				},
 			}
-			if diff := cmp.Diff(full, inc, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Units", "Checked")); diff != "" {
-				t.Errorf("incremental verify differs from a full one (-full +incremental):\n%s", diff)
-			}
-			if tc.name != "policy" && inc.Checked.Reused == 0 {
-				t.Errorf("the incremental verify judged every object again (%+v): nothing was incremental", inc.Checked)
+			for name, cfg := range configs {
+				inc, err := (&Verify{Config: cfg(), Today: today, ChangedSince: a}).Run(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(full, inc, cmpopts.IgnoreUnexported(policy.Finding{}), cmpopts.IgnoreFields(Report{}, "Units", "Checked")); diff != "" {
+					t.Errorf("%s: incremental verify differs from a full one (-full +incremental):\n%s", name, diff)
+				}
+				if tc.name != "policy" && inc.Checked.Reused == 0 {
+					t.Errorf("%s: the incremental verify judged every object again (%+v): nothing was incremental", name, inc.Checked)
+				}
 			}
 
 			fullDiff, err := (&Diff{Config: &Config{Root: work, NoCache: true}, Base: a, Today: today, Full: true}).Run(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			incDiff, err := (&Diff{Config: &Config{Root: work, CacheDir: cacheDir}, Base: a, Today: today}).Run(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			if !moved && len(fullDiff.Connectivity) == 0 {
 				t.Error("the change moved no finding and no connection; the case lost its point")
 			}
-			if diff := cmp.Diff(fullDiff, incDiff, cmpopts.IgnoreUnexported(policy.Finding{}, connectivity.Conn{})); diff != "" {
-				t.Errorf("incremental diff differs from a full one (-full +incremental):\n%s", diff)
+			for name, cfg := range configs {
+				incDiff, err := (&Diff{Config: cfg(), Base: a, Today: today}).Run(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(fullDiff, incDiff, cmpopts.IgnoreUnexported(policy.Finding{}, connectivity.Conn{})); diff != "" {
+					t.Errorf("%s: incremental diff differs from a full one (-full +incremental):\n%s", name, diff)
+				}
 			}
 		})
 	}
@@ -147,16 +161,16 @@ func appendPolicy(t *testing.T, work, file, rules string) {
 }
 
 // pullRequest is a pull request on a copy of the repo's platform: the base
-// commit verified into a cache (as the protected branch's job fills the
-// shared store), then one base's probe path changed and committed with its
-// re-render. It returns the work tree, the base commit and the filled cache.
-func pullRequest(b *testing.B) (work, base, filled string) {
+// commit verified into a shared store (file://, as the protected branch's
+// job fills it), then one base's probe path changed and committed with its
+// re-render. It returns the work tree, the base commit and the store's URL.
+func pullRequest(b *testing.B) (work, base, shared string) {
 	b.Helper()
 	work, _ = gittest.PlatformFrom(b, platformtest.CopyRepo)
 	base = gittest.Git(b, work, "rev-parse", "HEAD")
-	filled = b.TempDir()
+	shared = "file://" + b.TempDir()
 	ctx := context.Background()
-	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: filled}, Today: today}).Run(ctx); err != nil {
+	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: b.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
 		b.Fatal(err)
 	}
 	gittest.Edit(b, work, "base/api/deployment.yaml", "path: /readyz", "path: /ready")
@@ -164,29 +178,25 @@ func pullRequest(b *testing.B) (work, base, filled string) {
 		b.Fatal(err)
 	}
 	gittest.Commit(b, work, "api: probe path")
-	return work, base, filled
+	return work, base, shared
 }
 
-// freshCache copies the filled cache for one run, outside the timer: each
-// run starts from the base's entries alone, as a pull request's job does.
-func freshCache(b *testing.B, filled string) string {
+// prJob is a pull request's job's configuration: an empty local cache (made
+// outside the timer) and the shared store, read only.
+func prJob(b *testing.B, work, shared string) *Config {
 	b.Helper()
 	b.StopTimer()
 	defer b.StartTimer()
-	dir := filepath.Join(b.TempDir(), "cache")
-	if err := os.CopyFS(dir, os.DirFS(filled)); err != nil {
-		b.Fatal(err)
-	}
-	return dir
+	return &Config{Root: work, CacheDir: b.TempDir(), CacheURL: shared, CacheReadOnly: true}
 }
 
 // BenchmarkVerifyPullRequest is a pull request's verify --changed-since on
-// the repo's platform: one base's change, the base's entries cached.
+// the repo's platform: one base's change, the base's entries shared.
 func BenchmarkVerifyPullRequest(b *testing.B) {
-	work, base, filled := pullRequest(b)
+	work, base, shared := pullRequest(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := (&Verify{Config: &Config{Root: work, CacheDir: freshCache(b, filled)}, Today: today, ChangedSince: base}).Run(context.Background())
+		rep, err := (&Verify{Config: prJob(b, work, shared), Today: today, ChangedSince: base}).Run(context.Background())
 		if err != nil || rep.Failed() {
 			b.Fatal(err, rep.Findings, rep.Drift)
 		}
@@ -195,10 +205,10 @@ func BenchmarkVerifyPullRequest(b *testing.B) {
 
 // BenchmarkDiffPullRequest is the same pull request's diff --base.
 func BenchmarkDiffPullRequest(b *testing.B) {
-	work, base, filled := pullRequest(b)
+	work, base, shared := pullRequest(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := (&Diff{Config: &Config{Root: work, CacheDir: freshCache(b, filled)}, Base: base, Today: today}).Run(context.Background()); err != nil {
+		if _, err := (&Diff{Config: prJob(b, work, shared), Base: base, Today: today}).Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -177,7 +177,7 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 		}
 	}
 
-	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil)
+	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, baseCommit)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 			return nil, err
 		}
 	}
-	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack)
+	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, baseCommit)
 	if err != nil {
 		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
 	}
@@ -221,8 +221,9 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 // load renders one side and checks it with that side's own policies and
 // exceptions, so a change to a policy shows in the delta too. Units
 // outside scope are read from committed (default ws's rendered/), taken
-// from decoded when the other side read them already.
-func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded map[layout.Unit]*render.Unit) (*side, error) {
+// from decoded when the other side read them already. Both sides are
+// checked with the verdicts bundled at baseCommit (check.Options.Base).
+func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded map[layout.Unit]*render.Unit, baseCommit string) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
@@ -244,7 +245,7 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 	if err != nil {
 		return nil, err
 	}
-	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout})
+	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout, Base: baseCommit})
 	findings, err := checker.Render(ctx, res)
 	if err != nil {
 		return nil, err

@@ -72,7 +72,9 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 		return nil, err
 	}
 	rep := &Report{Envs: res.EnvNames(), Files: res.Files(), Units: res.Counts()}
-	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout})
+	// Units unaffected since ChangedSince are that commit's: its bundled
+	// verdicts serve them.
+	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout, Base: v.ChangedSince})
 	if rep.Findings, err = checker.Render(ctx, res); err != nil {
 		return nil, err
 	}

@@ -39,6 +39,11 @@ type Options struct {
 	Cache *cache.Store
 	// Today is the date exceptions are judged on.
 	Today time.Time
+	// Base, when set, is a git commit whose committed rendered tree this
+	// check's units mostly share (a pull request's base): the entries of
+	// each environment's check there, bundled by the protected branch's
+	// job, are read in one fetch (bundle).
+	Base string
 	// Timeout bounds the policy evaluation of one environment (default
 	// DefaultTimeout): a policy that never ends fails the check instead
 	// of hanging it.
@@ -346,7 +351,7 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 	}
 	var index *dataIndex
 	if c.o.Cache != nil {
-		if err := c.lookup(ctx, env, states); err != nil {
+		if err := c.lookup(ctx, env, states, c.baseEntries(ctx, env)); err != nil {
 			return nil, err
 		}
 		digests := make([]digest, 0, len(inputs))
@@ -441,6 +446,7 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 	}
 	if c.o.Cache != nil {
 		c.store(states, evaluated)
+		c.storeBundle(env, units, states)
 	}
 	return policy.Dedupe(append(out, cross...)), nil
 }

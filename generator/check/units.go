@@ -68,6 +68,8 @@ type unitState struct {
 	key   cache.Key
 	keyed bool
 	entry *unitEntry
+	// raw is entry's JSON, as found or stored (for the bundle).
+	raw []byte
 }
 
 // unitKey is the content address of a unit's per-object results: the tool,
@@ -110,8 +112,9 @@ func (c *Checker) hashFiles(h *cache.Hasher, u *render.Unit) {
 }
 
 // lookup reads the cached entries of units, at most workers at once: each
-// is a file, local or in the shared store, read and verified on its own.
-func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*unitState) error {
+// is a file, local or in the shared store, read and verified on its own,
+// unless known (the base's bundle, baseEntries) files it by its key.
+func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*unitState, known map[cache.Key]json.RawMessage) error {
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(max(c.o.Workers, 4))
 	for _, s := range states {
@@ -121,20 +124,35 @@ func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*u
 				return nil // no key: evaluated, never cached
 			}
 			s.key, s.keyed = k, true
+			if b, ok := known[k]; ok {
+				if e, ok := s.decode(b); ok {
+					s.entry, s.raw = e, b
+					return nil
+				}
+			}
 			b, ok := c.o.Cache.Get(k)
 			if !ok {
 				return nil
 			}
-			var e unitEntry
-			if json.Unmarshal(b, &e) != nil || len(e.Objects) != len(s.inputs) || !e.valid() {
+			e, ok := s.decode(b)
+			if !ok {
 				c.o.Cache.Miss(k)
 				return nil
 			}
-			s.entry = &e
+			s.entry, s.raw = e, b
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// decode reads a unit entry found for s, if it is one for s's objects.
+func (s *unitState) decode(b []byte) (*unitEntry, bool) {
+	var e unitEntry
+	if json.Unmarshal(b, &e) != nil || len(e.Objects) != len(s.inputs) || !e.valid() {
+		return nil, false
+	}
+	return &e, true
 }
 
 func (e *unitEntry) valid() bool {
@@ -153,6 +171,7 @@ func (c *Checker) store(states []*unitState, evaluated map[*unitState]bool) {
 			continue
 		}
 		if b, err := json.Marshal(s.entry); err == nil {
+			s.raw = b
 			_ = c.o.Cache.Put(s.key, b) // a failed write only costs the next run time
 		}
 	}

@@ -1,0 +1,119 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/layout"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
+)
+
+// bundleKind versions an environment's bundle of unit entries.
+const bundleKind = "check-bundle/1"
+
+// A bundle is every unit entry of one environment's check, kept as one
+// cache entry and addressed by the environment's rendered files as git
+// keeps them. A pull request's job shares all its units but the changed
+// ones with its base commit, whose rendered tree the protected branch's
+// job checked and bundled: it reads the base's entries in one fetch
+// instead of one per unit (3,000 at 1,000 services, each a file or a
+// request to the shared store, verified and copied locally on its own).
+//
+// The bundle only finds entries: each is used for a unit whose own key
+// (unitKey) it is filed under, exactly as that entry fetched alone would
+// be, so a bundle for another tree can cost a fetch but never a verdict.
+type bundle struct {
+	// Units maps a unit key (hex) to its unitEntry.
+	Units map[string]json.RawMessage `json:"units"`
+}
+
+// bundleKey addresses an environment's bundle: the tool, the policies and
+// CRDs, the environment, and each of its rendered files by repo path and
+// git blob id.
+func (c *Checker) bundleKey(env string, blobs map[string]string) (cache.Key, error) {
+	sources, err := c.sourcesKey()
+	if err != nil {
+		return cache.Key{}, err
+	}
+	h := cache.NewHasher(bundleKind)
+	h.String("tool", cache.ToolID())
+	h.Bytes("policies and CRDs", sources[:])
+	h.String("environment", env)
+	for _, p := range slices.Sorted(maps.Keys(blobs)) {
+		h.String(p, blobs[p])
+	}
+	return h.Sum()
+}
+
+// baseEntries returns the unit entries of env's bundle at the base commit
+// (Options.Base), by unit key; none without a base, a cache, or a bundle
+// for the base's committed rendered tree (a base the protected branch did
+// not check, a tree it did not render as committed, a repository of
+// SHA-256 object names).
+func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[cache.Key]json.RawMessage {
+	if c.o.Base == "" || c.o.Cache == nil {
+		return nil
+	}
+	blobs, err := git.Repo{Dir: c.ws.Root}.Blobs(ctx, c.o.Base, layout.RepoPath(env.Name()))
+	if err != nil || len(blobs) == 0 {
+		return nil
+	}
+	key, err := c.bundleKey(env.Name(), blobs)
+	if err != nil {
+		return nil
+	}
+	data, ok := c.o.Cache.Get(key)
+	if !ok {
+		return nil
+	}
+	var b bundle
+	if err := json.Unmarshal(data, &b); err != nil {
+		c.o.Cache.Miss(key)
+		return nil
+	}
+	out := make(map[cache.Key]json.RawMessage, len(b.Units))
+	for hex, entry := range b.Units {
+		var k cache.Key
+		if (*digest)(&k).UnmarshalText([]byte(hex)) == nil {
+			out[k] = entry
+		}
+	}
+	return out
+}
+
+// storeBundle files env's unit entries as its bundle when this run shares
+// what it checks (the protected branch's job writes the shared store) and
+// every unit with objects has a keyed entry.
+func (c *Checker) storeBundle(env *spec.Environment, units []*render.Unit, states []*unitState) {
+	if !c.o.Cache.Shares() {
+		return
+	}
+	b := bundle{Units: map[string]json.RawMessage{}}
+	for _, s := range states {
+		if len(s.inputs) == 0 {
+			continue
+		}
+		if !s.keyed || s.raw == nil {
+			return
+		}
+		b.Units[s.key.String()] = s.raw
+	}
+	blobs := map[string]string{}
+	for _, u := range units {
+		for _, f := range u.Files {
+			blobs[layout.RepoPath(f.Path)] = git.BlobID(f.Data)
+		}
+	}
+	key, err := c.bundleKey(env.Name(), blobs)
+	if err != nil {
+		return
+	}
+	if data, err := json.Marshal(b); err == nil {
+		_ = c.o.Cache.Put(key, data) // a failed write only costs the next run time
+	}
+}

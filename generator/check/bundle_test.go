@@ -1,0 +1,118 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/libertum/platform-gitops/generator/blobcache"
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
+)
+
+// TestBaseBundleServesUnchangedUnits: the protected branch's check of a
+// commit bundles each environment's unit entries in the shared store; a
+// pull request's check on top of that commit, with an empty local cache,
+// fetches one bundle per environment instead of one entry per unit, and
+// finds exactly what a check without cache finds, its changed unit judged
+// again. Without a base, or with a base nobody bundled, it fetches entry
+// by entry.
+func TestBaseBundleServesUnchangedUnits(t *testing.T) {
+	ctx := context.Background()
+	root := platformtest.Small(t)
+	gittest.Git(t, root, "init", "--quiet", "--initial-branch=main")
+	gittest.Configure(t, root)
+	base := gittest.Commit(t, root, "platform")
+	shared := "file://" + t.TempDir()
+	open := func(readOnly bool) *cache.Store {
+		t.Helper()
+		bucket, err := blobcache.Open(ctx, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cache.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = s.WithRemote(bucket, time.Minute, nil)
+		if readOnly {
+			s = s.ReadOnly()
+		}
+		return s
+	}
+	renderAt := func() (*workspace.Workspace, *render.Result) {
+		t.Helper()
+		ws := workspace.Open(root)
+		p, err := plan.New(ws, plan.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := render.Run(ctx, p, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws, res
+	}
+	ws, res := renderAt()
+	if _, err := New(ws, Options{Cache: open(false)}).Render(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pull request: the api may run as root.
+	gittest.Edit(t, root, "base/api/deployment.yaml", "        runAsNonRoot: true\n        runAsUser: 10001\n", "")
+	ws, res = renderAt()
+	want, err := New(ws, Options{}).Render(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasRule(want, "dev", "api", "podsecurity.non-root") {
+		t.Fatalf("the change is not seen by a check without cache: %v", rulesOf(want))
+	}
+	remoteHits := func(s *cache.Store) int64 {
+		st, _ := s.Remote()
+		return st.Hits
+	}
+
+	pr := open(true)
+	c := New(ws, Options{Cache: pr, Base: base})
+	got, err := c.Render(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
+		t.Errorf("with the base's bundles, findings differ from a check without cache (-want +got):\n%s", diff)
+	}
+	if n := remoteHits(pr); n != int64(len(res.Envs)) {
+		t.Errorf("%d entries fetched from the shared store, want one bundle per environment (%d)", n, len(res.Envs))
+	}
+	if counts := c.Counts(); counts.Reused == 0 || counts.Evaluated == 0 {
+		t.Errorf("judged %+v: want the unchanged units' verdicts kept and the changed unit's objects judged", counts)
+	}
+
+	// A commit whose rendered tree differs (a file more) has no bundle.
+	if err := os.WriteFile(filepath.Join(root, "rendered", "dev", "NOTES"), []byte("hand-written\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := gittest.Commit(t, root, "notes")
+	for name, base := range map[string]string{"no base": "", "a base nobody bundled": other} {
+		pr := open(true)
+		got, err := New(ws, Options{Cache: pr, Base: base}).Render(ctx, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
+			t.Errorf("%s: findings differ from a check without cache (-want +got):\n%s", name, diff)
+		}
+		if n := remoteHits(pr); n <= int64(len(res.Envs)) {
+			t.Errorf("%s: %d entries fetched from the shared store, want one per unchanged unit", name, n)
+		}
+	}
+}
