@@ -12,7 +12,10 @@
 //   - manifest's document decoder: go-yaml v2's values converted to
 //     JSON's directly where that is exact, for sigs.k8s.io/yaml's YAML to
 //     JSON to Go round trip (reading back a rendered tree: the round trip
-//     was a third of decoding it);
+//     was a third of decoding it); and before it, a reader of the block
+//     style go-yaml writes, for go-yaml's parser (it reads 98% of the
+//     repo's rendered files, to the same values, in half the time; a pull
+//     request at 1,000 x 3 reads back 33,000 of them);
 //   - the render's direct final stage (kustomize.Apply: its transformers
 //     on the objects, labelled kinds set directly): krusty's build of the
 //     staged kustomization (render and verify about 3x faster). The switch

@@ -19,10 +19,14 @@ import (
 // construction: maps whose keys are all strings, valid UTF-8 strings,
 // booleans, nulls, lists and finite numbers of at most 53 bits. Anything
 // else (and every error, so its message is the library's) is left to the
-// library, as is every document with GITOPS_EXACT=1.
-// FuzzDecodeIsTheLibrary holds the two to the same result.
+// library, as is every document with GITOPS_EXACT=1. Before go-yaml,
+// parseBlock reads the block style go-yaml writes without its parser.
+// FuzzDecodeIsTheLibrary holds the three to the same result.
 func decodeDocument(doc []byte) (map[string]any, error) {
 	if !exact.On() {
+		if m, ok := parseBlock(doc); ok {
+			return m, nil
+		}
 		if m, ok := convertDocument(doc); ok {
 			return m, nil
 		}

@@ -1,9 +1,12 @@
 package manifest
 
 import (
+	"fmt"
 	"reflect"
 	"regexp"
 	"testing"
+
+	yamlv2 "go.yaml.in/yaml/v2"
 
 	"sigs.k8s.io/yaml"
 )
@@ -46,6 +49,11 @@ func FuzzDecodeIsTheLibrary(f *testing.F) {
 	f.Add([]byte("a: 1\na: 2\n"))
 	f.Add([]byte("- a\n- b\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: *x\nd: {<<: *x, e: 2}\n"))
+	// The block style go-yaml writes, which parseBlock reads.
+	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    app.kubernetes.io/name: api\n  name: api\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n      - args:\n        - --port=8080\n        - - nested\n        env:\n        - name: A\n          value: \"8080\"\n        image: api:1.0@sha256:00\n        name: api\n        resources:\n          requests:\n            cpu: 100m\n            memory: 128Mi\n      volumes: []\n  strategy: {}\n"))
+	f.Add([]byte("data:\n  a.conf: |\n    line one\n\n      indented: x\n    # not a comment\n  b: |-\n    no newline\n  c: 'it''s'\n  d: \"tab\\there\"\n  e: yes\n  f: ~\n  g: 0x1F\n  h: 1e3\n  i: .5\n  j: 2001-12-14\n  k: -1\n  l:\n  m: -x\n\"quoted key\": 1\n'single': 2\n"))
+	f.Add([]byte("a:\n- b: 1\n  c:\n  - 2\n-\n  d: 3\n- - x\n  - y\nz: [a]\nw: {}\n"))
+	f.Add([]byte("a: b # c\nd: e:f\ng: h: i\nj: \"k\nl\"\nm: n\n  o\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		got, gotErr := decodeDocument(doc)
 		var want map[string]any
@@ -54,7 +62,43 @@ func FuzzDecodeIsTheLibrary(f *testing.F) {
 			t.Fatalf("error %v, the library's %v", gotErr, wantErr)
 		}
 		if !reflect.DeepEqual(got, want) {
+			// Two keys the library converts to one JSON key (0 and
+			// "0", 0 and 0.0) leave its answer to Go's map order: none
+			// to hold the decoder to.
+			if keysMeet(doc) {
+				t.Skip("the library's own answer varies")
+			}
 			t.Fatalf("decoded\n%#v\nthe library decodes\n%#v", got, want)
 		}
 	})
+}
+
+// keysMeet reports whether two keys of one mapping of doc print alike, as
+// the library's conversion to JSON keys makes them.
+func keysMeet(doc []byte) bool {
+	var v any
+	if yamlv2.Unmarshal(doc, &v) != nil {
+		return false
+	}
+	var meet func(v any) bool
+	meet = func(v any) bool {
+		switch t := v.(type) {
+		case map[any]any:
+			seen := map[string]bool{}
+			for k, e := range t {
+				if seen[fmt.Sprint(k)] || meet(e) {
+					return true
+				}
+				seen[fmt.Sprint(k)] = true
+			}
+		case []any:
+			for _, e := range t {
+				if meet(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return meet(v)
 }
