@@ -1,12 +1,15 @@
 package manifest
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"reflect"
 	"regexp"
 	"testing"
 
 	yamlv2 "go.yaml.in/yaml/v2"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"sigs.k8s.io/yaml"
 )
@@ -101,4 +104,30 @@ func keysMeet(doc []byte) bool {
 		return false
 	}
 	return meet(v)
+}
+
+// FuzzDocumentsAsTheLibrary: Decode's documents are k8s.io's YAMLReader's,
+// chunk by chunk and error by error, and blank agrees with stripComments.
+func FuzzDocumentsAsTheLibrary(f *testing.F) {
+	for _, s := range []string{"", "a: 1\n", "a: 1", "---\na: 1\n", "a: 1\n---\nb: 2\n", "a: 1\n--- # c\nb: 2\n",
+		"a: 1\n---x\n", "a: |\n  ---\n", "# only\n---\n", "a: 1\r\n---\r\nb: 2\r\n", " ---\n", "\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		got := documents(data)
+		for i := 0; ; i++ {
+			w, werr := want.Read()
+			g, gerr := got()
+			if !bytes.Equal(w, g) || fmt.Sprint(werr) != fmt.Sprint(gerr) {
+				t.Fatalf("document %d: %q, %v; the library's %q, %v", i, g, gerr, w, werr)
+			}
+			if werr != nil {
+				break
+			}
+			if blank(w) != (len(bytes.TrimSpace(stripComments(w))) == 0) {
+				t.Fatalf("document %d %q: blank says %v", i, w, blank(w))
+			}
+		}
+	})
 }

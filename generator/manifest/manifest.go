@@ -50,17 +50,17 @@ func IDOf(o *Object) ID {
 // Decode splits a multi-document YAML stream into objects, skipping empty
 // documents. source names the stream in errors.
 func Decode(source string, data []byte) ([]*Object, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	read := documents(data)
 	var out []*Object
 	for doc := 1; ; doc++ {
-		chunk, err := r.Read()
+		chunk, err := read()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: read document %d: %w", source, doc, err)
 		}
-		if len(bytes.TrimSpace(stripComments(chunk))) == 0 {
+		if blank(chunk) {
 			continue
 		}
 		m, err := decodeDocument(chunk)
@@ -76,6 +76,44 @@ func Decode(source string, data []byte) ([]*Object, error) {
 		}
 		out = append(out, o)
 	}
+}
+
+// documents returns a reader of data's documents as k8s.io's YAMLReader
+// splits them, at every line starting with "---", each line ending in \n.
+// Data without such a line and without \r (every rendered file) is one
+// document, read without splitting it into lines.
+func documents(data []byte) func() ([]byte, error) {
+	if bytes.HasPrefix(data, []byte("---")) || bytes.Contains(data, []byte("\n---")) || bytes.IndexByte(data, '\r') >= 0 {
+		return utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data))).Read
+	}
+	done := len(data) == 0
+	return func() ([]byte, error) {
+		if done {
+			return nil, io.EOF
+		}
+		done = true
+		if data[len(data)-1] != '\n' {
+			return append(data[:len(data):len(data)], '\n'), nil
+		}
+		return data, nil
+	}
+}
+
+// blank reports whether a document holds nothing but spaces, comments and
+// separators: what stripComments leaves empty, without copying it.
+func blank(b []byte) bool {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			return false
+		}
+	}
+	return true
 }
 
 func stripComments(b []byte) []byte {
