@@ -204,7 +204,7 @@ func podTemplated(o *manifest.Object) bool {
 	}
 	// Containers anywhere else in the object, or image volumes, are the
 	// transformer's to find.
-	if holdsImages(withoutPath(o.Object, t.podSpec)) {
+	if holdsImages(manifest.Without(o.Object, t.podSpec...)) {
 		return false
 	}
 	for k, v := range pod {
@@ -296,22 +296,6 @@ func nestedMap(v map[string]any, path []string) (map[string]any, bool) {
 		v = m
 	}
 	return v, true
-}
-
-// withoutPath is a shallow view of v without the value at path.
-func withoutPath(v map[string]any, path []string) map[string]any {
-	out := make(map[string]any, len(v))
-	for k, val := range v {
-		out[k] = val
-	}
-	if len(path) == 1 {
-		delete(out, path[0])
-		return out
-	}
-	if m, ok := v[path[0]].(map[string]any); ok {
-		out[path[0]] = withoutPath(m, path[1:])
-	}
-	return out
 }
 
 // applyDirect is what a build gives for a labelledOnly object (w is

@@ -18,6 +18,23 @@ var podTemplatePaths = map[string][]string{
 	"CronJob":     {"spec", "jobTemplate", "spec", "template"},
 }
 
+// Without is a shallow view of obj without the value at path: each map
+// along the path is copied, nothing is changed in place.
+func Without(obj map[string]any, path ...string) map[string]any {
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		out[k] = v
+	}
+	if len(path) == 1 {
+		delete(out, path[0])
+		return out
+	}
+	if inner, ok := obj[path[0]].(map[string]any); ok {
+		out[path[0]] = Without(inner, path[1:]...)
+	}
+	return out
+}
+
 // IsJob reports whether kind runs pods to completion (Job, CronJob).
 func IsJob(kind string) bool { return kind == "Job" || kind == "CronJob" }
 

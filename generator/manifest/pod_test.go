@@ -110,3 +110,24 @@ func TestConvertKeysAndFailures(t *testing.T) {
 		t.Errorf("a failed conversion ran %d times for two reads, want 2 (not kept)", fails)
 	}
 }
+
+// TestWithoutLeavesTheObject: a view without a field (the quota's count
+// of a CronJob without its pod template) leaves the object whole.
+func TestWithoutLeavesTheObject(t *testing.T) {
+	objs, err := Decode("cron.yaml", []byte("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: backup}\nspec: {schedule: '@daily', jobTemplate: {spec: {parallelism: 2, template: {spec: {containers: [{name: c}]}}}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := objs[0].Object
+	got := Without(obj, "spec", "jobTemplate", "spec", "template")
+	js := got["spec"].(map[string]any)["jobTemplate"].(map[string]any)["spec"].(map[string]any)
+	if _, ok := js["template"]; ok || js["parallelism"] != float64(2) {
+		t.Errorf("view's job spec %v, want parallelism without the template", js)
+	}
+	if _, ok := obj["spec"].(map[string]any)["jobTemplate"].(map[string]any)["spec"].(map[string]any)["template"]; !ok {
+		t.Error("the object lost its template")
+	}
+	if got["spec"].(map[string]any)["schedule"] != "@daily" {
+		t.Errorf("view's spec %v lost its other fields", got["spec"])
+	}
+}

@@ -79,7 +79,7 @@ func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float6
 	switch o.GetKind() {
 	case "Deployment":
 		var d appsv1.Deployment
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(without(o.Object, "spec", "template"), &d); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(manifest.Without(o.Object, "spec", "template"), &d); err != nil {
 			return 0, err
 		}
 		n := replicas(d.Spec.Replicas, hpaMax["Deployment/"+d.Name])
@@ -98,7 +98,7 @@ func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float6
 		return n + float64(extra), nil
 	case "StatefulSet":
 		var s appsv1.StatefulSet
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(without(o.Object, "spec", "template"), &s); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(manifest.Without(o.Object, "spec", "template"), &s); err != nil {
 			return 0, err
 		}
 		return replicas(s.Spec.Replicas, hpaMax["StatefulSet/"+s.Name]), nil
@@ -106,7 +106,7 @@ func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float6
 		return maxNodes, nil
 	case "CronJob":
 		var c batchv1.CronJob
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(without(o.Object, "spec", "jobTemplate", "spec", "template"), &c); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(manifest.Without(o.Object, "spec", "jobTemplate", "spec", "template"), &c); err != nil {
 			return 0, err
 		}
 		n := float64(1)
@@ -121,7 +121,7 @@ func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float6
 		return n, nil
 	case "Job":
 		var j batchv1.Job
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(without(o.Object, "spec", "template"), &j); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(manifest.Without(o.Object, "spec", "template"), &j); err != nil {
 			return 0, err
 		}
 		if p := j.Spec.Parallelism; p != nil {
@@ -130,23 +130,6 @@ func pods(o *manifest.Object, hpaMax map[string]int32, maxNodes float64) (float6
 		return 1, nil
 	}
 	return 1, nil
-}
-
-// without is obj with the field at path left out: each map along the path
-// is copied, nothing is changed in place.
-func without(obj map[string]any, path ...string) map[string]any {
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		out[k] = v
-	}
-	if len(path) == 1 {
-		delete(out, path[0])
-		return out
-	}
-	if inner, ok := obj[path[0]].(map[string]any); ok {
-		out[path[0]] = without(inner, path[1:]...)
-	}
-	return out
 }
 
 func replicas(set *int32, hpa int32) float64 {

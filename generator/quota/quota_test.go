@@ -1,7 +1,6 @@
 package quota
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -56,23 +55,5 @@ func TestDemandCountsEveryPodAtOnce(t *testing.T) {
 	low := Hard(Demand{Pods: 14, RequestsCPU: 1.4, RequestsMemory: 14 * 128 << 20, LimitsMemory: 14 * 256 << 20})
 	if over := Covers(low, d); len(over) != 4 || !strings.Contains(over[1], "requests.cpu: needs 2.2 cores") {
 		t.Errorf("a quota at the HPA minimum: %v, want all four limits exceeded", over)
-	}
-}
-
-// TestWithoutLeavesTheObject: the count converts a copy without the pod
-// template; the object keeps its template.
-func TestWithoutLeavesTheObject(t *testing.T) {
-	objs := objects(t, `{apiVersion: batch/v1, kind: CronJob, metadata: {name: backup}, spec: {schedule: "@daily", jobTemplate: {spec: {parallelism: 2, `+pod+`}}}}`)
-	obj := objs[0].Object
-	got := without(obj, "spec", "jobTemplate", "spec", "template")
-	js := got["spec"].(map[string]any)["jobTemplate"].(map[string]any)["spec"].(map[string]any)
-	if _, ok := js["template"]; ok || fmt.Sprint(js["parallelism"]) != "2" {
-		t.Errorf("copy's job spec %v, want parallelism without the template", js)
-	}
-	if _, ok := obj["spec"].(map[string]any)["jobTemplate"].(map[string]any)["spec"].(map[string]any)["template"]; !ok {
-		t.Error("the object lost its template")
-	}
-	if got["spec"].(map[string]any)["schedule"] != "@daily" {
-		t.Errorf("copy's spec %v lost its other fields", got["spec"])
 	}
 }
