@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/git"
@@ -59,8 +60,21 @@ func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[ca
 	if c.o.Base == "" || c.o.Cache == nil {
 		return nil
 	}
-	blobs, err := git.Repo{Dir: c.ws.Root}.Blobs(ctx, c.o.Base, layout.RepoPath(env.Name()))
-	if err != nil || len(blobs) == 0 {
+	c.baseOnce.Do(func() {
+		c.baseTree, c.baseErr = git.Repo{Dir: c.ws.Root}.Blobs(ctx, c.o.Base, layout.Dir)
+	})
+	if c.baseErr != nil {
+		return nil
+	}
+	tree := c.baseTree
+	blobs := map[string]string{}
+	prefix := layout.RepoPath(env.Name()) + "/"
+	for p, id := range tree {
+		if strings.HasPrefix(p, prefix) {
+			blobs[p] = id
+		}
+	}
+	if len(blobs) == 0 {
 		return nil
 	}
 	key, err := c.bundleKey(env.Name(), blobs)

@@ -127,6 +127,11 @@ type Checker struct {
 	// conns are the connections the connectivity rule evaluated
 	// (Connections).
 	conns byEnv[[]connectivity.Conn]
+	// baseTree is the base's rendered tree (path to blob id), listed once
+	// for every environment's bundle (baseEntries).
+	baseOnce sync.Once
+	baseTree map[string]string
+	baseErr  error
 	// keys are the environments' findings keys, computed once (a Checker
 	// checks one render).
 	keys byEnv[cache.Key]
