@@ -131,3 +131,16 @@ func FuzzDocumentsAsTheLibrary(f *testing.F) {
 		}
 	})
 }
+
+// stripComments is blank's oracle: the document without its blank,
+// comment and separator lines, which blank replaced (it copied the
+// document to test for emptiness).
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}

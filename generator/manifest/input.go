@@ -26,7 +26,7 @@ func DecodeInput(source string, data []byte) ([]Document, []error) {
 	var docs []Document
 	var errs []error
 	for _, chunk := range splitDocuments(data) {
-		if len(bytes.TrimSpace(stripComments(chunk.data))) == 0 {
+		if blank(chunk.data) {
 			continue
 		}
 		var m map[string]any

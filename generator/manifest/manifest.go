@@ -100,7 +100,7 @@ func documents(data []byte) func() ([]byte, error) {
 }
 
 // blank reports whether a document holds nothing but spaces, comments and
-// separators: what stripComments leaves empty, without copying it.
+// separators.
 func blank(b []byte) bool {
 	for len(b) > 0 {
 		line := b
@@ -114,16 +114,6 @@ func blank(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func stripComments(b []byte) []byte {
-	var out [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
-			out = append(out, l)
-		}
-	}
-	return bytes.Join(out, []byte("\n"))
 }
 
 // kindOrder puts what others depend on first, the way a cluster wants to
