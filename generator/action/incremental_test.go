@@ -245,3 +245,31 @@ func TestUnchangedObjectsKeepTheirVerdict(t *testing.T) {
 		t.Errorf("report differs (-before +after):\n%s", diff)
 	}
 }
+
+// TestPullRequestJobsReadTheBaseBundle: a pull request's verify
+// --changed-since, with an empty local cache, reads the base's verdicts
+// from the shared store as one bundle per environment, not one entry per
+// unit: the changed units render, and nothing else is fetched.
+func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	shared := "file://" + t.TempDir()
+	ctx := context.Background()
+	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
+	gittest.Commit(t, work, "api may run as root")
+	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+	rep, err := (&Verify{Config: cfg, Today: today, ChangedSince: base}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Units.Reused == 0 || rep.Checked.Reused == 0 {
+		t.Fatalf("units %+v, objects %+v: nothing was left unaffected, the case lost its point", rep.Units, rep.Checked)
+	}
+	st, _ := cfg.Cache().Remote()
+	if envs := int64(len(rep.Envs)); st.Hits != envs {
+		t.Errorf("fetched %d shared entries, want the %d environments' bundles alone (one entry per unaffected unit is 8 here)", st.Hits, envs)
+	}
+}
