@@ -257,13 +257,11 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 			return nil, err
 		}
 		sd.envs[e.Name()], sd.conns[e.Name()] = e, conns
-		for _, st := range e.Spec.Stamps {
-			c, err := capacity.Of(e, st, res.StampObjects(e.Name(), st.Name))
-			if err != nil {
-				return nil, err
-			}
-			sd.capacity = append(sd.capacity, c)
+		stamps, err := checker.Capacity(e, res)
+		if err != nil {
+			return nil, err
 		}
+		sd.capacity = append(sd.capacity, stamps...)
 	}
 	return sd, nil
 }

@@ -55,8 +55,85 @@ type Stamp struct {
 	Factor float64 `json:"factor"`
 }
 
-// Of works out one stamp's demand from its rendered objects, by component.
-func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Object) (Stamp, error) {
+// Unit is what a stamp's demand reads of one unit's objects, in their
+// order: its pod-bearing workloads and its autoscalers. It is computed
+// from the unit alone (Summarize), so a cache can keep it with the unit's
+// other results and a stamp's demand needs no object of a unit it holds
+// the summary of.
+type Unit struct {
+	Workloads   []Workload   `json:"workloads,omitempty"`
+	Autoscalers []Autoscaler `json:"autoscalers,omitempty"`
+}
+
+// Workload is one pod-bearing object: what one of its pods requests and,
+// by kind, how many run (a Deployment's or StatefulSet's replicas, a
+// CronJob's parallelism; a DaemonSet's pods run on every node).
+type Workload struct {
+	Kind      string  `json:"kind"`
+	Namespace string  `json:"namespace,omitempty"`
+	Name      string  `json:"name"`
+	Request   Amount  `json:"request"`
+	Count     float64 `json:"count,omitempty"`
+}
+
+// Autoscaler is a HorizontalPodAutoscaler: the workload it scales and its
+// maximum.
+type Autoscaler struct {
+	Namespace   string  `json:"namespace,omitempty"`
+	TargetKind  string  `json:"targetKind"`
+	TargetName  string  `json:"targetName"`
+	MaxReplicas float64 `json:"maxReplicas"`
+}
+
+// Summarize reads a unit's objects for Of, converting pod templates
+// through typed (nil: converted here).
+func Summarize(objects []*manifest.Object, typed *manifest.Typed) (Unit, error) {
+	var u Unit
+	for _, o := range objects {
+		if o.GetKind() == "HorizontalPodAutoscaler" {
+			var hpa autoscalingv2.HorizontalPodAutoscaler
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &hpa); err != nil {
+				return u, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+			}
+			u.Autoscalers = append(u.Autoscalers, Autoscaler{Namespace: o.GetNamespace(),
+				TargetKind: hpa.Spec.ScaleTargetRef.Kind, TargetName: hpa.Spec.ScaleTargetRef.Name, MaxReplicas: float64(hpa.Spec.MaxReplicas)})
+			continue
+		}
+		pod, err := typed.Template(o)
+		if err != nil {
+			return u, fmt.Errorf("%s: %w", manifest.IDOf(o), err)
+		}
+		if pod == nil {
+			continue
+		}
+		w := Workload{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Request: podRequest(&pod.Spec)}
+		switch w.Kind {
+		case "Deployment", "StatefulSet":
+			w.Count = count(o, "spec", "replicas")
+		case "CronJob":
+			w.Count = count(o, "spec", "jobTemplate", "spec", "parallelism")
+		}
+		u.Workloads = append(u.Workloads, w)
+	}
+	return u, nil
+}
+
+// FromObjects works out one stamp's demand from its rendered objects, by
+// component: Of over each component's Summarize.
+func FromObjects(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Object) (Stamp, error) {
+	units := make(map[string]Unit, len(objects))
+	for comp, objs := range objects {
+		u, err := Summarize(objs, nil)
+		if err != nil {
+			return Stamp{}, fmt.Errorf("capacity %s/%s: %w", e.Name(), st.Name, err)
+		}
+		units[comp] = u
+	}
+	return Of(e, st, units)
+}
+
+// Of works out one stamp's demand from its units' summaries, by component.
+func Of(e *spec.Environment, st spec.Stamp, units map[string]Unit) (Stamp, error) {
 	out := Stamp{Env: e.Name(), Stamp: st.Name, Factor: 1}
 	node, err := amountOf(e.Spec.Cluster.Node.Allocatable.CPU, e.Spec.Cluster.Node.Allocatable.Memory)
 	if err != nil {
@@ -70,50 +147,38 @@ func Of(e *spec.Environment, st spec.Stamp, objects map[string][]*manifest.Objec
 		out.Factor = float64(rps) / float64(st.Capacity.PeakRPS)
 	}
 
+	// The sums run in one fixed order (components by name, a unit's
+	// workloads in its order, then the fixed ones by name): the same
+	// inputs give the same bits.
 	type workload struct{ kind, namespace, name string }
 	requests := map[workload]Amount{}
 	replicas := map[workload]float64{}
 	scaled := map[workload]bool{}
-	for _, comp := range slices.Sorted(maps.Keys(objects)) {
-		for _, o := range objects[comp] {
-			w := workload{o.GetKind(), o.GetNamespace(), o.GetName()}
-			pod, err := manifest.PodTemplate(o)
-			if err != nil {
-				return out, err
-			}
-			if pod == nil {
-				continue
-			}
-			req := podRequest(&pod.Spec)
-			requests[w] = req
+	comps := slices.Sorted(maps.Keys(units))
+	for _, comp := range comps {
+		for _, wl := range units[comp].Workloads {
+			w := workload{wl.Kind, wl.Namespace, wl.Name}
+			requests[w] = wl.Request
 			switch w.kind {
 			case "Deployment", "StatefulSet":
-				replicas[w] = count(o, "spec", "replicas")
+				replicas[w] = wl.Count
 			case "DaemonSet":
-				out.Peak = out.Peak.add(req, maxNodes)
-				out.Failover = out.Failover.add(req, maxNodes)
+				out.Peak = out.Peak.add(wl.Request, maxNodes)
+				out.Failover = out.Failover.add(wl.Request, maxNodes)
 			case "CronJob":
-				n := count(o, "spec", "jobTemplate", "spec", "parallelism")
-				out.Peak = out.Peak.add(req, n)
-				out.Failover = out.Failover.add(req, n)
+				out.Peak = out.Peak.add(wl.Request, wl.Count)
+				out.Failover = out.Failover.add(wl.Request, wl.Count)
 			}
 		}
 	}
-	for _, comp := range slices.Sorted(maps.Keys(objects)) {
-		for _, o := range objects[comp] {
-			if o.GetKind() != "HorizontalPodAutoscaler" {
-				continue
-			}
-			var hpa autoscalingv2.HorizontalPodAutoscaler
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &hpa); err != nil {
-				return out, fmt.Errorf("capacity %s/%s: %s: %w", e.Name(), st.Name, manifest.IDOf(o), err)
-			}
-			w := workload{hpa.Spec.ScaleTargetRef.Kind, o.GetNamespace(), hpa.Spec.ScaleTargetRef.Name}
+	for _, comp := range comps {
+		for _, a := range units[comp].Autoscalers {
+			w := workload{a.TargetKind, a.Namespace, a.TargetName}
 			scaled[w] = true
 			// At its own peak a scaled workload runs what that load needs;
 			// at failover what the extra traffic needs, and never fewer than
 			// its autoscaler's maximum (which the policy counts).
-			peak := float64(hpa.Spec.MaxReplicas)
+			peak := a.MaxReplicas
 			at := peak
 			if s := e.Spec.Components[comp].Scaling; s != nil && s.PodThroughputRPS > 0 {
 				_, own := s.HPABounds(st, len(e.Spec.Cluster.Zones))

@@ -28,7 +28,7 @@ func stampsOf(t *testing.T, res *render.Result) map[string]capacity.Stamp {
 	out := map[string]capacity.Stamp{}
 	for _, e := range res.Envs {
 		for _, st := range e.Spec.Stamps {
-			c, err := capacity.Of(e, st, res.StampObjects(e.Name(), st.Name))
+			c, err := capacity.FromObjects(e, st, res.StampObjects(e.Name(), st.Name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestFailoverTakesTheLostStampsShare(t *testing.T) {
 		{"no Front Door", env(), 1, "", capacity.Amount{CPU: 20*0.5 + 2*0.25, Memory: 20 + 1}},
 	} {
 		e := tc.env
-		c, err := capacity.Of(e, e.Spec.Stamps[0], objs)
+		c, err := capacity.FromObjects(e, e.Spec.Stamps[0], objs)
 		if err != nil {
 			t.Fatal(err)
 		}

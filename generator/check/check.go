@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/capacity"
 	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
@@ -127,6 +128,9 @@ type Checker struct {
 	// conns are the connections the connectivity rule evaluated
 	// (Connections).
 	conns byEnv[[]connectivity.Conn]
+	// capacities are the units' capacity summaries each environment's
+	// check kept (Capacity).
+	capacities byEnv[map[layout.Unit]*capacity.Unit]
 	// baseTree is the base's rendered tree (path to blob id), listed once
 	// for every environment's bundle (baseEntries).
 	baseOnce sync.Once
@@ -322,6 +326,13 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 		if conns, ok := c.conns.get(env.Name()); ok {
 			c.storeConnections(env, res, conns)
 		}
+		// A later diff against this content (its base side) reads them
+		// instead of every object.
+		if kept, ok := c.capacities.get(env.Name()); ok {
+			if stamps, err := capacityOf(env, res, kept); err == nil {
+				c.storeCapacity(env, res, stamps)
+			}
+		}
 	}
 	return fs, nil
 }
@@ -445,10 +456,14 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 		}
 	}
 	run.close()
-	cross, err := c.cross(env, inputs)
+	// One conversion of each object for the checks across a stamp and
+	// the capacity summaries.
+	typed := manifest.NewTyped()
+	cross, err := c.cross(env, inputs, typed)
 	if err != nil {
 		return nil, err
 	}
+	c.summarize(env, states, evaluated, typed)
 	if c.o.Cache != nil {
 		c.store(states, evaluated)
 		c.storeBundle(env, units, states)
@@ -517,6 +532,23 @@ func (c *Checker) checkKey(env *spec.Environment, units []*render.Unit) (cache.K
 	}
 	c.keys.set(env.Name(), k)
 	return k, nil
+}
+
+// derivedKey addresses what else a check of an environment's content
+// keeps (its connections, its stamps' capacities): the findings' key
+// under another kind.
+func (c *Checker) derivedKey(kind string, env *spec.Environment, res *render.Result) (cache.Key, bool) {
+	if c.o.Cache == nil {
+		return cache.Key{}, false
+	}
+	k, err := c.checkKey(env, unitsOf(env, res))
+	if err != nil {
+		return cache.Key{}, false
+	}
+	h := cache.NewHasher(kind)
+	h.Bytes("findings key", k[:])
+	k, err = h.Sum()
+	return k, err == nil
 }
 
 // hashEnv is checkKey, computed (every rendered byte of the environment).
@@ -609,7 +641,7 @@ func (c *Checker) evaluate(ctx context.Context, env *spec.Environment, inputs []
 		out = append(out, r.Findings...)
 	}
 	run.close()
-	cross, err := c.cross(env, inputs)
+	cross, err := c.cross(env, inputs, manifest.NewTyped())
 	if err != nil {
 		return nil, err
 	}
@@ -723,10 +755,10 @@ func (c *Checker) local(env *spec.Environment, in policy.Input) []policy.Finding
 	return out
 }
 
-// cross runs the Go checks across an environment's objects.
-func (c *Checker) cross(env *spec.Environment, inputs []policy.Input) ([]policy.Finding, error) {
+// cross runs the Go checks across an environment's objects, converting
+// each through typed.
+func (c *Checker) cross(env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
 	var out []policy.Finding
-	typed := manifest.NewTyped()
 	for _, r := range goRules {
 		if r.check == nil {
 			continue

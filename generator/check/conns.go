@@ -3,7 +3,6 @@ package check
 import (
 	"encoding/json"
 
-	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/connectivity"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -30,7 +29,7 @@ func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]conn
 	if ok {
 		return conns, nil
 	}
-	key, keyed := c.connsKey(env, res)
+	key, keyed := c.derivedKey(connsKind, env, res)
 	if keyed {
 		if b, ok := c.o.Cache.Get(key); ok {
 			if err := json.Unmarshal(b, &conns); err == nil {
@@ -49,25 +48,9 @@ func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]conn
 
 // storeConnections caches an environment's connections by its content.
 func (c *Checker) storeConnections(env *spec.Environment, res *render.Result, conns []connectivity.Conn) {
-	if key, ok := c.connsKey(env, res); ok {
+	if key, ok := c.derivedKey(connsKind, env, res); ok {
 		if b, err := json.Marshal(conns); err == nil {
 			_ = c.o.Cache.Put(key, b) // a failed write only costs the next run time
 		}
 	}
-}
-
-// connsKey is the content address of an environment's connections: its
-// findings' key under another kind.
-func (c *Checker) connsKey(env *spec.Environment, res *render.Result) (cache.Key, bool) {
-	if c.o.Cache == nil {
-		return cache.Key{}, false
-	}
-	k, err := c.checkKey(env, unitsOf(env, res))
-	if err != nil {
-		return cache.Key{}, false
-	}
-	h := cache.NewHasher(connsKind)
-	h.Bytes("findings key", k[:])
-	k, err = h.Sum()
-	return k, err == nil
 }

@@ -14,13 +14,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/capacity"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
 )
 
 // unitKind versions a unit's cached per-object results.
-const unitKind = "check-unit/3"
+const unitKind = "check-unit/4"
 
 // unitEntry is what the cache keeps of one unit's check, object by object
 // in the unit's order: the findings of the checks that see the object
@@ -32,6 +33,11 @@ const unitKind = "check-unit/3"
 // otherwise.
 type unitEntry struct {
 	Objects []objectEntry `json:"objects"`
+	// Capacity is what a stamp's capacity reads of the unit (package
+	// capacity): kept here, it travels with the entry (and the base's
+	// bundle), and a diff's capacity needs no object of a unit the cache
+	// served.
+	Capacity *capacity.Unit `json:"capacity,omitempty"`
 }
 
 type objectEntry struct {

@@ -1,0 +1,129 @@
+package check
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/libertum/platform-gitops/generator/blobcache"
+	"github.com/libertum/platform-gitops/generator/cache"
+	"github.com/libertum/platform-gitops/generator/capacity"
+	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
+)
+
+// TestCapacityFromTheCache: a stamp's capacity worked out from what the
+// cache keeps equals one worked out from every object. A pull request's
+// check reads the unchanged units' summaries in the base's bundles (no
+// fetch beyond one bundle per environment) and summarizes its changed
+// unit; a check of content checked before reads the environment's
+// capacities whole; a check without a cache reads the objects.
+func TestCapacityFromTheCache(t *testing.T) {
+	ctx := context.Background()
+	root := platformtest.Small(t)
+	gittest.Git(t, root, "init", "--quiet", "--initial-branch=main")
+	gittest.Configure(t, root)
+	base := gittest.Commit(t, root, "platform")
+	shared := "file://" + t.TempDir()
+	open := func(readOnly bool) *cache.Store {
+		t.Helper()
+		bucket, err := blobcache.Open(ctx, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cache.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = s.WithRemote(bucket, time.Minute, nil)
+		if readOnly {
+			s = s.ReadOnly()
+		}
+		return s
+	}
+	renderAt := func() (*workspace.Workspace, *render.Result) {
+		t.Helper()
+		ws := workspace.Open(root)
+		p, err := plan.New(ws, plan.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := render.Run(ctx, p, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws, res
+	}
+	// fromObjects is every stamp's capacity from every object.
+	fromObjects := func(res *render.Result) map[string][]capacity.Stamp {
+		t.Helper()
+		out := map[string][]capacity.Stamp{}
+		for _, e := range res.Envs {
+			for _, st := range e.Spec.Stamps {
+				c, err := capacity.FromObjects(e, st, res.StampObjects(e.Name(), st.Name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[e.Name()] = append(out[e.Name()], c)
+			}
+		}
+		return out
+	}
+	capacities := func(c *Checker, res *render.Result) map[string][]capacity.Stamp {
+		t.Helper()
+		if _, err := c.Render(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]capacity.Stamp{}
+		for _, e := range res.Envs {
+			stamps, err := c.Capacity(e, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[e.Name()] = stamps
+		}
+		return out
+	}
+	remoteHits := func(s *cache.Store) int64 {
+		st, _ := s.Remote()
+		return st.Hits
+	}
+
+	ws, res := renderAt()
+	before := fromObjects(res)
+	if got := capacities(New(ws, Options{Cache: open(false)}), res); !cmp.Equal(before, got) {
+		t.Fatalf("the protected branch's check: %s", cmp.Diff(before, got))
+	}
+	// The base side of a diff: the same content, checked before.
+	again := open(true)
+	if got := capacities(New(ws, Options{Cache: again}), res); !cmp.Equal(before, got) {
+		t.Errorf("content checked before: capacity differs from every object's (-want +got):\n%s", cmp.Diff(before, got))
+	}
+	if n := remoteHits(again); n != int64(2*len(res.Envs)) {
+		t.Errorf("content checked before: %d fetches, want an environment's findings and its capacities (%d)", n, 2*len(res.Envs))
+	}
+
+	// The pull request: the api requests three times the CPU.
+	gittest.Edit(t, root, "environments/dev.yaml", "requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 300m, memory: 128Mi}")
+	gittest.Edit(t, root, "environments/prod.yaml", "requests: {cpu: 250m, memory: 256Mi}", "requests: {cpu: 750m, memory: 256Mi}")
+	ws, res = renderAt()
+	after := fromObjects(res)
+	if cmp.Equal(before, after) {
+		t.Fatal("the change does not change any stamp's capacity")
+	}
+	pr := open(true)
+	if got := capacities(New(ws, Options{Cache: pr, Base: base}), res); !cmp.Equal(after, got) {
+		t.Errorf("pull request: capacity differs from every object's (-want +got):\n%s", cmp.Diff(after, got))
+	}
+	if n := remoteHits(pr); n != int64(len(res.Envs)) {
+		t.Errorf("pull request: %d fetches, want one bundle per environment (%d)", n, len(res.Envs))
+	}
+	if got := capacities(New(ws, Options{}), res); !cmp.Equal(after, got) {
+		t.Errorf("without a cache: capacity differs from every object's (-want +got):\n%s", cmp.Diff(after, got))
+	}
+}
