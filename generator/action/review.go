@@ -157,6 +157,10 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	if err != nil {
 		return nil, err
 	}
+	if scope != nil {
+		// The head's unaffected units are its committed files.
+		defer prefetchCommitted(ws)()
+	}
 	// With a scope, the base's sources only, and of its bases those it
 	// renders: its unaffected units are the head's rendered files (the
 	// scope says no change reaches them), and the rendered tree and the

@@ -28,6 +28,10 @@ type Verify struct {
 
 // Run verifies; the report says whether anything failed.
 func (v *Verify) Run(ctx context.Context) (*Report, error) {
+	ws := v.Workspace()
+	// Verify reads the committed tree (drift, and the units no change
+	// reaches): from before the scope is worked out.
+	defer prefetchCommitted(ws)()
 	scope, err := v.scope(ctx, v.ChangedSince, "verify")
 	if err != nil {
 		return nil, err
@@ -36,7 +40,7 @@ func (v *Verify) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := v.run(ctx, v.Workspace(), scope, shard, true)
+	rep, err := v.run(ctx, ws, scope, shard, true)
 	if err != nil {
 		return nil, err
 	}
@@ -58,14 +62,7 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 		return nil, err
 	}
 	if drift {
-		// The committed tree is read while rendering: opening thousands
-		// of files waits on the kernel more than it uses a CPU.
-		read := make(chan struct{})
-		go func() {
-			defer close(read)
-			_, _ = ws.Committed() // read once; the error is seen below
-		}()
-		defer func() { <-read }()
+		defer prefetchCommitted(ws)()
 	}
 	res, err := render.Run(ctx, p, render.Options{Workers: v.Workers, Cache: store})
 	if err != nil {
@@ -95,6 +92,19 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 		rep.Drift = drift
 	}
 	return rep, nil
+}
+
+// prefetchCommitted reads ws's committed rendered tree on another
+// goroutine, while the caller works out what to render and renders it:
+// opening thousands of files waits on the kernel more than it uses a CPU.
+// The tree is read once (Workspace.Committed); wait returns when it is.
+func prefetchCommitted(ws *workspace.Workspace) (wait func()) {
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		_, _ = ws.Committed() // read once; a caller that needs it sees the error
+	}()
+	return func() { <-read }
 }
 
 // Object is one checked object, for reports that list what passed.

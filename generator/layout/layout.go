@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Dir is the rendered tree's folder under the repo root.
@@ -100,26 +102,43 @@ func FromRepoPath(p string) (string, bool) {
 
 // Read returns the files under dir (the rendered tree) limited to the given
 // environments (all when envs is empty), sorted by path.
+//
+// The files are read by several goroutines: a large tree is tens of
+// thousands of small files, and each open and read waits on the kernel
+// (one goroutine read 33,000 files in 0.35 s, most of it in system calls).
 func Read(dir string, envs []string) ([]File, error) {
 	keep := map[string]bool{}
 	for _, e := range envs {
 		keep[e] = true
 	}
 	var out []File
+	var paths []string
 	err := walk(dir, func(env string) bool { return len(keep) == 0 || keep[env] }, func(rel, p string, _ fs.DirEntry) error {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out = append(out, File{Path: rel, Data: b})
+		out = append(out, File{Path: rel})
+		paths = append(paths, p)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	var g errgroup.Group
+	g.SetLimit(readers)
+	for i := range out {
+		g.Go(func() error {
+			b, err := os.ReadFile(paths[i])
+			out[i].Data = b
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
+
+// readers is how many files Read reads at once.
+const readers = 8
 
 // walk calls fn for each file under dir whose environment (first path
 // element) want accepts, with its slash-separated relative path, never
