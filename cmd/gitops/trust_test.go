@@ -139,8 +139,9 @@ func TestSwappedFindingsEntry(t *testing.T) {
 		t.Fatalf("verify: %d\n%s", code, out)
 	}
 	// The environment's findings entry is the one that holds no rendered
-	// object, no unit's per-object results and no connections.
-	clean := entryWith(t, dir, "", "apiVersion", `"objects"`, `"intended"`)
+	// object, no unit's per-object results, no connections and no stamp
+	// capacities.
+	clean := entryWith(t, dir, "", "apiVersion", `"objects"`, `"intended"`, `"budget"`)
 	cleanUnits := entriesWith(t, dir, `"objects"`)
 	// A violation: a container that may escalate its privileges.
 	path := filepath.Join(root, "base/api/deployment.yaml")
