@@ -161,30 +161,23 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 		// The head's unaffected units are its committed files.
 		defer prefetchCommitted(ws)()
 	}
-	// With a scope, the base's sources only, and of its bases those it
-	// renders: its unaffected units are the head's rendered files (the
-	// scope says no change reaches them), and the rendered tree and the
-	// bases are most of a large platform's files.
-	var without []string
-	if scope != nil {
-		without = []string{workspace.RenderedDir, workspace.BaseDir}
-	}
-	baseDir, remove, err := repo.Worktree(ctx, baseCommit, without...)
-	if err != nil {
-		return nil, err
-	}
-	defer remove()
-	baseWS := workspace.Open(baseDir)
-	if scope != nil {
-		if err := checkoutBases(ctx, baseWS, baseCommit, d.Envs, scope); err != nil {
-			return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
-		}
-	}
-
+	// The base's worktree is checked out while the head loads: git
+	// writing a large tree's index and files waits on the disk, and the
+	// head needs none of it.
+	checkout := make(chan baseCheckout, 1)
+	go func() { checkout <- d.checkoutBase(ctx, repo, baseCommit, scope) }()
 	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, baseCommit)
+	bc := <-checkout
+	if bc.remove != nil {
+		defer bc.remove()
+	}
 	if err != nil {
 		return nil, err
 	}
+	if bc.err != nil {
+		return nil, bc.err
+	}
+	baseWS := bc.ws
 	var committed *layout.Tree
 	if scope != nil {
 		if committed, err = ws.Committed(); err != nil {
@@ -268,6 +261,37 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 		sd.capacity = append(sd.capacity, stamps...)
 	}
 	return sd, nil
+}
+
+// baseCheckout is the base commit's worktree (checkoutBase): remove it
+// when done, also on err.
+type baseCheckout struct {
+	ws     *workspace.Workspace
+	remove func()
+	err    error
+}
+
+// checkoutBase checks the base commit out in a temporary worktree. With a
+// scope, its sources only, and of its bases those it renders: its
+// unaffected units are the head's rendered files (the scope says no change
+// reaches them), and the rendered tree and the bases are most of a large
+// platform's files.
+func (d *Diff) checkoutBase(ctx context.Context, repo git.Repo, baseCommit string, scope *plan.Scope) baseCheckout {
+	var without []string
+	if scope != nil {
+		without = []string{workspace.RenderedDir, workspace.BaseDir}
+	}
+	dir, remove, err := repo.Worktree(ctx, baseCommit, without...)
+	if err != nil {
+		return baseCheckout{err: err}
+	}
+	ws := workspace.Open(dir)
+	if scope != nil {
+		if err := checkoutBases(ctx, ws, baseCommit, d.Envs, scope); err != nil {
+			return baseCheckout{remove: remove, err: fmt.Errorf("diff --base %s: %w", d.Base, err)}
+		}
+	}
+	return baseCheckout{ws: ws, remove: remove}
 }
 
 // checkoutBases checks out, in a worktree of rev holding no bases, the
