@@ -213,15 +213,11 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := stampStage(p.Envs, units); err != nil {
 		return nil, err
 	}
-	for _, e := range p.Envs {
-		for _, st := range e.Spec.Stamps {
-			u, err := namespacesUnit(e, st, units)
-			if err != nil {
-				return nil, err
-			}
-			units = append(units, u)
-		}
+	ns, err := namespacesUnits(p.Envs, units)
+	if err != nil {
+		return nil, err
 	}
+	units = append(units, ns...)
 	argo, err := argocdUnits(p.Envs, units)
 	if err != nil {
 		return nil, err
@@ -383,6 +379,38 @@ func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
 		fd := &Unit{Unit: layout.Unit{Env: e.Name(), Component: frontdoor.Dir}}
 		fd.Files = []layout.File{{Path: fd.File(frontdoor.File), Data: origins}}
 		out = append(out, fd)
+	}
+	return out, nil
+}
+
+// namespacesUnits renders every stamp's namespaces unit (namespacesUnit),
+// the stamps at once: each reads every pod of its stamp. The units, and the
+// first error, come in stamp order.
+func namespacesUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
+	type stamp struct {
+		e  *spec.Environment
+		st spec.Stamp
+	}
+	var stamps []stamp
+	for _, e := range envs {
+		for _, st := range e.Spec.Stamps {
+			stamps = append(stamps, stamp{e, st})
+		}
+	}
+	out := make([]*Unit, len(stamps))
+	errs := make([]error, len(stamps))
+	var g errgroup.Group
+	for i, s := range stamps {
+		g.Go(func() error {
+			out[i], errs[i] = namespacesUnit(s.e, s.st, units)
+			return nil
+		})
+	}
+	_ = g.Wait() // the errors are in errs, the first in stamp order wins
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
