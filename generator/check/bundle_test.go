@@ -5,15 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/libertum/platform-gitops/generator/blobcache"
-	"github.com/libertum/platform-gitops/generator/cache"
-	"github.com/libertum/platform-gitops/generator/plan"
-	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
@@ -32,43 +26,14 @@ func TestBaseBundleServesUnchangedUnits(t *testing.T) {
 	gittest.Configure(t, root)
 	base := gittest.Commit(t, root, "platform")
 	shared := "file://" + t.TempDir()
-	open := func(readOnly bool) *cache.Store {
-		t.Helper()
-		bucket, err := blobcache.Open(ctx, shared)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := cache.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s = s.WithRemote(bucket, time.Minute, nil)
-		if readOnly {
-			s = s.ReadOnly()
-		}
-		return s
-	}
-	renderAt := func() (*workspace.Workspace, *render.Result) {
-		t.Helper()
-		ws := workspace.Open(root)
-		p, err := plan.New(ws, plan.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := render.Run(ctx, p, render.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ws, res
-	}
-	ws, res := renderAt()
-	if _, err := New(ws, Options{Cache: open(false)}).Render(ctx, res); err != nil {
+	ws, res := renderRoot(t, root)
+	if _, err := New(ws, Options{Cache: sharedStore(t, shared, false)}).Render(ctx, res); err != nil {
 		t.Fatal(err)
 	}
 
 	// The pull request: the api may run as root.
 	gittest.Edit(t, root, "base/api/deployment.yaml", "        runAsNonRoot: true\n        runAsUser: 10001\n", "")
-	ws, res = renderAt()
+	ws, res = renderRoot(t, root)
 	want, err := New(ws, Options{}).Render(ctx, res)
 	if err != nil {
 		t.Fatal(err)
@@ -76,12 +41,8 @@ func TestBaseBundleServesUnchangedUnits(t *testing.T) {
 	if !hasRule(want, "dev", "api", "podsecurity.non-root") {
 		t.Fatalf("the change is not seen by a check without cache: %v", rulesOf(want))
 	}
-	remoteHits := func(s *cache.Store) int64 {
-		st, _ := s.Remote()
-		return st.Hits
-	}
 
-	pr := open(true)
+	pr := sharedStore(t, shared, true)
 	c := New(ws, Options{Cache: pr, Base: base})
 	got, err := c.Render(ctx, res)
 	if err != nil {
@@ -103,7 +64,7 @@ func TestBaseBundleServesUnchangedUnits(t *testing.T) {
 	}
 	other := gittest.Commit(t, root, "notes")
 	for name, base := range map[string]string{"no base": "", "a base nobody bundled": other} {
-		pr := open(true)
+		pr := sharedStore(t, shared, true)
 		got, err := New(ws, Options{Cache: pr, Base: base}).Render(ctx, res)
 		if err != nil {
 			t.Fatal(err)

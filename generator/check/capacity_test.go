@@ -3,16 +3,11 @@ package check
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/libertum/platform-gitops/generator/blobcache"
-	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/capacity"
-	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/render"
-	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/gittest"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
@@ -30,35 +25,6 @@ func TestCapacityFromTheCache(t *testing.T) {
 	gittest.Configure(t, root)
 	base := gittest.Commit(t, root, "platform")
 	shared := "file://" + t.TempDir()
-	open := func(readOnly bool) *cache.Store {
-		t.Helper()
-		bucket, err := blobcache.Open(ctx, shared)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := cache.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s = s.WithRemote(bucket, time.Minute, nil)
-		if readOnly {
-			s = s.ReadOnly()
-		}
-		return s
-	}
-	renderAt := func() (*workspace.Workspace, *render.Result) {
-		t.Helper()
-		ws := workspace.Open(root)
-		p, err := plan.New(ws, plan.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := render.Run(ctx, p, render.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ws, res
-	}
 	// fromObjects is every stamp's capacity from every object.
 	fromObjects := func(res *render.Result) map[string][]capacity.Stamp {
 		t.Helper()
@@ -89,18 +55,14 @@ func TestCapacityFromTheCache(t *testing.T) {
 		}
 		return out
 	}
-	remoteHits := func(s *cache.Store) int64 {
-		st, _ := s.Remote()
-		return st.Hits
-	}
 
-	ws, res := renderAt()
+	ws, res := renderRoot(t, root)
 	before := fromObjects(res)
-	if got := capacities(New(ws, Options{Cache: open(false)}), res); !cmp.Equal(before, got) {
+	if got := capacities(New(ws, Options{Cache: sharedStore(t, shared, false)}), res); !cmp.Equal(before, got) {
 		t.Fatalf("the protected branch's check: %s", cmp.Diff(before, got))
 	}
 	// The base side of a diff: the same content, checked before.
-	again := open(true)
+	again := sharedStore(t, shared, true)
 	if got := capacities(New(ws, Options{Cache: again}), res); !cmp.Equal(before, got) {
 		t.Errorf("content checked before: capacity differs from every object's (-want +got):\n%s", cmp.Diff(before, got))
 	}
@@ -111,12 +73,12 @@ func TestCapacityFromTheCache(t *testing.T) {
 	// The pull request: the api requests three times the CPU.
 	gittest.Edit(t, root, "environments/dev.yaml", "requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 300m, memory: 128Mi}")
 	gittest.Edit(t, root, "environments/prod.yaml", "requests: {cpu: 250m, memory: 256Mi}", "requests: {cpu: 750m, memory: 256Mi}")
-	ws, res = renderAt()
+	ws, res = renderRoot(t, root)
 	after := fromObjects(res)
 	if cmp.Equal(before, after) {
 		t.Fatal("the change does not change any stamp's capacity")
 	}
-	pr := open(true)
+	pr := sharedStore(t, shared, true)
 	if got := capacities(New(ws, Options{Cache: pr, Base: base}), res); !cmp.Equal(after, got) {
 		t.Errorf("pull request: capacity differs from every object's (-want +got):\n%s", cmp.Diff(after, got))
 	}
