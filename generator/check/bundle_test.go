@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/libertum/platform-gitops/internal/gittest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestBaseBundleServesUnchangedUnits: the protected branch's check of a
@@ -21,10 +20,7 @@ import (
 // by entry.
 func TestBaseBundleServesUnchangedUnits(t *testing.T) {
 	ctx := context.Background()
-	root := platformtest.Small(t)
-	gittest.Git(t, root, "init", "--quiet", "--initial-branch=main")
-	gittest.Configure(t, root)
-	base := gittest.Commit(t, root, "platform")
+	root, base := committedSmall(t)
 	shared := "file://" + t.TempDir()
 	ws, res := renderRoot(t, root)
 	if _, err := New(ws, Options{Cache: sharedStore(t, shared, false)}).Render(ctx, res); err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/libertum/platform-gitops/generator/capacity"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/internal/gittest"
-	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // TestCapacityFromTheCache: a stamp's capacity worked out from what the
@@ -20,10 +19,7 @@ import (
 // capacities whole; a check without a cache reads the objects.
 func TestCapacityFromTheCache(t *testing.T) {
 	ctx := context.Background()
-	root := platformtest.Small(t)
-	gittest.Git(t, root, "init", "--quiet", "--initial-branch=main")
-	gittest.Configure(t, root)
-	base := gittest.Commit(t, root, "platform")
+	root, base := committedSmall(t)
 	shared := "file://" + t.TempDir()
 	// fromObjects is every stamp's capacity from every object.
 	fromObjects := func(res *render.Result) map[string][]capacity.Stamp {

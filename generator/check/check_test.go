@@ -15,7 +15,6 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/manifest"
-	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -32,16 +31,7 @@ func renderSmall(t *testing.T, edit func(root string)) (*workspace.Workspace, *r
 	if edit != nil {
 		edit(root)
 	}
-	ws := workspace.Open(root)
-	p, err := plan.New(ws, plan.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := render.Run(context.Background(), p, render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ws, res
+	return renderRoot(t, root)
 }
 
 var findingsEqual = cmpopts.IgnoreUnexported(policy.Finding{})

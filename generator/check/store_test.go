@@ -10,6 +10,8 @@ import (
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/workspace"
+	"github.com/libertum/platform-gitops/internal/gittest"
+	"github.com/libertum/platform-gitops/internal/platformtest"
 )
 
 // sharedStore opens a job's store: an empty local cache in front of the
@@ -44,6 +46,16 @@ func renderRoot(t *testing.T, root string) (*workspace.Workspace, *render.Result
 		t.Fatal(err)
 	}
 	return ws, res
+}
+
+// committedSmall is a copy of the small platform in a git repository of
+// one commit, base.
+func committedSmall(t *testing.T) (root, base string) {
+	t.Helper()
+	root = platformtest.Small(t)
+	gittest.Git(t, root, "init", "--quiet", "--initial-branch=main")
+	gittest.Configure(t, root)
+	return root, gittest.Commit(t, root, "platform")
 }
 
 // remoteHits counts what a store fetched from its shared tier.
