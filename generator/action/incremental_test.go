@@ -273,3 +273,39 @@ func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
 		t.Errorf("fetched %d shared entries, want the %d environments' bundles alone (one entry per unaffected unit is 8 here)", st.Hits, envs)
 	}
 }
+
+// TestPullRequestDiffReadsTheBaseWhole: a pull request's diff --base, with
+// an empty local cache, fetches from the shared store the base's verdicts
+// as one bundle per environment (its head side), each environment's
+// findings, connections and stamp capacities whole (its base side, whose
+// content the protected branch's job checked), and the base's renders of
+// the changed units: nothing per unaffected unit.
+func TestPullRequestDiffReadsTheBaseWhole(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	shared := "file://" + t.TempDir()
+	ctx := context.Background()
+	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
+	gittest.Commit(t, work, "api may run as root")
+	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+	r, err := (&Diff{Config: cfg, Base: base, Today: today}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for _, u := range r.Units {
+		if u.Component == "api" {
+			changed++
+		}
+	}
+	if changed == 0 || len(r.Introduced) == 0 || len(r.Capacity) == 0 {
+		t.Fatalf("%d api units changed, %d findings introduced, %d stamps' capacity: the case lost its point", changed, len(r.Introduced), len(r.Capacity))
+	}
+	st, _ := cfg.Cache().Remote()
+	if want := int64(4*len(r.Envs) + changed); st.Hits != want {
+		t.Errorf("fetched %d shared entries, want %d: per environment a bundle, its findings, connections and capacities, and the base's render of each of the %d changed units", st.Hits, want, changed)
+	}
+}
