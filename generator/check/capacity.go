@@ -83,12 +83,7 @@ func capacityOf(env *spec.Environment, res *render.Result, kept map[layout.Unit]
 				}
 				sum = &s
 			}
-			// A component renders one unit per stamp; should it render
-			// more, their summaries join in render order.
-			have := units[u.Component]
-			have.Workloads = append(have.Workloads, sum.Workloads...)
-			have.Autoscalers = append(have.Autoscalers, sum.Autoscalers...)
-			units[u.Component] = have
+			units[u.Component] = *sum // a unit is a component of a stamp
 		}
 		c, err := capacity.Of(env, st, units)
 		if err != nil {
