@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,9 +23,7 @@ var podTemplatePaths = map[string][]string{
 // along the path is copied, nothing is changed in place.
 func Without(obj map[string]any, path ...string) map[string]any {
 	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		out[k] = v
-	}
+	maps.Copy(out, obj)
 	if len(path) == 1 {
 		delete(out, path[0])
 		return out
