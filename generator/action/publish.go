@@ -74,7 +74,11 @@ func (p *Publish) Run(ctx context.Context) (*publish.Result, error) {
 	if src.Root != ws.Root {
 		ws = workspace.Open(src.Root)
 	}
-	rep, err := (&Verify{Config: p.Config, Today: p.Today}).run(ctx, ws, nil, nil, !src.Rollback)
+	drift := !src.Rollback
+	if drift {
+		defer prefetchCommitted(ws)()
+	}
+	rep, err := (&Verify{Config: p.Config, Today: p.Today}).run(ctx, ws, nil, nil, drift)
 	if err != nil {
 		return nil, err
 	}

@@ -54,15 +54,13 @@ func (v *Verify) Run(ctx context.Context) (*Report, error) {
 // renders them in memory (scope and shard, when set, limit what is
 // rendered: the rest is read from ws's committed rendered/), runs the check
 // step over every object and, with drift, compares the render with ws's
-// committed tree. publish verifies a source commit's worktree this way.
+// committed tree (which a caller reads ahead: prefetchCommitted). publish
+// verifies a source commit's worktree this way.
 func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.Scope, shard *plan.Shard, drift bool) (*Report, error) {
 	store := v.Cache()
 	p, err := plan.New(ws, plan.Options{Envs: v.Envs, Scope: scope, Shard: shard, Keys: store != nil})
 	if err != nil {
 		return nil, err
-	}
-	if drift {
-		defer prefetchCommitted(ws)()
 	}
 	res, err := render.Run(ctx, p, render.Options{Workers: v.Workers, Cache: store})
 	if err != nil {
