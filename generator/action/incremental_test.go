@@ -167,18 +167,28 @@ func appendPolicy(t *testing.T, work, file, rules string) {
 func pullRequest(b *testing.B) (work, base, shared string) {
 	b.Helper()
 	work, _ = gittest.PlatformFrom(b, platformtest.CopyRepo)
-	base = gittest.Git(b, work, "rev-parse", "HEAD")
-	shared = "file://" + b.TempDir()
+	base, shared = protectedJob(b, work)
 	ctx := context.Background()
-	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: b.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
-		b.Fatal(err)
-	}
 	gittest.Edit(b, work, "base/api/deployment.yaml", "path: /readyz", "path: /ready")
 	if _, err := (&Render{Config: &Config{Root: work, NoCache: true}}).Run(ctx); err != nil {
 		b.Fatal(err)
 	}
 	gittest.Commit(b, work, "api: probe path")
 	return work, base, shared
+}
+
+// protectedJob is the protected branch's job on work's HEAD: a verify
+// with a local cache of its own that fills a fresh shared store (file://,
+// each environment's verdicts bundled). It returns the commit and the
+// store's URL.
+func protectedJob(tb testing.TB, work string) (base, shared string) {
+	tb.Helper()
+	base = gittest.Git(tb, work, "rev-parse", "HEAD")
+	shared = "file://" + tb.TempDir()
+	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: tb.TempDir(), CacheURL: shared}, Today: today}).Run(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return base, shared
 }
 
 // prJob is a pull request's job's configuration: an empty local cache (made
@@ -252,12 +262,8 @@ func TestUnchangedObjectsKeepTheirVerdict(t *testing.T) {
 // unit: the changed units render, and nothing else is fetched.
 func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
 	work, _ := gittest.Platform(t)
-	base := gittest.Git(t, work, "rev-parse", "HEAD")
-	shared := "file://" + t.TempDir()
+	base, shared := protectedJob(t, work)
 	ctx := context.Background()
-	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
-		t.Fatal(err)
-	}
 	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
 	gittest.Commit(t, work, "api may run as root")
 	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
@@ -282,12 +288,8 @@ func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
 // the changed units: nothing per unaffected unit.
 func TestPullRequestDiffReadsTheBaseWhole(t *testing.T) {
 	work, _ := gittest.Platform(t)
-	base := gittest.Git(t, work, "rev-parse", "HEAD")
-	shared := "file://" + t.TempDir()
+	base, shared := protectedJob(t, work)
 	ctx := context.Background()
-	if _, err := (&Verify{Config: &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared}, Today: today}).Run(ctx); err != nil {
-		t.Fatal(err)
-	}
 	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
 	gittest.Commit(t, work, "api may run as root")
 	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
