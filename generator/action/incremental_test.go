@@ -256,17 +256,24 @@ func TestUnchangedObjectsKeepTheirVerdict(t *testing.T) {
 	}
 }
 
-// TestPullRequestJobsReadTheBaseBundle: a pull request's verify
-// --changed-since, with an empty local cache, reads the base's verdicts
-// from the shared store as one bundle per environment, not one entry per
-// unit: the changed units render, and nothing else is fetched.
-func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
+// TestPullRequestJobsReadTheBaseWhole: a pull request's jobs, each with an
+// empty local cache, fetch from the shared store nothing per unaffected
+// unit. verify --changed-since reads the base's verdicts as one bundle per
+// environment (the changed units render). diff --base reads the same
+// bundles (its head side), each environment's findings, connections and
+// stamp capacities whole (its base side, whose content the protected
+// branch's job checked), and the base's renders of the changed units.
+func TestPullRequestJobsReadTheBaseWhole(t *testing.T) {
 	work, _ := gittest.Platform(t)
 	base, shared := protectedJob(t, work)
 	ctx := context.Background()
 	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
 	gittest.Commit(t, work, "api may run as root")
-	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+	job := func() *Config {
+		return &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+	}
+
+	cfg := job()
 	rep, err := (&Verify{Config: cfg, Today: today, ChangedSince: base}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -276,23 +283,10 @@ func TestPullRequestJobsReadTheBaseBundle(t *testing.T) {
 	}
 	st, _ := cfg.Cache().Remote()
 	if envs := int64(len(rep.Envs)); st.Hits != envs {
-		t.Errorf("fetched %d shared entries, want the %d environments' bundles alone (one entry per unaffected unit is 8 here)", st.Hits, envs)
+		t.Errorf("verify fetched %d shared entries, want the %d environments' bundles alone (one entry per unaffected unit is 8 here)", st.Hits, envs)
 	}
-}
 
-// TestPullRequestDiffReadsTheBaseWhole: a pull request's diff --base, with
-// an empty local cache, fetches from the shared store the base's verdicts
-// as one bundle per environment (its head side), each environment's
-// findings, connections and stamp capacities whole (its base side, whose
-// content the protected branch's job checked), and the base's renders of
-// the changed units: nothing per unaffected unit.
-func TestPullRequestDiffReadsTheBaseWhole(t *testing.T) {
-	work, _ := gittest.Platform(t)
-	base, shared := protectedJob(t, work)
-	ctx := context.Background()
-	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
-	gittest.Commit(t, work, "api may run as root")
-	cfg := &Config{Root: work, CacheDir: t.TempDir(), CacheURL: shared, CacheReadOnly: true}
+	cfg = job()
 	r, err := (&Diff{Config: cfg, Base: base, Today: today}).Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -306,8 +300,8 @@ func TestPullRequestDiffReadsTheBaseWhole(t *testing.T) {
 	if changed == 0 || len(r.Introduced) == 0 || len(r.Capacity) == 0 {
 		t.Fatalf("%d api units changed, %d findings introduced, %d stamps' capacity: the case lost its point", changed, len(r.Introduced), len(r.Capacity))
 	}
-	st, _ := cfg.Cache().Remote()
+	st, _ = cfg.Cache().Remote()
 	if want := int64(4*len(r.Envs) + changed); st.Hits != want {
-		t.Errorf("fetched %d shared entries, want %d: per environment a bundle, its findings, connections and capacities, and the base's render of each of the %d changed units", st.Hits, want, changed)
+		t.Errorf("diff fetched %d shared entries, want %d: per environment a bundle, its findings, connections and capacities, and the base's render of each of the %d changed units", st.Hits, want, changed)
 	}
 }
