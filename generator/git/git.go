@@ -123,13 +123,25 @@ func (r Repo) Worktree(ctx context.Context, rev string, without ...string) (dir 
 // working tree: committed, staged and unstaged changes (both sides of a
 // rename) and untracked files, sorted and without duplicates.
 func (r Repo) Changed(ctx context.Context, rev string) ([]string, error) {
+	// Both at once: each walks the whole working tree (tens of thousands
+	// of rendered files on a large platform), one stat-ing what the index
+	// holds, the other listing what it does not.
+	var (
+		untracked string
+		uerr      error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		untracked, uerr = r.Run(ctx, "ls-files", "--others", "--exclude-standard", "-z")
+	}()
 	diff, err := r.Run(ctx, "diff", "--name-only", "--no-renames", "-z", rev, "--")
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	untracked, err := r.Run(ctx, "ls-files", "--others", "--exclude-standard", "-z")
-	if err != nil {
-		return nil, err
+	if uerr != nil {
+		return nil, uerr
 	}
 	seen := map[string]bool{}
 	var out []string

@@ -92,13 +92,24 @@ var toolPaths = []string{"generator/", "cmd/", "go.mod", "go.sum"}
 // objects with them either way. Other files (docs, scripts) affect nothing.
 func Since(ctx context.Context, ws *workspace.Workspace, rev string) (*Scope, error) {
 	repo := git.Repo{Dir: ws.Root}
+	// The environments parse while git compares the trees: the scope is
+	// what every later step waits for.
+	var (
+		all  []*spec.Environment
+		eerr error
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		all, eerr = ws.Environments(nil)
+	}()
 	changed, err := repo.Changed(ctx, rev)
+	<-done
 	if err != nil {
 		return nil, fmt.Errorf("--changed-since %s: %w", rev, err)
 	}
-	all, err := ws.Environments(nil)
-	if err != nil {
-		return nil, err
+	if eerr != nil {
+		return nil, eerr
 	}
 	envs := map[string]*spec.Environment{}
 	for _, e := range all {
