@@ -166,7 +166,7 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	// head needs none of it.
 	checkout := make(chan baseCheckout, 1)
 	go func() { checkout <- d.checkoutBase(ctx, repo, baseCommit, scope) }()
-	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, baseCommit)
+	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, nil, baseCommit)
 	bc := <-checkout
 	if bc.remove != nil {
 		defer bc.remove()
@@ -184,7 +184,11 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 			return nil, err
 		}
 	}
-	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, baseCommit)
+	var known map[layout.Unit]*render.Unit
+	if scope != nil {
+		known = sharedDerived(head.res, bc.tree)
+	}
+	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, known, baseCommit)
 	if err != nil {
 		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
 	}
@@ -218,9 +222,10 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 // load renders one side and checks it with that side's own policies and
 // exceptions, so a change to a policy shows in the delta too. Units
 // outside scope are read from committed (default ws's rendered/), taken
-// from decoded when the other side read them already. Both sides are
+// from decoded when the other side read them already; derived units in
+// known are taken as they are (render.Options.Derived). Both sides are
 // checked with the verdicts bundled at baseCommit (check.Options.Base).
-func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded map[layout.Unit]*render.Unit, baseCommit string) (*side, error) {
+func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded, known map[layout.Unit]*render.Unit, baseCommit string) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
@@ -238,7 +243,7 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store, Decoded: decoded})
+	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store, Decoded: decoded, Derived: known})
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +274,9 @@ type baseCheckout struct {
 	ws     *workspace.Workspace
 	remove func()
 	err    error
+	// tree is the base commit's rendered tree, repo path to blob id
+	// (with a scope: sharedDerived reads it).
+	tree map[string]string
 }
 
 // checkoutBase checks the base commit out in a temporary worktree. With a
@@ -286,12 +294,66 @@ func (d *Diff) checkoutBase(ctx context.Context, repo git.Repo, baseCommit strin
 		return baseCheckout{err: err}
 	}
 	ws := workspace.Open(dir)
+	var tree map[string]string
 	if scope != nil {
 		if err := checkoutBases(ctx, ws, baseCommit, d.Envs, scope); err != nil {
 			return baseCheckout{remove: remove, err: fmt.Errorf("diff --base %s: %w", d.Base, err)}
 		}
+		if tree, err = repo.Blobs(ctx, baseCommit, layout.Dir); err != nil {
+			return baseCheckout{remove: remove, err: fmt.Errorf("diff --base %s: %w", d.Base, err)}
+		}
 	}
-	return baseCheckout{ws: ws, remove: remove}
+	return baseCheckout{ws: ws, remove: remove, tree: tree}
+}
+
+// sharedDerived returns the head's units derived from a whole stamp or
+// environment (namespaces, Argo CD's) whose files the base commit holds
+// in its rendered tree (base: repo path to blob id) path for path and
+// byte for byte, and no other file: the base's units, read from rendered/
+// at the base commit as the protected branch's job left them (it fails
+// on a tree that is not its render), need not be built from every object
+// of the base again. A unit that differs there, or that the base commit
+// does not hold, is built as before.
+func sharedDerived(head *render.Result, base map[string]string) map[layout.Unit]*render.Unit {
+	if len(base) == 0 {
+		return nil
+	}
+	byUnit := map[layout.Unit]map[string]string{}
+	for p, id := range base {
+		rel, ok := layout.FromRepoPath(p)
+		if !ok {
+			continue
+		}
+		u, _, ok := layout.Parse(rel)
+		if !ok {
+			continue
+		}
+		if byUnit[u] == nil {
+			byUnit[u] = map[string]string{}
+		}
+		byUnit[u][p] = id
+	}
+	out := map[layout.Unit]*render.Unit{}
+	for _, u := range head.Units {
+		if !u.Derived() {
+			continue
+		}
+		files := byUnit[u.Unit]
+		if len(files) == 0 || len(files) != len(u.Files) {
+			continue
+		}
+		same := true
+		for _, f := range u.Files {
+			if files[layout.RepoPath(f.Path)] != git.BlobID(f.Data) {
+				same = false
+				break
+			}
+		}
+		if same {
+			out[u.Unit] = u
+		}
+	}
+	return out
 }
 
 // checkoutBases checks out, in a worktree of rev holding no bases, the

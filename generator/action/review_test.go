@@ -2,15 +2,21 @@ package action
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/libertum/platform-gitops/generator/git"
+	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
+	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/specedit"
 	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/gittest"
@@ -203,5 +209,50 @@ func TestConnectivityDelta(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("dev links do not mark api -> redis removed: %+v", r.Links["dev"])
+	}
+}
+
+// TestSharedDerived: a head's derived unit stands for the base's only when
+// the base commit's rendered tree holds its files, path for path and byte
+// for byte, and no other file; a planned unit never does.
+func TestSharedDerived(t *testing.T) {
+	ns := layout.Unit{Env: "dev", Stamp: "weu-1", Component: spec.NamespacesComponent}
+	apps := layout.Unit{Env: "dev", Stamp: "weu-1", Component: spec.AppsComponent}
+	prodApps := layout.Unit{Env: "prod", Stamp: "weu-1", Component: spec.AppsComponent}
+	boot := layout.Unit{Env: "dev", Component: spec.BootstrapDir}
+	prodBoot := layout.Unit{Env: "prod", Component: spec.BootstrapDir}
+	api := layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}
+	unit := func(u layout.Unit, names ...string) *render.Unit {
+		r := &render.Unit{Unit: u}
+		for _, n := range names {
+			r.Files = append(r.Files, layout.File{Path: u.File(n + ".yaml"), Data: []byte(n)})
+		}
+		return r
+	}
+	head := &render.Result{Units: []*render.Unit{
+		unit(ns, "a", "b"), unit(apps, "x", "y"), unit(prodApps, "x"), unit(boot, "p"), unit(prodBoot, "p"), unit(api, "d"),
+	}}
+	blob := func(data string) string { return git.BlobID([]byte(data)) }
+	base := map[string]string{
+		// the same files: shared
+		"rendered/dev/weu-1/namespaces/a.yaml": blob("a"),
+		"rendered/dev/weu-1/namespaces/b.yaml": blob("b"),
+		// one file fewer at the base
+		"rendered/dev/weu-1/apps/x.yaml": blob("x"),
+		// one file more at the base
+		"rendered/prod/weu-1/apps/x.yaml": blob("x"),
+		"rendered/prod/weu-1/apps/z.yaml": blob("z"),
+		// other bytes at the base
+		"rendered/dev/bootstrap/p.yaml": blob("p changed"),
+		// not derived: the plan decides
+		"rendered/dev/weu-1/api/d.yaml": blob("d"),
+		// prod's bootstrap is not in the base commit
+	}
+	got := sharedDerived(head, base)
+	if len(got) != 1 || got[ns] != head.Units[0] {
+		t.Errorf("shared %v, want only %s", slices.Collect(maps.Keys(got)), ns)
+	}
+	if got := sharedDerived(head, nil); len(got) != 0 {
+		t.Errorf("a base without a rendered tree shared %d units", len(got))
 	}
 }

@@ -48,6 +48,13 @@ type Options struct {
 	// the plan reads back is taken from here, its objects shared, instead
 	// of decoded again.
 	Decoded map[layout.Unit]*Unit
+	// Derived holds units derived from a whole stamp or environment
+	// (Unit.Derived) that are known to be this render's already: a diff's
+	// base takes the head's where the base commit's committed files of the
+	// unit are the head's, byte for byte (action.Diff). They are taken
+	// as they are, their objects shared, instead of built from every
+	// object again.
+	Derived map[layout.Unit]*Unit
 }
 
 // Unit is one rendered unit: a planned component, or one derived from the
@@ -213,12 +220,12 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := stampStage(p.Envs, units); err != nil {
 		return nil, err
 	}
-	ns, err := namespacesUnits(p.Envs, units)
+	ns, err := namespacesUnits(p.Envs, units, o.Derived)
 	if err != nil {
 		return nil, err
 	}
 	units = append(units, ns...)
-	argo, err := argocdUnits(p.Envs, units)
+	argo, err := argocdUnits(p.Envs, units, o.Derived)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +331,7 @@ func finish(u *Unit, objs []*manifest.Object) error {
 // argocdUnits renders what deploys the units: every stamp's Applications,
 // every environment's AppProject and root Applications, and (behind Front
 // Door) its origins document.
-func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
+func argocdUnits(envs []*spec.Environment, units []*Unit, known map[layout.Unit]*Unit) ([]*Unit, error) {
 	// Environments in parallel: each scans all of its objects for the
 	// cluster-scoped kinds its AppProject must permit.
 	out := make([][]*Unit, len(envs))
@@ -332,7 +339,7 @@ func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 	for i, e := range envs {
 		g.Go(func() error {
 			var err error
-			out[i], err = argocdEnvUnits(e, units)
+			out[i], err = argocdEnvUnits(e, units, known)
 			return err
 		})
 	}
@@ -342,16 +349,15 @@ func argocdUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 	return slices.Concat(out...), nil
 }
 
-// argocdEnvUnits renders what deploys one environment's units.
-func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
+// argocdEnvUnits renders what deploys one environment's units, taking
+// those known already as they are.
+func argocdEnvUnits(e *spec.Environment, units []*Unit, known map[layout.Unit]*Unit) ([]*Unit, error) {
 	var out []*Unit
-	var all []*manifest.Object
-	for _, u := range units {
-		if u.Env == e.Name() {
-			all = append(all, u.Objects...)
-		}
-	}
 	for _, st := range e.Spec.Stamps {
+		if k, ok := knownUnit(known, layout.Unit{Env: e.Name(), Stamp: st.Name, Component: spec.AppsComponent}); ok {
+			out = append(out, k)
+			continue
+		}
 		objs, err := argocd.Stamp(e, st)
 		if err != nil {
 			return nil, err
@@ -362,15 +368,26 @@ func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
 		}
 		out = append(out, u)
 	}
-	objs, err := argocd.Bootstrap(e, argocd.ClusterKinds(all))
-	if err != nil {
-		return nil, err
+	boot := layout.Unit{Env: e.Name(), Component: spec.BootstrapDir}
+	if k, ok := knownUnit(known, boot); ok {
+		out = append(out, k)
+	} else {
+		var all []*manifest.Object
+		for _, u := range units {
+			if u.Env == e.Name() {
+				all = append(all, u.Objects...)
+			}
+		}
+		objs, err := argocd.Bootstrap(e, argocd.ClusterKinds(all))
+		if err != nil {
+			return nil, err
+		}
+		u := &Unit{Unit: boot}
+		if err := finish(u, objs); err != nil {
+			return nil, fmt.Errorf("render %s: %w", u.Unit, err)
+		}
+		out = append(out, u)
 	}
-	u := &Unit{Unit: layout.Unit{Env: e.Name(), Component: spec.BootstrapDir}}
-	if err := finish(u, objs); err != nil {
-		return nil, fmt.Errorf("render %s: %w", u.Unit, err)
-	}
-	out = append(out, u)
 	origins, err := frontdoor.Render(e)
 	if err != nil {
 		return nil, err
@@ -386,7 +403,7 @@ func argocdEnvUnits(e *spec.Environment, units []*Unit) ([]*Unit, error) {
 // namespacesUnits renders every stamp's namespaces unit (namespacesUnit),
 // the stamps at once: each reads every pod of its stamp. The units, and the
 // first error, come in stamp order.
-func namespacesUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
+func namespacesUnits(envs []*spec.Environment, units []*Unit, known map[layout.Unit]*Unit) ([]*Unit, error) {
 	type stamp struct {
 		e  *spec.Environment
 		st spec.Stamp
@@ -401,6 +418,10 @@ func namespacesUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 	errs := make([]error, len(stamps))
 	var g errgroup.Group
 	for i, s := range stamps {
+		if k, ok := knownUnit(known, layout.Unit{Env: s.e.Name(), Stamp: s.st.Name, Component: spec.NamespacesComponent}); ok {
+			out[i] = k
+			continue
+		}
 		g.Go(func() error {
 			out[i], errs[i] = namespacesUnit(s.e, s.st, units)
 			return nil
@@ -413,6 +434,17 @@ func namespacesUnits(envs []*spec.Environment, units []*Unit) ([]*Unit, error) {
 		}
 	}
 	return out, nil
+}
+
+// knownUnit is a copy of the unit known as u (Options.Derived): its
+// objects shared, never changed in place (Unit.edit copies), its slices
+// this render's own.
+func knownUnit(known map[layout.Unit]*Unit, u layout.Unit) (*Unit, bool) {
+	k, ok := known[u]
+	if !ok {
+		return nil, false
+	}
+	return &Unit{Unit: u, Objects: slices.Clone(k.Objects), Files: slices.Clone(k.Files)}, true
 }
 
 // namespacesUnit renders the Namespace objects every component of the

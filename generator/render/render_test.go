@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/plan"
+	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 	"github.com/libertum/platform-gitops/internal/platformtest"
 )
@@ -335,4 +337,48 @@ func objectMaps(objs []*manifest.Object) []map[string]any {
 		out[i] = o.Object
 	}
 	return out
+}
+
+// TestDerivedUnitsTakenAsKnown: a derived unit given in Options.Derived is
+// taken as it is, its objects shared, and every other unit is built as
+// without it, so a render given the truth renders the same bytes.
+func TestDerivedUnitsTakenAsKnown(t *testing.T) {
+	root := platformtest.Small(t)
+	full := renderRoot(t, root, Options{})
+	known := map[layout.Unit]*Unit{}
+	for _, u := range full.Units {
+		if u.Component == spec.NamespacesComponent || u.Component == spec.AppsComponent {
+			known[u.Unit] = u
+		}
+	}
+	if len(known) < 2 {
+		t.Fatalf("the small platform has %d namespaces and apps units; the test needs some", len(known))
+	}
+	again := renderRoot(t, root, Options{Derived: known})
+	if !cmp.Equal(full.Files(), again.Files(), cmpopts.EquateEmpty()) {
+		t.Fatalf("a render given its own derived units differs:\n%s", fileListDiff(full.Files(), again.Files()))
+	}
+	taken := 0
+	for _, u := range again.Units {
+		k, ok := known[u.Unit]
+		if !ok {
+			continue
+		}
+		if len(u.Objects) == 0 || u.Objects[0] != k.Objects[0] {
+			t.Errorf("%s was built again, not taken as known", u.Unit)
+		}
+		taken++
+	}
+	if taken != len(known) {
+		t.Errorf("%d of %d known units in the render", taken, len(known))
+	}
+
+	// Taken as it is: a known unit that is not the truth shows as given.
+	ns := full.Units[slices.IndexFunc(full.Units, func(u *Unit) bool { return u.Component == spec.NamespacesComponent })]
+	marked := &Unit{Unit: ns.Unit, Objects: ns.Objects[:1], Files: []layout.File{{Path: ns.Files[0].Path, Data: []byte("marked\n")}}}
+	res := renderRoot(t, root, Options{Derived: map[layout.Unit]*Unit{ns.Unit: marked}})
+	got := res.Units[slices.IndexFunc(res.Units, func(u *Unit) bool { return u.Unit == ns.Unit })]
+	if len(got.Files) != 1 || string(got.Files[0].Data) != "marked\n" {
+		t.Errorf("the known %s was not taken as given: %d files", ns.Unit, len(got.Files))
+	}
 }
