@@ -256,3 +256,53 @@ func TestSharedDerived(t *testing.T) {
 		t.Errorf("a base without a rendered tree shared %d units", len(got))
 	}
 }
+
+// TestDiffSharesTheBaseCommitsDerivedUnits: in a pull request's diff of the
+// small platform, whose base commit holds its rendered tree, a change that
+// leaves the Argo CD units as they were shares them with the base, and the
+// namespaces unit whose Pod Security level the change lowers is the
+// base's own.
+func TestDiffSharesTheBaseCommitsDerivedUnits(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
+	gittest.Commit(t, work, "api runs as root")
+	ctx := context.Background()
+	d := &Diff{Config: &Config{Root: work, NoCache: true}, Base: base, Today: today}
+	scope, err := d.scope(ctx, base, "diff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := d.load(ctx, d.Workspace(), nil, scope, nil, nil, nil, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := git.Repo{Dir: work}.Blobs(ctx, base, layout.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := sharedDerived(head.res, tree)
+	apps, namespaces, moved := 0, 0, 0
+	for _, u := range head.res.Units {
+		switch {
+		case u.Component == spec.AppsComponent || u.Component == spec.BootstrapDir:
+			apps++
+			if shared[u.Unit] == nil {
+				t.Errorf("%s is the same at the base commit, but not shared", u.Unit)
+			}
+		case u.Component == spec.NamespacesComponent:
+			namespaces++
+			if shared[u.Unit] == nil {
+				moved++
+			}
+		}
+	}
+	if apps == 0 || namespaces == 0 {
+		t.Fatalf("the head rendered %d Argo CD and %d namespaces units", apps, namespaces)
+	}
+	// api's namespace runs as root now: its level moved in every stamp
+	// that runs api, and those units are the base's own.
+	if moved == 0 {
+		t.Error("every namespaces unit is shared: the change moved no Pod Security level, or the base took a unit it does not hold")
+	}
+}
