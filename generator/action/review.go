@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/capacity"
@@ -166,7 +167,10 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	// head needs none of it.
 	checkout := make(chan baseCheckout, 1)
 	go func() { checkout <- d.checkoutBase(ctx, repo, baseCommit, scope) }()
-	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, nil, baseCommit)
+	ref := baseRef{commit: baseCommit, tree: sync.OnceValues(func() (map[string]string, error) {
+		return repo.Blobs(ctx, baseCommit, layout.Dir)
+	})}
+	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, nil, ref)
 	bc := <-checkout
 	if bc.remove != nil {
 		defer bc.remove()
@@ -177,20 +181,9 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	if bc.err != nil {
 		return nil, bc.err
 	}
-	baseWS := bc.ws
-	var committed *layout.Tree
-	if scope != nil {
-		if committed, err = ws.Committed(); err != nil {
-			return nil, err
-		}
-	}
-	var known map[layout.Unit]*render.Unit
-	if scope != nil {
-		known = sharedDerived(head.res, bc.tree)
-	}
-	base, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, known, baseCommit)
+	base, err := d.loadBase(ctx, head, bc.ws, scope, ref)
 	if err != nil {
-		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
+		return nil, err
 	}
 	changed, err := diff.Trees(base.res.Files(), head.res.Files())
 	if err != nil {
@@ -219,13 +212,48 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	return r, nil
 }
 
+// baseRef is the diff's base commit and its rendered tree (repo path to
+// git blob id), listed once for everything that reads it: both sides'
+// checks (their bundles) and the derived units the base shares.
+type baseRef struct {
+	commit string
+	tree   func() (map[string]string, error)
+}
+
+// loadBase loads the base side in its worktree (baseWS). With a scope, its
+// units outside it are the head's committed files, as the head read them
+// back, and its derived units are the head's where the base commit holds
+// them (sharedDerived).
+func (d *Diff) loadBase(ctx context.Context, head *side, baseWS *workspace.Workspace, scope *plan.Scope, base baseRef) (*side, error) {
+	var (
+		committed *layout.Tree
+		known     map[layout.Unit]*render.Unit
+	)
+	if scope != nil {
+		var err error
+		if committed, err = d.Workspace().Committed(); err != nil {
+			return nil, err
+		}
+		tree, err := base.tree()
+		if err != nil {
+			return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
+		}
+		known = sharedDerived(head.res, tree)
+	}
+	sd, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, known, base)
+	if err != nil {
+		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
+	}
+	return sd, nil
+}
+
 // load renders one side and checks it with that side's own policies and
 // exceptions, so a change to a policy shows in the delta too. Units
 // outside scope are read from committed (default ws's rendered/), taken
 // from decoded when the other side read them already; derived units in
 // known are taken as they are (render.Options.Derived). Both sides are
-// checked with the verdicts bundled at baseCommit (check.Options.Base).
-func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded, known map[layout.Unit]*render.Unit, baseCommit string) (*side, error) {
+// checked with the verdicts bundled at the base commit (check.Options.Base).
+func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded, known map[layout.Unit]*render.Unit, base baseRef) (*side, error) {
 	names := envs
 	if len(envs) > 0 {
 		// The base may lack an environment the change adds.
@@ -247,7 +275,7 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 	if err != nil {
 		return nil, err
 	}
-	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout, Base: baseCommit})
+	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout, Base: base.commit, BaseTree: base.tree})
 	findings, err := checker.Render(ctx, res)
 	if err != nil {
 		return nil, err
@@ -274,9 +302,6 @@ type baseCheckout struct {
 	ws     *workspace.Workspace
 	remove func()
 	err    error
-	// tree is the base commit's rendered tree, repo path to blob id
-	// (with a scope: sharedDerived reads it).
-	tree map[string]string
 }
 
 // checkoutBase checks the base commit out in a temporary worktree. With a
@@ -294,16 +319,12 @@ func (d *Diff) checkoutBase(ctx context.Context, repo git.Repo, baseCommit strin
 		return baseCheckout{err: err}
 	}
 	ws := workspace.Open(dir)
-	var tree map[string]string
 	if scope != nil {
 		if err := checkoutBases(ctx, ws, baseCommit, d.Envs, scope); err != nil {
 			return baseCheckout{remove: remove, err: fmt.Errorf("diff --base %s: %w", d.Base, err)}
 		}
-		if tree, err = repo.Blobs(ctx, baseCommit, layout.Dir); err != nil {
-			return baseCheckout{remove: remove, err: fmt.Errorf("diff --base %s: %w", d.Base, err)}
-		}
 	}
-	return baseCheckout{ws: ws, remove: remove, tree: tree}
+	return baseCheckout{ws: ws, remove: remove}
 }
 
 // sharedDerived returns the head's units derived from a whole stamp or
@@ -318,38 +339,31 @@ func sharedDerived(head *render.Result, base map[string]string) map[layout.Unit]
 	if len(base) == 0 {
 		return nil
 	}
+	// The base's files of the head's derived units only: the rest of a
+	// large tree is tens of thousands of files no derived unit holds.
 	byUnit := map[layout.Unit]map[string]string{}
+	for _, u := range head.Units {
+		if u.Derived() {
+			byUnit[u.Unit] = map[string]string{}
+		}
+	}
 	for p, id := range base {
 		rel, ok := layout.FromRepoPath(p)
 		if !ok {
 			continue
 		}
-		u, _, ok := layout.Parse(rel)
-		if !ok {
-			continue
+		if u, _, ok := layout.Parse(rel); ok && byUnit[u] != nil {
+			byUnit[u][p] = id
 		}
-		if byUnit[u] == nil {
-			byUnit[u] = map[string]string{}
-		}
-		byUnit[u][p] = id
 	}
 	out := map[layout.Unit]*render.Unit{}
 	for _, u := range head.Units {
-		if !u.Derived() {
+		files, ok := byUnit[u.Unit]
+		if !ok || len(files) == 0 || len(files) != len(u.Files) {
 			continue
 		}
-		files := byUnit[u.Unit]
-		if len(files) == 0 || len(files) != len(u.Files) {
-			continue
-		}
-		same := true
-		for _, f := range u.Files {
-			if files[layout.RepoPath(f.Path)] != git.BlobID(f.Data) {
-				same = false
-				break
-			}
-		}
-		if same {
+		differs := func(f layout.File) bool { return files[layout.RepoPath(f.Path)] != git.BlobID(f.Data) }
+		if !slices.ContainsFunc(u.Files, differs) {
 			out[u.Unit] = u
 		}
 	}

@@ -258,51 +258,69 @@ func TestSharedDerived(t *testing.T) {
 }
 
 // TestDiffSharesTheBaseCommitsDerivedUnits: in a pull request's diff of the
-// small platform, whose base commit holds its rendered tree, a change that
-// leaves the Argo CD units as they were shares them with the base, and the
-// namespaces unit whose Pod Security level the change lowers is the
-// base's own.
+// small platform, whose base commit holds its rendered tree, the base side
+// takes the head's Argo CD units, which the change leaves as they were
+// (their objects shared), and builds its own namespaces unit where the
+// change lowers a Pod Security level.
 func TestDiffSharesTheBaseCommitsDerivedUnits(t *testing.T) {
 	work, _ := gittest.Platform(t)
-	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	baseCommit := gittest.Git(t, work, "rev-parse", "HEAD")
 	gittest.Edit(t, work, "base/api/deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false")
 	gittest.Commit(t, work, "api runs as root")
 	ctx := context.Background()
-	d := &Diff{Config: &Config{Root: work, NoCache: true}, Base: base, Today: today}
-	scope, err := d.scope(ctx, base, "diff")
+	d := &Diff{Config: &Config{Root: work, NoCache: true}, Base: baseCommit, Today: today}
+	scope, err := d.scope(ctx, baseCommit, "diff")
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := d.load(ctx, d.Workspace(), nil, scope, nil, nil, nil, base)
+	ref := baseRef{commit: baseCommit, tree: func() (map[string]string, error) {
+		return git.Repo{Dir: work}.Blobs(ctx, baseCommit, layout.Dir)
+	}}
+	head, err := d.load(ctx, d.Workspace(), nil, scope, nil, nil, nil, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, err := git.Repo{Dir: work}.Blobs(ctx, base, layout.Dir)
+	bc := d.checkoutBase(ctx, git.Repo{Dir: work}, baseCommit, scope)
+	if bc.remove != nil {
+		defer bc.remove()
+	}
+	if bc.err != nil {
+		t.Fatal(bc.err)
+	}
+	base, err := d.loadBase(ctx, head, bc.ws, scope, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := sharedDerived(head.res, tree)
-	apps, namespaces, moved := 0, 0, 0
+	heads := map[layout.Unit]*render.Unit{}
 	for _, u := range head.res.Units {
-		switch {
-		case u.Component == spec.AppsComponent || u.Component == spec.BootstrapDir:
+		heads[u.Unit] = u
+	}
+	apps, namespaces, moved := 0, 0, 0
+	for _, u := range base.res.Units {
+		h := heads[u.Unit]
+		if h == nil || len(u.Objects) == 0 {
+			continue
+		}
+		taken := u.Objects[0] == h.Objects[0]
+		switch u.Component {
+		case spec.AppsComponent, spec.BootstrapDir:
 			apps++
-			if shared[u.Unit] == nil {
-				t.Errorf("%s is the same at the base commit, but not shared", u.Unit)
+			if !taken {
+				t.Errorf("%s is the same at the base commit, but the base built it again", u.Unit)
 			}
-		case u.Component == spec.NamespacesComponent:
+		case spec.NamespacesComponent:
 			namespaces++
-			if shared[u.Unit] == nil {
+			if !taken {
 				moved++
 			}
 		}
 	}
 	if apps == 0 || namespaces == 0 {
-		t.Fatalf("the head rendered %d Argo CD and %d namespaces units", apps, namespaces)
+		t.Fatalf("the base rendered %d Argo CD and %d namespaces units", apps, namespaces)
 	}
-	// api's namespace runs as root now: its level moved in every stamp
-	// that runs api, and those units are the base's own.
+	// api runs as root now: the level of its namespace moved in every
+	// stamp that runs api, and those units are the base's own.
 	if moved == 0 {
-		t.Error("every namespaces unit is shared: the change moved no Pod Security level, or the base took a unit it does not hold")
+		t.Error("the base took every namespaces unit from the head: the change moved no Pod Security level, or the base took a unit its commit does not hold")
 	}
 }

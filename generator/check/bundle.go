@@ -61,6 +61,10 @@ func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[ca
 		return nil
 	}
 	c.baseOnce.Do(func() {
+		if c.o.BaseTree != nil {
+			c.baseTree, c.baseErr = c.o.BaseTree()
+			return
+		}
 		c.baseTree, c.baseErr = git.Repo{Dir: c.ws.Root}.Blobs(ctx, c.o.Base, layout.Dir)
 	})
 	if c.baseErr != nil {

@@ -45,6 +45,10 @@ type Options struct {
 	// each environment's check there, bundled by the protected branch's
 	// job, are read in one fetch (bundle).
 	Base string
+	// BaseTree, when set, lists Base's rendered tree (repo path to git
+	// blob id) for a caller that lists it once for several checks (a
+	// diff's two sides); else the Checker lists it.
+	BaseTree func() (map[string]string, error)
 	// Timeout bounds the policy evaluation of one environment (default
 	// DefaultTimeout): a policy that never ends fails the check instead
 	// of hanging it.
