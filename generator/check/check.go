@@ -143,7 +143,8 @@ type Checker struct {
 	// keys are the environments' findings keys, computed once (a Checker
 	// checks one render).
 	keys byEnv[cache.Key]
-	// files holds each unit's file digests (*render.Unit to []digest):
+	// files holds each unit's file digests (weak.Pointer[render.Unit] to
+	// []digest):
 	// the environment's key, the units' keys and the data index all hash
 	// the same bytes, once.
 	files sync.Map
@@ -209,13 +210,26 @@ func (c *Checker) load() error {
 }
 
 // Render checks every object of a render, environment by environment, and
-// applies the exceptions.
+// applies the exceptions: Finish of Check.
+func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Finding, error) {
+	raw, err := c.Check(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	return c.Finish(raw)
+}
+
+// Check checks every object of a render, environment by environment,
+// without the exceptions: a caller that checks a render in parts (one
+// environment's Result at a time, render.Stream) gives Finish every
+// part's findings, in environment order, and gets what Render of the
+// whole would give.
 //
 // Environments are checked at the same time: much of one environment's
 // check runs on one goroutine (the schema check, the connectivity engine),
 // and the policies of another fill the other CPUs meanwhile. Findings come
 // back in environment order.
-func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Finding, error) {
+func (c *Checker) Check(ctx context.Context, res *render.Result) ([]policy.Finding, error) {
 	found := make([][]policy.Finding, len(res.Envs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, env := range res.Envs {
@@ -231,7 +245,7 @@ func (c *Checker) Render(ctx context.Context, res *render.Result) ([]policy.Find
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return c.finish(slices.Concat(found...))
+	return slices.Concat(found...), nil
 }
 
 // Objects checks arbitrary objects as if they were rendered for env: the
@@ -244,7 +258,7 @@ func (c *Checker) Objects(ctx context.Context, env *spec.Environment, inputs []p
 	if err != nil {
 		return nil, err
 	}
-	return c.finish(raw)
+	return c.Finish(raw)
 }
 
 // loadExceptions reads the exceptions once and refuses those naming a rule
@@ -280,9 +294,10 @@ func (c *Checker) loadExceptions() (*policy.Exceptions, error) {
 	return c.exceptions, c.exceptionsErr
 }
 
-// finish applies the exceptions (they depend on the date, so they are
-// never cached) and keeps one finding per stamp-wide violation.
-func (c *Checker) finish(raw []policy.Finding) ([]policy.Finding, error) {
+// Finish applies the exceptions to Check's findings (they depend on the
+// date, so they are never cached) and keeps one finding per stamp-wide
+// violation.
+func (c *Checker) Finish(raw []policy.Finding) ([]policy.Finding, error) {
 	exceptions, err := c.loadExceptions()
 	if err != nil {
 		return nil, err
@@ -762,18 +777,32 @@ func (c *Checker) local(env *spec.Environment, in policy.Input) []policy.Finding
 // cross runs the Go checks across an environment's objects, converting
 // each through typed.
 func (c *Checker) cross(env *spec.Environment, inputs []policy.Input, typed *manifest.Typed) ([]policy.Finding, error) {
-	var out []policy.Finding
-	for _, r := range goRules {
+	// The rules at once: each reads the whole environment on one
+	// goroutine, and they share typed's conversions. Findings, and the
+	// first error, come in the rules' order.
+	found := make([][]policy.Finding, len(goRules))
+	errs := make([]error, len(goRules))
+	var g errgroup.Group
+	for i, r := range goRules {
 		if r.check == nil {
 			continue
 		}
-		fs, err := r.check(c, env, inputs, typed)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %s: %w", env.Name(), r.names[0], err)
-		}
-		out = append(out, fs...)
+		g.Go(func() error {
+			fs, err := r.check(c, env, inputs, typed)
+			if err != nil {
+				errs[i] = fmt.Errorf("check %s: %s: %w", env.Name(), r.names[0], err)
+			}
+			found[i] = fs
+			return nil
+		})
 	}
-	return out, nil
+	_ = g.Wait() // the errors are in errs
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(found...), nil
 }
 
 // componentSource is where a component is declared: its entry in the

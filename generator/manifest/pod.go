@@ -98,10 +98,11 @@ func (t *Typed) Template(o *Object) (*corev1.PodTemplateSpec, error) {
 	return Convert(t, podTemplateKey{}, o, PodTemplate)
 }
 
-// Convert returns convert(o), called at most once per object and key (a
-// comparable value of an unexported type naming the conversion, as context
-// keys do: one key, one conversion, one T) while the memo is kept; a failed
-// conversion is not kept. Safe for concurrent use.
+// Convert returns convert(o), kept once per object and key (a comparable
+// value of an unexported type naming the conversion, as context keys do:
+// one key, one conversion, one T) while the memo is kept; a failed
+// conversion is not kept. Safe for concurrent use: callers converting the
+// same object at once each call convert, and all get the value kept.
 func Convert[T any](t *Typed, key any, o *Object, convert func(*Object) (T, error)) (T, error) {
 	if t == nil {
 		return convert(o)
@@ -118,7 +119,12 @@ func Convert[T any](t *Typed, key any, o *Object, convert func(*Object) (T, erro
 		return out, err
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Two callers may convert the same object at once: both get the
+	// conversion kept first, so a caller sees one value per object.
+	if v, ok := t.m[k]; ok {
+		return v.(T), nil
+	}
 	t.m[k] = out
-	t.mu.Unlock()
 	return out, nil
 }
