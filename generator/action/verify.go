@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/check"
@@ -56,25 +57,45 @@ func (v *Verify) Run(ctx context.Context) (*Report, error) {
 // step over every object and, with drift, compares the render with ws's
 // committed tree (which a caller reads ahead: prefetchCommitted). publish
 // verifies a source commit's worktree this way.
+//
+// Environments are rendered and checked one after another
+// (render.Stream): the report keeps their files, objects and findings,
+// not their decoded objects, so a large platform's objects are never all
+// held at once.
 func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.Scope, shard *plan.Shard, drift bool) (*Report, error) {
 	store := v.Cache()
 	p, err := plan.New(ws, plan.Options{Envs: v.Envs, Scope: scope, Shard: shard, Keys: store != nil})
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Run(ctx, p, render.Options{Workers: v.Workers, Cache: store})
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Envs: res.EnvNames(), Files: res.Files(), Units: res.Counts()}
 	// Units unaffected since ChangedSince are that commit's: its bundled
 	// verdicts serve them.
 	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout, Base: v.ChangedSince})
-	if rep.Findings, err = checker.Render(ctx, res); err != nil {
+	rep := &Report{Envs: make([]string, 0, len(p.Envs))}
+	var raw []policy.Finding
+	err = render.Stream(ctx, p, render.Options{Workers: v.Workers, Cache: store}, func(res *render.Result) error {
+		found, err := checker.Check(ctx, res)
+		if err != nil {
+			return err
+		}
+		raw = append(raw, found...)
+		rep.Envs = append(rep.Envs, res.EnvNames()...)
+		rep.Files = append(rep.Files, res.Files()...)
+		rep.Units = rep.Units.Add(res.Counts())
+		rep.Objects = append(rep.Objects, objectsOf(res)...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Each environment's files are sorted, and an environment's paths
+	// begin with its name: sorted by path, the report's are the whole
+	// render's.
+	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].Path < rep.Files[j].Path })
+	if rep.Findings, err = checker.Finish(raw); err != nil {
 		return nil, err
 	}
 	rep.Checked = checker.Counts()
-	rep.Objects = objectsOf(res)
 	if drift {
 		committed, err := ws.Committed()
 		if err != nil {

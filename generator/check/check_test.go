@@ -317,3 +317,41 @@ func TestFindingsPointAtTheLineThatCausedThem(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckInPartsIsRender: a render checked one environment at a time
+// (as verify streams it: Check of each part, Finish of them all) gives
+// Render's findings of the whole, warnings and stamp-wide ones included.
+func TestCheckInPartsIsRender(t *testing.T) {
+	// No readiness probe: findings in every environment that runs api.
+	ws, res := renderSmall(t, func(root string) {
+		gittest.Edit(t, root, "base/api/deployment.yaml", "          readinessProbe:\n            httpGet:\n              path: /readyz\n              port: http\n            periodSeconds: 5\n", "")
+	})
+	all, err := New(ws, Options{}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := map[string]bool{}
+	for _, f := range all {
+		envs[f.Env] = true
+	}
+	if len(envs) < 2 {
+		t.Fatalf("the small platform has findings in %d environments: the test needs two", len(envs))
+	}
+	c := New(ws, Options{})
+	var raw []policy.Finding
+	for _, env := range res.Envs {
+		part := &render.Result{Envs: []*spec.Environment{env}, Units: unitsOf(env, res)}
+		fs, err := c.Check(context.Background(), part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, fs...)
+	}
+	parts, err := c.Finish(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, parts, findingsEqual); diff != "" {
+		t.Errorf("checked in parts differs from Render (-render +parts):\n%s", diff)
+	}
+}

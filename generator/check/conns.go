@@ -13,17 +13,20 @@ const connsKind = "connections-env/1"
 
 // keepConnections holds the connections the connectivity rule evaluated
 // for an environment, for Connections (diff's connectivity delta reads
-// the same answers instead of asking the engine again).
+// the same answers instead of asking the engine again), without their
+// links to the objects: the environment's objects are not held past its
+// check.
 func (c *Checker) keepConnections(env *spec.Environment, conns []connectivity.Conn) {
-	c.conns.set(env.Name(), conns)
+	c.conns.set(env.Name(), connectivity.Unlinked(conns))
 }
 
 // Connections returns what the NetworkPolicy engine answers for every
 // connection of an environment of a render this Checker checked (Render):
 // the answers its connectivity rule evaluated, else the cache's for the
 // same content (the environment file and every rendered byte, as its
-// findings are keyed), else the engine's now. Answers read from the cache
-// carry no link to the objects (they are for reports, not findings).
+// findings are keyed), else the engine's now. Only the engine's answers
+// now carry links to the objects (Findings reads them); the others are
+// for reports.
 func (c *Checker) Connections(env *spec.Environment, res *render.Result) ([]connectivity.Conn, error) {
 	conns, ok := c.conns.get(env.Name())
 	if ok {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"weak"
 
 	"golang.org/x/sync/errgroup"
 
@@ -97,16 +98,18 @@ func (c *Checker) unitKey(env *spec.Environment, u *render.Unit) (cache.Key, err
 }
 
 // digests returns the SHA-256 of each of a unit's files, in order,
-// computed once per Checker.
+// computed once per Checker. The unit is held weakly: a render checked in
+// parts (render.Stream) frees each part's objects after its check.
 func (c *Checker) digests(u *render.Unit) []digest {
-	if d, ok := c.files.Load(u); ok {
+	k := weak.Make(u)
+	if d, ok := c.files.Load(k); ok {
 		return d.([]digest)
 	}
 	ds := make([]digest, len(u.Files))
 	for i, f := range u.Files {
 		ds[i] = sha256.Sum256(f.Data)
 	}
-	d, _ := c.files.LoadOrStore(u, ds)
+	d, _ := c.files.LoadOrStore(k, ds)
 	return d.([]digest)
 }
 

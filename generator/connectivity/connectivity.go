@@ -60,6 +60,17 @@ type Conn struct {
 	from, to node
 }
 
+// Unlinked returns copies of conns without their links to the probed
+// objects (which Findings reads): what a report keeps of them, holding
+// none of the objects.
+func Unlinked(conns []Conn) []Conn {
+	out := slices.Clone(conns)
+	for i := range out {
+		out[i].from, out[i].to = node{}, node{}
+	}
+	return out
+}
+
 // Key identifies the connection regardless of the answers.
 func (c Conn) Key() string {
 	return fmt.Sprintf("%s|%s|%s|%d/%s", c.Stamp, c.From, c.To, c.Port.Port, c.Port.Protocol)

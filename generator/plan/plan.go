@@ -145,6 +145,23 @@ func New(ws *workspace.Workspace, o Options) (*Plan, error) {
 	return p, nil
 }
 
+// ByEnv splits the plan into one plan per environment, in the plan's
+// order, sharing its sources: each renders alone what the whole plan
+// renders of that environment (nothing a unit reads crosses environments).
+func (p *Plan) ByEnv() []*Plan {
+	out := make([]*Plan, len(p.Envs))
+	for i, e := range p.Envs {
+		sub := &Plan{Envs: []*spec.Environment{e}, Sources: p.Sources}
+		for _, u := range p.Units {
+			if u.Env == e.Name() {
+				sub.Units = append(sub.Units, u)
+			}
+		}
+		out[i] = sub
+	}
+	return out
+}
+
 // checkBases reports every component whose base folder is missing or holds
 // neither a chart nor a kustomization, pointing at the environment line.
 //

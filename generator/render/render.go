@@ -146,6 +146,12 @@ type Counts struct {
 	Reused   int `json:"reused"`
 }
 
+// Add returns the sum of two counts (of two renders: environments
+// rendered apart).
+func (c Counts) Add(o Counts) Counts {
+	return Counts{Total: c.Total + o.Total, Rendered: c.Rendered + o.Rendered, Cached: c.Cached + o.Cached, Reused: c.Reused + o.Reused}
+}
+
 // Counts counts the planned (not derived) units by how they were produced.
 func (r *Result) Counts() Counts {
 	var c Counts
