@@ -128,13 +128,30 @@ func (r *Review) Objects() (added, removed, changed int) {
 	return
 }
 
+// side is what a diff keeps of one side's render: its files, findings,
+// connections and capacity, not its objects.
 type side struct {
-	res      *render.Result
+	// order is the side's environments, in the render's order.
+	order    []*spec.Environment
+	files    []layout.File
 	findings []policy.Finding
 	envs     map[string]*spec.Environment
 	conns    map[string][]connectivity.Conn
 	// capacity is each stamp's, by environment/stamp, in the render's order.
 	capacity []capacity.Stamp
+}
+
+func newSide() *side {
+	return &side{envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}
+}
+
+// envNames names the side's environments, in order.
+func (s *side) envNames() []string {
+	out := make([]string, len(s.order))
+	for i, e := range s.order {
+		out[i] = e.Name()
+	}
+	return out
 }
 
 // Run compares the working tree (the workspace: the head of the change)
@@ -170,29 +187,34 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	ref := baseRef{commit: baseCommit, tree: sync.OnceValues(func() (map[string]string, error) {
 		return repo.Blobs(ctx, baseCommit, layout.Dir)
 	})}
-	head, err := d.load(ctx, ws, d.Envs, scope, nil, nil, nil, ref)
-	bc := <-checkout
-	if bc.remove != nil {
-		defer bc.remove()
+	var bc *baseCheckout
+	baseWS := func() (*workspace.Workspace, error) {
+		if bc == nil {
+			got := <-checkout
+			bc = &got
+		}
+		return bc.ws, bc.err
 	}
+	defer func() {
+		if bc == nil {
+			bc = new(<-checkout)
+		}
+		if bc.remove != nil {
+			bc.remove()
+		}
+	}()
+	head, base, err := d.sides(ctx, ws, scope, ref, baseWS, nil)
 	if err != nil {
 		return nil, err
 	}
-	if bc.err != nil {
-		return nil, bc.err
-	}
-	base, err := d.loadBase(ctx, head, bc.ws, scope, ref)
+	changed, err := diff.Trees(base.files, head.files)
 	if err != nil {
 		return nil, err
 	}
-	changed, err := diff.Trees(base.res.Files(), head.res.Files())
-	if err != nil {
-		return nil, err
-	}
-	r := &Review{Base: d.Base, BaseCommit: baseCommit, Envs: head.res.EnvNames(), Intent: map[string][]ComponentIntent{}, Links: map[string][]Link{}}
+	r := &Review{Base: d.Base, BaseCommit: baseCommit, Envs: head.envNames(), Intent: map[string][]ComponentIntent{}, Links: map[string][]Link{}}
 	r.Units = group(changed)
 	r.Introduced, r.Fixed, r.Existing = delta(base.findings, head.findings)
-	for _, e := range head.res.Envs {
+	for _, e := range head.order {
 		name := e.Name()
 		r.Connectivity = append(r.Connectivity, flowDelta(name, base.conns[name], head.conns[name])...)
 		r.Links[name] = links(base.conns[name], head.conns[name])
@@ -220,50 +242,114 @@ type baseRef struct {
 	tree   func() (map[string]string, error)
 }
 
-// loadBase loads the base side in its worktree (baseWS). With a scope, its
-// units outside it are the head's committed files, as the head read them
-// back, and its derived units are the head's where the base commit holds
-// them (sharedDerived).
-func (d *Diff) loadBase(ctx context.Context, head *side, baseWS *workspace.Workspace, scope *plan.Scope, base baseRef) (*side, error) {
-	var (
-		committed *layout.Tree
-		known     map[layout.Unit]*render.Unit
-	)
-	if scope != nil {
-		var err error
-		if committed, err = d.Workspace().Committed(); err != nil {
-			return nil, err
-		}
-		tree, err := base.tree()
-		if err != nil {
-			return nil, fmt.Errorf("diff --base %s: %w", d.Base, err)
-		}
-		known = sharedDerived(head.res, tree)
-	}
-	sd, err := d.load(ctx, baseWS, head.res.EnvNames(), scope, committed, head.res.ReadBack, known, base)
+// sides loads the diff's two sides environment by environment: each of
+// the head's environments (ws) is rendered and checked (render.Stream),
+// then the same environment of the base, in its worktree (baseWS, waited
+// for on first need), so only two environments' objects are held at once.
+// With a scope, the base's units outside it are the head's committed
+// files, as the head read them back, and its derived units are the head's
+// where the base commit holds them (sharedDerived). Each side is checked
+// with its own policies and exceptions, so a change to a policy shows in
+// the delta too, and both with the verdicts bundled at the base commit
+// (check.Options.Base). seen, when set, is given each environment's two
+// renders (the base's nil where the base lacks the environment).
+func (d *Diff) sides(ctx context.Context, ws *workspace.Workspace, scope *plan.Scope, ref baseRef, baseWS func() (*workspace.Workspace, error), seen func(head, base *render.Result)) (*side, *side, error) {
+	head, err := d.newSideRun(ws, d.Envs, scope, nil, ref)
 	if err != nil {
-		return nil, fmt.Errorf("render base %s: %w", d.Base, err)
+		return nil, nil, err
 	}
-	return sd, nil
+	var base *sideRun
+	baseErr := func(err error) error { return fmt.Errorf("render base %s: %w", d.Base, err) }
+	err = head.stream(ctx, func(res *render.Result) error {
+		if err := head.add(ctx, res); err != nil {
+			return err
+		}
+		if base == nil {
+			bws, err := baseWS()
+			if err != nil {
+				return err
+			}
+			var committed *layout.Tree
+			if scope != nil {
+				if committed, err = ws.Committed(); err != nil {
+					return err
+				}
+			}
+			if base, err = d.newSideRun(bws, head.names(), scope, committed, ref); err != nil {
+				return baseErr(err)
+			}
+		}
+		sub := base.plans[res.Envs[0].Name()]
+		if sub == nil { // the change adds the environment
+			if seen != nil {
+				seen(res, nil)
+			}
+			return nil
+		}
+		var known map[layout.Unit]*render.Unit
+		if scope != nil {
+			tree, err := ref.tree()
+			if err != nil {
+				return fmt.Errorf("diff --base %s: %w", d.Base, err)
+			}
+			known = sharedDerived(res, tree)
+		}
+		bres, err := render.Run(ctx, sub, base.options(res.ReadBack, known))
+		if err != nil {
+			return baseErr(err)
+		}
+		if err := base.add(ctx, bres); err != nil {
+			return baseErr(err)
+		}
+		if seen != nil {
+			seen(res, bres)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if base == nil { // the head has no environment
+		if _, err := baseWS(); err != nil {
+			return nil, nil, err
+		}
+		base = &sideRun{sd: newSide()}
+	}
+	hs, err := head.finish()
+	if err != nil {
+		return nil, nil, err
+	}
+	bs, err := base.finish()
+	if err != nil {
+		return nil, nil, baseErr(err)
+	}
+	return hs, bs, nil
 }
 
-// load renders one side and checks it with that side's own policies and
-// exceptions, so a change to a policy shows in the delta too. Units
-// outside scope are read from committed (default ws's rendered/), taken
-// from decoded when the other side read them already; derived units in
-// known are taken as they are (render.Options.Derived). Both sides are
-// checked with the verdicts bundled at the base commit (check.Options.Base).
-func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, decoded, known map[layout.Unit]*render.Unit, base baseRef) (*side, error) {
+// sideRun is one side of a diff while it loads: its plan, split by
+// environment, its Checker, and what it keeps so far.
+type sideRun struct {
+	d       *Diff
+	plan    *plan.Plan
+	plans   map[string]*plan.Plan
+	checker *check.Checker
+	raw     []policy.Finding
+	sd      *side
+}
+
+// newSideRun plans ws's environments among envs (all when empty; a base
+// may lack one the change adds): units outside scope are read from
+// committed (default ws's rendered/).
+func (d *Diff) newSideRun(ws *workspace.Workspace, envs []string, scope *plan.Scope, committed *layout.Tree, base baseRef) (*sideRun, error) {
+	s := &sideRun{d: d, plans: map[string]*plan.Plan{}, sd: newSide()}
 	names := envs
 	if len(envs) > 0 {
-		// The base may lack an environment the change adds.
 		all, err := ws.Names()
 		if err != nil {
 			return nil, err
 		}
-		names = intersect(envs, all)
-		if len(names) == 0 {
-			return &side{res: &render.Result{}, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}, nil
+		if names = intersect(envs, all); len(names) == 0 {
+			return s, nil
 		}
 	}
 	store := d.Cache()
@@ -271,29 +357,78 @@ func (d *Diff) load(ctx context.Context, ws *workspace.Workspace, envs []string,
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Run(ctx, p, render.Options{Workers: d.Workers, Cache: store, Decoded: decoded, Derived: known})
-	if err != nil {
-		return nil, err
+	s.plan = p
+	for _, sub := range p.ByEnv() {
+		s.plans[sub.Envs[0].Name()] = sub
 	}
-	checker := check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout, Base: base.commit, BaseTree: base.tree})
-	findings, err := checker.Render(ctx, res)
-	if err != nil {
-		return nil, err
+	s.checker = check.New(ws, check.Options{Workers: d.Workers, Cache: store, Today: orNow(d.Today), Timeout: d.PolicyTimeout, Base: base.commit, BaseTree: base.tree})
+	return s, nil
+}
+
+// options are the render's options: units read back are taken from
+// decoded when the other side read them already, derived units in known
+// as they are (render.Options).
+func (s *sideRun) options(decoded, known map[layout.Unit]*render.Unit) render.Options {
+	return render.Options{Workers: s.d.Workers, Cache: s.d.Cache(), Decoded: decoded, Derived: known}
+}
+
+// names are the planned environments.
+func (s *sideRun) names() []string {
+	if s.plan == nil {
+		return nil
 	}
-	sd := &side{res: res, findings: findings, envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}
+	out := make([]string, len(s.plan.Envs))
+	for i, e := range s.plan.Envs {
+		out[i] = e.Name()
+	}
+	return out
+}
+
+// stream renders the side's environments one after another into use.
+func (s *sideRun) stream(ctx context.Context, use func(*render.Result) error) error {
+	if s.plan == nil {
+		return nil
+	}
+	return render.Stream(ctx, s.plan, s.options(nil, nil), use)
+}
+
+// add checks one environment's render and keeps its files, findings,
+// connections and capacity.
+func (s *sideRun) add(ctx context.Context, res *render.Result) error {
+	found, err := s.checker.Check(ctx, res)
+	if err != nil {
+		return err
+	}
+	s.raw = append(s.raw, found...)
 	for _, e := range res.Envs {
-		conns, err := checker.Connections(e, res)
+		conns, err := s.checker.Connections(e, res)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sd.envs[e.Name()], sd.conns[e.Name()] = e, conns
-		stamps, err := checker.Capacity(e, res)
+		stamps, err := s.checker.Capacity(e, res)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sd.capacity = append(sd.capacity, stamps...)
+		s.sd.order = append(s.sd.order, e)
+		s.sd.envs[e.Name()], s.sd.conns[e.Name()] = e, conns
+		s.sd.capacity = append(s.sd.capacity, stamps...)
 	}
-	return sd, nil
+	s.sd.files = append(s.sd.files, res.Files()...)
+	return nil
+}
+
+// finish applies the exceptions to the side's findings and sorts its
+// files by path, as a render of all its environments at once gives them.
+func (s *sideRun) finish() (*side, error) {
+	sort.SliceStable(s.sd.files, func(i, j int) bool { return s.sd.files[i].Path < s.sd.files[j].Path })
+	if s.checker != nil {
+		findings, err := s.checker.Finish(s.raw)
+		if err != nil {
+			return nil, err
+		}
+		s.sd.findings = findings
+	}
+	return s.sd, nil
 }
 
 // baseCheckout is the base commit's worktree (checkoutBase): remove it

@@ -276,10 +276,6 @@ func TestDiffSharesTheBaseCommitsDerivedUnits(t *testing.T) {
 	ref := baseRef{commit: baseCommit, tree: func() (map[string]string, error) {
 		return git.Repo{Dir: work}.Blobs(ctx, baseCommit, layout.Dir)
 	}}
-	head, err := d.load(ctx, d.Workspace(), nil, scope, nil, nil, nil, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bc := d.checkoutBase(ctx, git.Repo{Dir: work}, baseCommit, scope)
 	if bc.remove != nil {
 		defer bc.remove()
@@ -287,16 +283,19 @@ func TestDiffSharesTheBaseCommitsDerivedUnits(t *testing.T) {
 	if bc.err != nil {
 		t.Fatal(bc.err)
 	}
-	base, err := d.loadBase(ctx, head, bc.ws, scope, ref)
+	heads := map[layout.Unit]*render.Unit{}
+	var bases []*render.Unit
+	_, _, err = d.sides(ctx, d.Workspace(), scope, ref, func() (*workspace.Workspace, error) { return bc.ws, nil }, func(head, base *render.Result) {
+		for _, u := range head.Units {
+			heads[u.Unit] = u
+		}
+		bases = append(bases, base.Units...)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	heads := map[layout.Unit]*render.Unit{}
-	for _, u := range head.res.Units {
-		heads[u.Unit] = u
-	}
 	apps, namespaces, moved := 0, 0, 0
-	for _, u := range base.res.Units {
+	for _, u := range bases {
 		h := heads[u.Unit]
 		if h == nil || len(u.Objects) == 0 {
 			continue
