@@ -65,7 +65,6 @@ func main() {
 	if code, ok := supervise(); ok {
 		os.Exit(code)
 	}
-	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A command stops at its next look at ctx; one blocked elsewhere (a
 	// hung store, a policy that never ends) is not waited for.
