@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
+	"sync/atomic"
 )
 
 // Dir is the rendered tree's folder under the repo root.
@@ -121,24 +121,37 @@ func Read(dir string, envs []string) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	var g errgroup.Group
-	g.SetLimit(readers)
-	for i := range out {
-		g.Go(func() error {
-			b, err := os.ReadFile(paths[i])
-			out[i].Data = b
-			return err
+	// readers goroutines take the files in turn, each reading into its
+	// own scratch buffer; the first error in path order is reported.
+	errs := make([]error, len(out))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(readers, len(out)) {
+		wg.Go(func() {
+			buf := make([]byte, readBuffer)
+			for i := int(next.Add(1) - 1); i < len(out); i = int(next.Add(1) - 1) {
+				out[i].Data, errs[i] = readFile(paths[i], buf)
+			}
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", dir, err)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
-// readers is how many files Read reads at once.
-const readers = 8
+// readers is how many files Read reads at once, each reader with a
+// scratch buffer of readBuffer bytes (a rendered file is a few KB).
+const (
+	readers    = 8
+	readBuffer = 64 << 10
+)
 
 // walk calls fn for each file under dir whose environment (first path
 // element) want accepts, with its slash-separated relative path, never
