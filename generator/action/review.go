@@ -369,7 +369,7 @@ func (d *Diff) newSideRun(ws *workspace.Workspace, envs []string, scope *plan.Sc
 // decoded when the other side read them already, derived units in known
 // as they are (render.Options).
 func (s *sideRun) options(decoded, known map[layout.Unit]*render.Unit) render.Options {
-	return render.Options{Workers: s.d.Workers, Cache: s.d.Cache(), Decoded: decoded, Derived: known}
+	return render.Options{Workers: s.d.Workers, Cache: s.d.Cache(), Decoded: decoded, Derived: known, KeepConversions: true}
 }
 
 // names are the planned environments.

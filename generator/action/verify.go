@@ -73,7 +73,7 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout, Base: v.ChangedSince})
 	rep := &Report{Envs: make([]string, 0, len(p.Envs))}
 	var raw []policy.Finding
-	err = render.Stream(ctx, p, render.Options{Workers: v.Workers, Cache: store}, func(res *render.Result) error {
+	err = render.Stream(ctx, p, render.Options{Workers: v.Workers, Cache: store, KeepConversions: true}, func(res *render.Result) error {
 		found, err := checker.Check(ctx, res)
 		if err != nil {
 			return err

@@ -334,7 +334,7 @@ func (c *Checker) checkEnv(ctx context.Context, env *spec.Environment, res *rend
 			}
 		}
 	}
-	fs, err := c.checkUnits(ctx, env, units)
+	fs, err := c.checkUnits(ctx, env, units, res.Conversions)
 	if err != nil {
 		return nil, err
 	}
@@ -373,8 +373,9 @@ func unitsOf(env *spec.Environment, res *render.Result) []*render.Unit {
 // policy findings while every path of the data they were concluded from
 // finds the same content; only the others are evaluated (with every
 // object as data). The checks across a stamp (goRules' check) judge every
-// object each time.
-func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units []*render.Unit) ([]policy.Finding, error) {
+// object each time, through typed (the render's conversions; nil: a
+// memo of their own).
+func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units []*render.Unit, typed *manifest.Typed) ([]policy.Finding, error) {
 	var (
 		states []*unitState
 		inputs []policy.Input
@@ -476,8 +477,10 @@ func (c *Checker) checkUnits(ctx context.Context, env *spec.Environment, units [
 	}
 	run.close()
 	// One conversion of each object for the checks across a stamp and
-	// the capacity summaries.
-	typed := manifest.NewTyped()
+	// the capacity summaries: the render's, when it kept them.
+	if typed == nil {
+		typed = manifest.NewTyped()
+	}
 	cross, err := c.cross(env, inputs, typed)
 	if err != nil {
 		return nil, err

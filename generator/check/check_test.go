@@ -15,6 +15,7 @@ import (
 
 	"github.com/libertum/platform-gitops/generator/cache"
 	"github.com/libertum/platform-gitops/generator/manifest"
+	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
 	"github.com/libertum/platform-gitops/generator/spec"
@@ -353,5 +354,42 @@ func TestCheckInPartsIsRender(t *testing.T) {
 	}
 	if diff := cmp.Diff(all, parts, findingsEqual); diff != "" {
 		t.Errorf("checked in parts differs from Render (-render +parts):\n%s", diff)
+	}
+}
+
+// TestRenderConversionsAreTheCheck: a render that keeps its conversions
+// hands them to the check (the namespaces units converted every pod
+// template already), and the findings are those of a check converting
+// every object itself.
+func TestRenderConversionsAreTheCheck(t *testing.T) {
+	root := platformtest.Small(t)
+	gittest.Edit(t, root, "base/api/deployment.yaml", "          readinessProbe:\n            httpGet:\n              path: /readyz\n              port: http\n            periodSeconds: 5\n", "")
+	ws := workspace.Open(root)
+	p, err := plan.New(ws, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Run(context.Background(), p, render.Options{KeepConversions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conversions == nil {
+		t.Fatal("the render kept no conversions")
+	}
+	kept, err := New(ws, Options{}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := *res
+	own.Conversions = nil
+	want, err := New(ws, Options{}).Render(context.Background(), &own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 {
+		t.Fatal("no findings to compare")
+	}
+	if diff := cmp.Diff(want, kept, findingsEqual); diff != "" {
+		t.Errorf("with the render's conversions (-own +render's):\n%s", diff)
 	}
 }

@@ -55,6 +55,11 @@ type Options struct {
 	// as they are, their objects shared, instead of built from every
 	// object again.
 	Derived map[layout.Unit]*Unit
+	// KeepConversions keeps the typed conversions the render makes of its
+	// objects (the namespaces units read every pod template) in
+	// Result.Conversions, for a check of the same render to read instead
+	// of converting every object again.
+	KeepConversions bool
 }
 
 // Unit is one rendered unit: a planned component, or one derived from the
@@ -96,6 +101,9 @@ type Result struct {
 	// the stamp stage edited any of their objects (Options.Decoded of a
 	// render over the same files).
 	ReadBack map[layout.Unit]*Unit
+	// Conversions are the render's typed conversions of its objects
+	// (Options.KeepConversions), else nil.
+	Conversions *manifest.Typed
 }
 
 // Files returns every rendered file, sorted by path.
@@ -226,7 +234,10 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := stampStage(p.Envs, units); err != nil {
 		return nil, err
 	}
-	ns, err := namespacesUnits(p.Envs, units, o.Derived)
+	// One conversion of each pod template for every stamp's levels and
+	// quotas, and for the check when kept.
+	typed := manifest.NewTyped()
+	ns, err := namespacesUnits(p.Envs, units, o.Derived, typed)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +248,11 @@ func Run(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	units = append(units, argo...)
 	sort.SliceStable(units, func(i, j int) bool { return units[i].Unit.Less(units[j].Unit) })
-	return &Result{Envs: p.Envs, Units: units, ReadBack: readBack}, nil
+	res := &Result{Envs: p.Envs, Units: units, ReadBack: readBack}
+	if o.KeepConversions {
+		res.Conversions = typed
+	}
+	return res, nil
 }
 
 func renderOrReuse(o Options, repo *sources, pu *plan.Unit, u *Unit) error {
@@ -409,7 +424,7 @@ func argocdEnvUnits(e *spec.Environment, units []*Unit, known map[layout.Unit]*U
 // namespacesUnits renders every stamp's namespaces unit (namespacesUnit),
 // the stamps at once: each reads every pod of its stamp. The units, and the
 // first error, come in stamp order.
-func namespacesUnits(envs []*spec.Environment, units []*Unit, known map[layout.Unit]*Unit) ([]*Unit, error) {
+func namespacesUnits(envs []*spec.Environment, units []*Unit, known map[layout.Unit]*Unit, typed *manifest.Typed) ([]*Unit, error) {
 	type stamp struct {
 		e  *spec.Environment
 		st spec.Stamp
@@ -429,7 +444,7 @@ func namespacesUnits(envs []*spec.Environment, units []*Unit, known map[layout.U
 			continue
 		}
 		g.Go(func() error {
-			out[i], errs[i] = namespacesUnit(s.e, s.st, units)
+			out[i], errs[i] = namespacesUnit(s.e, s.st, units, typed)
 			return nil
 		})
 	}
@@ -458,7 +473,7 @@ func knownUnit(known map[layout.Unit]*Unit, u layout.Unit) (*Unit, bool) {
 // is labelled for Pod Security admission: enforced at the strictest level
 // every pod the stamp runs in it passes, as Kubernetes' own admission code
 // judges them (package podsecurity), audited and warned at restricted.
-func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, error) {
+func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit, typed *manifest.Typed) (*Unit, error) {
 	set := map[string]bool{}
 	for _, c := range e.Spec.Components {
 		set[c.Namespace] = true
@@ -476,7 +491,6 @@ func namespacesUnit(e *spec.Environment, st spec.Stamp, units []*Unit) (*Unit, e
 		return nil, fmt.Errorf("render %s/%s: %w", e.Name(), st.Name, err)
 	}
 	var objs []*manifest.Object
-	typed := manifest.NewTyped() // read by the levels and the quotas
 	for ns := range set {
 		level, _, err := podsecurity.Strictest(version, inNamespace[ns], typed)
 		if err != nil {
