@@ -145,15 +145,6 @@ func newSide() *side {
 	return &side{envs: map[string]*spec.Environment{}, conns: map[string][]connectivity.Conn{}}
 }
 
-// envNames names the side's environments, in order.
-func (s *side) envNames() []string {
-	out := make([]string, len(s.order))
-	for i, e := range s.order {
-		out[i] = e.Name()
-	}
-	return out
-}
-
 // Run compares the working tree (the workspace: the head of the change)
 // with the base ref, rendering the base in a temporary worktree; the
 // review's Introduced findings decide the exit code.
@@ -187,22 +178,16 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	ref := baseRef{commit: baseCommit, tree: sync.OnceValues(func() (map[string]string, error) {
 		return repo.Blobs(ctx, baseCommit, layout.Dir)
 	})}
-	var bc *baseCheckout
-	baseWS := func() (*workspace.Workspace, error) {
-		if bc == nil {
-			got := <-checkout
-			bc = &got
-		}
-		return bc.ws, bc.err
-	}
+	checkedOut := sync.OnceValue(func() baseCheckout { return <-checkout })
 	defer func() {
-		if bc == nil {
-			bc = new(<-checkout)
-		}
-		if bc.remove != nil {
-			bc.remove()
+		if remove := checkedOut().remove; remove != nil {
+			remove()
 		}
 	}()
+	baseWS := func() (*workspace.Workspace, error) {
+		bc := checkedOut()
+		return bc.ws, bc.err
+	}
 	head, base, err := d.sides(ctx, ws, scope, ref, baseWS, nil)
 	if err != nil {
 		return nil, err
@@ -211,7 +196,7 @@ func (d *Diff) Run(ctx context.Context) (*Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Review{Base: d.Base, BaseCommit: baseCommit, Envs: head.envNames(), Intent: map[string][]ComponentIntent{}, Links: map[string][]Link{}}
+	r := &Review{Base: d.Base, BaseCommit: baseCommit, Envs: spec.Names(head.order), Intent: map[string][]ComponentIntent{}, Links: map[string][]Link{}}
 	r.Units = group(changed)
 	r.Introduced, r.Fixed, r.Existing = delta(base.findings, head.findings)
 	for _, e := range head.order {
@@ -259,6 +244,10 @@ func (d *Diff) sides(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 		return nil, nil, err
 	}
 	var base *sideRun
+	derived := sync.OnceValues(func() (map[layout.Unit]map[string]string, error) {
+		tree, err := ref.tree()
+		return derivedFiles(tree), err
+	})
 	baseErr := func(err error) error { return fmt.Errorf("render base %s: %w", d.Base, err) }
 	err = head.stream(ctx, func(res *render.Result) error {
 		if err := head.add(ctx, res); err != nil {
@@ -275,7 +264,7 @@ func (d *Diff) sides(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 					return err
 				}
 			}
-			if base, err = d.newSideRun(bws, head.names(), scope, committed, ref); err != nil {
+			if base, err = d.newSideRun(bws, spec.Names(head.plan.Envs), scope, committed, ref); err != nil {
 				return baseErr(err)
 			}
 		}
@@ -288,11 +277,11 @@ func (d *Diff) sides(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 		}
 		var known map[layout.Unit]*render.Unit
 		if scope != nil {
-			tree, err := ref.tree()
+			derived, err := derived()
 			if err != nil {
 				return fmt.Errorf("diff --base %s: %w", d.Base, err)
 			}
-			known = sharedDerived(res, tree)
+			known = sharedDerived(res, derived)
 		}
 		bres, err := render.Run(ctx, sub, base.options(res.ReadBack, known))
 		if err != nil {
@@ -372,18 +361,6 @@ func (s *sideRun) options(decoded, known map[layout.Unit]*render.Unit) render.Op
 	return render.Options{Workers: s.d.Workers, Cache: s.d.Cache(), Decoded: decoded, Derived: known, KeepConversions: true}
 }
 
-// names are the planned environments.
-func (s *sideRun) names() []string {
-	if s.plan == nil {
-		return nil
-	}
-	out := make([]string, len(s.plan.Envs))
-	for i, e := range s.plan.Envs {
-		out[i] = e.Name()
-	}
-	return out
-}
-
 // stream renders the side's environments one after another into use.
 func (s *sideRun) stream(ctx context.Context, use func(*render.Result) error) error {
 	if s.plan == nil {
@@ -420,7 +397,7 @@ func (s *sideRun) add(ctx context.Context, res *render.Result) error {
 // finish applies the exceptions to the side's findings and sorts its
 // files by path, as a render of all its environments at once gives them.
 func (s *sideRun) finish() (*side, error) {
-	sort.SliceStable(s.sd.files, func(i, j int) bool { return s.sd.files[i].Path < s.sd.files[j].Path })
+	layout.Sort(s.sd.files)
 	if s.checker != nil {
 		findings, err := s.checker.Finish(s.raw)
 		if err != nil {
@@ -462,39 +439,42 @@ func (d *Diff) checkoutBase(ctx context.Context, repo git.Repo, baseCommit strin
 	return baseCheckout{ws: ws, remove: remove}
 }
 
-// sharedDerived returns the head's units derived from a whole stamp or
-// environment (namespaces, Argo CD's) whose files the base commit holds
-// in its rendered tree (base: repo path to blob id) path for path and
-// byte for byte, and no other file: the base's units, read from rendered/
-// at the base commit as the protected branch's job left them (it fails
-// on a tree that is not its render), need not be built from every object
-// of the base again. A unit that differs there, or that the base commit
-// does not hold, is built as before.
-func sharedDerived(head *render.Result, base map[string]string) map[layout.Unit]*render.Unit {
-	if len(base) == 0 {
-		return nil
-	}
-	// The base's files of the head's derived units only: the rest of a
-	// large tree is tens of thousands of files no derived unit holds.
+// derivedFiles groups the files of a base commit's rendered tree (repo
+// path to blob id) by unit, those of derived units only (render.Derived):
+// the rest of a large tree is tens of thousands of files no derived unit
+// holds. A diff groups them once for all its environments.
+func derivedFiles(base map[string]string) map[layout.Unit]map[string]string {
 	byUnit := map[layout.Unit]map[string]string{}
-	for _, u := range head.Units {
-		if u.Derived() {
-			byUnit[u.Unit] = map[string]string{}
-		}
-	}
 	for p, id := range base {
 		rel, ok := layout.FromRepoPath(p)
 		if !ok {
 			continue
 		}
-		if u, _, ok := layout.Parse(rel); ok && byUnit[u] != nil {
-			byUnit[u][p] = id
+		u, _, ok := layout.Parse(rel)
+		if !ok || !render.Derived(u) {
+			continue
 		}
+		if byUnit[u] == nil {
+			byUnit[u] = map[string]string{}
+		}
+		byUnit[u][p] = id
 	}
+	return byUnit
+}
+
+// sharedDerived returns the head's units derived from a whole stamp or
+// environment (namespaces, Argo CD's) whose files the base commit holds
+// in its rendered tree (base: derivedFiles of it) path for path and byte
+// for byte, and no other file: the base's units, read from rendered/ at
+// the base commit as the protected branch's job left them (it fails on a
+// tree that is not its render), need not be built from every object of
+// the base again. A unit that differs there, or that the base commit does
+// not hold, is built as before.
+func sharedDerived(head *render.Result, base map[layout.Unit]map[string]string) map[layout.Unit]*render.Unit {
 	out := map[layout.Unit]*render.Unit{}
 	for _, u := range head.Units {
-		files, ok := byUnit[u.Unit]
-		if !ok || len(files) == 0 || len(files) != len(u.Files) {
+		files, ok := base[u.Unit]
+		if !ok || !u.Derived() || len(files) != len(u.Files) {
 			continue
 		}
 		differs := func(f layout.File) bool { return files[layout.RepoPath(f.Path)] != git.BlobID(f.Data) }

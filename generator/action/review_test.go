@@ -248,11 +248,11 @@ func TestSharedDerived(t *testing.T) {
 		"rendered/dev/weu-1/api/d.yaml": blob("d"),
 		// prod's bootstrap is not in the base commit
 	}
-	got := sharedDerived(head, base)
+	got := sharedDerived(head, derivedFiles(base))
 	if len(got) != 1 || got[ns] != head.Units[0] {
 		t.Errorf("shared %v, want only %s", slices.Collect(maps.Keys(got)), ns)
 	}
-	if got := sharedDerived(head, nil); len(got) != 0 {
+	if got := sharedDerived(head, derivedFiles(nil)); len(got) != 0 {
 		t.Errorf("a base without a rendered tree shared %d units", len(got))
 	}
 }

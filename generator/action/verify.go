@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/libertum/platform-gitops/generator/check"
@@ -11,6 +10,7 @@ import (
 	"github.com/libertum/platform-gitops/generator/plan"
 	"github.com/libertum/platform-gitops/generator/policy"
 	"github.com/libertum/platform-gitops/generator/render"
+	"github.com/libertum/platform-gitops/generator/spec"
 	"github.com/libertum/platform-gitops/generator/workspace"
 )
 
@@ -71,7 +71,7 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 	// Units unaffected since ChangedSince are that commit's: its bundled
 	// verdicts serve them.
 	checker := check.New(ws, check.Options{Workers: v.Workers, Cache: store, Today: orNow(v.Today), Timeout: v.PolicyTimeout, Base: v.ChangedSince})
-	rep := &Report{Envs: make([]string, 0, len(p.Envs))}
+	rep := &Report{Envs: spec.Names(p.Envs)}
 	var raw []policy.Finding
 	err = render.Stream(ctx, p, render.Options{Workers: v.Workers, Cache: store, KeepConversions: true}, func(res *render.Result) error {
 		found, err := checker.Check(ctx, res)
@@ -79,7 +79,6 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 			return err
 		}
 		raw = append(raw, found...)
-		rep.Envs = append(rep.Envs, res.EnvNames()...)
 		rep.Files = append(rep.Files, res.Files()...)
 		rep.Units = rep.Units.Add(res.Counts())
 		rep.Objects = append(rep.Objects, objectsOf(res)...)
@@ -88,10 +87,9 @@ func (v *Verify) run(ctx context.Context, ws *workspace.Workspace, scope *plan.S
 	if err != nil {
 		return nil, err
 	}
-	// Each environment's files are sorted, and an environment's paths
-	// begin with its name: sorted by path, the report's are the whole
-	// render's.
-	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].Path < rep.Files[j].Path })
+	// Each environment's files come sorted, but not the whole list: "dev-a/"
+	// sorts before "dev/", while environments come in name order.
+	layout.Sort(rep.Files)
 	if rep.Findings, err = checker.Finish(raw); err != nil {
 		return nil, err
 	}

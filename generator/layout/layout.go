@@ -28,6 +28,11 @@ type File struct {
 	Data []byte
 }
 
+// Sort orders files by path, as every list of rendered files is ordered.
+func Sort(files []File) {
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+}
+
 // Unit identifies one rendered unit: a component of one stamp of one
 // environment, or an environment-wide folder (Stamp empty, as bootstrap/).
 // It is the one type that names a unit; the path grammar
@@ -142,7 +147,7 @@ func Read(dir string, envs []string) ([]File, error) {
 			return nil, fmt.Errorf("read %s: %w", dir, err)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	Sort(out)
 	return out, nil
 }
 

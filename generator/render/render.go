@@ -87,7 +87,12 @@ func (u *Unit) Bytes() int {
 
 // Derived reports whether the unit is built from the whole environment
 // rather than planned: it is always rendered.
-func (u *Unit) Derived() bool {
+func (u *Unit) Derived() bool { return Derived(u.Unit) }
+
+// Derived reports whether a unit of the rendered tree is one a render
+// builds from a whole stamp or environment (namespaces, Argo CD's, an
+// environment-wide folder) rather than plans.
+func Derived(u layout.Unit) bool {
 	return u.Stamp == "" || u.Component == spec.NamespacesComponent || u.Component == spec.AppsComponent
 }
 
@@ -112,7 +117,7 @@ func (r *Result) Files() []layout.File {
 	for _, u := range r.Units {
 		out = append(out, u.Files...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	layout.Sort(out)
 	return out
 }
 
@@ -138,13 +143,7 @@ func (r *Result) StampObjects(env, stamp string) map[string][]*manifest.Object {
 }
 
 // EnvNames returns the names of the rendered environments.
-func (r *Result) EnvNames() []string {
-	out := make([]string, len(r.Envs))
-	for i, e := range r.Envs {
-		out[i] = e.Name()
-	}
-	return out
-}
+func (r *Result) EnvNames() []string { return spec.Names(r.Envs) }
 
 // Counts says how the planned units were produced.
 type Counts struct {

@@ -616,6 +616,15 @@ type Port struct {
 // Name returns the environment's name.
 func (e *Environment) Name() string { return e.Metadata.Name }
 
+// Names returns the environments' names, in order.
+func Names(envs []*Environment) []string {
+	out := make([]string, len(envs))
+	for i, e := range envs {
+		out[i] = e.Name()
+	}
+	return out
+}
+
 // ComponentNames returns the environment's component names in sorted order.
 func (e *Environment) ComponentNames() []string {
 	e.namesOnce.Do(func() {
