@@ -319,14 +319,19 @@ func TestFindingsPointAtTheLineThatCausedThem(t *testing.T) {
 	}
 }
 
+// withoutReadiness removes api's readiness probe: a finding in every
+// environment that runs api.
+func withoutReadiness(t *testing.T) func(root string) {
+	return func(root string) {
+		gittest.Edit(t, root, "base/api/deployment.yaml", "          readinessProbe:\n            httpGet:\n              path: /readyz\n              port: http\n            periodSeconds: 5\n", "")
+	}
+}
+
 // TestCheckInPartsIsRender: a render checked one environment at a time
 // (as verify streams it: Check of each part, Finish of them all) gives
 // Render's findings of the whole, warnings and stamp-wide ones included.
 func TestCheckInPartsIsRender(t *testing.T) {
-	// No readiness probe: findings in every environment that runs api.
-	ws, res := renderSmall(t, func(root string) {
-		gittest.Edit(t, root, "base/api/deployment.yaml", "          readinessProbe:\n            httpGet:\n              path: /readyz\n              port: http\n            periodSeconds: 5\n", "")
-	})
+	ws, res := renderSmall(t, withoutReadiness(t))
 	all, err := New(ws, Options{}).Render(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +368,7 @@ func TestCheckInPartsIsRender(t *testing.T) {
 // every object itself.
 func TestRenderConversionsAreTheCheck(t *testing.T) {
 	root := platformtest.Small(t)
-	gittest.Edit(t, root, "base/api/deployment.yaml", "          readinessProbe:\n            httpGet:\n              path: /readyz\n              port: http\n            periodSeconds: 5\n", "")
+	withoutReadiness(t)(root)
 	ws := workspace.Open(root)
 	p, err := plan.New(ws, plan.Options{})
 	if err != nil {
@@ -373,12 +378,17 @@ func TestRenderConversionsAreTheCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Conversions == nil {
+	if res.Conversions == nil || res.Conversions.Len() == 0 {
 		t.Fatal("the render kept no conversions")
 	}
+	rendered := res.Conversions.Len()
 	kept, err := New(ws, Options{}).Render(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The check's own conversions (its NetworkPolicies) join the render's.
+	if res.Conversions.Len() <= rendered {
+		t.Errorf("the check converted nothing through the render's conversions (%d before it, %d after)", rendered, res.Conversions.Len())
 	}
 	own := *res
 	own.Conversions = nil

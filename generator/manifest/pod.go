@@ -86,6 +86,13 @@ func NewTyped() *Typed {
 	return &Typed{m: map[typedKey]any{}}
 }
 
+// Len is how many conversions the memo keeps.
+func (t *Typed) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
+
 // podTemplateKey names PodTemplate's conversions in a Typed.
 type podTemplateKey struct{}
 
