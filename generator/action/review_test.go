@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/libertum/platform-gitops/generator/diff"
 	"github.com/libertum/platform-gitops/generator/git"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/plan"
@@ -321,5 +323,34 @@ func TestDiffSharesTheBaseCommitsDerivedUnits(t *testing.T) {
 	// stamp that runs api, and those units are the base's own.
 	if moved == 0 {
 		t.Error("the base took every namespaces unit from the head: the change moved no Pod Security level, or the base took a unit its commit does not hold")
+	}
+}
+
+// TestDiffOfAnAddedEnvironment: a change adding an environment the base
+// lacks shows its every file added, beside the others' (none changed).
+func TestDiffOfAnAddedEnvironment(t *testing.T) {
+	work, _ := gittest.Platform(t)
+	base := gittest.Git(t, work, "rev-parse", "HEAD")
+	dev, err := os.ReadFile(filepath.Join(work, "environments", "dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(work, "environments", "qa.yaml"), strings.Replace(string(dev), "  name: dev\n", "  name: qa\n", 1))
+	gittest.Commit(t, work, "a qa environment")
+	r := runDiff(t, work, base)
+	if !slices.Contains(r.Envs, "qa") || !slices.Contains(r.Envs, "dev") {
+		t.Fatalf("the review covers %v, want dev and qa among them", r.Envs)
+	}
+	added := 0
+	for _, u := range r.Units {
+		for _, f := range u.Files {
+			if u.Env != "qa" || f.Status != diff.Added {
+				t.Errorf("%s: %s is %s; only qa's files should change, all added", u.Unit, f.Path, f.Status)
+			}
+			added++
+		}
+	}
+	if added == 0 {
+		t.Error("no file of the added environment in the review")
 	}
 }
