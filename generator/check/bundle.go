@@ -1,8 +1,11 @@
 package check
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -15,7 +18,7 @@ import (
 )
 
 // bundleKind versions an environment's bundle of unit entries.
-const bundleKind = "check-bundle/1"
+const bundleKind = "check-bundle/2"
 
 // A bundle is every unit entry of one environment's check, kept as one
 // cache entry and addressed by the environment's rendered files as git
@@ -28,10 +31,48 @@ const bundleKind = "check-bundle/1"
 // The bundle only finds entries: each is used for a unit whose own key
 // (unitKey) it is filed under, exactly as that entry fetched alone would
 // be, so a bundle for another tree can cost a fetch but never a verdict.
-type bundle struct {
-	// Units maps a unit key (hex) to its unitEntry.
-	Units map[string]json.RawMessage `json:"units"`
+//
+// Its form is a version byte, the number of entries, and each entry's
+// unit key (32 bytes), length and bytes (encodeEntry's form), by key:
+// reading it finds each entry without decoding any.
+const bundleVersion = 1
+
+// encodeBundle writes entries (by unit key) in the bundle form.
+func encodeBundle(entries map[cache.Key][]byte) []byte {
+	out := []byte{bundleVersion}
+	out = binary.AppendUvarint(out, uint64(len(entries)))
+	for _, k := range slices.SortedFunc(maps.Keys(entries), func(a, b cache.Key) int { return bytes.Compare(a[:], b[:]) }) {
+		out = append(out, k[:]...)
+		out = binary.AppendUvarint(out, uint64(len(entries[k])))
+		out = append(out, entries[k]...)
+	}
+	return out
 }
+
+// decodeBundle reads encodeBundle's form; the entries are slices of b.
+func decodeBundle(b []byte) (map[cache.Key][]byte, error) {
+	if len(b) == 0 || b[0] != bundleVersion {
+		return nil, fmt.Errorf("%w: version", errBundle)
+	}
+	r := entryReader{b: b[1:], malformed: errBundle}
+	n := r.count(len(cache.Key{}) + 1)
+	out := make(map[cache.Key][]byte, n)
+	for range n {
+		var k cache.Key
+		copy(k[:], r.take(len(k)))
+		out[k] = r.take(r.count(0))
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return out, nil
+}
+
+// errBundle is any malformed bundle.
+var errBundle = errors.New("malformed bundle")
 
 // bundleKey addresses an environment's bundle: the tool, the policies and
 // CRDs, the environment, and each of its rendered files by repo path and
@@ -56,7 +97,7 @@ func (c *Checker) bundleKey(env string, blobs map[string]string) (cache.Key, err
 // for the base's committed rendered tree (a base the protected branch did
 // not check, a tree it did not render as committed, a repository of
 // SHA-256 object names).
-func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[cache.Key]json.RawMessage {
+func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[cache.Key][]byte {
 	if c.o.Base == "" || c.o.Cache == nil {
 		return nil
 	}
@@ -89,17 +130,10 @@ func (c *Checker) baseEntries(ctx context.Context, env *spec.Environment) map[ca
 	if !ok {
 		return nil
 	}
-	var b bundle
-	if err := json.Unmarshal(data, &b); err != nil {
+	out, err := decodeBundle(data)
+	if err != nil {
 		c.o.Cache.Miss(key)
 		return nil
-	}
-	out := make(map[cache.Key]json.RawMessage, len(b.Units))
-	for hex, entry := range b.Units {
-		var k cache.Key
-		if (*digest)(&k).UnmarshalText([]byte(hex)) == nil {
-			out[k] = entry
-		}
 	}
 	return out
 }
@@ -111,7 +145,7 @@ func (c *Checker) storeBundle(env *spec.Environment, units []*render.Unit, state
 	if !c.o.Cache.Shares() {
 		return
 	}
-	b := bundle{Units: map[string]json.RawMessage{}}
+	entries := map[cache.Key][]byte{}
 	for _, s := range states {
 		if len(s.inputs) == 0 {
 			continue
@@ -119,7 +153,7 @@ func (c *Checker) storeBundle(env *spec.Environment, units []*render.Unit, state
 		if !s.keyed || s.raw == nil {
 			return
 		}
-		b.Units[s.key.String()] = s.raw
+		entries[s.key] = s.raw
 	}
 	blobs := map[string]string{}
 	for _, u := range units {
@@ -131,7 +165,5 @@ func (c *Checker) storeBundle(env *spec.Environment, units []*render.Unit, state
 	if err != nil {
 		return
 	}
-	if data, err := json.Marshal(b); err == nil {
-		_ = c.o.Cache.Put(key, data) // a failed write only costs the next run time
-	}
+	_ = c.o.Cache.Put(key, encodeBundle(entries)) // a failed write only costs the next run time
 }

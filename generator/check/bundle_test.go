@@ -1,12 +1,19 @@
 package check
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/libertum/platform-gitops/generator/cache"
 
 	"github.com/libertum/platform-gitops/internal/gittest"
 )
@@ -72,4 +79,46 @@ func TestBaseBundleServesUnchangedUnits(t *testing.T) {
 			t.Errorf("%s: %d entries fetched from the shared store, want one per unchanged unit", name, n)
 		}
 	}
+}
+
+// TestBundleForm: a bundle finds each entry under its unit key, writes
+// the same bytes for the same entries, and a damaged one is refused.
+func TestBundleForm(t *testing.T) {
+	entries := map[cache.Key][]byte{{2}: []byte("second"), {1}: []byte("first"), {3}: {}}
+	b := encodeBundle(entries)
+	if !bytes.Equal(b, encodeBundle(maps.Clone(entries))) {
+		t.Error("the same entries give other bytes")
+	}
+	got, err := decodeBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(entries, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("read back (-wrote +read):\n%s", diff)
+	}
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), {bundleVersion, 200}} {
+		if _, err := decodeBundle(bad); !errors.Is(err, errBundle) {
+			t.Errorf("a damaged bundle (%d bytes) is not refused: %v", len(bad), err)
+		}
+	}
+}
+
+// FuzzBundle: a bundle of any bytes is refused or read, never a panic, and
+// what it reads writes back the same.
+func FuzzBundle(f *testing.F) {
+	f.Add(encodeBundle(map[cache.Key][]byte{{1}: []byte("x"), {2}: nil}))
+	f.Add([]byte{bundleVersion, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeBundle(b)
+		if err != nil {
+			return
+		}
+		back, err := decodeBundle(encodeBundle(got))
+		if err != nil {
+			t.Fatalf("a bundle written back does not read: %v", err)
+		}
+		if diff := cmp.Diff(got, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("a bundle written back reads differently:\n%s", diff)
+		}
+	})
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // unitKind versions a unit's cached per-object results.
-const unitKind = "check-unit/4"
+const unitKind = "check-unit/5"
 
 // unitEntry is what the cache keeps of one unit's check, object by object
 // in the unit's order: the findings of the checks that see the object
@@ -75,7 +75,8 @@ type unitState struct {
 	key   cache.Key
 	keyed bool
 	entry *unitEntry
-	// raw is entry's JSON, as found or stored (for the bundle).
+	// raw is entry in encodeEntry's form, as found or stored (for the
+	// bundle).
 	raw []byte
 }
 
@@ -123,7 +124,7 @@ func (c *Checker) hashFiles(h *cache.Hasher, u *render.Unit) {
 // lookup reads the cached entries of units, at most workers at once: each
 // is a file, local or in the shared store, read and verified on its own,
 // unless known (the base's bundle, baseEntries) files it by its key.
-func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*unitState, known map[cache.Key]json.RawMessage) error {
+func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*unitState, known map[cache.Key][]byte) error {
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(max(c.o.Workers, 4))
 	for _, s := range states {
@@ -155,13 +156,14 @@ func (c *Checker) lookup(ctx context.Context, env *spec.Environment, states []*u
 	return g.Wait()
 }
 
-// decode reads a unit entry found for s, if it is one for s's objects.
+// decode reads a unit entry found for s (encodeEntry's form), if it is
+// one for s's objects.
 func (s *unitState) decode(b []byte) (*unitEntry, bool) {
-	var e unitEntry
-	if json.Unmarshal(b, &e) != nil || len(e.Objects) != len(s.inputs) || !e.valid() {
+	e, err := decodeEntry(b)
+	if err != nil || len(e.Objects) != len(s.inputs) || !e.valid() {
 		return nil, false
 	}
-	return &e, true
+	return e, true
 }
 
 func (e *unitEntry) valid() bool {
@@ -179,7 +181,7 @@ func (c *Checker) store(states []*unitState, evaluated map[*unitState]bool) {
 		if !s.keyed || !evaluated[s] || s.entry == nil {
 			continue
 		}
-		if b, err := json.Marshal(s.entry); err == nil {
+		if b, err := encodeEntry(s.entry); err == nil {
 			s.raw = b
 			_ = c.o.Cache.Put(s.key, b) // a failed write only costs the next run time
 		}

@@ -1,9 +1,13 @@
 package check
 
 import (
-	"encoding/json"
+	"errors"
+	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/libertum/platform-gitops/generator/capacity"
 	"github.com/libertum/platform-gitops/generator/layout"
 	"github.com/libertum/platform-gitops/generator/manifest"
 	"github.com/libertum/platform-gitops/generator/policy"
@@ -95,24 +99,34 @@ func TestDataIndexSummaries(t *testing.T) {
 
 // FuzzUnitEntry: a cache entry of any bytes is refused or judged, never a
 // panic (the shared store is written by other jobs: an entry is signed,
-// but is still read as untrusted).
+// but is still read as untrusted), and what it reads writes back the same.
 func FuzzUnitEntry(f *testing.F) {
-	good, err := json.Marshal(unitEntry{Objects: []objectEntry{{
-		Summary:     policy.Summary{Value: []byte(`{"resources":{}}`), Reads: []policy.Path{{"rendered", "weu-1", "Deployment", "api/api"}}},
-		SummarySeen: []digest{{3}},
-		Policy:      policy.Result{Reads: []policy.Path{{"rendered", "weu-1", "HorizontalPodAutoscaler", "api/api"}, {"summaries", "weu-1"}, {"environment", "zones"}}},
-		Seen:        []digest{{1}, {2}, {4}},
-	}}})
+	good, err := encodeEntry(sampleEntry())
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte(`{"objects":[{"policy":{"findings":[{"rule":"x","message":"m"}],"stampWide":[5,-1,0]},"seen":["zz"]}]}`))
-	f.Add([]byte(`{"objects":[{"policy":{"reads":[[]]},"seen":[""]}]}`))
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{entryVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{entryVersion, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0})
 	x, _ := testIndex(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var e unitEntry
-		if json.Unmarshal(b, &e) != nil || !e.valid() {
+		e, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeEntry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeEntry(again)
+		if err != nil {
+			t.Fatalf("an entry written back does not read: %v", err)
+		}
+		if diff := cmp.Diff(e, back, entryEqual); diff != "" {
+			t.Fatalf("an entry written back reads differently (-first +again):\n%s", diff)
+		}
+		if !e.valid() {
 			return
 		}
 		for i := range e.Objects {
@@ -121,4 +135,63 @@ func FuzzUnitEntry(f *testing.F) {
 			o.current(x)
 		}
 	})
+}
+
+// sampleEntry has a field of every kind an entry keeps: findings local
+// and stamp-wide, a summary with and one without a value, reads and what
+// they found, and a capacity summary.
+func sampleEntry() *unitEntry {
+	finding := policy.Finding{Rule: "resources.limits", Level: policy.Deny,
+		Unit: layout.Unit{Env: "dev", Stamp: "weu-1", Component: "api"}, Kind: "Deployment", Namespace: "api", Name: "api",
+		File: "rendered/dev/weu-1/api/Deployment_api.yaml", Source: "environments/dev.yaml:12", Origin: "base/api/deployment.yaml:30",
+		Message: "no memory limit", Fix: "set one", Exception: ""}
+	wide := finding
+	wide.Rule, wide.Message = "zones.spread", "one zone"
+	wide.SetStampWide(true)
+	return &unitEntry{Objects: []objectEntry{{
+		Local:       []policy.Finding{finding},
+		Summary:     policy.Summary{Value: []byte(`{"resources":{}}`), Reads: []policy.Path{{"rendered", "weu-1", "Deployment", "api/api"}}},
+		SummarySeen: []digest{{3}},
+		Policy: policy.Result{Findings: []policy.Finding{finding, wide},
+			Reads: []policy.Path{{"rendered", "weu-1", "HorizontalPodAutoscaler", "api/api"}, {"summaries", "weu-1"}, {"environment", "zones"}}},
+		Seen: []digest{{1}, {2}, {1}},
+	}, {
+		Summary: policy.Summary{Value: []byte{}},
+		Policy:  policy.Result{Reads: []policy.Path{{"environment", "name"}}},
+		Seen:    []digest{{1}},
+	}, {}}, Capacity: &capacity.Unit{Workloads: []capacity.Workload{{Kind: "Deployment", Namespace: "api", Name: "api",
+		Request: capacity.Amount{CPU: 0.25, Memory: 0.5}, Count: 2}}}}
+}
+
+// entryEqual compares entries field by field, a finding's stamp-wide flag
+// included.
+var entryEqual = cmp.Comparer(func(a, b policy.Finding) bool { return a == b })
+
+// TestEntryRoundTrip: an entry reads back as it was written, a nil
+// summary apart from an empty one and each finding's stamp-wide flag
+// kept (Dedupe needs it); a damaged one is refused.
+func TestEntryRoundTrip(t *testing.T) {
+	want := sampleEntry()
+	b, err := encodeEntry(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, entryEqual); diff != "" {
+		t.Errorf("read back (-wrote +read):\n%s", diff)
+	}
+	if got.Objects[1].Summary.Value == nil || got.Objects[2].Summary.Value != nil {
+		t.Error("an empty summary and none read back alike")
+	}
+	if !got.Objects[0].Policy.Findings[1].StampWide() || got.Objects[0].Policy.Findings[0].StampWide() {
+		t.Error("the stamp-wide flags are not kept")
+	}
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), append([]byte{9}, b[1:]...)} {
+		if _, err := decodeEntry(bad); !errors.Is(err, errEntry) {
+			t.Errorf("a damaged entry (%d bytes) is not refused: %v", len(bad), err)
+		}
+	}
 }

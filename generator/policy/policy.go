@@ -64,6 +64,14 @@ type Finding struct {
 	stampWide bool
 }
 
+// StampWide reports whether the finding is about its stamp as a whole (a
+// rule of scope "stamp"): Dedupe keeps one of each.
+func (f Finding) StampWide() bool { return f.stampWide }
+
+// SetStampWide marks a finding read back from a cache as stamp-wide or
+// not, as StampWide reported when it was kept.
+func (f *Finding) SetStampWide(v bool) { f.stampWide = v }
+
 // Object returns "Kind namespace/name".
 func (f Finding) Object() string {
 	if f.Namespace != "" {
