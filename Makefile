@@ -14,7 +14,7 @@ RACE_PKGS := $(shell grep -rlE --include='*.go' '$(GO_STMT)' generator internal 
 
 # Fuzz targets of the parsers of user input: go test runs their seed
 # corpora; make fuzz runs each for FUZZTIME.
-FUZZ      := FuzzEmit:./generator/manifest/ FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzDecodeIsTheLibrary:./generator/manifest/ FuzzDocumentsAsTheLibrary:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/ FuzzUnitEntry:./generator/check/
+FUZZ      := FuzzEmit:./generator/manifest/ FuzzParse:./generator/spec/ FuzzParse:./generator/nginxconf/ FuzzScan:./generator/credential/ FuzzSetImages:./generator/specedit/ FuzzParseExceptions:./generator/policy/ FuzzDecodeInput:./generator/manifest/ FuzzDecodeIsTheLibrary:./generator/manifest/ FuzzDocumentsAsTheLibrary:./generator/manifest/ FuzzParseDocuments:./generator/kustomize/ FuzzUnitEntry:./generator/check/ FuzzBundle:./generator/check/
 FUZZTIME  ?= 30s
 
 .PHONY: help build render test race fuzz golden cross lint bench e2e argocd promtool programs azurite scale

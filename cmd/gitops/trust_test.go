@@ -141,8 +141,8 @@ func TestSwappedFindingsEntry(t *testing.T) {
 	// The environment's findings entry is the one that holds no rendered
 	// object, no unit's per-object results, no connections and no stamp
 	// capacities.
-	clean := entryWith(t, dir, "", "apiVersion", `"objects"`, `"intended"`, `"budget"`)
-	cleanUnits := entriesWith(t, dir, `"objects"`)
+	clean := entryWith(t, dir, "", "apiVersion", "check-unit-entry/", `"intended"`, `"budget"`)
+	cleanUnits := entriesWith(t, dir, "check-unit-entry/")
 	// A violation: a container that may escalate its privileges.
 	path := filepath.Join(root, "base/api/deployment.yaml")
 	b, err := os.ReadFile(path)
@@ -159,9 +159,9 @@ func TestSwappedFindingsEntry(t *testing.T) {
 	if code, out := verify(); code != exitFindings || !strings.Contains(out, "podsecurity.privilege-escalation") {
 		t.Fatalf("verify of the violation: %d\n%s", code, out)
 	}
-	violating := entryWith(t, dir, "podsecurity.privilege-escalation", `"objects"`)
+	violating := entryWith(t, dir, "podsecurity.privilege-escalation", "check-unit-entry/")
 	var violatingUnit string
-	for _, p := range entriesWith(t, dir, `"objects"`) {
+	for _, p := range entriesWith(t, dir, "check-unit-entry/") {
 		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("podsecurity.privilege-escalation")) {
 			violatingUnit = p
 		}

@@ -32,14 +32,15 @@ const bundleKind = "check-bundle/2"
 // (unitKey) it is filed under, exactly as that entry fetched alone would
 // be, so a bundle for another tree can cost a fetch but never a verdict.
 //
-// Its form is a version byte, the number of entries, and each entry's
-// unit key (32 bytes), length and bytes (encodeEntry's form), by key:
-// reading it finds each entry without decoding any.
-const bundleVersion = 1
+// Its form is a magic line naming it and its version, the number of
+// entries, and each entry's unit key (32 bytes), length and bytes
+// (encodeEntry's form), by key: reading it finds each entry without
+// decoding any.
+const bundleMagic = "check-bundle/2\n"
 
 // encodeBundle writes entries (by unit key) in the bundle form.
 func encodeBundle(entries map[cache.Key][]byte) []byte {
-	out := []byte{bundleVersion}
+	out := []byte(bundleMagic)
 	out = binary.AppendUvarint(out, uint64(len(entries)))
 	for _, k := range slices.SortedFunc(maps.Keys(entries), func(a, b cache.Key) int { return bytes.Compare(a[:], b[:]) }) {
 		out = append(out, k[:]...)
@@ -51,10 +52,11 @@ func encodeBundle(entries map[cache.Key][]byte) []byte {
 
 // decodeBundle reads encodeBundle's form; the entries are slices of b.
 func decodeBundle(b []byte) (map[cache.Key][]byte, error) {
-	if len(b) == 0 || b[0] != bundleVersion {
-		return nil, fmt.Errorf("%w: version", errBundle)
+	rest, ok := bytes.CutPrefix(b, []byte(bundleMagic))
+	if !ok {
+		return nil, fmt.Errorf("%w: not %q", errBundle, bundleMagic[:len(bundleMagic)-1])
 	}
-	r := entryReader{b: b[1:], malformed: errBundle}
+	r := entryReader{b: rest, malformed: errBundle}
 	n := r.count(len(cache.Key{}) + 1)
 	out := make(map[cache.Key][]byte, n)
 	for range n {

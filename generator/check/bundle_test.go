@@ -96,7 +96,7 @@ func TestBundleForm(t *testing.T) {
 	if diff := cmp.Diff(entries, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("read back (-wrote +read):\n%s", diff)
 	}
-	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), {bundleVersion, 200}} {
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), append([]byte(bundleMagic), 200)} {
 		if _, err := decodeBundle(bad); !errors.Is(err, errBundle) {
 			t.Errorf("a damaged bundle (%d bytes) is not refused: %v", len(bad), err)
 		}
@@ -107,7 +107,7 @@ func TestBundleForm(t *testing.T) {
 // what it reads writes back the same.
 func FuzzBundle(f *testing.F) {
 	f.Add(encodeBundle(map[cache.Key][]byte{{1}: []byte("x"), {2}: nil}))
-	f.Add([]byte{bundleVersion, 1})
+	f.Add(append([]byte(bundleMagic), 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeBundle(b)
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 // at ~20 MB/s. Here each entry names every distinct string and hash once,
 // in tables, and its objects refer to them by index:
 //
-//	entry    = version(1) strings digests uvarint(#objects) object... capacity
+//	entry    = magic strings digests uvarint(#objects) object... capacity
 //	strings  = uvarint(n) uvarint(len)... bytes (the n strings, concatenated)
 //	digests  = uvarint(n) n×32 bytes
 //	object   = findings(local) value paths(summary) refs(summary seen)
@@ -32,7 +32,10 @@ import (
 // Entries are read from a shared store other jobs write: decodeEntry
 // refuses anything malformed (a count larger than the bytes left, an
 // index outside its table) instead of trusting it.
-const entryVersion = 1
+//
+// The magic names the form and its version (and a unit entry among the
+// cache's files).
+const entryMagic = "check-unit-entry/1\n"
 
 // findingFlagStampWide marks a stamp-wide finding (policy.Finding.StampWide).
 const findingFlagStampWide = 1
@@ -62,7 +65,7 @@ func encodeEntry(e *unitEntry) ([]byte, error) {
 		w.uvarint(uint64(len(b)))
 		w.body = append(w.body, b...)
 	}
-	out := []byte{entryVersion}
+	out := []byte(entryMagic)
 	out = binary.AppendUvarint(out, uint64(len(w.table)))
 	for _, s := range w.table {
 		out = binary.AppendUvarint(out, uint64(len(s)))
@@ -157,10 +160,11 @@ var errEntry = errors.New("malformed unit entry")
 // with b (a bundle's bytes need not outlive its entries). The strings of
 // an entry share one allocation.
 func decodeEntry(b []byte) (*unitEntry, error) {
-	if len(b) == 0 || b[0] != entryVersion {
-		return nil, fmt.Errorf("%w: version", errEntry)
+	rest, ok := bytes.CutPrefix(b, []byte(entryMagic))
+	if !ok {
+		return nil, fmt.Errorf("%w: not %q", errEntry, entryMagic[:len(entryMagic)-1])
 	}
-	r := entryReader{b: b[1:]}
+	r := entryReader{b: rest}
 	n := r.count(1)
 	lens := make([]int, n)
 	total := 0

@@ -107,8 +107,8 @@ func FuzzUnitEntry(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
-	f.Add([]byte{entryVersion, 1, 0xff, 0xff, 0xff, 0xff, 0x0f})
-	f.Add([]byte{entryVersion, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(append([]byte(entryMagic), 1, 0xff, 0xff, 0xff, 0xff, 0x0f))
+	f.Add(append([]byte(entryMagic), 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0))
 	x, _ := testIndex(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeEntry(b)
@@ -189,7 +189,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	if !got.Objects[0].Policy.Findings[1].StampWide() || got.Objects[0].Policy.Findings[0].StampWide() {
 		t.Error("the stamp-wide flags are not kept")
 	}
-	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), append([]byte{9}, b[1:]...)} {
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append(slices.Clone(b), 0), b[1:]} {
 		if _, err := decodeEntry(bad); !errors.Is(err, errEntry) {
 			t.Errorf("a damaged entry (%d bytes) is not refused: %v", len(bad), err)
 		}
