@@ -105,16 +105,30 @@ min_grace := 60
 
 deny contains lib.violation(
 	"entry.graceful-shutdown",
-	sprintf("%s serves a LoadBalancer Service with externalTrafficPolicy Local (%s) but %s", [input.kind, svc.metadata.name, why]),
+	sprintf("%s serves a LoadBalancer Service with externalTrafficPolicy Local (%s) but %s", [input.kind, lb.name, why]),
 	"add a preStop hook that drains (ingress-nginx: exec /wait-shutdown) and terminationGracePeriodSeconds of at least 60",
 ) if {
 	input.kind in {"Deployment", "StatefulSet", "DaemonSet"}
-	some svc in lib.objects_of(input, "Service")
-	svc.spec.type == "LoadBalancer"
-	object.get(svc.spec, "externalTrafficPolicy", "Cluster") == "Local"
-	lib.namespace(svc) == lib.namespace(input)
-	lib.selects({"matchLabels": object.get(svc.spec, "selector", {"": "none"})}, object.get(input, ["spec", "template", "metadata", "labels"], {}))
+	some s in lib.summaries_of_kind(input, "Service")
+	lb := s.entry.localLoadBalancer
+	lb.namespace == lib.namespace(input)
+	lib.selects({"matchLabels": lb.selector}, object.get(input, ["spec", "template", "metadata", "labels"], {}))
 	some why in undrained(input)
+}
+
+# summary is what entry.graceful-shutdown looks for in a Service: a
+# LoadBalancer with externalTrafficPolicy Local, and the pods it selects.
+# A workload reads only the Services summarized so (the stamp's
+# data.summaries.Service), not every Service: a change to any other
+# Service keeps each workload's cached verdict (generator/check).
+summary := {"localLoadBalancer": {
+	"name": input.metadata.name,
+	"namespace": lib.namespace(input),
+	"selector": object.get(input.spec, "selector", {"": "none"}),
+}} if {
+	input.kind == "Service"
+	input.spec.type == "LoadBalancer"
+	object.get(input.spec, "externalTrafficPolicy", "Cluster") == "Local"
 }
 
 undrained(w) := {x | x := no_prestop(w)} | {x | x := short_grace(w)}

@@ -36,6 +36,27 @@ config := {
 
 deny_rules(obj, objs, e) := r if {
 	r := f.rules(entry.deny) with input as obj with data.environment as e with data.rendered as lib.index(objs)
+		with data.summaries as summarized(objs)
+}
+
+# summarized is data.summaries for objs, as the check builds it: each
+# object's summary (package entry's), for the objects that have one.
+summarized(objs) := {s: {k: {key: {"entry": v} |
+	some o in objs
+	lib.stamp(o) == s
+	o.kind == k
+	key := concat("/", [lib.namespace(o), o.metadata.name])
+	v := entry.summary with input as o with data.rendered as lib.index(objs)
+} |
+	some k in {o.kind | some o in objs; lib.stamp(o) == s}
+} |
+	some s in {lib.stamp(o) | some o in objs}
+}
+
+test_summary_names_local_load_balancers_only if {
+	entry.summary.localLoadBalancer.name == "edge" with input as local_lb
+	not entry.summary with input as lb
+	not entry.summary with input as controller
 }
 
 test_front_door_entry_pass if {

@@ -70,6 +70,13 @@ summaries_of(obj) := data.summaries[stamp(obj)]
 
 summaries_of(obj) := {} if not data.summaries[stamp(obj)]
 
+# summaries_of_kind are the summaries of obj's stamp's objects of one kind,
+# by "namespace/name": only the objects some package summarizes, so a rule
+# that looks for a few objects of a kind among many reads those few.
+summaries_of_kind(obj, kind) := data.summaries[stamp(obj)][kind]
+
+summaries_of_kind(obj, kind) := {} if not data.summaries[stamp(obj)][kind]
+
 # anchor(obj): obj is the one object per stamp that stamp-wide rules are
 # evaluated from (the stamp's first Namespace), so a rule that sums over the
 # whole stamp runs once per stamp, not once per object. A Namespace of no

@@ -129,6 +129,57 @@ func TestSummariesCarryAcrossUnits(t *testing.T) {
 	}
 }
 
+// TestServiceChangeKeepsOtherVerdicts: a change to one Service that is no
+// LoadBalancer (a label of dev's api Service) leaves every other unit's
+// verdicts in the cache: the workloads look for LoadBalancer Services
+// with externalTrafficPolicy Local through the Services' summaries, not
+// by reading every Service. Only the api unit's objects are judged again,
+// and the findings are those of a check without cache.
+func TestServiceChangeKeepsOtherVerdicts(t *testing.T) {
+	store, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, res := renderSmall(t, nil)
+	if _, err := New(ws, Options{Cache: store}).Render(context.Background(), res); err != nil {
+		t.Fatal(err)
+	}
+	apiObjects := 0
+	for _, u := range res.Units {
+		if u.Env != "dev" || u.Component != "api" {
+			continue
+		}
+		apiObjects += len(u.Objects)
+		for i, o := range u.Objects {
+			if o.GetKind() != "Service" {
+				continue
+			}
+			labels := o.Object["metadata"].(map[string]any)["labels"].(map[string]any)
+			labels["libertum.io/tier"] = "changed"
+			b, err := manifest.Encode(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Files[i].Data = b
+		}
+	}
+	want, err := New(ws, Options{}).Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker := New(ws, Options{Cache: store})
+	got, err := checker.Render(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
+		t.Errorf("the cached check differs from one without cache (-uncached +cached):\n%s", diff)
+	}
+	if n := checker.Counts(); n.Evaluated == 0 || n.Evaluated > apiObjects {
+		t.Errorf("judged %d objects again; want at most the api unit's %d", n.Evaluated, apiObjects)
+	}
+}
+
 // TestObjectsIsRender: checking a render's objects one environment at a
 // time gives the verdict checking the render gives.
 func TestObjectsIsRender(t *testing.T) {
