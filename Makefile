@@ -56,7 +56,7 @@ lint: ## gofmt, go vet, go mod tidy check
 	$(GO) mod tidy -diff
 
 bench: ## benchmarks (not part of test), then gitops side by side with helm, kustomize, conftest and kubeconform
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./generator/render/ ./generator/policy/ ./generator/action/ ./generator/layout/
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./generator/render/ ./generator/policy/ ./generator/action/ ./generator/layout/ ./generator/check/
 	bash scripts/bench-cli.sh
 
 e2e: ## prove every rendered object on a real kube-apiserver (installs etcd, builds the apiserver once)
