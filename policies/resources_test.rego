@@ -138,13 +138,16 @@ guards(ns) := [
 ]
 
 test_namespace_guards_pass if {
-	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index(array.concat([f.db, f.namespace], guards("data")))
-	not "resources.namespace-guards" in f.rules(v)
+	not "resources.namespace-guards" in f.rules(capacity_deny(f.env, array.concat([f.db, f.namespace], guards("data"))))
 }
 
 test_namespace_guards_fail if {
-	v := resources.deny with input as f.namespace with data.environment as f.env with data.rendered as lib.index([f.db, f.namespace, guards("data")[1]])
-	"resources.namespace-guards" in f.rules(v)
+	"resources.namespace-guards" in f.rules(capacity_deny(f.env, [f.db, f.namespace, guards("data")[1]]))
+}
+
+test_namespace_guards_of_a_job_fail if {
+	job := {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": "data", "labels": f.labels("db")}, "spec": {"template": f.db.spec.template}}
+	"resources.namespace-guards" in f.rules(capacity_deny(f.env, [job, f.namespace]))
 }
 
 test_namespace_without_pods_needs_no_guards if {
