@@ -188,10 +188,11 @@ func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, ty
 	if typed == nil {
 		typed = manifest.NewTyped()
 	}
-	st, err := decodeStamp(inputs, typed)
+	se, err := engineOf(inputs, typed)
 	if err != nil {
 		return nil, err
 	}
+	st := se.st
 	template := typed.Template
 	ifaces := map[string]flow.Interface{}
 	for name, c := range env.Spec.Components {
@@ -219,11 +220,43 @@ func newProbe(env *spec.Environment, stamp spec.Stamp, inputs []policy.Input, ty
 		dsts = append(dsts, a)
 		srcs = append(srcs, a)
 	}
-	engine, err := build(st.netpols, st.files)
-	if err != nil {
-		return nil, err
+	return &probe{graph: g, srcs: srcs, dsts: dsts, engine: se.engine, sel: newSelection(se.engine)}, nil
+}
+
+// stampEngine is what the engine reads of one stamp: its objects by
+// component, NetworkPolicies and namespaces' labels, and the engine built
+// from the policies. The connectivity rule and the programs' needs (Judge)
+// judge the same stamp at once; through typed they build it once. Both
+// only read it (each asks through a selection of its own, which caches).
+type stampEngine struct {
+	st     *stampObjects
+	engine *matcher.Policy
+}
+
+// engineKey names a stamp's stampEngine in a manifest.Typed by its inputs:
+// the first object and how many.
+type engineKey struct {
+	first *manifest.Object
+	n     int
+}
+
+// engineOf is the stampEngine of one stamp's inputs, built once per typed.
+func engineOf(inputs []policy.Input, typed *manifest.Typed) (*stampEngine, error) {
+	newEngine := func() (*stampEngine, error) {
+		st, err := decodeStamp(inputs, typed)
+		if err != nil {
+			return nil, err
+		}
+		engine, err := build(st.netpols, st.files)
+		if err != nil {
+			return nil, err
+		}
+		return &stampEngine{st: st, engine: engine}, nil
 	}
-	return &probe{graph: g, srcs: srcs, dsts: dsts, engine: engine, sel: newSelection(engine)}, nil
+	if len(inputs) == 0 {
+		return newEngine()
+	}
+	return manifest.Shared(typed, engineKey{inputs[0].Object, len(inputs)}, newEngine)
 }
 
 // stampObjects is what a stamp's rendered objects give the engine.

@@ -38,19 +38,16 @@ type Verdict struct {
 // NewJudge reads the NetworkPolicies and namespaces among one stamp's
 // rendered objects, converting them through typed (nil: converted here).
 func NewJudge(inputs []policy.Input, typed *manifest.Typed) (j *Judge, err error) {
-	st, err := decodeStamp(inputs, typed)
+	se, err := engineOf(inputs, typed)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := build(st.netpols, st.files)
-	if err != nil {
-		return nil, err
-	}
+	st := se.st
 	files := map[string]string{}
 	for i, np := range st.netpols {
 		files[np.Namespace+"/"+np.Name] = st.files[i]
 	}
-	return &Judge{sel: newSelection(engine), nsLabels: st.nsLabels, files: files}, nil
+	return &Judge{sel: newSelection(se.engine), nsLabels: st.nsLabels, files: files}, nil
 }
 
 // peer is an endpoint as the engine sees it: a pod (with its namespace's

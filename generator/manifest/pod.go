@@ -72,8 +72,16 @@ func PodTemplate(o *Object) (*corev1.PodTemplateSpec, error) {
 // once something was converted from it. A nil *Typed converts on every
 // call.
 type Typed struct {
-	mu sync.Mutex
-	m  map[typedKey]any
+	mu     sync.Mutex
+	m      map[typedKey]any
+	shared map[any]*sharedValue
+}
+
+// sharedValue is one of Shared's values, built once.
+type sharedValue struct {
+	once sync.Once
+	v    any
+	err  error
 }
 
 type typedKey struct {
@@ -103,6 +111,42 @@ func (t *Typed) Template(o *Object) (*corev1.PodTemplateSpec, error) {
 		return nil, nil
 	}
 	return Convert(t, podTemplateKey{}, o, PodTemplate)
+}
+
+// Shared returns build(), kept once per key while the memo is kept: what
+// several checks derive alike from many objects (a stamp's NetworkPolicy
+// engine), where Convert keeps what is derived from one. The key is a
+// comparable value of an unexported type naming what is built and from
+// what. Callers asking at once wait for the first to build it; a failure
+// (a panic included) is kept too, as the same build would fail again. A
+// nil *Typed builds on every call.
+func Shared[T any](t *Typed, key any, build func() (T, error)) (T, error) {
+	if t == nil {
+		return build()
+	}
+	t.mu.Lock()
+	if t.shared == nil {
+		t.shared = map[any]*sharedValue{}
+	}
+	s, ok := t.shared[key]
+	if !ok {
+		s = &sharedValue{}
+		t.shared[key] = s
+	}
+	t.mu.Unlock()
+	s.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.err = fmt.Errorf("%v", r)
+			}
+		}()
+		s.v, s.err = build()
+	})
+	if s.err != nil {
+		var zero T
+		return zero, s.err
+	}
+	return s.v.(T), nil
 }
 
 // Convert returns convert(o), kept once per object and key (a comparable

@@ -111,6 +111,66 @@ func TestConvertKeysAndFailures(t *testing.T) {
 	}
 }
 
+// TestSharedBuildsOnce: callers asking for the same key at once get one
+// build's value; another key builds again; a failure and a panic are kept
+// as errors; a nil memo builds each time.
+func TestSharedBuildsOnce(t *testing.T) {
+	type key struct{ stamp string }
+	typed := NewTyped()
+	var builds sync.Map
+	build := func(name string) func() (*string, error) {
+		return func() (*string, error) {
+			n, _ := builds.LoadOrStore(name, new(int))
+			*n.(*int)++ // each name builds on one goroutine at most
+			v := name
+			return &v, nil
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([]*string, 8)
+	for i := range got {
+		wg.Go(func() {
+			v, err := Shared(typed, key{"one"}, build("one"))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for _, v := range got {
+		if v != got[0] {
+			t.Fatal("callers of one key got different values")
+		}
+	}
+	other, _ := Shared(typed, key{"two"}, build("two"))
+	if *other != "two" {
+		t.Errorf("another key gave %q", *other)
+	}
+	for name, want := range map[string]int{"one": 1, "two": 1} {
+		if n, _ := builds.Load(name); *n.(*int) != want {
+			t.Errorf("%s built %d times, want %d", name, *n.(*int), want)
+		}
+	}
+	fails := 0
+	for range 2 {
+		if _, err := Shared(typed, key{"fails"}, func() (*string, error) { fails++; return nil, errors.New("no") }); err == nil {
+			t.Error("a failed build returned no error")
+		}
+		if _, err := Shared(typed, key{"panics"}, func() (*string, error) { panic("engine") }); err == nil {
+			t.Error("a build that panicked returned no error")
+		}
+	}
+	if fails != 1 {
+		t.Errorf("a failed build ran %d times, want 1 (kept)", fails)
+	}
+	a, _ := Shared(nil, key{"one"}, build("three"))
+	b, _ := Shared(nil, key{"one"}, build("three"))
+	if a == b {
+		t.Error("without a memo, two calls shared a value")
+	}
+}
+
 // TestWithoutLeavesTheObject: a view without a field (the quota's count
 // of a CronJob without its pod template) leaves the object whole.
 func TestWithoutLeavesTheObject(t *testing.T) {
