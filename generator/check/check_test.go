@@ -109,18 +109,7 @@ func TestSummariesCarryAcrossUnits(t *testing.T) {
 	if !raised {
 		t.Fatal("no HorizontalPodAutoscaler of dev's api to raise")
 	}
-	want, err := New(ws, Options{}).Render(context.Background(), res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker := New(ws, Options{Cache: store})
-	got, err := checker.Render(context.Background(), res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
-		t.Errorf("the cached check differs from one without cache (-uncached +cached):\n%s", diff)
-	}
+	got, checker := cachedIsUncached(t, ws, res, store)
 	if !hasRule(got, "dev", spec.NamespacesComponent, "resources.stamp-capacity") || hasRule(before, "dev", spec.NamespacesComponent, "resources.stamp-capacity") {
 		t.Errorf("stamp capacity: before %v, after %v; want it only after", rulesOf(before), rulesOf(got))
 	}
@@ -163,6 +152,17 @@ func TestServiceChangeKeepsOtherVerdicts(t *testing.T) {
 			u.Files[i].Data = b
 		}
 	}
+	_, checker := cachedIsUncached(t, ws, res, store)
+	if n := checker.Counts(); n.Evaluated == 0 || n.Evaluated > apiObjects {
+		t.Errorf("judged %d objects again; want at most the api unit's %d", n.Evaluated, apiObjects)
+	}
+}
+
+// cachedIsUncached checks res without a cache and with store, fails the
+// test when their findings differ, and returns the cached check's
+// findings and its Checker.
+func cachedIsUncached(t *testing.T, ws *workspace.Workspace, res *render.Result, store *cache.Store) ([]policy.Finding, *Checker) {
+	t.Helper()
 	want, err := New(ws, Options{}).Render(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)
@@ -175,9 +175,7 @@ func TestServiceChangeKeepsOtherVerdicts(t *testing.T) {
 	if diff := cmp.Diff(want, got, findingsEqual); diff != "" {
 		t.Errorf("the cached check differs from one without cache (-uncached +cached):\n%s", diff)
 	}
-	if n := checker.Counts(); n.Evaluated == 0 || n.Evaluated > apiObjects {
-		t.Errorf("judged %d objects again; want at most the api unit's %d", n.Evaluated, apiObjects)
-	}
+	return got, checker
 }
 
 // TestObjectsIsRender: checking a render's objects one environment at a

@@ -91,14 +91,18 @@ type entryWriter struct {
 
 func (w *entryWriter) uvarint(v uint64) { w.body = binary.AppendUvarint(w.body, v) }
 
-func (w *entryWriter) str(s string) {
-	i, ok := w.strings[s]
+func (w *entryWriter) str(s string) { w.uvarint(intern(w.strings, &w.table, s)) }
+
+// intern is v's index in table, appended the first time (index maps each
+// value to its index).
+func intern[T comparable](index map[T]uint64, table *[]T, v T) uint64 {
+	i, ok := index[v]
 	if !ok {
-		i = uint64(len(w.table))
-		w.strings[s] = i
-		w.table = append(w.table, s)
+		i = uint64(len(*table))
+		index[v] = i
+		*table = append(*table, v)
 	}
-	w.uvarint(i)
+	return i
 }
 
 func (w *entryWriter) findings(fs []policy.Finding) {
@@ -143,13 +147,7 @@ func (w *entryWriter) paths(ps []policy.Path) {
 func (w *entryWriter) refs(ds []digest) {
 	w.uvarint(uint64(len(ds)))
 	for _, d := range ds {
-		i, ok := w.digests[d]
-		if !ok {
-			i = uint64(len(w.hashes))
-			w.digests[d] = i
-			w.hashes = append(w.hashes, d)
-		}
-		w.uvarint(i)
+		w.uvarint(intern(w.digests, &w.hashes, d))
 	}
 }
 
