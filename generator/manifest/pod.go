@@ -74,14 +74,7 @@ func PodTemplate(o *Object) (*corev1.PodTemplateSpec, error) {
 type Typed struct {
 	mu     sync.Mutex
 	m      map[typedKey]any
-	shared map[any]*sharedValue
-}
-
-// sharedValue is one of Shared's values, built once.
-type sharedValue struct {
-	once sync.Once
-	v    any
-	err  error
+	shared map[any]func() (any, error) // Shared's builds, each run once
 }
 
 type typedKey struct {
@@ -126,27 +119,27 @@ func Shared[T any](t *Typed, key any, build func() (T, error)) (T, error) {
 	}
 	t.mu.Lock()
 	if t.shared == nil {
-		t.shared = map[any]*sharedValue{}
+		t.shared = map[any]func() (any, error){}
 	}
-	s, ok := t.shared[key]
+	once, ok := t.shared[key]
 	if !ok {
-		s = &sharedValue{}
-		t.shared[key] = s
+		once = sync.OnceValues(func() (v any, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%v", r)
+				}
+			}()
+			return build()
+		})
+		t.shared[key] = once
 	}
 	t.mu.Unlock()
-	s.once.Do(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				s.err = fmt.Errorf("%v", r)
-			}
-		}()
-		s.v, s.err = build()
-	})
-	if s.err != nil {
+	v, err := once()
+	if err != nil {
 		var zero T
-		return zero, s.err
+		return zero, err
 	}
-	return s.v.(T), nil
+	return v.(T), nil
 }
 
 // Convert returns convert(o), kept once per object and key (a comparable
