@@ -3,9 +3,7 @@ package check
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -33,36 +31,24 @@ const unitKind = "check-unit/5"
 // findings while every read still finds the same; it evaluates them again
 // otherwise.
 type unitEntry struct {
-	Objects []objectEntry `json:"objects"`
+	Objects []objectEntry
 	// Capacity is what a stamp's capacity reads of the unit (package
 	// capacity): kept here, it travels with the entry (and the base's
 	// bundle), and a diff's capacity needs no object of a unit the cache
 	// served.
-	Capacity *capacity.Unit `json:"capacity,omitempty"`
+	Capacity *capacity.Unit
 }
 
 type objectEntry struct {
-	Local       []policy.Finding `json:"local,omitempty"`
-	Summary     policy.Summary   `json:"summary"`
-	SummarySeen []digest         `json:"summarySeen,omitempty"`
-	Policy      policy.Result    `json:"policy"`
-	Seen        []digest         `json:"seen,omitempty"`
+	Local       []policy.Finding
+	Summary     policy.Summary
+	SummarySeen []digest
+	Policy      policy.Result
+	Seen        []digest
 }
 
 // digest is a content hash.
 type digest [sha256.Size]byte
-
-// MarshalText writes the hash in hex.
-func (d digest) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(d[:])), nil }
-
-// UnmarshalText reads MarshalText's hex.
-func (d *digest) UnmarshalText(b []byte) error {
-	if hex.DecodedLen(len(b)) != len(d) {
-		return fmt.Errorf("digest %q: want %d hex digits", b, 2*len(d))
-	}
-	_, err := hex.Decode(d[:], b)
-	return err
-}
 
 // unitState is one unit during a check: its objects as inputs, its cache
 // key, and what the cache had for it.

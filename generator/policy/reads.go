@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -26,40 +25,6 @@ type Result struct {
 type Path []string
 
 func (p Path) String() string { return strings.Join(p, "/") }
-
-// resultJSON is Result's cached form: Finding's stampWide flag is not
-// part of a finding's JSON (reports never show it), so it travels beside.
-type resultJSON struct {
-	Findings  []Finding `json:"findings,omitempty"`
-	StampWide []int     `json:"stampWide,omitempty"`
-	Reads     []Path    `json:"reads,omitempty"`
-}
-
-// MarshalJSON keeps which findings are stamp-wide, for Dedupe.
-func (r Result) MarshalJSON() ([]byte, error) {
-	j := resultJSON{Findings: r.Findings, Reads: r.Reads}
-	for i, f := range r.Findings {
-		if f.stampWide {
-			j.StampWide = append(j.StampWide, i)
-		}
-	}
-	return json.Marshal(j)
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (r *Result) UnmarshalJSON(b []byte) error {
-	var j resultJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	for _, i := range j.StampWide {
-		if i >= 0 && i < len(j.Findings) {
-			j.Findings[i].stampWide = true
-		}
-	}
-	r.Findings, r.Reads = j.Findings, j.Reads
-	return nil
-}
 
 // readsKey carries a *reads in the context of one object's evaluation:
 // OPA hands the evaluation's context to every storage read.
